@@ -1,0 +1,81 @@
+//! `asyncdex get <ID|NAME>...`: Pokémon fetched concurrently, shown as a table or JSON.
+
+use super::{io_error, report_failures, Io, Summary};
+use crate::error::Result;
+use crate::gather::gather;
+use crate::http::{HttpOptions, Native};
+use crate::pokeapi::{Client, Key, Pokemon};
+use crate::source::{Source, Target};
+
+/// A validated `get` job.
+#[derive(Debug, Clone)]
+pub struct GetJob {
+    /// The ids or names to fetch (already validated).
+    pub keys: Vec<Key>,
+    /// Most calls in flight.
+    pub concurrency: usize,
+    /// Client settings.
+    pub http: HttpOptions,
+    /// Where to fetch from.
+    pub target: Target,
+    /// One JSON object per line instead of the table.
+    pub json: bool,
+}
+
+/// Runs a `get` job: prints every Pokémon that arrived, and one line per failure.
+pub async fn get(job: GetJob, io: Io<'_>) -> Result<Summary> {
+    crate::gather::check_limit(job.concurrency)?;
+    let source = Source::open(job.target.clone()).await?;
+    let client = Client::new(source.base_url(), Native::new(&job.http)?);
+    let outcomes = gather(job.keys.clone(), job.concurrency, move |key| {
+        let client = client.clone();
+        async move { client.pokemon(key).await }
+    })
+    .await?;
+    source.close().await;
+    let found: Vec<&Pokemon> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    if job.json {
+        for p in &found {
+            writeln!(io.out, "{}", serde_json::to_string(p).expect("serializes"))
+                .map_err(io_error)?;
+        }
+    } else if !found.is_empty() {
+        print_table(&found, io.out).map_err(io_error)?;
+    }
+    let failures = outcomes.iter().filter_map(|o| o.result.as_ref().err());
+    report_failures(io.err, "", failures, usize::MAX).map_err(io_error)?;
+    Ok(Summary {
+        ok: found.len(),
+        failed: outcomes.len() - found.len(),
+    })
+}
+
+fn print_table(found: &[&Pokemon], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:>6}  {:<26}{:<18}{:>8}{:>10}  {:>4}{:>5}{:>5}{:>5}{:>5}{:>5}",
+        "id", "name", "types", "height", "weight", "hp", "atk", "def", "spa", "spd", "spe"
+    )?;
+    for p in found {
+        let stat = |name| p.base_stat(name).map_or("-".into(), |v| v.to_string());
+        writeln!(
+            out,
+            "{:>6}  {:<26}{:<18}{:>6.1} m{:>7.1} kg  {:>4}{:>5}{:>5}{:>5}{:>5}{:>5}",
+            p.id,
+            p.name,
+            p.type_names().join("/"),
+            f64::from(p.height) / 10.0,
+            f64::from(p.weight) / 10.0,
+            stat("hp"),
+            stat("attack"),
+            stat("defense"),
+            stat("special-attack"),
+            stat("special-defense"),
+            stat("speed"),
+        )?;
+    }
+    Ok(())
+}

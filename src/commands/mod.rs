@@ -1,0 +1,118 @@
+//! The CLI's commands as library calls: each takes a validated job and writers for stdout
+//! and stderr, runs it, prints its report, and returns a [`Summary`] the binary turns into
+//! an exit code. Nothing here parses flags; nothing in the binary decides anything.
+//!
+//! Exit codes (also in the README): `0` every call succeeded; `1` a runtime failure, or
+//! every call failed; `2` bad input (nothing was fetched); `3` partial success (some calls
+//! failed, and what arrived was still printed).
+
+mod get;
+mod names;
+mod serve;
+mod stream;
+
+use std::io::Write;
+use std::time::Duration;
+
+pub use get::{get, GetJob};
+pub use names::{names, NamesJob};
+pub use serve::{serve, ServeJob};
+pub use stream::{stream, StreamJob};
+
+use crate::error::{Error, ErrorKind};
+
+/// Exit code: everything succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a runtime failure, or every call failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad input, rejected before any call.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: some calls succeeded and some failed.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Most N a command accepts: beyond this, it is a typo, not a workload.
+pub const MAX_CALLS: usize = 1_000_000;
+
+/// How a command went, call by call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Calls that succeeded.
+    pub ok: usize,
+    /// Calls that failed.
+    pub failed: usize,
+}
+
+impl Summary {
+    /// The process exit code for this summary.
+    pub fn exit_code(&self) -> u8 {
+        match (self.ok, self.failed) {
+            (_, 0) => EXIT_OK,
+            (0, _) => EXIT_FAILED,
+            _ => EXIT_PARTIAL,
+        }
+    }
+
+    fn add(&mut self, other: Summary) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+    }
+}
+
+/// The exit code for a command that could not run at all.
+pub fn exit_code_for(error: &Error) -> u8 {
+    match error.kind() {
+        ErrorKind::InvalidInput => EXIT_USAGE,
+        _ => EXIT_FAILED,
+    }
+}
+
+/// Where a command writes: its report, and its diagnostics.
+pub struct Io<'a> {
+    /// The report (names, tables, JSON lines).
+    pub out: &'a mut dyn Write,
+    /// One line per failed call, and notes.
+    pub err: &'a mut dyn Write,
+}
+
+/// Checks a number of calls: at least 1, at most [`MAX_CALLS`].
+pub fn check_count(n: usize) -> Result<usize, Error> {
+    match n {
+        0 => Err(Error::invalid_input("N must be at least 1")),
+        n if n > MAX_CALLS => Err(Error::invalid_input(format!(
+            "N = {n} is too large (at most {MAX_CALLS} calls per run)"
+        ))),
+        n => Ok(n),
+    }
+}
+
+/// Prints each failure as one line, at most `max`, then how many more there were.
+fn report_failures<'e>(
+    err: &mut dyn Write,
+    prefix: &str,
+    failures: impl Iterator<Item = &'e Error>,
+    max: usize,
+) -> std::io::Result<()> {
+    let mut extra = 0;
+    for (i, e) in failures.enumerate() {
+        if i < max {
+            writeln!(err, "error: {prefix}{e}")?;
+        } else {
+            extra += 1;
+        }
+    }
+    if extra > 0 {
+        writeln!(
+            err,
+            "error: {prefix}... and {extra} more failures like these"
+        )?;
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("cannot write output: {e}"))
+}

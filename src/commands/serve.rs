@@ -1,0 +1,64 @@
+//! `asyncdex serve`: the mirror as a standalone PokeAPI server.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use super::{io_error, Io, Summary};
+use crate::error::{Error, ErrorKind, Result};
+use crate::mirror::{self, MirrorConfig};
+
+/// A validated `serve` job.
+#[derive(Debug, Clone)]
+pub struct ServeJob {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Latency, jitter, seed, padding.
+    pub config: MirrorConfig,
+}
+
+/// Serves until Ctrl-C or SIGTERM, then stops gracefully.
+pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
+    let listener = TcpListener::bind(job.bind)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", job.bind)))?;
+    let addr = listener.local_addr().map_err(io_error)?;
+    let c = &job.config;
+    writeln!(
+        io.out,
+        "asyncdex mirror serving PokeAPI at {} (latency {:?} ± {:?}{}); Ctrl-C stops it",
+        mirror::base_url_for(addr),
+        c.latency,
+        c.jitter,
+        if c.pad { ", real-size bodies" } else { "" }
+    )
+    .map_err(io_error)?;
+    io.out.flush().map_err(io_error)?;
+    mirror::serve(listener, job.config, shutdown_signal())
+        .await
+        .map_err(io_error)?;
+    writeln!(io.out, "stopped").map_err(io_error)?;
+    Ok(Summary::default())
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

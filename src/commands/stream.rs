@@ -1,0 +1,93 @@
+//! `asyncdex stream [N]`: names printed the moment they arrive (an async stream).
+
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::json;
+
+use super::{check_count, io_error, ms, Io, Summary};
+use crate::error::Result;
+use crate::gather::{self, Order};
+use crate::http::{HttpOptions, Native};
+use crate::pokeapi::{random_ids, Client};
+use crate::source::{Source, Target};
+
+/// A validated `stream` job.
+#[derive(Debug, Clone)]
+pub struct StreamJob {
+    /// How many names.
+    pub n: usize,
+    /// Seed of the random draw.
+    pub seed: u64,
+    /// Yield in draw order instead of as completed.
+    pub ordered: bool,
+    /// Most calls in flight.
+    pub concurrency: usize,
+    /// Client settings.
+    pub http: HttpOptions,
+    /// Where to fetch from.
+    pub target: Target,
+    /// One JSON object per line.
+    pub json: bool,
+}
+
+/// Runs a `stream` job: each name is printed as soon as it is yielded.
+pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
+    check_count(job.n)?;
+    gather::check_limit(job.concurrency)?;
+    let ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
+    let source = Source::open(job.target.clone()).await?;
+    let client = Client::new(source.base_url(), Native::new(&job.http)?);
+    let order = if job.ordered {
+        Order::Input
+    } else {
+        Order::Completed
+    };
+    if !job.json {
+        let how = if job.ordered {
+            "in draw order"
+        } else {
+            "as they arrive"
+        };
+        writeln!(
+            io.out,
+            "{} names {how}, from {}",
+            job.n,
+            source.description()
+        )
+        .map_err(io_error)?;
+    }
+    let started = std::time::Instant::now();
+    let mut names = gather::stream(ids.clone(), job.concurrency, order, move |id| {
+        let client = client.clone();
+        async move { client.name(id).await }
+    })?;
+    let mut summary = Summary::default();
+    while let Some(o) = names.next().await {
+        let at = ms(started.elapsed());
+        let id = ids[o.index];
+        match &o.result {
+            Ok(name) => {
+                summary.ok += 1;
+                if job.json {
+                    let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at});
+                    writeln!(io.out, "{line}")
+                } else {
+                    writeln!(
+                        io.out,
+                        "{at:>10.1} ms  #{:<3} {name} (id {id})",
+                        o.index + 1
+                    )
+                }
+            }
+            Err(e) => {
+                summary.failed += 1;
+                writeln!(io.err, "error: {e}")
+            }
+        }
+        .map_err(io_error)?;
+    }
+    drop(names);
+    source.close().await;
+    Ok(summary)
+}

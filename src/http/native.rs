@@ -1,0 +1,71 @@
+//! The native async backend: one shared, pooled reqwest client (Rust's `aiohttp`).
+
+use super::{parse_retry_after, HttpOptions, Response, Transport, USER_AGENT};
+use crate::error::{Error, ErrorKind, Result};
+
+/// An async HTTP client (reqwest). Cheap to clone: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Native {
+    client: reqwest::Client,
+}
+
+impl Native {
+    /// A client with `options`.
+    pub fn new(options: &HttpOptions) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .pool_max_idle_per_host(options.max_idle_per_host)
+            .tcp_nodelay(true);
+        if let Some(t) = options.timeout {
+            builder = builder.timeout(t);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot build HTTP client: {e}")))?;
+        Ok(Native { client })
+    }
+}
+
+impl Transport for Native {
+    async fn get(&self, url: &str) -> Result<Response> {
+        let fail = |e: reqwest::Error| map_error(e, url);
+        let resp = self.client.get(url).send().await.map_err(fail)?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp.bytes().await.map_err(fail)?;
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+fn map_error(e: reqwest::Error, url: &str) -> Error {
+    let (kind, what) = if e.is_timeout() {
+        (ErrorKind::Timeout, "timed out")
+    } else if e.is_connect() {
+        (ErrorKind::Connect, "could not connect to")
+    } else if e.is_builder() {
+        (ErrorKind::InvalidInput, "bad request to")
+    } else {
+        (ErrorKind::Io, "request failed:")
+    };
+    // reqwest's own Display is terse; the source chain holds the real cause.
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let detail = if causes.is_empty() {
+        e.without_url().to_string()
+    } else {
+        causes.join(": ")
+    };
+    Error::new(kind, format!("{what} {url}: {detail}")).with_url(url)
+}

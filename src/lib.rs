@@ -1,0 +1,29 @@
+//! # asyncdex
+//!
+//! A concurrent PokeAPI client, an offline PokeAPI mirror, and a measured lesson in why
+//! waiting concurrently matters.
+//!
+//! Each idea of the lesson has one module, whose `//!` doc teaches it:
+//!
+//! | idea | module |
+//! |---|---|
+//! | run a blocking function concurrently, unchanged (`asyncio.to_thread`) | [`offload`] |
+//! | hide I/O behind one interface; swap blocking and async backends | [`http`] |
+//! | typed models and a client, async and blocking | [`pokeapi`] |
+//! | many calls at once, bounded, one outcome per call (`asyncio.gather`) | [`gather`] |
+//! | one by one vs threads vs async, timed side by side | [`names`] |
+//! | an offline PokeAPI with simulated latency | [`mirror`], [`pokedex`] |
+#![warn(missing_docs)]
+
+pub mod commands;
+mod error;
+pub mod gather;
+pub mod http;
+pub mod mirror;
+pub mod names;
+pub mod offload;
+pub mod pokeapi;
+pub mod pokedex;
+pub mod source;
+
+pub use error::{Error, ErrorKind, Result};

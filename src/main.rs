@@ -1,0 +1,302 @@
+//! The `asyncdex` command line: flags in, one library call, an exit code out.
+//! Every decision lives in the library (`asyncdex::commands`); this file only parses.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use asyncdex::commands::{self, GetJob, Io, NamesJob, ServeJob, StreamJob, Summary};
+use asyncdex::http::HttpOptions;
+use asyncdex::mirror::MirrorConfig;
+use asyncdex::names::{Mode, Plan};
+use asyncdex::offload::Pool;
+use asyncdex::pokeapi::Key;
+use asyncdex::source::Target;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Fetch Pokémon from PokeAPI concurrently, and see what concurrency buys.
+///
+/// Every command runs offline against an embedded PokeAPI mirror with simulated latency,
+/// unless --api is given.
+#[derive(Parser)]
+#[command(name = "asyncdex", version, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch N random Pokémon names one by one, on threads and async; compare the timings.
+    Names(NamesArgs),
+    /// Fetch Pokémon by id or name, concurrently, and show them.
+    Get(GetArgs),
+    /// Print N random names as they arrive (an async stream).
+    Stream(StreamArgs),
+    /// Serve the embedded Pokédex as a PokeAPI-compatible HTTP server.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// A PokeAPI-compatible API root to use instead of the embedded mirror;
+    /// 'pokeapi' means https://pokeapi.co/api/v2.
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// The embedded mirror's latency per request.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    latency: u64,
+    /// The embedded mirror's jitter: each delay is latency ± jitter.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    jitter: u64,
+    /// Pad the embedded mirror's bodies to the size of real PokeAPI bodies (~250 KB).
+    #[arg(long)]
+    pad: bool,
+    /// Time limit per request.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    timeout: Duration,
+}
+
+impl SourceArgs {
+    fn target(&self, seed: u64) -> asyncdex::Result<Target> {
+        let mirror = MirrorConfig {
+            latency: Duration::from_millis(self.latency),
+            jitter: Duration::from_millis(self.jitter),
+            seed,
+            pad: self.pad,
+        };
+        Target::parse(self.api.as_deref(), mirror)
+    }
+
+    fn http(&self) -> HttpOptions {
+        HttpOptions {
+            timeout: Some(self.timeout),
+            ..HttpOptions::default()
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Sequential,
+    Threads,
+    Async,
+    All,
+}
+
+#[derive(Args)]
+struct NamesArgs {
+    /// How many random Pokémon.
+    #[arg(default_value_t = 20)]
+    n: usize,
+    /// Which way to fetch: all three, compared, by default.
+    #[arg(long, value_enum, default_value = "all")]
+    mode: ModeArg,
+    /// Threads in the pool of the threads mode (default: Python's min(32, cores + 4)).
+    #[arg(long, default_value_t = Pool::default_size())]
+    threads: usize,
+    /// Most requests in flight in the async mode.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seed of the random draw (and of the mirror's jitter): same seed, same Pokémon.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// One JSON object per line and mode.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Args)]
+struct GetArgs {
+    /// Ids or names (`25`, `pikachu`).
+    #[arg(required = true, value_name = "ID|NAME", allow_negative_numbers = true, value_parser = parse_key)]
+    keys: Vec<Key>,
+    /// Most requests in flight.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    concurrency: usize,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Args)]
+struct StreamArgs {
+    /// How many random Pokémon.
+    #[arg(default_value_t = 20)]
+    n: usize,
+    /// Print in draw order instead of as they arrive.
+    #[arg(long)]
+    ordered: bool,
+    /// Most requests in flight.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seed of the random draw.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    bind: SocketAddr,
+    /// Latency per request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency: u64,
+    /// Jitter: each delay is latency ± jitter.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    jitter: u64,
+    /// Seed of the jitter sequence.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Pad bodies to the size of real PokeAPI bodies (~250 KB).
+    #[arg(long)]
+    pad: bool,
+}
+
+fn parse_key(s: &str) -> Result<Key, String> {
+    s.parse::<Key>().map_err(|e| e.to_string())
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("the timeout must be positive, not {s}"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos % 100_000)
+}
+
+async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
+    match command {
+        Command::Names(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let modes = match a.mode {
+                ModeArg::All => Mode::ALL.to_vec(),
+                ModeArg::Sequential => vec![Mode::Sequential],
+                ModeArg::Threads => vec![Mode::Threads],
+                ModeArg::Async => vec![Mode::Async],
+            };
+            let mut plan = Plan::new(Vec::new());
+            plan.threads = a.threads;
+            plan.concurrency = a.concurrency;
+            plan.http = a.source.http();
+            let job = NamesJob {
+                n: a.n,
+                seed,
+                modes,
+                plan,
+                target: a.source.target(seed)?,
+                json: a.json,
+            };
+            commands::names(job, io).await
+        }
+        Command::Get(a) => {
+            let job = GetJob {
+                keys: a.keys,
+                concurrency: a.concurrency,
+                http: a.source.http(),
+                target: a.source.target(0)?,
+                json: a.json,
+            };
+            commands::get(job, io).await
+        }
+        Command::Stream(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let job = StreamJob {
+                n: a.n,
+                seed,
+                ordered: a.ordered,
+                concurrency: a.concurrency,
+                http: a.source.http(),
+                target: a.source.target(seed)?,
+                json: a.json,
+            };
+            commands::stream(job, io).await
+        }
+        Command::Serve(a) => {
+            let config = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                jitter: Duration::from_millis(a.jitter),
+                seed: a.seed,
+                pad: a.pad,
+            };
+            commands::serve(
+                ServeJob {
+                    bind: a.bind,
+                    config,
+                },
+                io,
+            )
+            .await
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // One line that names the problem; `--help` has the rest.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(commands::EXIT_USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    let default_level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(commands::EXIT_FAILED);
+        }
+    };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let io = Io {
+        out: &mut out,
+        err: &mut std::io::stderr(),
+    };
+    match runtime.block_on(run(cli.command, io)) {
+        Ok(summary) => ExitCode::from(summary.exit_code()),
+        Err(e) => {
+            use std::io::Write;
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::from(commands::exit_code_for(&e))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! An offline PokeAPI: the embedded Pokédex served over HTTP, with simulated latency.
+//!
+//! Every asyncdex command starts one in-process on `127.0.0.1:0` unless `--api` is given,
+//! so the lesson runs offline and its timings are reproducible; `asyncdex serve` runs it as
+//! a standalone server for any PokeAPI client.
+//!
+//! It behaves like PokeAPI for the data it has: `/api/v2/{pokemon,pokemon-species,type}/`
+//! lists with `limit`/`offset` and absolute `next`/`previous` links, details by id or
+//! (case-insensitive) name with or without the trailing slash, `404 Not Found` for unknown
+//! ids, `400` for unknown endpoints, and PokeAPI's `Cache-Control` header. Links point back
+//! at the mirror. Latency is a tokio timer per request, never a blocked thread, so ten
+//! thousand slow requests cost ten thousand timers, not ten thousand threads.
+//!
+//! The shape follows mini-redis: [`serve`] takes a bound listener and a shutdown future;
+//! [`app`] builds the router, which tests drive without a socket.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use asyncdex::mirror::{Mirror, MirrorConfig};
+//!
+//! let mirror = Mirror::start(MirrorConfig::default()).await?;
+//! println!("PokeAPI mirror at {}", mirror.base_url()); // http://127.0.0.1:PORT/api/v2
+//! mirror.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod render;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::pokeapi::Resource;
+use crate::pokedex::{Pokedex, Table};
+use render::Renderer;
+pub use routes::app;
+
+/// How the mirror behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MirrorConfig {
+    /// Mean delay before each answer.
+    pub latency: Duration,
+    /// Each delay is `latency ± jitter`, uniformly (never below zero).
+    pub jitter: Duration,
+    /// Seed for the jitter sequence: same seed, same delays in request order.
+    pub seed: u64,
+    /// Pad bodies to the size of real PokeAPI bodies (~250 KB for a Pokémon).
+    pub pad: bool,
+}
+
+impl Default for MirrorConfig {
+    /// No latency: an offline PokeAPI as fast as the machine allows.
+    fn default() -> Self {
+        MirrorConfig {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            seed: 0,
+            pad: false,
+        }
+    }
+}
+
+impl MirrorConfig {
+    /// The delay for the `n`th request (0-based): reproducible from the seed.
+    pub fn delay_for(&self, n: u64) -> Duration {
+        let jitter = self.jitter.as_micros() as i128;
+        if jitter == 0 {
+            return self.latency;
+        }
+        let r = splitmix64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let offset = (r % (2 * jitter as u64 + 1)) as i128 - jitter;
+        let micros = (self.latency.as_micros() as i128 + offset).max(0);
+        Duration::from_micros(micros as u64)
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// What the routes share: settings, the request counter and the rendered bodies.
+pub struct MirrorState {
+    base: String,
+    config: MirrorConfig,
+    requests: AtomicU64,
+    renderer: Renderer,
+    dex: &'static Pokedex,
+    /// Bodies rendered once on first request, then served as shared bytes.
+    cache: [Vec<OnceLock<Bytes>>; 3],
+}
+
+impl MirrorState {
+    /// State for a mirror whose public address is `base` (`http://127.0.0.1:8000/api/v2`).
+    pub fn new(base: impl Into<String>, config: MirrorConfig) -> Arc<Self> {
+        let base = base.into().trim_end_matches('/').to_owned();
+        let dex = Pokedex::get();
+        let slots = |n: usize| (0..n).map(|_| OnceLock::new()).collect();
+        Arc::new(MirrorState {
+            renderer: Renderer::new(base.clone(), config.pad),
+            base,
+            config,
+            requests: AtomicU64::new(0),
+            dex,
+            cache: [
+                slots(dex.pokemon.len()),
+                slots(dex.species.len()),
+                slots(dex.types.len()),
+            ],
+        })
+    }
+
+    /// Requests answered or in progress so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// (id, name) of every entry of `resource`, in list order.
+    fn entries(&self, resource: Resource) -> Vec<(u32, &str)> {
+        match resource {
+            Resource::Pokemon => self.dex.pokemon.iter().map(|p| (p.id, &*p.name)).collect(),
+            Resource::Species => self.dex.species.iter().map(|s| (s.id, &*s.name)).collect(),
+            Resource::Type => self.dex.types.iter().map(|t| (t.id, &*t.name)).collect(),
+        }
+    }
+
+    /// The body for `key` (an id, or a name in any case), or `None` for a 404.
+    fn body(&self, resource: Resource, key: &str) -> Option<Bytes> {
+        let (table, slot) = match resource {
+            Resource::Pokemon => (Table::Pokemon, 0),
+            Resource::Species => (Table::Species, 1),
+            Resource::Type => (Table::Type, 2),
+        };
+        let pos = self.dex.locate(table, key)?;
+        let body = self.cache[slot][pos].get_or_init(|| match table {
+            Table::Pokemon => self.renderer.pokemon(&self.dex.pokemon[pos]),
+            Table::Species => self.renderer.species(&self.dex.species[pos]),
+            Table::Type => self.renderer.kind(&self.dex.types[pos]),
+        });
+        Some(body.clone())
+    }
+}
+
+/// The public base URL for a mirror listening on `addr`.
+///
+/// An unspecified bind address (`0.0.0.0`) is reached through loopback.
+pub fn base_url_for(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+    } else {
+        addr
+    };
+    format!("http://{host}/api/v2")
+}
+
+/// Serves the mirror on `listener` until `shutdown` completes, then stops gracefully:
+/// no new connections, requests in progress finish.
+pub async fn serve(
+    listener: TcpListener,
+    config: MirrorConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = MirrorState::new(base_url_for(listener.local_addr()?), config);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
+#[derive(Debug)]
+pub struct Mirror {
+    addr: SocketAddr,
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Mirror {
+    /// Starts a mirror on `127.0.0.1` at a free port.
+    pub async fn start(config: MirrorConfig) -> std::io::Result<Mirror> {
+        Mirror::start_on("127.0.0.1:0".parse().expect("valid address"), config).await
+    }
+
+    /// Starts a mirror on `addr`.
+    pub async fn start_on(addr: SocketAddr, config: MirrorConfig) -> std::io::Result<Mirror> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, config, async {
+            let _ = rx.await;
+        }));
+        Ok(Mirror {
+            addr,
+            base_url: base_url_for(addr),
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its API root, `http://127.0.0.1:PORT/api/v2`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Stops it and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_bounded_and_reproducible() {
+        let config = MirrorConfig {
+            latency: Duration::from_millis(100),
+            jitter: Duration::from_millis(20),
+            seed: 7,
+            pad: false,
+        };
+        let delays: Vec<Duration> = (0..200).map(|n| config.delay_for(n)).collect();
+        assert!(delays
+            .iter()
+            .all(|d| *d >= Duration::from_millis(80) && *d <= Duration::from_millis(120)));
+        assert_eq!(
+            delays,
+            (0..200).map(|n| config.delay_for(n)).collect::<Vec<_>>()
+        );
+        assert!(delays.windows(2).any(|w| w[0] != w[1]), "jitter must vary");
+        let other = MirrorConfig { seed: 8, ..config };
+        assert_ne!(
+            delays,
+            (0..200).map(|n| other.delay_for(n)).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! The mirror's routes: `fn app(state) -> Router`, testable with `tower::ServiceExt::oneshot`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::MirrorState;
+use crate::pokeapi::{NamedResource, Page, Resource};
+
+const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
+const DEFAULT_LIMIT: usize = 20;
+
+/// The mirror's router over shared `state`.
+pub fn app(state: Arc<MirrorState>) -> Router {
+    Router::new()
+        .route("/api/v2", get(root))
+        .route("/api/v2/", get(root))
+        .route("/api/v2/{*path}", get(dispatch))
+        .fallback(|| async { bad_request() })
+        .layer(middleware::from_fn_with_state(state.clone(), latency))
+        .with_state(state)
+}
+
+/// Waits the simulated network latency (a timer: no thread is blocked), then answers.
+async fn latency(State(state): State<Arc<MirrorState>>, req: Request, next: Next) -> Response {
+    let n = state.requests.fetch_add(1, Ordering::Relaxed);
+    let delay = state.config.delay_for(n);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+async fn root(State(state): State<Arc<MirrorState>>) -> Response {
+    let base = &state.base;
+    let map: serde_json::Map<String, serde_json::Value> = Resource::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), format!("{base}/{r}/").into()))
+        .collect();
+    json(Bytes::from(
+        serde_json::to_vec(&map).expect("map serializes"),
+    ))
+}
+
+async fn dispatch(
+    State(state): State<Arc<MirrorState>>,
+    Query(query): Query<ListQuery>,
+    req: Request,
+) -> Response {
+    // Use the raw path: percent-encoded slashes or dots never become path structure.
+    let path = req.uri().path().trim_start_matches("/api/v2/");
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    match segments[..] {
+        ["meta"] => meta(&state),
+        [resource] => match Resource::from_segment(resource) {
+            Some(r) => list(&state, r, &query),
+            None => bad_request(),
+        },
+        [resource, key] if !key.is_empty() => match Resource::from_segment(resource) {
+            Some(r) => state.body(r, key).map_or_else(not_found, json),
+            None => bad_request(),
+        },
+        _ => bad_request(),
+    }
+}
+
+fn list(state: &MirrorState, resource: Resource, query: &ListQuery) -> Response {
+    let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
+    let limit = parse(&query.limit)
+        .filter(|&l| l > 0)
+        .unwrap_or(DEFAULT_LIMIT);
+    let offset = parse(&query.offset).unwrap_or(0);
+    let entries = state.entries(resource);
+    let count = entries.len();
+    let base = &state.base;
+    let page_url = |o: usize| format!("{base}/{resource}/?offset={o}&limit={limit}");
+    let page = Page {
+        count: count as u64,
+        next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
+        previous: (offset > 0).then(|| page_url(offset.saturating_sub(limit))),
+        results: entries
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(id, name)| NamedResource {
+                name: (*name).to_owned(),
+                url: format!("{base}/{resource}/{id}/"),
+            })
+            .collect(),
+    };
+    json(Bytes::from(
+        serde_json::to_vec(&page).expect("page serializes"),
+    ))
+}
+
+fn meta(state: &MirrorState) -> Response {
+    let c = &state.config;
+    let body = serde_json::json!({
+        "server": "asyncdex mirror",
+        "version": env!("CARGO_PKG_VERSION"),
+        "counts": Resource::ALL.iter()
+            .map(|&r| (r.as_str(), state.entries(r).len()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "latency_ms": millis(c.latency),
+        "jitter_ms": millis(c.jitter),
+        "seed": c.seed,
+        "padded": c.pad,
+        "requests": state.requests.load(Ordering::Relaxed),
+    });
+    json(Bytes::from(body.to_string()))
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn json(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            ),
+        ],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn bad_request() -> Response {
+    plain(StatusCode::BAD_REQUEST, "Bad Request")
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,249 @@
+//! The typed PokeAPI client, async and blocking, over any [`crate::http`] backend.
+//!
+//! Calls are one line each ([`Client::pokemon`], [`Client::species`], [`Client::kind`],
+//! [`Client::page`], [`Client::name`], [`Client::random_name`]); what they share (building
+//! the URL, telling a 404 from a broken body) lives in one place, so the async and the
+//! blocking client answer alike.
+//!
+//! ```no_run
+//! # async fn demo() -> asyncdex::Result<()> {
+//! use asyncdex::http::{HttpOptions, Native};
+//! use asyncdex::pokeapi::Client;
+//!
+//! let client = Client::new("https://pokeapi.co/api/v2", Native::new(&HttpOptions::default())?);
+//! let pikachu = client.pokemon("pikachu".parse::<asyncdex::pokeapi::Key>()?).await?;
+//! assert_eq!(pikachu.id, 25);
+//! # Ok(()) }
+//! ```
+
+mod key;
+mod models;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use key::{Key, Resource};
+pub use models::*;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{BlockingTransport, Response, Transport};
+use crate::pokedex::Pokedex;
+
+/// The public PokeAPI (`--api pokeapi`).
+pub const POKEAPI_URL: &str = "https://pokeapi.co/api/v2";
+
+/// An async PokeAPI client over transport `T`. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client<T> {
+    base: Arc<str>,
+    transport: T,
+}
+
+/// A blocking PokeAPI client over transport `B`: the lesson's `requests` code.
+#[derive(Clone, Debug)]
+pub struct BlockingClient<B> {
+    base: Arc<str>,
+    transport: B,
+}
+
+/// Only the name of a resource: decoding it skips everything else in the body.
+#[derive(Deserialize)]
+struct NameOnly<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+macro_rules! client_methods {
+    ($($async_:ident)? ; $($await_:tt)*) => {
+        /// The API root this client talks to (`http://host/api/v2`, no trailing slash).
+        pub fn base_url(&self) -> &str {
+            &self.base
+        }
+
+        /// The Pokémon with this id or name.
+        pub $($async_)? fn pokemon(&self, key: impl Into<Key>) -> Result<Pokemon> {
+            self.fetch(Resource::Pokemon, &key.into()) $($await_)*
+        }
+
+        /// The species with this id or name.
+        pub $($async_)? fn species(&self, key: impl Into<Key>) -> Result<Species> {
+            self.fetch(Resource::Species, &key.into()) $($await_)*
+        }
+
+        /// The type with this id or name (`type` is a keyword, hence `kind`).
+        pub $($async_)? fn kind(&self, key: impl Into<Key>) -> Result<Type> {
+            self.fetch(Resource::Type, &key.into()) $($await_)*
+        }
+
+        /// Just the name of a Pokémon: decodes nothing else from the body.
+        pub $($async_)? fn name(&self, key: impl Into<Key>) -> Result<String> {
+            let key = key.into();
+            let url = resource_url(&self.base, Resource::Pokemon, &key);
+            let resp = self.transport.get(&url) $($await_)* ?;
+            let named: NameOnly = decode(&resp, Resource::Pokemon, &key, &url)?;
+            Ok(named.name.into_owned())
+        }
+
+        /// The name of a Pokémon drawn uniformly from every id that exists.
+        pub $($async_)? fn random_name(&self, rng: &mut impl Rng) -> Result<String> {
+            let id = random_ids(1, rng)[0];
+            self.name(id) $($await_)*
+        }
+
+        /// One page of a list endpoint.
+        pub $($async_)? fn page(&self, resource: Resource, limit: usize, offset: usize) -> Result<Page> {
+            let url = format!("{}/{resource}/?limit={limit}&offset={offset}", self.base);
+            let resp = self.transport.get(&url) $($await_)* ?;
+            decode(&resp, resource, &Key::Name(format!("list offset {offset}")), &url)
+        }
+
+        $($async_)? fn fetch<M: DeserializeOwned>(&self, resource: Resource, key: &Key) -> Result<M> {
+            let url = resource_url(&self.base, resource, key);
+            let resp = self.transport.get(&url) $($await_)* ?;
+            decode(&resp, resource, key, &url)
+        }
+    };
+}
+
+impl<T: Transport> Client<T> {
+    /// A client for the API at `base_url` (`http://127.0.0.1:8000/api/v2`).
+    pub fn new(base_url: &str, transport: T) -> Self {
+        Client {
+            base: normalize_base(base_url),
+            transport,
+        }
+    }
+
+    client_methods!(async; .await);
+}
+
+impl<B: BlockingTransport> BlockingClient<B> {
+    /// A blocking client for the API at `base_url`.
+    pub fn new(base_url: &str, transport: B) -> Self {
+        BlockingClient {
+            base: normalize_base(base_url),
+            transport,
+        }
+    }
+
+    client_methods!(;);
+}
+
+/// `n` Pokémon ids drawn uniformly (with replacement) from every id that exists.
+///
+/// ```
+/// use rand::SeedableRng;
+/// let ids = asyncdex::pokeapi::random_ids(20, &mut rand::rngs::StdRng::seed_from_u64(1));
+/// assert_eq!(ids.len(), 20);
+/// assert!(ids.iter().all(|&id| (1..=1025).contains(&id) || (10001..=10326).contains(&id)));
+/// ```
+pub fn random_ids(n: usize, rng: &mut impl Rng) -> Vec<u32> {
+    let dex = Pokedex::get();
+    (0..n)
+        .map(|_| dex.pokemon[rng.random_range(0..dex.pokemon.len())].id)
+        .collect()
+}
+
+fn normalize_base(base_url: &str) -> Arc<str> {
+    base_url.trim_end_matches('/').into()
+}
+
+/// `{base}/{resource}/{key}/`, PokeAPI's canonical form.
+pub fn resource_url(base: &str, resource: Resource, key: &Key) -> String {
+    format!("{base}/{resource}/{key}/")
+}
+
+/// Turns a response into a model, or into the error that says what really happened.
+fn decode<'a, M: Deserialize<'a>>(
+    resp: &'a Response,
+    resource: Resource,
+    key: &Key,
+    url: &str,
+) -> Result<M> {
+    match resp.status {
+        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| {
+            let hint = if looks_like_json(&resp.body) {
+                String::new()
+            } else {
+                let head = String::from_utf8_lossy(&resp.body[..resp.body.len().min(24)]);
+                format!(" (the server answered non-JSON: {:?})", head.trim())
+            };
+            Error::new(
+                ErrorKind::Decode,
+                format!("could not decode {resource} {key} from {url}: {e}{hint}"),
+            )
+            .with_url(url)
+        }),
+        404 => Err(
+            Error::new(ErrorKind::NotFound, format!("not found: {resource} {key}"))
+                .with_url(url)
+                .with_status(404),
+        ),
+        status => Err(
+            Error::new(ErrorKind::Status, format!("HTTP {status} from {url}"))
+                .with_url(url)
+                .with_status(status)
+                .with_retry_after(resp.retry_after),
+        ),
+    }
+}
+
+fn looks_like_json(body: &[u8]) -> bool {
+    matches!(
+        body.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn resp(status: u16, body: &'static str) -> Response {
+        Response {
+            status,
+            retry_after: None,
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn a_404_is_not_found_never_a_decode_error() {
+        let err = decode::<Pokemon>(
+            &resp(404, "Not Found"),
+            Resource::Pokemon,
+            &Key::Id(99999),
+            "u",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.to_string(), "not found: pokemon 99999");
+    }
+
+    #[test]
+    fn html_is_a_decode_error_that_says_so() {
+        let err = decode::<Pokemon>(
+            &resp(200, "<html>hi</html>"),
+            Resource::Pokemon,
+            &Key::Id(1),
+            "u",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+        assert!(err.to_string().contains("non-JSON"), "{err}");
+    }
+
+    #[test]
+    fn other_statuses_keep_status_and_retry_after() {
+        let mut r = resp(429, "{}");
+        r.retry_after = Some(std::time::Duration::from_secs(2));
+        let err = decode::<Pokemon>(&r, Resource::Pokemon, &Key::Id(1), "u").unwrap_err();
+        assert_eq!((err.kind(), err.status()), (ErrorKind::Status, Some(429)));
+        assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(2)));
+    }
+}

@@ -1,0 +1,306 @@
+//! The `asyncdex` binary, run as a user runs it: offline, against the embedded mirror.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Runs asyncdex with `args` (the embedded mirror made fast unless the args say otherwise).
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("asyncdex runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+const FAST: [&str; 4] = ["--latency", "0", "--jitter", "0"];
+
+#[test]
+fn names_json_follows_the_contract_and_all_modes_agree() {
+    let out = run(&[&["names", "7", "--seed", "3", "--json"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let modes: Vec<&str> = lines.iter().map(|l| l["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["sequential", "threads", "async"]);
+    let dex = asyncdex::pokedex::Pokedex::get();
+    for line in &lines {
+        assert_eq!(
+            (
+                line["n"].as_u64(),
+                line["ok"].as_u64(),
+                line["failed"].as_u64()
+            ),
+            (Some(7), Some(7), Some(0))
+        );
+        assert!(line["wall_ms"].as_f64().unwrap() > 0.0);
+        // The names are those of the drawn ids, in draw order.
+        let expected: Vec<&str> = line["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| {
+                dex.pokemon_by_id(id.as_u64().unwrap() as u32)
+                    .unwrap()
+                    .name
+                    .as_str()
+            })
+            .collect();
+        let names: Vec<&str> = line["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        assert_eq!(names, expected);
+        assert_eq!(
+            line["names"], lines[0]["names"],
+            "every mode fetches the same names"
+        );
+    }
+    // The same seed draws the same Pokémon.
+    let again = json_lines(&run(&[
+        &["names", "7", "--seed", "3", "--json", "--mode", "async"][..],
+        &FAST,
+    ]
+    .concat()));
+    assert_eq!(again[0]["names"], lines[0]["names"]);
+}
+
+#[test]
+fn names_prints_the_names_and_the_three_mode_table() {
+    let out = run(&[
+        "names",
+        "4",
+        "--seed",
+        "9",
+        "--latency",
+        "20",
+        "--jitter",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("embedded mirror (latency 20 ms ± 0 ms)"),
+        "{stdout}"
+    );
+    for row in ["sequential", "threads", "async", "speedup", "requests/s"] {
+        assert!(stdout.contains(row), "missing {row}: {stdout}");
+    }
+    let name_lines = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("1."))
+        .count();
+    assert_eq!(name_lines, 1, "{stdout}");
+}
+
+#[test]
+fn get_shows_a_table_or_json() {
+    let out = run(&[&["get", "25", "Bulbasaur"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let pikachu = stdout
+        .lines()
+        .find(|l| l.contains("pikachu"))
+        .expect(&stdout);
+    for cell in ["electric", "0.4 m", "6.0 kg", "35", "90"] {
+        assert!(pikachu.contains(cell), "{cell} missing in {pikachu}");
+    }
+    assert!(stdout.contains("grass/poison"), "{stdout}");
+
+    let out = run(&[&["get", "25", "133", "--json"][..], &FAST].concat());
+    let ids: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [25, 133]);
+}
+
+#[test]
+fn get_keeps_what_arrived_when_some_are_not_found() {
+    let out = run(&[&["get", "25", "99999", "missingno"][..], &FAST].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "partial success has its own code"
+    );
+    assert!(text(&out.stdout).contains("pikachu"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("not found: pokemon 99999"), "{stderr}");
+    assert!(stderr.contains("not found: pokemon missingno"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn stream_prints_every_name_with_its_arrival_time() {
+    let out = run(&[&["stream", "6", "--seed", "4", "--json"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 6);
+    let mut indexes: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1, 2, 3, 4, 5]);
+    let times: Vec<f64> = lines.iter().map(|l| l["at_ms"].as_f64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "arrival times grow: {times:?}"
+    );
+
+    let ordered = run(&[
+        &["stream", "6", "--seed", "4", "--json", "--ordered"][..],
+        &FAST,
+    ]
+    .concat());
+    let indexes: Vec<u64> = json_lines(&ordered)
+        .iter()
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4, 5], "--ordered keeps draw order");
+}
+
+/// Each bad input: a one-line error naming the problem, the documented exit code, no panic.
+#[test]
+fn bad_input_gets_one_clear_line_and_the_right_exit_code() {
+    let refused = common::refused_url();
+    let html = common::fixed_server(common::HTML, Duration::ZERO, 64);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["get", "0"], 2, "id 0"),
+        (vec!["get", "-1"], 2, "negative"),
+        (vec!["get", ""], 2, "empty"),
+        (vec!["get", "mr mime"], 2, "invalid name"),
+        (vec!["get", "a/b"], 2, "invalid name"),
+        (vec!["get", "4294967296"], 2, "too large"),
+        (vec!["names", "0"], 2, "at least 1"),
+        (vec!["names", "-5"], 2, "unexpected argument"),
+        (vec!["names", "abc"], 2, "invalid value"),
+        (vec!["names", "99999999"], 2, "too large"),
+        (vec!["names", "3", "-c", "0"], 2, "concurrency"),
+        (vec!["names", "3", "--threads", "0"], 2, "--threads"),
+        (vec!["names", "3", "--api", "not a url"], 2, "--api"),
+        (vec!["names", "3", "--api", "ftp://x/api/v2"], 2, "--api"),
+        (
+            vec!["names", "3", "--timeout", "-1"],
+            2,
+            "unexpected argument",
+        ),
+        (
+            vec!["names", "3", "--timeout", "0"],
+            2,
+            "timeout must be positive",
+        ),
+        (vec!["names", "3", "--mode", "fast"], 2, "invalid value"),
+        (vec!["get", "25", "--api", &refused], 1, "could not connect"),
+        (
+            vec!["names", "3", "--mode", "async", "--api", &refused],
+            1,
+            "could not connect",
+        ),
+        (vec!["get", "25", "--api", &html], 1, "non-JSON"),
+        (vec!["stream", "2", "--api", &html], 1, "non-JSON"),
+    ];
+    for (args, code, needle) in cases {
+        let out = run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: expected {needle:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{args:?}: {stderr}");
+        if code == 2 {
+            assert_eq!(
+                stderr.lines().count(),
+                1,
+                "{args:?}: one line, got {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}: nothing fetched");
+        }
+    }
+}
+
+#[test]
+fn serve_answers_http_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    let base = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .to_owned();
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .get(format!("{base}/pokemon/pikachu/"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=86400, s-maxage=86400"
+    );
+    let body: Value = serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body["id"], 25);
+    assert_eq!(
+        body["species"]["url"],
+        format!("{base}/pokemon-species/25/")
+    );
+    let mut missing = agent.get(format!("{base}/pokemon/99999")).call().unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.body_mut().read_to_string().unwrap(), "Not Found");
+    assert_eq!(
+        agent
+            .get(format!("{base}/nothing/"))
+            .call()
+            .unwrap()
+            .status(),
+        400
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("stopped"), "{rest}");
+}
+
+#[test]
+fn serve_refuses_a_taken_port_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(&["serve", "--bind", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: cannot listen on"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+}
