@@ -73,7 +73,7 @@ impl Source {
                 mirror: None,
             }),
             Target::Embedded(config) => {
-                let description = describe(&config);
+                let description = format!("embedded mirror ({})", config.describe());
                 let mirror = Mirror::start(config).await.map_err(|e| {
                     Error::new(
                         ErrorKind::Io,
@@ -105,16 +105,6 @@ impl Source {
             m.stop().await;
         }
     }
-}
-
-fn describe(config: &MirrorConfig) -> String {
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "embedded mirror (latency {} ms ± {} ms{})",
-        ms(config.latency),
-        ms(config.jitter),
-        if config.pad { ", real-size bodies" } else { "" }
-    )
 }
 
 #[cfg(test)]

@@ -23,14 +23,11 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         .await
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", job.bind)))?;
     let addr = listener.local_addr().map_err(io_error)?;
-    let c = &job.config;
     writeln!(
         io.out,
-        "asyncdex mirror serving PokeAPI at {} (latency {:?} ± {:?}{}); Ctrl-C stops it",
+        "asyncdex mirror serving PokeAPI at {} ({}); Ctrl-C stops it",
         mirror::base_url_for(addr),
-        c.latency,
-        c.jitter,
-        if c.pad { ", real-size bodies" } else { "" }
+        job.config.describe()
     )
     .map_err(io_error)?;
     io.out.flush().map_err(io_error)?;

@@ -70,6 +70,17 @@ impl Default for MirrorConfig {
 }
 
 impl MirrorConfig {
+    /// One line for people: `latency 100 ms ± 20 ms, real-size bodies`.
+    pub fn describe(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        format!(
+            "latency {} ms ± {} ms{}",
+            ms(self.latency),
+            ms(self.jitter),
+            if self.pad { ", real-size bodies" } else { "" }
+        )
+    }
+
     /// The delay for the `n`th request (0-based): reproducible from the seed.
     pub fn delay_for(&self, n: u64) -> Duration {
         let jitter = self.jitter.as_micros() as i128;
