@@ -18,12 +18,16 @@
 pub mod commands;
 mod error;
 pub mod gather;
+pub mod heartbeat;
 pub mod http;
 pub mod mirror;
 pub mod names;
 pub mod offload;
+pub mod parallelism;
 pub mod pokeapi;
 pub mod pokedex;
 pub mod source;
+pub mod sync_to_async;
+pub mod watchdog;
 
 pub use error::{Error, ErrorKind, Result};

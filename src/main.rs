@@ -5,13 +5,17 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use asyncdex::commands::{self, GetJob, Io, NamesJob, ServeJob, StreamJob, Summary};
+use asyncdex::commands::{
+    self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ServeJob, StreamJob, Summary,
+};
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::MirrorConfig;
 use asyncdex::names::{Mode, Plan};
 use asyncdex::offload::Pool;
 use asyncdex::pokeapi::Key;
 use asyncdex::source::Target;
+use asyncdex::sync_to_async;
+use asyncdex::watchdog::{Watchdog, WatchdogConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Fetch Pokémon from PokeAPI concurrently, and see what concurrency buys.
@@ -24,6 +28,10 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Report on stderr, while it happens, any stall of the async runtime longer than
+    /// 50 ms, naming the labelled future that was being polled.
+    #[arg(long, global = true)]
+    watchdog: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +46,53 @@ enum Command {
     Stream(StreamArgs),
     /// Serve the embedded Pokédex as a PokeAPI-compatible HTTP server.
     Serve(ServeArgs),
+    /// A 10 ms heartbeat beside a blocking GET: before, the wrong way (stall), the right way.
+    Blocking(BlockingArgs),
+    /// Concurrency vs parallelism: parse real-size bodies inline, offloaded, with rayon.
+    Cpu(CpuArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoModeArg {
+    Before,
+    Wrong,
+    Correct,
+    All,
+}
+
+#[derive(Args)]
+struct BlockingArgs {
+    /// Which of the lesson's programs.
+    #[arg(long, value_enum, default_value = "all")]
+    mode: DemoModeArg,
+    /// Blocking GETs per program (all at once in the correct program).
+    #[arg(long, default_value_t = 1)]
+    calls: usize,
+    /// Heartbeat period.
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    period: u64,
+    /// The server's latency: how long each blocking GET waits.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    latency: u64,
+    /// A PokeAPI-compatible API root instead of the embedded mirror.
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// One JSON object per line and program.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CpuArgs {
+    /// Real-size Pokémon bodies to parse.
+    #[arg(long, default_value_t = 400)]
+    jobs: usize,
+    /// Threads in the offload pool (default: min(32, cores + 4)).
+    #[arg(long, default_value_t = Pool::default_size())]
+    threads: usize,
+    /// One JSON object per line and way.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -250,6 +305,34 @@ async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
             )
             .await
         }
+        Command::Blocking(a) => {
+            let modes = match a.mode {
+                DemoModeArg::All => sync_to_async::Mode::ALL.to_vec(),
+                DemoModeArg::Before => vec![sync_to_async::Mode::Before],
+                DemoModeArg::Wrong => vec![sync_to_async::Mode::Wrong],
+                DemoModeArg::Correct => vec![sync_to_async::Mode::Correct],
+            };
+            let mirror = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                ..MirrorConfig::default()
+            };
+            let job = BlockingJob {
+                modes,
+                calls: a.calls,
+                period: Duration::from_millis(a.period),
+                target: Target::parse(a.api.as_deref(), mirror)?,
+                json: a.json,
+            };
+            commands::blocking(job, io).await
+        }
+        Command::Cpu(a) => {
+            let job = CpuJob {
+                jobs: a.jobs,
+                threads: a.threads,
+                json: a.json,
+            };
+            commands::cpu(job, io).await
+        }
     }
 }
 
@@ -286,6 +369,11 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::EXIT_FAILED);
         }
     };
+    let _watchdog = cli.watchdog.then(|| {
+        Watchdog::start(runtime.handle(), WatchdogConfig::default(), |event| {
+            eprintln!("{event}")
+        })
+    });
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let io = Io {
         out: &mut out,

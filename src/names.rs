@@ -34,6 +34,7 @@ use crate::gather::{self, gather, Outcome};
 use crate::http::{Blocking, HttpOptions, Native, Offloaded};
 use crate::offload::Pool;
 use crate::pokeapi::{BlockingClient, Client};
+use crate::watchdog::LabelExt;
 
 /// How to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,7 +179,7 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
             let client = Client::new(base_url, Offloaded::new(Blocking::new(&plan.http), pool));
             gather(ids.clone(), plan.threads, move |id| {
                 let client = client.clone();
-                async move { client.name(id).await }
+                async move { client.name(id).await }.label(format!("threads: fetch pokemon/{id}"))
             })
             .await?
         }
@@ -186,7 +187,7 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
             let client = Client::new(base_url, Native::new(&plan.http)?);
             gather(ids.clone(), plan.concurrency, move |id| {
                 let client = client.clone();
-                async move { client.name(id).await }
+                async move { client.name(id).await }.label(format!("async: fetch pokemon/{id}"))
             })
             .await?
         }

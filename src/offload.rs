@@ -117,8 +117,10 @@ impl Pool {
         };
         let inner = Arc::clone(&self.inner);
         let handle = tokio::task::spawn_blocking(move || {
+            // Locals drop in reverse order: the gauge counts down before the permit is
+            // released, so `busy()` never exceeds `size()`, also when `f` unwinds.
+            let _permit = permit;
             let _busy = Gauge::enter(&inner.busy);
-            let _permit = permit; // released when f returns or unwinds
             f()
         });
         handle.await.map_err(|e| {

@@ -304,3 +304,35 @@ fn serve_refuses_a_taken_port_with_one_line() {
     assert!(stderr.starts_with("error: cannot listen on"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1);
 }
+
+#[test]
+fn blocking_shows_the_stall_in_wrong_and_not_in_correct() {
+    let out = run(&["blocking", "--latency", "150", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let modes: Vec<&str> = lines.iter().map(|l| l["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["before", "wrong", "correct"]);
+    let lag = |i: usize, key: &str| lines[i][key].as_f64().unwrap();
+    assert!(lag(1, "max_lag_ms") >= 140.0, "wrong stalls: {}", lines[1]);
+    assert!(
+        lag(2, "p99_lag_ms") < 40.0,
+        "correct keeps time: {}",
+        lines[2]
+    );
+}
+
+#[test]
+fn cpu_gives_the_same_answer_three_ways() {
+    let out = run(&["cpu", "--jobs", "12", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let ways: Vec<&str> = lines.iter().map(|l| l["way"].as_str().unwrap()).collect();
+    assert_eq!(ways, ["inline", "offload", "rayon"]);
+    assert!(lines
+        .iter()
+        .all(|l| l["checksum"] == lines[0]["checksum"] && l["jobs"] == 12));
+    assert_eq!(
+        lines[1]["stalls"], 0,
+        "offloaded work never stalls the runtime"
+    );
+}

@@ -6,6 +6,7 @@ use crate::gather::gather;
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{Client, Key, Pokemon};
 use crate::source::{Source, Target};
+use crate::watchdog::LabelExt;
 
 /// A validated `get` job.
 #[derive(Debug, Clone)]
@@ -29,7 +30,8 @@ pub async fn get(job: GetJob, io: Io<'_>) -> Result<Summary> {
     let client = Client::new(source.base_url(), Native::new(&job.http)?);
     let outcomes = gather(job.keys.clone(), job.concurrency, move |key| {
         let client = client.clone();
-        async move { client.pokemon(key).await }
+        let label = format!("fetch pokemon/{key}");
+        async move { client.pokemon(key).await }.label(label)
     })
     .await?;
     source.close().await;

@@ -6,6 +6,8 @@
 //! every call failed; `2` bad input (nothing was fetched); `3` partial success (some calls
 //! failed, and what arrived was still printed).
 
+mod blocking;
+mod cpu;
 mod get;
 mod names;
 mod serve;
@@ -14,6 +16,8 @@ mod stream;
 use std::io::Write;
 use std::time::Duration;
 
+pub use blocking::{blocking, BlockingJob};
+pub use cpu::{cpu, CpuJob};
 pub use get::{get, GetJob};
 pub use names::{names, NamesJob};
 pub use serve::{serve, ServeJob};

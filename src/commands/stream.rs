@@ -11,6 +11,7 @@ use crate::gather::{self, Order};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{random_ids, Client};
 use crate::source::{Source, Target};
+use crate::watchdog::LabelExt;
 
 /// A validated `stream` job.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
     let started = std::time::Instant::now();
     let mut names = gather::stream(ids.clone(), job.concurrency, order, move |id| {
         let client = client.clone();
-        async move { client.name(id).await }
+        async move { client.name(id).await }.label(format!("fetch pokemon/{id}"))
     })?;
     let mut summary = Summary::default();
     while let Some(o) = names.next().await {

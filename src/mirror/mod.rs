@@ -163,6 +163,18 @@ impl MirrorState {
     }
 }
 
+/// Real-size (~250 KB) bodies of the first `n` Pokémon, as the mirror serves them with
+/// `pad` on: the honest input for parsing benchmarks and CPU-bound demos.
+pub fn padded_pokemon_bodies(n: usize) -> Vec<Bytes> {
+    let renderer = Renderer::new("http://127.0.0.1/api/v2".into(), true);
+    Pokedex::get()
+        .pokemon
+        .iter()
+        .take(n)
+        .map(|p| renderer.pokemon(p))
+        .collect()
+}
+
 /// The public base URL for a mirror listening on `addr`.
 ///
 /// An unspecified bind address (`0.0.0.0`) is reached through loopback.

@@ -1,0 +1,120 @@
+//! `asyncdex blocking`: the heartbeat proof that offloading keeps the runtime breathing.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{io_error, ms, Io, Summary};
+use crate::error::{Error, Result};
+use crate::source::{Source, Target};
+use crate::sync_to_async::{run, DemoRun, Mode};
+
+/// A validated `blocking` job.
+#[derive(Debug, Clone)]
+pub struct BlockingJob {
+    /// Which programs, in order.
+    pub modes: Vec<Mode>,
+    /// Blocking calls per program.
+    pub calls: usize,
+    /// Heartbeat period.
+    pub period: Duration,
+    /// Where the blocking GETs go (the mirror's latency is what the heartbeat must outlive).
+    pub target: Target,
+    /// One JSON object per line and mode.
+    pub json: bool,
+}
+
+/// Runs the programs and prints every tick and a table.
+pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
+    if job.calls == 0 {
+        return Err(Error::invalid_input("--calls must be at least 1"));
+    }
+    if job.period.is_zero() {
+        return Err(Error::invalid_input("--period must be positive"));
+    }
+    let source = Source::open(job.target.clone()).await?;
+    let url = format!("{}/pokemon/25/", source.base_url());
+    let mut runs = Vec::new();
+    for &mode in &job.modes {
+        let (url, calls, period) = (url.clone(), job.calls, job.period);
+        // Each program builds its own single-threaded runtime: run it off this one.
+        let demo = tokio::task::spawn_blocking(move || run(mode, &url, calls, period))
+            .await
+            .map_err(|e| Error::new(crate::ErrorKind::Panicked, e.to_string()))?;
+        runs.push(demo?);
+    }
+    let printed = if job.json {
+        print_json(&runs, io.out)
+    } else {
+        print_table(&job, source.description(), &runs, io.out)
+    };
+    source.close().await;
+    printed.map_err(io_error)?;
+    let ok = runs.iter().map(|r| r.ok).sum();
+    let calls: usize = runs.iter().map(|r| r.calls).sum();
+    Ok(Summary {
+        ok,
+        failed: calls - ok,
+    })
+}
+
+fn print_table(
+    job: &BlockingJob,
+    source: &str,
+    runs: &[DemoRun],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} blocking GET(s) per program beside a {} ms heartbeat, to {source}\n",
+        job.calls,
+        ms(job.period)
+    )?;
+    for run in runs {
+        writeln!(out, "{}: heartbeat intervals (ms)", run.mode)?;
+        for row in run.beats.intervals.chunks(10) {
+            let cells: Vec<String> = row.iter().map(|d| format!("{:>7.1}", ms(*d))).collect();
+            writeln!(out, "  {}", cells.concat().trim_start())?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{:<10}{:>7}{:>12}{:>8}{:>14}{:>14}",
+        "mode", "calls", "total (ms)", "ticks", "max lag (ms)", "p99 lag (ms)"
+    )?;
+    for run in runs {
+        writeln!(
+            out,
+            "{:<10}{:>7}{:>12.1}{:>8}{:>14.1}{:>14.1}",
+            run.mode.as_str(),
+            run.calls,
+            ms(run.total),
+            run.beats.intervals.len(),
+            ms(run.beats.max_lag()),
+            ms(run.beats.p99_lag())
+        )?;
+    }
+    writeln!(
+        out,
+        "\nwrong: the blocking call ran on the runtime's only thread, so the heartbeat froze.\n\
+         correct: the same function ran on a pool thread and was awaited; the heartbeat kept time."
+    )
+}
+
+fn print_json(runs: &[DemoRun], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for run in runs {
+        let intervals: Vec<f64> = run.beats.intervals.iter().map(|d| ms(*d)).collect();
+        let line = json!({
+            "mode": run.mode.as_str(),
+            "calls": run.calls,
+            "ok": run.ok,
+            "total_ms": ms(run.total),
+            "ticks": intervals.len(),
+            "max_lag_ms": ms(run.beats.max_lag()),
+            "p99_lag_ms": ms(run.beats.p99_lag()),
+            "intervals_ms": intervals,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}

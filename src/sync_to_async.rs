@@ -1,0 +1,172 @@
+//! Turning a blocking call into a concurrent one, and proving it with a heartbeat.
+//!
+//! The lesson's three programs, one to one. Each runs a 10 ms [`Heartbeat`] beside one
+//! blocking HTTP GET (ureq) to a server that answers after a latency (300 ms by default),
+//! on a **single-threaded** runtime, the way Python's asyncio runs:
+//!
+//! - [`Mode::Before`]: the request, then the heartbeat: one after the other. Nothing
+//!   overlaps; the total is the sum.
+//! - [`Mode::Wrong`]: the heartbeat is spawned as a task, but the blocking call is made
+//!   on the runtime's own thread. The thread is stuck in `recv()`, so the heartbeat cannot
+//!   run: one interval is as long as the whole request. The runtime stopped breathing.
+//! - [`Mode::Correct`]: the *same, unchanged* blocking function is sent to an
+//!   [`offload`](crate::offload) pool and awaited together with the heartbeat. The runtime
+//!   thread is free while the request waits; ticks stay ~10 ms apart.
+//!
+//! ```no_run
+//! # fn main() -> asyncdex::Result<()> {
+//! use std::time::Duration;
+//! use asyncdex::sync_to_async::{run, Mode};
+//!
+//! let url = "http://127.0.0.1:8000/api/v2/pokemon/25/"; // a server with 300 ms latency
+//! let wrong = run(Mode::Wrong, url, 1, Duration::from_millis(10))?;
+//! let right = run(Mode::Correct, url, 1, Duration::from_millis(10))?;
+//! assert!(wrong.beats.max_lag() > right.beats.max_lag());
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::heartbeat::{Beats, Heartbeat};
+use crate::http::{Blocking, BlockingTransport, HttpOptions};
+use crate::offload::Pool;
+
+/// Which of the lesson's three programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Request, then heartbeat.
+    Before,
+    /// Heartbeat task + blocking call on the runtime thread: the stall.
+    Wrong,
+    /// Heartbeat + the blocking call offloaded and awaited: no stall.
+    Correct,
+}
+
+impl Mode {
+    /// All three, in the lesson's order.
+    pub const ALL: [Mode; 3] = [Mode::Before, Mode::Wrong, Mode::Correct];
+
+    /// Its lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Before => "before",
+            Mode::Wrong => "wrong",
+            Mode::Correct => "correct",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Mode> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "unknown mode {s:?}: use before, wrong, correct or all"
+                ))
+            })
+    }
+}
+
+/// What one program measured.
+#[derive(Debug, Clone)]
+pub struct DemoRun {
+    /// Which program.
+    pub mode: Mode,
+    /// Blocking calls made (all at once in `correct`, one after another otherwise).
+    pub calls: usize,
+    /// Calls that answered 2xx.
+    pub ok: usize,
+    /// From start to end of the program.
+    pub total: Duration,
+    /// The heartbeat's intervals.
+    pub beats: Beats,
+}
+
+/// The unchanged blocking function: one GET, returning the status.
+fn fetch_blocking(client: &Blocking, url: &str) -> Result<u16> {
+    Ok(client.get(url)?.status)
+}
+
+/// Runs program `mode` against `url` with `calls` blocking GETs and a heartbeat of
+/// `period`, on a fresh single-threaded runtime. Must not be called from inside an async
+/// context (it blocks); from async code use `spawn_blocking`.
+pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<DemoRun> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = Blocking::new(&HttpOptions::default());
+    let pool = Pool::new("blocking-demo", calls.max(1));
+    let url = url.to_owned();
+    runtime.block_on(async move {
+        let started = Instant::now();
+        let (statuses, beats) = match mode {
+            Mode::Before => {
+                let statuses: Vec<Result<u16>> =
+                    (0..calls).map(|_| fetch_blocking(&client, &url)).collect();
+                let elapsed = started.elapsed();
+                let heartbeat = Heartbeat::spawn(period);
+                tokio::time::sleep(elapsed).await;
+                (statuses, heartbeat.stop().await)
+            }
+            Mode::Wrong => {
+                let heartbeat = Heartbeat::spawn(period);
+                tokio::time::sleep(period * 3).await; // the heartbeat is beating
+                                                      // The mistake: a blocking call right here, on the runtime's only thread.
+                let statuses: Vec<Result<u16>> =
+                    (0..calls).map(|_| fetch_blocking(&client, &url)).collect();
+                tokio::time::sleep(period * 3).await; // it beats again, late
+                (statuses, heartbeat.stop().await)
+            }
+            Mode::Correct => {
+                let heartbeat = Heartbeat::spawn(period);
+                tokio::time::sleep(period * 3).await;
+                // The same function, unchanged, offloaded and awaited.
+                let calls = (0..calls).map(|_| {
+                    let (client, url) = (client.clone(), url.clone());
+                    pool.run(move || fetch_blocking(&client, &url))
+                });
+                let statuses = futures::future::join_all(calls)
+                    .await
+                    .into_iter()
+                    .map(|r| r.and_then(|inner| inner))
+                    .collect();
+                tokio::time::sleep(period * 3).await;
+                (statuses, heartbeat.stop().await)
+            }
+        };
+        let ok = statuses
+            .iter()
+            .filter(|s| matches!(s, Ok(200..=299)))
+            .count();
+        if let Some(Err(e)) = statuses.iter().find(|s| s.is_err()) {
+            if ok == 0 {
+                return Err(Error::new(e.kind(), e.to_string()));
+            }
+        }
+        if ok == 0 {
+            return Err(Error::new(
+                ErrorKind::Status,
+                format!("no call to {url} succeeded"),
+            ));
+        }
+        Ok(DemoRun {
+            mode,
+            calls,
+            ok,
+            total: started.elapsed(),
+            beats,
+        })
+    })
+}
