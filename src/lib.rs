@@ -21,6 +21,7 @@ pub mod gather;
 pub mod heartbeat;
 pub mod http;
 pub mod mirror;
+mod named;
 pub mod names;
 pub mod offload;
 pub mod parallelism;

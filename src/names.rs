@@ -25,59 +25,25 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::gather::{self, gather, Outcome};
 use crate::http::{Blocking, HttpOptions, Native, Offloaded};
+use crate::named::named_enum;
 use crate::offload::Pool;
 use crate::pokeapi::{BlockingClient, Client};
 use crate::watchdog::LabelExt;
 
-/// How to fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// One blocking call after another.
-    Sequential,
-    /// Blocking calls offloaded to a thread pool, awaited together.
-    Threads,
-    /// Native async calls, bounded by a concurrency limit.
-    Async,
-}
-
-impl Mode {
-    /// All modes, in the order the comparison shows them.
-    pub const ALL: [Mode; 3] = [Mode::Sequential, Mode::Threads, Mode::Async];
-
-    /// Its lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Sequential => "sequential",
-            Mode::Threads => "threads",
-            Mode::Async => "async",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Mode> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "unknown mode {s:?}: use sequential, threads, async or all"
-                ))
-            })
+named_enum! {
+    /// How to fetch.
+    pub enum Mode ("mode") {
+        /// One blocking call after another.
+        Sequential = "sequential",
+        /// Blocking calls offloaded to a thread pool, awaited together.
+        Threads = "threads",
+        /// Native async calls, bounded by a concurrency limit.
+        Async = "async",
     }
 }
 

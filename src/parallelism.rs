@@ -26,32 +26,20 @@ use bytes::Bytes;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::named::named_enum;
 use crate::offload::Pool;
 use crate::pokeapi::Pokemon;
 use crate::watchdog::{LabelExt, Watchdog, WatchdogConfig, WatchdogEvent};
 
-/// How to run the CPU-bound job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Way {
-    /// Inside an async task, on the runtime's thread.
-    Inline,
-    /// Split over the offload pool's threads.
-    Offload,
-    /// Spread over all cores with rayon.
-    Rayon,
-}
-
-impl Way {
-    /// All three, in the order the comparison shows them.
-    pub const ALL: [Way; 3] = [Way::Inline, Way::Offload, Way::Rayon];
-
-    /// Its lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Way::Inline => "inline",
-            Way::Offload => "offload",
-            Way::Rayon => "rayon",
-        }
+named_enum! {
+    /// How to run the CPU-bound job.
+    pub enum Way ("way") {
+        /// Inside an async task, on the runtime's thread.
+        Inline = "inline",
+        /// Split over the offload pool's threads.
+        Offload = "offload",
+        /// Spread over all cores with rayon.
+        Rayon = "rayon",
     }
 }
 

@@ -25,57 +25,23 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::heartbeat::{Beats, Heartbeat};
 use crate::http::{Blocking, BlockingTransport, HttpOptions};
+use crate::named::named_enum;
 use crate::offload::Pool;
 
-/// Which of the lesson's three programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Request, then heartbeat.
-    Before,
-    /// Heartbeat task + blocking call on the runtime thread: the stall.
-    Wrong,
-    /// Heartbeat + the blocking call offloaded and awaited: no stall.
-    Correct,
-}
-
-impl Mode {
-    /// All three, in the lesson's order.
-    pub const ALL: [Mode; 3] = [Mode::Before, Mode::Wrong, Mode::Correct];
-
-    /// Its lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Before => "before",
-            Mode::Wrong => "wrong",
-            Mode::Correct => "correct",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Mode> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "unknown mode {s:?}: use before, wrong, correct or all"
-                ))
-            })
+named_enum! {
+    /// Which of the lesson's three programs.
+    pub enum Mode ("mode") {
+        /// Request, then heartbeat.
+        Before = "before",
+        /// Heartbeat task + blocking call on the runtime thread: the stall.
+        Wrong = "wrong",
+        /// Heartbeat + the blocking call offloaded and awaited: no stall.
+        Correct = "correct",
     }
 }
 

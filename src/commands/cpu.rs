@@ -29,7 +29,7 @@ pub async fn cpu(job: CpuJob, io: Io<'_>) -> Result<Summary> {
     let bodies = Arc::new(real_size_bodies(job.jobs));
     let pool = Pool::new("cpu", job.threads);
     let mut runs = Vec::new();
-    for way in Way::ALL {
+    for &way in Way::ALL {
         runs.push(run_way(way, bodies.clone(), &pool).await?);
     }
     if runs.windows(2).any(|w| w[0].checksum != w[1].checksum) {
