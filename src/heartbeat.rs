@@ -1,9 +1,10 @@
 //! A heartbeat: the simplest proof that an async runtime is still breathing.
 //!
-//! A task sleeps for a short period (10 ms), wakes, notes how long it really slept, and
-//! sleeps again. On a healthy runtime every interval is ~10 ms. If anything blocks the
-//! thread the runtime runs on, the heartbeat cannot wake, and the next interval is as long
-//! as the blockage: the lag (interval − period) *measures* the stall.
+//! A task wakes on a fixed schedule (every 10 ms: at 10, 20, 30... ms) and notes how late
+//! each wake-up was. On a healthy runtime it is on time, give or take the timer's 1 ms
+//! resolution. If anything blocks the thread the runtime runs on, the heartbeat cannot
+//! wake, and its next beat is as late as the blockage: the lag *measures* the stall.
+//! After a stall the schedule restarts from the late beat (no burst of catch-up beats).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -30,7 +31,7 @@ use tokio::time::Instant;
 pub struct Heartbeat {
     period: Duration,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Vec<Duration>>,
+    task: JoinHandle<Vec<Beat>>,
 }
 
 impl Heartbeat {
@@ -38,32 +39,43 @@ impl Heartbeat {
     pub fn spawn(period: Duration) -> Heartbeat {
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
-            let mut intervals = Vec::new();
+            let mut beats = Vec::new();
             let mut last = Instant::now();
+            let mut deadline = last + period;
             loop {
                 tokio::select! {
                     biased;
                     _ = &mut stopped => break,
-                    _ = tokio::time::sleep(period) => {
+                    _ = tokio::time::sleep_until(deadline) => {
                         let now = Instant::now();
-                        intervals.push(now - last);
+                        beats.push(Beat { interval: now - last, lag: now - deadline });
                         last = now;
+                        // On schedule; after a stall, restart the schedule from now.
+                        deadline = if now - deadline > period { now + period } else { deadline + period };
                     }
                 }
             }
-            intervals
+            beats
         });
         Heartbeat { period, stop, task }
     }
 
-    /// Stops the heartbeat and returns the intervals it measured.
+    /// Stops the heartbeat and returns what it measured.
     pub async fn stop(self) -> Beats {
         let _ = self.stop.send(());
+        let beats = self.task.await.unwrap_or_default();
         Beats {
             period: self.period,
-            intervals: self.task.await.unwrap_or_default(),
+            intervals: beats.iter().map(|b| b.interval).collect(),
+            lags: beats.iter().map(|b| b.lag).collect(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Beat {
+    interval: Duration,
+    lag: Duration,
 }
 
 /// What a heartbeat measured.
@@ -73,25 +85,19 @@ pub struct Beats {
     pub period: Duration,
     /// Every real interval between two beats.
     pub intervals: Vec<Duration>,
+    /// How late each beat was against its schedule.
+    pub lags: Vec<Duration>,
 }
 
 impl Beats {
-    /// How late each beat was (interval − period, never negative).
-    pub fn lags(&self) -> Vec<Duration> {
-        self.intervals
-            .iter()
-            .map(|i| i.saturating_sub(self.period))
-            .collect()
-    }
-
     /// The worst lag.
     pub fn max_lag(&self) -> Duration {
-        self.lags().into_iter().max().unwrap_or_default()
+        self.lags.iter().copied().max().unwrap_or_default()
     }
 
     /// The 99th-percentile lag (nearest rank).
     pub fn p99_lag(&self) -> Duration {
-        percentile(self.lags(), 0.99)
+        percentile(self.lags.clone(), 0.99)
     }
 }
 

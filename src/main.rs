@@ -65,9 +65,12 @@ struct BlockingArgs {
     /// Which of the lesson's programs.
     #[arg(long, value_enum, default_value = "all")]
     mode: DemoModeArg,
-    /// Blocking GETs per program (all at once in the correct program).
+    /// Blocking GETs per round (all at once in the correct program).
     #[arg(long, default_value_t = 1)]
     calls: usize,
+    /// Rounds of calls, one after another (more rounds, more heartbeat samples).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Heartbeat period.
     #[arg(long, value_name = "MS", default_value_t = 10)]
     period: u64,
@@ -318,8 +321,11 @@ async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
             };
             let job = BlockingJob {
                 modes,
-                calls: a.calls,
-                period: Duration::from_millis(a.period),
+                demo: sync_to_async::Demo {
+                    calls: a.calls,
+                    rounds: a.rounds,
+                    period: Duration::from_millis(a.period),
+                },
                 target: Target::parse(a.api.as_deref(), mirror)?,
                 json: a.json,
             };

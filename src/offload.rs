@@ -6,11 +6,13 @@
 //! back, so every other task on that thread stalls. The cure is to run the blocking call on
 //! another thread and *await* its result: the caller waits, the runtime does not.
 //!
-//! [`Pool`] does exactly that, with a bound: at most `size` functions run at once (the
-//! default, [`Pool::default_size`], is Python's `min(32, cores + 4)`); further callers wait
-//! for a permit *before* their work is queued, so a flood of calls applies back-pressure
-//! instead of growing memory. Pools are named and independent, so one workload (say, a
-//! database) cannot starve another (say, HTTP).
+//! [`Pool`] does exactly that, with a bound: `size` worker threads (the default,
+//! [`Pool::default_size`], is Python's `min(32, cores + 4)`), started when the pool is
+//! created so the runtime never pays for creating a thread; further callers wait for a
+//! permit *before* their work is queued, so a flood of calls applies back-pressure instead
+//! of growing memory. Pools are named and independent (their threads are called
+//! `NAME-0`, `NAME-1`...), so one workload (say, a database) cannot starve another (say,
+//! HTTP). The threads exit when the last clone of the pool is dropped.
 //!
 //! Semantics worth knowing:
 //! - **Panics** inside the function come back as an [`ErrorKind::Panicked`] error; the
@@ -36,14 +38,17 @@
 //! # Ok(()) }
 //! ```
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// A named, bounded pool for blocking work. Cheap to clone; clones share the bound.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A named, bounded pool for blocking work. Cheap to clone; clones share the threads.
 #[derive(Clone, Debug)]
 pub struct Pool {
     inner: Arc<Inner>,
@@ -56,19 +61,39 @@ struct Inner {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     busy: AtomicUsize,
+    /// Dropping it (with the last clone of the pool) makes the workers exit.
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Pool {
-    /// A pool named `name` running at most `size` functions at once (`size` 0 counts as 1).
+    /// A pool named `name` with `size` worker threads (`size` 0 counts as 1).
+    ///
+    /// Should the system refuse to start some threads, the pool runs with those it got
+    /// (logged); with none at all, every call fails with an [`ErrorKind::Io`] error.
     pub fn new(name: impl Into<String>, size: usize) -> Self {
-        let size = size.max(1);
+        let name = name.into();
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let started = (0..size.max(1))
+            .filter(|i| {
+                let queue = Arc::clone(&queue);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("{name}-{i}"))
+                    .spawn(move || worker(&queue));
+                if let Err(e) = &spawned {
+                    tracing::warn!("pool '{name}': cannot start thread {i}: {e}");
+                }
+                spawned.is_ok()
+            })
+            .count();
         Pool {
             inner: Arc::new(Inner {
-                name: name.into(),
-                size,
-                permits: Arc::new(Semaphore::new(size)),
+                name,
+                size: started,
+                permits: Arc::new(Semaphore::new(started)),
                 waiting: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
+                jobs,
             }),
         }
     }
@@ -84,7 +109,7 @@ impl Pool {
         &self.inner.name
     }
 
-    /// The most functions that run at once.
+    /// The most functions that run at once (its number of threads).
     pub fn size(&self) -> usize {
         self.inner.size
     }
@@ -108,33 +133,69 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let inner = &self.inner;
+        if inner.size == 0 {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("pool '{}' has no threads", inner.name),
+            ));
+        }
         let permit = {
-            let _waiting = Gauge::enter(&self.inner.waiting);
-            Arc::clone(&self.inner.permits)
+            let _waiting = Gauge::enter(&inner.waiting);
+            Arc::clone(&inner.permits)
                 .acquire_owned()
                 .await
                 .expect("pool semaphore is never closed")
         };
-        let inner = Arc::clone(&self.inner);
-        let handle = tokio::task::spawn_blocking(move || {
-            // Locals drop in reverse order: the gauge counts down before the permit is
-            // released, so `busy()` never exceeds `size()`, also when `f` unwinds.
-            let _permit = permit;
-            let _busy = Gauge::enter(&inner.busy);
-            f()
+        let (done, result) = oneshot::channel();
+        let pool = Arc::clone(inner);
+        let job: Job = Box::new(move || {
+            let busy = Gauge::enter(&pool.busy);
+            let outcome = catch_unwind(AssertUnwindSafe(f));
+            // Count down and free the permit before answering, so a caller that has its
+            // result sees the pool as it is now, and busy() never exceeds size().
+            drop(busy);
+            drop(permit);
+            let _ = done.send(outcome); // the caller may be gone: the result is discarded
         });
-        handle.await.map_err(|e| {
-            let kind = if e.is_panic() {
-                ErrorKind::Panicked
-            } else {
-                ErrorKind::Cancelled
-            };
-            Error::new(
-                kind,
-                format!("blocking work in pool '{}' {kind}", self.inner.name),
-            )
-        })
+        inner.jobs.send(job).map_err(|_| {
+            Error::new(ErrorKind::Io, format!("pool '{}' is shut down", inner.name))
+        })?;
+        match result.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => Err(Error::new(
+                ErrorKind::Panicked,
+                format!(
+                    "blocking work in pool '{}' panicked: {}",
+                    inner.name,
+                    panic_message(panic.as_ref())
+                ),
+            )),
+            Err(_) => Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("blocking work in pool '{}' was dropped", inner.name),
+            )),
+        }
     }
+}
+
+/// A worker: run jobs until the pool is dropped.
+fn worker(queue: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        match next {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Counts itself in a gauge while alive, also on unwind and on cancellation.
@@ -159,10 +220,21 @@ mod tests {
     use std::time::Duration;
 
     #[tokio::test]
+    async fn work_runs_on_the_pools_own_named_threads() {
+        async fn thread_of(pool: &Pool) -> String {
+            let name = || std::thread::current().name().unwrap_or_default().to_owned();
+            pool.run(name).await.unwrap()
+        }
+        assert!(thread_of(&Pool::new("db", 2)).await.starts_with("db-"));
+        assert!(thread_of(&Pool::new("http", 2)).await.starts_with("http-"));
+    }
+
+    #[tokio::test]
     async fn a_panic_is_an_error_and_frees_the_permit() {
         let pool = Pool::new("test", 1);
         let err = pool.run(|| panic!("boom")).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Panicked);
+        assert!(err.to_string().contains("boom"), "{err}");
         // The single permit is free again: this would hang otherwise.
         let ok = tokio::time::timeout(Duration::from_secs(5), pool.run(|| 7)).await;
         assert_eq!(ok.unwrap().unwrap(), 7);

@@ -16,11 +16,12 @@
 //! ```no_run
 //! # fn main() -> asyncdex::Result<()> {
 //! use std::time::Duration;
-//! use asyncdex::sync_to_async::{run, Mode};
+//! use asyncdex::sync_to_async::{run, Demo, Mode};
 //!
 //! let url = "http://127.0.0.1:8000/api/v2/pokemon/25/"; // a server with 300 ms latency
-//! let wrong = run(Mode::Wrong, url, 1, Duration::from_millis(10))?;
-//! let right = run(Mode::Correct, url, 1, Duration::from_millis(10))?;
+//! let demo = Demo::default(); // one call, one round, 10 ms heartbeat
+//! let wrong = run(Mode::Wrong, url, &demo)?;
+//! let right = run(Mode::Correct, url, &demo)?;
 //! assert!(wrong.beats.max_lag() > right.beats.max_lag());
 //! # Ok(()) }
 //! ```
@@ -45,12 +46,34 @@ named_enum! {
     }
 }
 
+/// How big a program to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demo {
+    /// Blocking calls per round (at once in `correct`, one after another otherwise).
+    pub calls: usize,
+    /// Rounds, one after another.
+    pub rounds: usize,
+    /// Heartbeat period.
+    pub period: Duration,
+}
+
+impl Default for Demo {
+    /// The lesson's program: one call, one round, a 10 ms heartbeat.
+    fn default() -> Self {
+        Demo {
+            calls: 1,
+            rounds: 1,
+            period: Duration::from_millis(10),
+        }
+    }
+}
+
 /// What one program measured.
 #[derive(Debug, Clone)]
 pub struct DemoRun {
     /// Which program.
     pub mode: Mode,
-    /// Blocking calls made (all at once in `correct`, one after another otherwise).
+    /// Blocking calls made in all.
     pub calls: usize,
     /// Calls that answered 2xx.
     pub ok: usize,
@@ -65,10 +88,15 @@ fn fetch_blocking(client: &Blocking, url: &str) -> Result<u16> {
     Ok(client.get(url)?.status)
 }
 
-/// Runs program `mode` against `url` with `calls` blocking GETs and a heartbeat of
-/// `period`, on a fresh single-threaded runtime. Must not be called from inside an async
-/// context (it blocks); from async code use `spawn_blocking`.
-pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<DemoRun> {
+/// Runs program `mode` against `url` as `demo` says, on a fresh single-threaded runtime.
+/// Must not be called from inside an async context (it blocks); from async code use
+/// `spawn_blocking`.
+pub fn run(mode: Mode, url: &str, demo: &Demo) -> Result<DemoRun> {
+    let Demo {
+        calls,
+        rounds,
+        period,
+    } = *demo;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -79,8 +107,9 @@ pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<Demo
         let started = Instant::now();
         let (statuses, beats) = match mode {
             Mode::Before => {
-                let statuses: Vec<Result<u16>> =
-                    (0..calls).map(|_| fetch_blocking(&client, &url)).collect();
+                let statuses: Vec<Result<u16>> = (0..calls * rounds)
+                    .map(|_| fetch_blocking(&client, &url))
+                    .collect();
                 let elapsed = started.elapsed();
                 let heartbeat = Heartbeat::spawn(period);
                 tokio::time::sleep(elapsed).await;
@@ -90,8 +119,9 @@ pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<Demo
                 let heartbeat = Heartbeat::spawn(period);
                 tokio::time::sleep(period * 3).await; // the heartbeat is beating
                                                       // The mistake: a blocking call right here, on the runtime's only thread.
-                let statuses: Vec<Result<u16>> =
-                    (0..calls).map(|_| fetch_blocking(&client, &url)).collect();
+                let statuses: Vec<Result<u16>> = (0..calls * rounds)
+                    .map(|_| fetch_blocking(&client, &url))
+                    .collect();
                 tokio::time::sleep(period * 3).await; // it beats again, late
                 (statuses, heartbeat.stop().await)
             }
@@ -99,15 +129,15 @@ pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<Demo
                 let heartbeat = Heartbeat::spawn(period);
                 tokio::time::sleep(period * 3).await;
                 // The same function, unchanged, offloaded and awaited.
-                let calls = (0..calls).map(|_| {
-                    let (client, url) = (client.clone(), url.clone());
-                    pool.run(move || fetch_blocking(&client, &url))
-                });
-                let statuses = futures::future::join_all(calls)
-                    .await
-                    .into_iter()
-                    .map(|r| r.and_then(|inner| inner))
-                    .collect();
+                let mut statuses = Vec::new();
+                for _ in 0..rounds {
+                    let batch = (0..calls).map(|_| {
+                        let (client, url) = (client.clone(), url.clone());
+                        pool.run(move || fetch_blocking(&client, &url))
+                    });
+                    let done = futures::future::join_all(batch).await;
+                    statuses.extend(done.into_iter().map(|r| r.and_then(|inner| inner)));
+                }
                 tokio::time::sleep(period * 3).await;
                 (statuses, heartbeat.stop().await)
             }
@@ -129,7 +159,7 @@ pub fn run(mode: Mode, url: &str, calls: usize, period: Duration) -> Result<Demo
         }
         Ok(DemoRun {
             mode,
-            calls,
+            calls: calls * rounds,
             ok,
             total: started.elapsed(),
             beats,

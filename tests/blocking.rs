@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use asyncdex::mirror::{Mirror, MirrorConfig};
 use asyncdex::offload::Pool;
-use asyncdex::sync_to_async::{run, Mode};
+use asyncdex::sync_to_async::{run, Demo, Mode};
 use asyncdex::watchdog::{LabelExt, Watchdog, WatchdogConfig, WatchdogEvent};
 
 const LATENCY: Duration = Duration::from_millis(200);
@@ -21,11 +21,11 @@ async fn the_wrong_way_stalls_and_the_correct_way_does_not() {
     .await
     .unwrap();
     let url = format!("{}/pokemon/25/", mirror.base_url());
-    let period = Duration::from_millis(10);
+    let demo = Demo::default();
     let (wrong, correct) = tokio::task::spawn_blocking(move || {
         (
-            run(Mode::Wrong, &url, 1, period).unwrap(),
-            run(Mode::Correct, &url, 1, period).unwrap(),
+            run(Mode::Wrong, &url, &demo).unwrap(),
+            run(Mode::Correct, &url, &demo).unwrap(),
         )
     })
     .await
@@ -55,13 +55,16 @@ async fn many_offloaded_calls_keep_the_heartbeat_on_time() {
     .await
     .unwrap();
     let url = format!("{}/pokemon/1/", mirror.base_url());
-    let run = tokio::task::spawn_blocking(move || {
-        run(Mode::Correct, &url, 32, Duration::from_millis(10))
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(run.ok, 32);
+    let demo = Demo {
+        calls: 32,
+        rounds: 2,
+        ..Demo::default()
+    };
+    let run = tokio::task::spawn_blocking(move || run(Mode::Correct, &url, &demo))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.ok, 64);
     assert!(
         run.beats.p99_lag() < Duration::from_millis(50),
         "{:?}",

@@ -1,23 +1,19 @@
 //! `asyncdex blocking`: the heartbeat proof that offloading keeps the runtime breathing.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::{io_error, ms, Io, Summary};
 use crate::error::{Error, Result};
 use crate::source::{Source, Target};
-use crate::sync_to_async::{run, DemoRun, Mode};
+use crate::sync_to_async::{run, Demo, DemoRun, Mode};
 
 /// A validated `blocking` job.
 #[derive(Debug, Clone)]
 pub struct BlockingJob {
     /// Which programs, in order.
     pub modes: Vec<Mode>,
-    /// Blocking calls per program.
-    pub calls: usize,
-    /// Heartbeat period.
-    pub period: Duration,
+    /// Calls per round, rounds, heartbeat period.
+    pub demo: Demo,
     /// Where the blocking GETs go (the mirror's latency is what the heartbeat must outlive).
     pub target: Target,
     /// One JSON object per line and mode.
@@ -26,19 +22,21 @@ pub struct BlockingJob {
 
 /// Runs the programs and prints every tick and a table.
 pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
-    if job.calls == 0 {
-        return Err(Error::invalid_input("--calls must be at least 1"));
+    if job.demo.calls == 0 || job.demo.rounds == 0 {
+        return Err(Error::invalid_input(
+            "--calls and --rounds must be at least 1",
+        ));
     }
-    if job.period.is_zero() {
+    if job.demo.period.is_zero() {
         return Err(Error::invalid_input("--period must be positive"));
     }
     let source = Source::open(job.target.clone()).await?;
     let url = format!("{}/pokemon/25/", source.base_url());
     let mut runs = Vec::new();
     for &mode in &job.modes {
-        let (url, calls, period) = (url.clone(), job.calls, job.period);
+        let (url, demo) = (url.clone(), job.demo);
         // Each program builds its own single-threaded runtime: run it off this one.
-        let demo = tokio::task::spawn_blocking(move || run(mode, &url, calls, period))
+        let demo = tokio::task::spawn_blocking(move || run(mode, &url, &demo))
             .await
             .map_err(|e| Error::new(crate::ErrorKind::Panicked, e.to_string()))?;
         runs.push(demo?);
@@ -66,9 +64,10 @@ fn print_table(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{} blocking GET(s) per program beside a {} ms heartbeat, to {source}\n",
-        job.calls,
-        ms(job.period)
+        "{} blocking GET(s) at a time, {} round(s), beside a {} ms heartbeat, to {source}\n",
+        job.demo.calls,
+        job.demo.rounds,
+        ms(job.demo.period)
     )?;
     for run in runs {
         writeln!(out, "{}: heartbeat intervals (ms)", run.mode)?;

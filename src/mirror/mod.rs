@@ -260,6 +260,72 @@ impl Drop for Mirror {
     }
 }
 
+/// A mirror on its own thread with its own runtime, for programs whose runtime may block
+/// (the lesson's "wrong" program blocks its only thread; a mirror on that runtime could not
+/// answer). Stopped on drop.
+#[derive(Debug)]
+pub struct BackgroundMirror {
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundMirror {
+    /// Starts a mirror on `127.0.0.1` at a free port, on a new thread. Callable from
+    /// anywhere, async code included: the new thread builds and drives its own runtime.
+    pub fn start(config: MirrorConfig) -> std::io::Result<BackgroundMirror> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("asyncdex-mirror".into())
+            .spawn(move || {
+                let started = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .and_then(|rt| {
+                        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+                        Ok((rt, listener))
+                    });
+                let (runtime, listener) = match started {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(listener.local_addr());
+                let _ = runtime.block_on(serve(listener, config, async {
+                    let _ = stop_rx.await;
+                }));
+            })?;
+        let addr = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the mirror thread died while starting"))??;
+        Ok(BackgroundMirror {
+            base_url: base_url_for(addr),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Its API root, `http://127.0.0.1:PORT/api/v2`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
+impl Drop for BackgroundMirror {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
