@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use asyncdex::gather::gather;
+use asyncdex::gather::{gather, Policy};
 use asyncdex::http::{HttpOptions, Native};
 use asyncdex::mirror::{Mirror, MirrorConfig};
 use asyncdex::pokeapi::{random_ids, Client};
@@ -35,7 +35,7 @@ async fn main() -> asyncdex::Result<()> {
 
     // Together: start all twenty, then wait for all of them.
     let started = Instant::now();
-    let outcomes = gather(ids.clone(), 64, {
+    let outcomes = gather(ids.clone(), &Policy::new(64), {
         let client = client.clone();
         move |id| {
             let client = client.clone();

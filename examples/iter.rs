@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use asyncdex::gather::{stream, Order};
+use asyncdex::gather::{stream, Order, Policy};
 use asyncdex::http::{HttpOptions, Native};
 use asyncdex::mirror::{Mirror, MirrorConfig};
 use asyncdex::pokeapi::{random_ids, Client};
@@ -58,7 +58,7 @@ async fn main() -> asyncdex::Result<()> {
 
     println!("3. concurrent, as completed: all calls wait together, fastest first");
     let started = Instant::now();
-    let mut arriving = stream(ids.clone(), 64, Order::Completed, move |id| {
+    let mut arriving = stream(ids.clone(), &Policy::new(64), Order::Completed, move |id| {
         let client = client.clone();
         async move { client.name(id).await }
     })?;

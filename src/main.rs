@@ -8,6 +8,7 @@ use std::time::Duration;
 use asyncdex::commands::{
     self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ServeJob, StreamJob, Summary,
 };
+use asyncdex::gather::{Policy, RateLimit};
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::MirrorConfig;
 use asyncdex::names::{Mode, Plan};
@@ -17,6 +18,7 @@ use asyncdex::source::Target;
 use asyncdex::sync_to_async;
 use asyncdex::watchdog::{Watchdog, WatchdogConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
 
 /// Fetch Pokémon from PokeAPI concurrently, and see what concurrency buys.
 ///
@@ -113,9 +115,22 @@ struct SourceArgs {
     /// Pad the embedded mirror's bodies to the size of real PokeAPI bodies (~250 KB).
     #[arg(long)]
     pad: bool,
-    /// Time limit per request.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    /// Time limit of each attempt of a request.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, allow_negative_numbers = true)]
     timeout: Duration,
+    /// Retries of a failed request: timeouts, connection errors, 429 and 5xx only
+    /// (exponential backoff with full jitter; a server's Retry-After is honoured).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    retries: u32,
+    /// Most retries for the whole run (default: as many as there are requests, plus 10).
+    #[arg(long, value_name = "N")]
+    retry_budget: Option<usize>,
+    /// At most this many requests start per second (fractions allowed), shared by all.
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
+    rate: Option<f64>,
+    /// Stop at the first failed request: the rest are cancelled (default: collect all).
+    #[arg(long)]
+    fail_fast: bool,
 }
 
 impl SourceArgs {
@@ -134,6 +149,23 @@ impl SourceArgs {
             timeout: Some(self.timeout),
             ..HttpOptions::default()
         }
+    }
+
+    fn policy(
+        &self,
+        concurrency: usize,
+        seed: u64,
+        cancel: &CancellationToken,
+    ) -> asyncdex::Result<Policy> {
+        let mut policy = Policy::new(concurrency);
+        policy.timeout = Some(self.timeout);
+        policy.retries = self.retries;
+        policy.retry_budget = self.retry_budget;
+        policy.rate = self.rate.map(RateLimit::per_second).transpose()?;
+        policy.fail_fast = self.fail_fast;
+        policy.cancel = cancel.clone();
+        policy.seed = seed;
+        Ok(policy)
     }
 }
 
@@ -245,7 +277,7 @@ fn random_seed() -> u64 {
     u64::from(nanos % 100_000)
 }
 
-async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
+async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncdex::Result<Summary> {
     match command {
         Command::Names(a) => {
             let seed = a.seed.unwrap_or_else(random_seed);
@@ -259,6 +291,7 @@ async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
             plan.threads = a.threads;
             plan.concurrency = a.concurrency;
             plan.http = a.source.http();
+            plan.policy = a.source.policy(a.concurrency, seed, &cancel)?;
             let job = NamesJob {
                 n: a.n,
                 seed,
@@ -272,7 +305,7 @@ async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
         Command::Get(a) => {
             let job = GetJob {
                 keys: a.keys,
-                concurrency: a.concurrency,
+                policy: a.source.policy(a.concurrency, 0, &cancel)?,
                 http: a.source.http(),
                 target: a.source.target(0)?,
                 json: a.json,
@@ -285,7 +318,7 @@ async fn run(command: Command, io: Io<'_>) -> asyncdex::Result<Summary> {
                 n: a.n,
                 seed,
                 ordered: a.ordered,
-                concurrency: a.concurrency,
+                policy: a.source.policy(a.concurrency, seed, &cancel)?,
                 http: a.source.http(),
                 target: a.source.target(seed)?,
                 json: a.json,
@@ -380,12 +413,26 @@ fn main() -> ExitCode {
             eprintln!("{event}")
         })
     });
+    // Ctrl-C: the first cancels the run (what finished is still reported, exit 130);
+    // a second one exits at once.
+    let cancel = CancellationToken::new();
+    runtime.spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(commands::EXIT_INTERRUPTED));
+                }
+            }
+        }
+    });
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let io = Io {
         out: &mut out,
         err: &mut std::io::stderr(),
     };
-    match runtime.block_on(run(cli.command, io)) {
+    match runtime.block_on(run(cli.command, io, cancel)) {
         Ok(summary) => ExitCode::from(summary.exit_code()),
         Err(e) => {
             use std::io::Write;

@@ -2,7 +2,7 @@
 //!
 //! | [`Mode`] | how | cost for N calls of latency L |
 //! |---|---|---|
-//! | `sequential` | a blocking loop (ureq): one call, wait, the next | N × L |
+//! | `sequential` | the blocking client (ureq), one call at a time on one thread: call, wait, the next | N × L |
 //! | `threads` | the same blocking client, each call offloaded to a pool of T threads ([`crate::offload`]) | ⌈N / T⌉ × L |
 //! | `async` | one async client (reqwest), at most C calls in flight ([`crate::gather`]) | ⌈N / C⌉ × L |
 //!
@@ -10,7 +10,9 @@
 //! A thread is a whole OS stack per call in flight; an async call is a small state machine,
 //! so thousands can wait at once on a couple of threads.
 //!
-//! Every mode fetches the same ids, so their names must match; only the time differs.
+//! Every mode fetches the same ids, so their names must match; only the time differs. All
+//! three go through [`crate::gather`] with the same [`Policy`] (timeouts, retries, rate,
+//! cancellation), so they differ only in the one thing being taught: how they wait.
 //!
 //! ```
 //! # #[tokio::main]
@@ -28,11 +30,11 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::gather::{self, gather, Outcome};
-use crate::http::{Blocking, HttpOptions, Native, Offloaded};
+use crate::gather::{self, gather, Outcome, Policy, Status};
+use crate::http::{Blocking, HttpOptions, Native, Offloaded, Transport};
 use crate::named::named_enum;
 use crate::offload::Pool;
-use crate::pokeapi::{BlockingClient, Client};
+use crate::pokeapi::Client;
 use crate::watchdog::LabelExt;
 
 named_enum! {
@@ -58,16 +60,19 @@ pub struct Plan {
     pub concurrency: usize,
     /// Client settings.
     pub http: HttpOptions,
+    /// Timeouts, retries, rate, cancellation, events; its concurrency is set per mode.
+    pub policy: Policy,
 }
 
 impl Plan {
-    /// Fetch `ids` with the defaults: Python's pool size, 64 calls in flight.
+    /// Fetch `ids` with the defaults: Python's pool size, 64 calls in flight, no retries.
     pub fn new(ids: Vec<u32>) -> Plan {
         Plan {
             ids,
             threads: Pool::default_size(),
             concurrency: 64,
             http: HttpOptions::default(),
+            policy: Policy::new(64),
         }
     }
 
@@ -78,6 +83,17 @@ impl Plan {
         }
         gather::check_limit(self.concurrency)?;
         Ok(())
+    }
+
+    /// The policy for `mode`: one call at a time, `threads`, or `concurrency`.
+    fn policy_for(&self, mode: Mode) -> Policy {
+        let mut policy = self.policy.clone();
+        policy.concurrency = match mode {
+            Mode::Sequential => 1,
+            Mode::Threads => self.threads,
+            Mode::Async => self.concurrency,
+        };
+        policy
     }
 }
 
@@ -108,9 +124,25 @@ impl ModeRun {
         self.outcomes.iter().filter(|o| o.result.is_ok()).count()
     }
 
-    /// How many calls failed.
+    /// How many calls failed (for any reason, timeouts and cancellations included).
     pub fn failed(&self) -> usize {
         self.outcomes.len() - self.ok()
+    }
+
+    /// How many calls ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status() == status)
+            .count()
+    }
+
+    /// Retries made (attempts beyond the first).
+    pub fn retried(&self) -> u32 {
+        self.outcomes
+            .iter()
+            .map(|o| o.attempts.saturating_sub(1))
+            .sum()
     }
 
     /// The failures: (id, error).
@@ -129,33 +161,19 @@ impl ModeRun {
 /// Fetches the names of `plan.ids` from the API at `base_url` in `mode`.
 pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun> {
     plan.validate()?;
+    let policy = plan.policy_for(mode);
     let ids = plan.ids.clone();
     let started = Instant::now();
     let outcomes = match mode {
-        Mode::Sequential => {
-            let client = BlockingClient::new(base_url, Blocking::new(&plan.http));
-            let ids = ids.clone();
-            // The whole loop is blocking, so it runs off the runtime's threads.
-            tokio::task::spawn_blocking(move || sequential(&client, &ids))
-                .await
-                .map_err(|e| Error::new(crate::ErrorKind::Panicked, e.to_string()))?
-        }
-        Mode::Threads => {
-            let pool = Pool::new("http", plan.threads);
+        Mode::Sequential | Mode::Threads => {
+            // The same blocking client in both: one thread, or a pool of them.
+            let pool = Pool::new(mode.as_str(), policy.concurrency);
             let client = Client::new(base_url, Offloaded::new(Blocking::new(&plan.http), pool));
-            gather(ids.clone(), plan.threads, move |id| {
-                let client = client.clone();
-                async move { client.name(id).await }.label(format!("threads: fetch pokemon/{id}"))
-            })
-            .await?
+            fetch_names(client, ids.clone(), &policy, mode).await?
         }
         Mode::Async => {
             let client = Client::new(base_url, Native::new(&plan.http)?);
-            gather(ids.clone(), plan.concurrency, move |id| {
-                let client = client.clone();
-                async move { client.name(id).await }.label(format!("async: fetch pokemon/{id}"))
-            })
-            .await?
+            fetch_names(client, ids.clone(), &policy, mode).await?
         }
     };
     Ok(ModeRun {
@@ -166,20 +184,16 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
     })
 }
 
-/// The lesson's first program: `for id in ids: names.append(get_name(id))`.
-fn sequential(client: &BlockingClient<Blocking>, ids: &[u32]) -> Vec<Outcome<String>> {
-    let epoch = Instant::now();
-    ids.iter()
-        .enumerate()
-        .map(|(index, &id)| {
-            let started = epoch.elapsed();
-            let result = client.name(id);
-            Outcome {
-                index,
-                started,
-                finished: epoch.elapsed(),
-                result,
-            }
-        })
-        .collect()
+/// The lesson's `get_random_pokemon_name`, for every id, under `policy`, over any backend.
+async fn fetch_names<T: Transport>(
+    client: Client<T>,
+    ids: Vec<u32>,
+    policy: &Policy,
+    mode: Mode,
+) -> Result<Vec<Outcome<String>>> {
+    gather(ids, policy, move |id| {
+        let client = client.clone();
+        async move { client.name(id).await }.label(format!("{mode}: fetch pokemon/{id}"))
+    })
+    .await
 }

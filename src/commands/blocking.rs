@@ -53,6 +53,7 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     Ok(Summary {
         ok,
         failed: calls - ok,
+        ..Summary::default()
     })
 }
 

@@ -49,6 +49,7 @@ pub async fn cpu(job: CpuJob, io: Io<'_>) -> Result<Summary> {
     Ok(Summary {
         ok: runs.len(),
         failed: 0,
+        ..Summary::default()
     })
 }
 

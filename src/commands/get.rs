@@ -1,8 +1,9 @@
 //! `asyncdex get <ID|NAME>...`: Pokémon fetched concurrently, shown as a table or JSON.
 
-use super::{io_error, report_failures, Io, Summary};
+use super::report::{print_summary, Progress};
+use super::{io_error, Io, Summary};
 use crate::error::Result;
-use crate::gather::gather;
+use crate::gather::{gather, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{Client, Key, Pokemon};
 use crate::source::{Source, Target};
@@ -13,8 +14,8 @@ use crate::watchdog::LabelExt;
 pub struct GetJob {
     /// The ids or names to fetch (already validated).
     pub keys: Vec<Key>,
-    /// Most calls in flight.
-    pub concurrency: usize,
+    /// Concurrency, timeouts, retries, rate, cancellation.
+    pub policy: Policy,
     /// Client settings.
     pub http: HttpOptions,
     /// Where to fetch from.
@@ -23,17 +24,19 @@ pub struct GetJob {
     pub json: bool,
 }
 
-/// Runs a `get` job: prints every Pokémon that arrived, and one line per failure.
-pub async fn get(job: GetJob, io: Io<'_>) -> Result<Summary> {
-    crate::gather::check_limit(job.concurrency)?;
+/// Runs a `get` job: prints every Pokémon that arrived, then the summary and each failure.
+pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
+    job.policy.check()?;
     let source = Source::open(job.target.clone()).await?;
     let client = Client::new(source.base_url(), Native::new(&job.http)?);
-    let outcomes = gather(job.keys.clone(), job.concurrency, move |key| {
+    let progress = Progress::attach(&mut job.policy, "get");
+    let outcomes = gather(job.keys.clone(), &job.policy, move |key| {
         let client = client.clone();
         let label = format!("fetch pokemon/{key}");
         async move { client.pokemon(key).await }.label(label)
     })
     .await?;
+    progress.finish();
     source.close().await;
     let found: Vec<&Pokemon> = outcomes
         .iter()
@@ -47,12 +50,13 @@ pub async fn get(job: GetJob, io: Io<'_>) -> Result<Summary> {
     } else if !found.is_empty() {
         print_table(&found, io.out).map_err(io_error)?;
     }
-    let failures = outcomes.iter().filter_map(|o| o.result.as_ref().err());
-    report_failures(io.err, "", failures, usize::MAX).map_err(io_error)?;
-    Ok(Summary {
-        ok: found.len(),
-        failed: outcomes.len() - found.len(),
+    let keys = &job.keys;
+    let mut summary = print_summary(io.err, "get: ", &outcomes, |i| {
+        format!("pokemon {}", keys[i])
     })
+    .map_err(io_error)?;
+    summary.interrupted = job.policy.cancel.is_cancelled();
+    Ok(summary)
 }
 
 fn print_table(found: &[&Pokemon], out: &mut dyn std::io::Write) -> std::io::Result<()> {

@@ -4,12 +4,14 @@
 //!
 //! Exit codes (also in the README): `0` every call succeeded; `1` a runtime failure, or
 //! every call failed; `2` bad input (nothing was fetched); `3` partial success (some calls
-//! failed, and what arrived was still printed).
+//! failed, and what arrived was still printed); `130` interrupted by Ctrl-C (what had
+//! arrived was still printed).
 
 mod blocking;
 mod cpu;
 mod get;
 mod names;
+pub mod report;
 mod serve;
 mod stream;
 
@@ -33,6 +35,8 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: some calls succeeded and some failed.
 pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code: interrupted (Ctrl-C); everything that had finished was reported.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Most N a command accepts: beyond this, it is a typo, not a workload.
 pub const MAX_CALLS: usize = 1_000_000;
@@ -42,13 +46,24 @@ pub const MAX_CALLS: usize = 1_000_000;
 pub struct Summary {
     /// Calls that succeeded.
     pub ok: usize,
-    /// Calls that failed.
+    /// Calls that did not (timeouts and cancellations included).
     pub failed: usize,
+    /// Retries made.
+    pub retried: usize,
+    /// Calls whose last attempt timed out.
+    pub timed_out: usize,
+    /// Calls cancelled (fail-fast or Ctrl-C).
+    pub cancelled: usize,
+    /// The run was interrupted by Ctrl-C.
+    pub interrupted: bool,
 }
 
 impl Summary {
     /// The process exit code for this summary.
     pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            return EXIT_INTERRUPTED;
+        }
         match (self.ok, self.failed) {
             (_, 0) => EXIT_OK,
             (0, _) => EXIT_FAILED,
@@ -59,6 +74,10 @@ impl Summary {
     fn add(&mut self, other: Summary) {
         self.ok += other.ok;
         self.failed += other.failed;
+        self.retried += other.retried;
+        self.timed_out += other.timed_out;
+        self.cancelled += other.cancelled;
+        self.interrupted |= other.interrupted;
     }
 }
 
@@ -87,30 +106,6 @@ pub fn check_count(n: usize) -> Result<usize, Error> {
         ))),
         n => Ok(n),
     }
-}
-
-/// Prints each failure as one line, at most `max`, then how many more there were.
-fn report_failures<'e>(
-    err: &mut dyn Write,
-    prefix: &str,
-    failures: impl Iterator<Item = &'e Error>,
-    max: usize,
-) -> std::io::Result<()> {
-    let mut extra = 0;
-    for (i, e) in failures.enumerate() {
-        if i < max {
-            writeln!(err, "error: {prefix}{e}")?;
-        } else {
-            extra += 1;
-        }
-    }
-    if extra > 0 {
-        writeln!(
-            err,
-            "error: {prefix}... and {extra} more failures like these"
-        )?;
-    }
-    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {

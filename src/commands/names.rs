@@ -4,8 +4,10 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
-use super::{check_count, io_error, ms, report_failures, Io, Summary};
+use super::report::{print_summary, Progress};
+use super::{check_count, io_error, ms, Io, Summary};
 use crate::error::Result;
+use crate::gather::Status;
 use crate::names::{run_mode, Mode, ModeRun, Plan};
 use crate::pokeapi::random_ids;
 use crate::source::{Source, Target};
@@ -35,7 +37,14 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
     let mut runs = Vec::new();
     for &mode in &job.modes {
-        runs.push(run_mode(mode, source.base_url(), &job.plan).await?);
+        if job.plan.policy.cancel.is_cancelled() {
+            break; // Ctrl-C: report what the finished modes got
+        }
+        let mut plan = job.plan.clone();
+        let progress = Progress::attach(&mut plan.policy, mode.as_str());
+        let run = run_mode(mode, source.base_url(), &plan).await;
+        progress.finish();
+        runs.push(run?);
     }
     let report = if job.json {
         print_json(&job, &source, &runs, io.out)
@@ -46,13 +55,13 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     report.map_err(io_error)?;
     let mut summary = Summary::default();
     for run in &runs {
-        let prefix = format!("[{}] ", run.mode);
-        report_failures(io.err, &prefix, run.failures().map(|(_, e)| e), 5).map_err(io_error)?;
-        summary.add(Summary {
-            ok: run.ok(),
-            failed: run.failed(),
-        });
+        let label = format!("{}: ", run.mode);
+        let ids = &run.ids;
+        let s = print_summary(io.err, &label, &run.outcomes, |i| format!("id {}", ids[i]))
+            .map_err(io_error)?;
+        summary.add(s);
     }
+    summary.interrupted = job.plan.policy.cancel.is_cancelled();
     Ok(summary)
 }
 
@@ -89,18 +98,19 @@ fn print_table(
     writeln!(out)?;
     writeln!(
         out,
-        "{:<12}{:>9}{:>7}{:>8}{:>12}{:>10}{:>12}",
-        "mode", "requests", "ok", "failed", "wall (ms)", "speedup", "requests/s"
+        "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12}{:>10}{:>12}",
+        "mode", "requests", "ok", "failed", "retried", "wall (ms)", "speedup", "requests/s"
     )?;
     for run in runs {
         let speed = speedup(runs, run).map_or("-".to_owned(), |s| format!("{s:.2}x"));
         writeln!(
             out,
-            "{:<12}{:>9}{:>7}{:>8}{:>12.1}{:>10}{:>12.1}",
+            "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12.1}{:>10}{:>12.1}",
             run.mode.as_str(),
             run.outcomes.len(),
             run.ok(),
             run.failed(),
+            run.retried(),
             ms(run.wall),
             speed,
             run.rate()
@@ -124,14 +134,27 @@ fn print_json(
 ) -> std::io::Result<()> {
     for run in runs {
         let errors: Vec<_> = run
-            .failures()
-            .map(|(id, e)| json!({"id": id, "kind": e.kind().as_str(), "error": e.to_string()}))
+            .outcomes
+            .iter()
+            .filter_map(|o| {
+                let e = o.result.as_ref().err()?;
+                Some(json!({
+                    "id": run.ids[o.index],
+                    "status": o.status().as_str(),
+                    "kind": e.kind().as_str(),
+                    "error": e.to_string(),
+                    "attempts": o.attempts,
+                }))
+            })
             .collect();
         let line = json!({
             "mode": run.mode.as_str(),
             "n": run.outcomes.len(),
             "ok": run.ok(),
             "failed": run.failed(),
+            "retried": run.retried(),
+            "timed_out": run.count(Status::TimedOut),
+            "cancelled": run.count(Status::Cancelled),
             "wall_ms": ms(run.wall),
             "requests_per_s": (run.rate() * 10.0).round() / 10.0,
             "speedup": speedup(runs, run).map(|s| (s * 100.0).round() / 100.0),

@@ -5,9 +5,10 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
+use super::report::print_summary;
 use super::{check_count, io_error, ms, Io, Summary};
 use crate::error::Result;
-use crate::gather::{self, Order};
+use crate::gather::{self, Order, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{random_ids, Client};
 use crate::source::{Source, Target};
@@ -22,8 +23,8 @@ pub struct StreamJob {
     pub seed: u64,
     /// Yield in draw order instead of as completed.
     pub ordered: bool,
-    /// Most calls in flight.
-    pub concurrency: usize,
+    /// Concurrency, timeouts, retries, rate, cancellation.
+    pub policy: Policy,
     /// Client settings.
     pub http: HttpOptions,
     /// Where to fetch from.
@@ -35,7 +36,7 @@ pub struct StreamJob {
 /// Runs a `stream` job: each name is printed as soon as it is yielded.
 pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
-    gather::check_limit(job.concurrency)?;
+    job.policy.check()?;
     let ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
     let client = Client::new(source.base_url(), Native::new(&job.http)?);
@@ -59,36 +60,32 @@ pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
         .map_err(io_error)?;
     }
     let started = std::time::Instant::now();
-    let mut names = gather::stream(ids.clone(), job.concurrency, order, move |id| {
+    let mut names = gather::stream(ids.clone(), &job.policy, order, move |id| {
         let client = client.clone();
         async move { client.name(id).await }.label(format!("fetch pokemon/{id}"))
     })?;
-    let mut summary = Summary::default();
+    let mut outcomes = Vec::with_capacity(job.n);
     while let Some(o) = names.next().await {
         let at = ms(started.elapsed());
         let id = ids[o.index];
-        match &o.result {
-            Ok(name) => {
-                summary.ok += 1;
-                if job.json {
-                    let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at});
-                    writeln!(io.out, "{line}")
-                } else {
-                    writeln!(
-                        io.out,
-                        "{at:>10.1} ms  #{:<3} {name} (id {id})",
-                        o.index + 1
-                    )
-                }
+        if let Ok(name) = &o.result {
+            if job.json {
+                let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "attempts": o.attempts});
+                writeln!(io.out, "{line}")
+            } else {
+                writeln!(io.out, "{at:>10.1} ms  #{:<3} {name} (id {id})", o.index + 1)
             }
-            Err(e) => {
-                summary.failed += 1;
-                writeln!(io.err, "error: {e}")
-            }
+            .map_err(io_error)?;
         }
-        .map_err(io_error)?;
+        outcomes.push(o);
     }
     drop(names);
     source.close().await;
+    outcomes.sort_by_key(|o| o.index);
+    let mut summary = print_summary(io.err, "stream: ", &outcomes, |i| {
+        format!("#{} (id {})", i + 1, ids[i])
+    })
+    .map_err(io_error)?;
+    summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
 }
