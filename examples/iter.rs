@@ -26,7 +26,7 @@ async fn main() -> asyncdex::Result<()> {
         latency: Duration::from_millis(100),
         jitter: Duration::from_millis(50),
         seed: 7,
-        pad: false,
+        ..MirrorConfig::default()
     })
     .await?;
     let client = Client::new(mirror.base_url(), Native::new(&HttpOptions::default())?);

@@ -10,7 +10,7 @@ use asyncdex::commands::{
 };
 use asyncdex::gather::{Policy, RateLimit};
 use asyncdex::http::HttpOptions;
-use asyncdex::mirror::MirrorConfig;
+use asyncdex::mirror::{Faults, MirrorConfig};
 use asyncdex::names::{Mode, Plan};
 use asyncdex::offload::Pool;
 use asyncdex::pokeapi::Key;
@@ -100,6 +100,70 @@ struct CpuArgs {
     json: bool,
 }
 
+/// Faults the mirror injects, each a probability (0–1), reproducible from the seed.
+#[derive(Args)]
+struct FaultArgs {
+    /// Answer 500, 502 or 503.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    fail_rate: f64,
+    /// Answer 429 with Retry-After and PokeAPI's throttle body.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    throttle_rate: f64,
+    /// Accept the request and never answer.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    stall_rate: f64,
+    /// Promise a Content-Length and cut the body in half.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    truncate_rate: f64,
+    /// Drop the connection without answering.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    reset_rate: f64,
+    /// The Retry-After sent with a 429.
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    retry_after: u64,
+}
+
+impl FaultArgs {
+    fn faults(&self, seed: u64) -> asyncdex::Result<Faults> {
+        let faults = Faults {
+            fail: self.fail_rate,
+            throttle: self.throttle_rate,
+            stall: self.stall_rate,
+            truncate: self.truncate_rate,
+            reset: self.reset_rate,
+            retry_after_secs: self.retry_after,
+            seed,
+        };
+        faults.check()?;
+        Ok(faults)
+    }
+}
+
 #[derive(Args)]
 struct SourceArgs {
     /// A PokeAPI-compatible API root to use instead of the embedded mirror;
@@ -131,6 +195,8 @@ struct SourceArgs {
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
     #[arg(long)]
     fail_fast: bool,
+    #[command(flatten)]
+    faults: FaultArgs,
 }
 
 impl SourceArgs {
@@ -140,6 +206,7 @@ impl SourceArgs {
             jitter: Duration::from_millis(self.jitter),
             seed,
             pad: self.pad,
+            faults: self.faults.faults(seed)?,
         };
         Target::parse(self.api.as_deref(), mirror)
     }
@@ -254,6 +321,8 @@ struct ServeArgs {
     /// Pad bodies to the size of real PokeAPI bodies (~250 KB).
     #[arg(long)]
     pad: bool,
+    #[command(flatten)]
+    faults: FaultArgs,
 }
 
 fn parse_key(s: &str) -> Result<Key, String> {
@@ -331,6 +400,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 jitter: Duration::from_millis(a.jitter),
                 seed: a.seed,
                 pad: a.pad,
+                faults: a.faults.faults(a.seed)?,
             };
             commands::serve(
                 ServeJob {

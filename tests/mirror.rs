@@ -221,7 +221,7 @@ async fn jitter_stays_within_its_bounds() {
         latency: Duration::from_millis(100),
         jitter: Duration::from_millis(20),
         seed: 3,
-        pad: false,
+        ..MirrorConfig::default()
     };
     let router = app(MirrorState::new(BASE, config));
     for _ in 0..10 {

@@ -31,10 +31,15 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     )
     .map_err(io_error)?;
     io.out.flush().map_err(io_error)?;
-    mirror::serve(listener, job.config, shutdown_signal())
+    let stats = mirror::serve(listener, job.config, shutdown_signal())
         .await
         .map_err(io_error)?;
-    writeln!(io.out, "stopped").map_err(io_error)?;
+    writeln!(
+        io.out,
+        "stopped after {} requests; faults injected: {}",
+        stats.requests, stats.faults
+    )
+    .map_err(io_error)?;
     Ok(Summary::default())
 }
 

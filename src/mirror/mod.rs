@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod faults;
 mod render;
 mod routes;
 
@@ -38,6 +39,11 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use tokio_util::sync::CancellationToken;
+
+use faults::FaultState;
+pub use faults::{Fault, FaultCounts, Faults};
 
 use crate::pokeapi::Resource;
 use crate::pokedex::{Pokedex, Table};
@@ -55,6 +61,8 @@ pub struct MirrorConfig {
     pub seed: u64,
     /// Pad bodies to the size of real PokeAPI bodies (~250 KB for a Pokémon).
     pub pad: bool,
+    /// Injected faults (none by default).
+    pub faults: Faults,
 }
 
 impl Default for MirrorConfig {
@@ -65,6 +73,7 @@ impl Default for MirrorConfig {
             jitter: Duration::ZERO,
             seed: 0,
             pad: false,
+            faults: Faults::default(),
         }
     }
 }
@@ -73,8 +82,17 @@ impl MirrorConfig {
     /// One line for people: `latency 100 ms ± 20 ms, real-size bodies`.
     pub fn describe(&self) -> String {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let f = &self.faults;
+        let faults = if f.any() {
+            format!(
+                ", faults: fail {}, throttle {}, stall {}, truncate {}, reset {}",
+                f.fail, f.throttle, f.stall, f.truncate, f.reset
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "latency {} ms ± {} ms{}",
+            "latency {} ms ± {} ms{}{faults}",
             ms(self.latency),
             ms(self.jitter),
             if self.pad { ", real-size bodies" } else { "" }
@@ -106,6 +124,9 @@ pub struct MirrorState {
     base: String,
     config: MirrorConfig,
     requests: AtomicU64,
+    faults: FaultState,
+    /// Cancelled when the mirror stops: stalled requests give up then.
+    shutdown: CancellationToken,
     renderer: Renderer,
     dex: &'static Pokedex,
     /// Bodies rendered once on first request, then served as shared bytes.
@@ -123,6 +144,8 @@ impl MirrorState {
             base,
             config,
             requests: AtomicU64::new(0),
+            faults: FaultState::default(),
+            shutdown: CancellationToken::new(),
             dex,
             cache: [
                 slots(dex.pokemon.len()),
@@ -135,6 +158,14 @@ impl MirrorState {
     /// Requests answered or in progress so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What the mirror has done so far.
+    pub fn stats(&self) -> MirrorStats {
+        MirrorStats {
+            requests: self.requests(),
+            faults: self.faults.counts(),
+        }
     }
 
     /// (id, name) of every entry of `resource`, in list order.
@@ -187,26 +218,49 @@ pub fn base_url_for(addr: SocketAddr) -> String {
     format!("http://{host}/api/v2")
 }
 
+/// What a mirror did: requests seen and faults injected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MirrorStats {
+    /// Requests received.
+    pub requests: u64,
+    /// Faults injected, by kind.
+    pub faults: FaultCounts,
+}
+
 /// Serves the mirror on `listener` until `shutdown` completes, then stops gracefully:
-/// no new connections, requests in progress finish.
+/// no new connections, requests in progress finish (stalled ones give up). Returns what
+/// it did.
 pub async fn serve(
     listener: TcpListener,
     config: MirrorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<MirrorStats> {
     let state = MirrorState::new(base_url_for(listener.local_addr()?), config);
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_state(listener, state, shutdown).await
+}
+
+async fn serve_state(
+    listener: TcpListener,
+    state: Arc<MirrorState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<MirrorStats> {
+    let stop_stalls = state.shutdown.clone();
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop_stalls.cancel();
+        })
+        .await?;
+    Ok(state.stats())
 }
 
 /// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
-#[derive(Debug)]
 pub struct Mirror {
     addr: SocketAddr,
     base_url: String,
+    state: Arc<MirrorState>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<std::io::Result<MirrorStats>>>,
 }
 
 impl Mirror {
@@ -219,13 +273,15 @@ impl Mirror {
     pub async fn start_on(addr: SocketAddr, config: MirrorConfig) -> std::io::Result<Mirror> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let state = MirrorState::new(base_url_for(addr), config);
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, config, async {
+        let task = tokio::spawn(serve_state(listener, state.clone(), async {
             let _ = rx.await;
         }));
         Ok(Mirror {
             addr,
             base_url: base_url_for(addr),
+            state,
             stop: Some(tx),
             task: Some(task),
         })
@@ -241,14 +297,35 @@ impl Mirror {
         &self.base_url
     }
 
-    /// Stops it and waits until it has stopped.
-    pub async fn stop(mut self) {
+    /// What it has done so far.
+    pub fn stats(&self) -> MirrorStats {
+        self.state.stats()
+    }
+
+    /// Stops it and returns what it did. Requests in progress get up to half a second to
+    /// finish (a client that was interrupted may have left some mid-latency); then the
+    /// server is aborted.
+    pub async fn stop(mut self) -> MirrorStats {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_millis(500), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
+        self.state.stats()
+    }
+}
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -336,7 +413,7 @@ mod tests {
             latency: Duration::from_millis(100),
             jitter: Duration::from_millis(20),
             seed: 7,
-            pad: false,
+            ..MirrorConfig::default()
         };
         let delays: Vec<Duration> = (0..200).map(|n| config.delay_for(n)).collect();
         assert!(delays

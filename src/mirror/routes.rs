@@ -14,7 +14,7 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::MirrorState;
+use super::{Fault, MirrorState};
 use crate::pokeapi::{NamedResource, Page, Resource};
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
@@ -27,6 +27,7 @@ pub fn app(state: Arc<MirrorState>) -> Router {
         .route("/api/v2/", get(root))
         .route("/api/v2/{*path}", get(dispatch))
         .fallback(|| async { bad_request() })
+        .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), latency))
         .with_state(state)
 }
@@ -39,6 +40,62 @@ async fn latency(State(state): State<Arc<MirrorState>>, req: Request, next: Next
         tokio::time::sleep(delay).await;
     }
     next.run(req).await
+}
+
+/// Misbehaves as configured (after the latency, like a real server would).
+async fn inject_faults(
+    State(state): State<Arc<MirrorState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if path == "/api/v2/meta" || !path.starts_with("/api/v2") {
+        return next.run(req).await;
+    }
+    let Some(fault) = state.faults.next(&state.config.faults, path) else {
+        return next.run(req).await;
+    };
+    match fault {
+        Fault::Fail(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            plain(status, status.canonical_reason().unwrap_or("Server Error"))
+        }
+        Fault::Throttle => {
+            let secs = state.config.faults.retry_after_secs;
+            let body = serde_json::json!({
+                "detail": format!("Request was throttled. Expected available in {secs} seconds.")
+            });
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::CONTENT_TYPE, "application/json".to_owned()),
+                    (header::RETRY_AFTER, secs.to_string()),
+                ],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Fault::Stall => {
+            state.shutdown.cancelled().await;
+            plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
+        Fault::Truncate => {
+            let (mut parts, body) = next.run(req).await.into_parts();
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let half = full.slice(..full.len() / 2);
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
+            let cut = futures::stream::iter([Ok::<_, std::io::Error>(half)]);
+            Response::from_parts(parts, Body::from_stream(cut))
+        }
+        Fault::Reset => {
+            let broken = futures::stream::iter([Err::<Bytes, _>(std::io::Error::other("reset"))]);
+            Response::new(Body::from_stream(broken))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,6 +180,9 @@ fn meta(state: &MirrorState) -> Response {
         "seed": c.seed,
         "padded": c.pad,
         "requests": state.requests.load(Ordering::Relaxed),
+        "faults": Fault::NAMES.iter().zip(state.faults.counts().0)
+            .map(|(name, n)| (*name, n))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     });
     json(Bytes::from(body.to_string()))
 }
