@@ -211,6 +211,79 @@ fn bad_input_gets_one_clear_line_and_the_right_exit_code() {
             "timeout must be positive",
         ),
         (vec!["names", "3", "--mode", "fast"], 2, "invalid value"),
+        (
+            vec!["names", "3", "--fail-rate", "2"],
+            2,
+            "--fail-rate must be between 0 and 1",
+        ),
+        (
+            vec!["names", "3", "--fail-rate", "0.6", "--stall-rate", "0.6"],
+            2,
+            "add up to",
+        ),
+        (
+            vec!["get", "2147483648", "--latency", "0"],
+            1,
+            "not found: pokemon 2147483648",
+        ),
+        (
+            vec![
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--stall-rate",
+                "1",
+                "--timeout",
+                "0.3",
+                "--retries",
+                "0",
+            ],
+            1,
+            "1 timed out",
+        ),
+        (
+            vec![
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--throttle-rate",
+                "1",
+                "--retry-after",
+                "0",
+            ],
+            1,
+            "HTTP 429",
+        ),
+        (
+            vec![
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--truncate-rate",
+                "1",
+                "--retries",
+                "0",
+            ],
+            1,
+            "failed: pokemon 25",
+        ),
+        (
+            vec![
+                "stream",
+                "3",
+                "--latency",
+                "0",
+                "--reset-rate",
+                "1",
+                "--retries",
+                "1",
+            ],
+            1,
+            "3 failed",
+        ),
         (vec!["get", "25", "--api", &refused], 1, "could not connect"),
         (
             vec!["names", "3", "--mode", "async", "--api", &refused],
@@ -342,4 +415,52 @@ fn cpu_gives_the_same_answer_three_ways() {
         lines[1]["stalls"], 0,
         "offloaded work never stalls the runtime"
     );
+}
+
+#[test]
+fn ctrl_c_keeps_what_finished_and_exits_130() {
+    let child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args([
+            "names",
+            "40",
+            "--mode",
+            "async",
+            "-c",
+            "5",
+            "--latency",
+            "1000",
+            "--jitter",
+            "0",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1600)); // the first five have arrived
+    let signalled = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        took < Duration::from_millis(1500),
+        "stopped {took:?} after Ctrl-C"
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "the async mode is reported");
+    let ok = lines[0]["ok"].as_u64().unwrap();
+    let cancelled = lines[0]["cancelled"].as_u64().unwrap();
+    assert!((5..40).contains(&ok), "what finished is kept: {}", lines[0]);
+    assert_eq!(
+        ok + cancelled,
+        40,
+        "every call is accounted for: {}",
+        lines[0]
+    );
+    assert_eq!(lines[0]["names"].as_array().unwrap().len() as u64, ok);
 }

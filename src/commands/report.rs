@@ -40,8 +40,9 @@ pub fn print_summary<T>(
     let s = summarize(outcomes);
     writeln!(
         err,
-        "{label}{} calls: {} ok, {} failed, {} retried, {} timed out, {} cancelled",
+        "{label}{} call{}: {} ok, {} failed, {} retried, {} timed out, {} cancelled",
         outcomes.len(),
+        if outcomes.len() == 1 { "" } else { "s" },
         s.ok,
         s.failed - s.timed_out - s.cancelled,
         s.retried,

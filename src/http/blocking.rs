@@ -69,7 +69,7 @@ fn map_error(e: ureq::Error, url: &str) -> Error {
         _ => ErrorKind::Io,
     };
     let what = match kind {
-        ErrorKind::Timeout => "timed out:",
+        ErrorKind::Timeout => "timed out waiting for",
         ErrorKind::Connect => "could not connect to",
         _ => "request failed:",
     };

@@ -47,7 +47,7 @@ impl Transport for Native {
 
 fn map_error(e: reqwest::Error, url: &str) -> Error {
     let (kind, what) = if e.is_timeout() {
-        (ErrorKind::Timeout, "timed out")
+        (ErrorKind::Timeout, "timed out waiting for")
     } else if e.is_connect() {
         (ErrorKind::Connect, "could not connect to")
     } else if e.is_builder() {
