@@ -211,10 +211,12 @@ impl SourceArgs {
         Target::parse(self.api.as_deref(), mirror)
     }
 
-    fn http(&self) -> HttpOptions {
+    /// Client settings; `concurrency` sizes the idle pool so that every connection of one
+    /// wave is reused by the next instead of being closed and opened again.
+    fn http(&self, concurrency: usize) -> HttpOptions {
         HttpOptions {
             timeout: Some(self.timeout),
-            ..HttpOptions::default()
+            max_idle_per_host: concurrency.max(1),
         }
     }
 
@@ -359,7 +361,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
             let mut plan = Plan::new(Vec::new());
             plan.threads = a.threads;
             plan.concurrency = a.concurrency;
-            plan.http = a.source.http();
+            plan.http = a.source.http(a.concurrency.max(a.threads));
             plan.policy = a.source.policy(a.concurrency, seed, &cancel)?;
             let job = NamesJob {
                 n: a.n,
@@ -375,7 +377,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
             let job = GetJob {
                 keys: a.keys,
                 policy: a.source.policy(a.concurrency, 0, &cancel)?,
-                http: a.source.http(),
+                http: a.source.http(a.concurrency),
                 target: a.source.target(0)?,
                 json: a.json,
             };
@@ -388,7 +390,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 seed,
                 ordered: a.ordered,
                 policy: a.source.policy(a.concurrency, seed, &cancel)?,
-                http: a.source.http(),
+                http: a.source.http(a.concurrency),
                 target: a.source.target(seed)?,
                 json: a.json,
             };
