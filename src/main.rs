@@ -195,6 +195,10 @@ struct SourceArgs {
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
     #[arg(long)]
     fail_fast: bool,
+    /// Async requests over HTTP/2: multiplexed on one connection (the embedded mirror and
+    /// PokeAPI both speak it). Far less memory per request in flight.
+    #[arg(long)]
+    http2: bool,
     #[command(flatten)]
     faults: FaultArgs,
 }
@@ -217,6 +221,7 @@ impl SourceArgs {
         HttpOptions {
             timeout: Some(self.timeout),
             max_idle_per_host: concurrency.max(1),
+            http2: self.http2,
         }
     }
 

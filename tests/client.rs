@@ -114,3 +114,17 @@ async fn slow_servers_are_timeouts_in_both_backends() {
     let err = Client::new(&url, blocking).name(1).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
 }
+
+#[tokio::test]
+async fn the_native_backend_speaks_http2_to_the_mirror() {
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let h2 = HttpOptions {
+        http2: true,
+        ..opts()
+    };
+    check_async_client(Client::new(mirror.base_url(), Native::new(&h2).unwrap())).await;
+    // Many calls at once share one HTTP/2 connection; all of them arrive.
+    let client = Client::new(mirror.base_url(), Native::new(&h2).unwrap());
+    let names = futures::future::join_all((1..=300).map(|id| client.name(id))).await;
+    assert!(names.iter().all(Result::is_ok));
+}

@@ -61,6 +61,10 @@ pub struct HttpOptions {
     pub timeout: Option<Duration>,
     /// Idle connections kept per host for reuse.
     pub max_idle_per_host: usize,
+    /// The async backend speaks HTTP/2 from the first byte (prior knowledge; over TLS it
+    /// is negotiated): many requests share one connection. The blocking backend always
+    /// speaks HTTP/1.1.
+    pub http2: bool,
 }
 
 impl Default for HttpOptions {
@@ -68,6 +72,7 @@ impl Default for HttpOptions {
         HttpOptions {
             timeout: Some(Duration::from_secs(30)),
             max_idle_per_host: 64,
+            http2: false,
         }
     }
 }

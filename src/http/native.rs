@@ -19,6 +19,9 @@ impl Native {
         if let Some(t) = options.timeout {
             builder = builder.timeout(t);
         }
+        if options.http2 {
+            builder = builder.http2_prior_knowledge();
+        }
         let client = builder
             .build()
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot build HTTP client: {e}")))?;

@@ -239,18 +239,50 @@ pub async fn serve(
     serve_state(listener, state, shutdown).await
 }
 
+/// Most HTTP/2 streams one client may have open on one connection. hyper's default (200)
+/// would make a client with 10 000 calls in flight wait in line; a mirror wants them all.
+const MAX_H2_STREAMS: u32 = 100_000;
+
+/// The accept loop: HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on the same port.
 async fn serve_state(
     listener: TcpListener,
     state: Arc<MirrorState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<MirrorStats> {
-    let stop_stalls = state.shutdown.clone();
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop_stalls.cancel();
-        })
-        .await?;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let service = TowerToHyperService::new(app(state.clone()));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(MAX_H2_STREAMS);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before accept: wait a
+                    // little and go on, as a server must.
+                    tracing::warn!("mirror: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    state.shutdown.cancel(); // stalled requests give up
+    graceful.shutdown().await;
     Ok(state.stats())
 }
 
