@@ -10,9 +10,14 @@
 //! | run a blocking function concurrently, unchanged (`asyncio.to_thread`) | [`offload`] |
 //! | hide I/O behind one interface; swap blocking and async backends | [`http`] |
 //! | typed models and a client, async and blocking | [`pokeapi`] |
-//! | many calls at once, bounded, one outcome per call (`asyncio.gather`) | [`gather`] |
+//! | many calls at once: bounded, retried, rate-limited, one outcome per call (`asyncio.gather`) | [`gather`] |
 //! | one by one vs threads vs async, timed side by side | [`names`] |
-//! | an offline PokeAPI with simulated latency | [`mirror`], [`pokedex`] |
+//! | a heartbeat proves the runtime stays responsive; the wrong way stalls it | [`heartbeat`], [`sync_to_async`] |
+//! | catch stalls in any program while they happen, by label | [`watchdog`] |
+//! | concurrency (taking turns) vs parallelism (all cores) | [`parallelism`] |
+//! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
+//! | where calls go: the embedded mirror or a real API | [`source`] |
+//! | the CLI's commands, as library calls | [`commands`] |
 #![warn(missing_docs)]
 
 pub mod commands;
