@@ -5,7 +5,7 @@
 //! 2 s one after another, and about 100 ms when all twenty wait *at the same time*. But
 //! "all at once" must have a bound (ten thousand sockets at once is a denial of service,
 //! not a client), real APIs fail and throttle, and partial failure must not lose the calls
-//! that worked. So [`gather`] and [`stream`], driven by a [`Policy`]:
+//! that worked. So [`gather()`] and [`stream()`], driven by a [`Policy`]:
 //!
 //! - a **required** concurrency limit (0 is an error, never "unbounded");
 //! - each call runs as a **spawned task**, so calls in flight keep going even when whoever
@@ -20,7 +20,7 @@
 //!   attempts made and when it started and finished. Nothing that finished is ever lost;
 //! - [`Event`]s (queued, started, retrying, finished) for progress bars and timelines.
 //!
-//! [`stream`] yields outcomes as they complete ([`Order::Completed`], the
+//! [`stream()`] yields outcomes as they complete ([`Order::Completed`], the
 //! `asyncio.as_completed` way) or in input order ([`Order::Input`]).
 //!
 //! ```
@@ -144,7 +144,7 @@ pub enum Event {
     },
 }
 
-/// The order in which [`stream`] yields outcomes.
+/// The order in which [`stream()`] yields outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// As calls complete: the fastest first.
