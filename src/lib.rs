@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 pub mod commands;
+pub mod compose;
+pub mod devices;
 mod error;
 pub mod gather;
 pub mod heartbeat;
@@ -32,6 +34,7 @@ pub mod offload;
 pub mod parallelism;
 pub mod pokeapi;
 pub mod pokedex;
+pub mod program;
 pub mod source;
 pub mod sync_to_async;
 pub mod watchdog;

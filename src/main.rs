@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use asyncdex::commands::{
-    self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ServeJob, StreamJob, Summary,
+    self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
 };
 use asyncdex::gather::{Policy, RateLimit};
 use asyncdex::http::HttpOptions;
@@ -52,6 +52,29 @@ enum Command {
     Blocking(BlockingArgs),
     /// Concurrency vs parallelism: parse real-size bodies inline, offloaded, with rayon.
     Cpu(CpuArgs),
+    /// Run a program of steps in sequence and in parallel (TOML); compare with its
+    /// critical path.
+    Program(ProgramArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExampleProgram {
+    SmartHome,
+}
+
+#[derive(Args)]
+struct ProgramArgs {
+    /// The program file (format: see programs/smart-home.toml).
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    file: Option<std::path::PathBuf>,
+    /// Run a built-in program instead of a file.
+    #[arg(long, value_enum)]
+    example: Option<ExampleProgram>,
+    /// One JSON object with every step.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -440,6 +463,23 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 json: a.json,
             };
             commands::blocking(job, io).await
+        }
+        Command::Program(a) => {
+            let (text, file) = match (&a.file, a.example) {
+                (Some(path), _) => (commands::read_program(path)?, path.display().to_string()),
+                (None, _) => (
+                    asyncdex::program::SMART_HOME.to_owned(),
+                    "smart-home.toml".into(),
+                ),
+            };
+            let job = ProgramJob {
+                text,
+                file,
+                target: a.source.target(0)?,
+                http: a.source.http(64),
+                json: a.json,
+            };
+            commands::program(job, io).await
         }
         Command::Cpu(a) => {
             let job = CpuJob {

@@ -464,3 +464,71 @@ fn ctrl_c_keeps_what_finished_and_exits_130() {
     );
     assert_eq!(lines[0]["names"].as_array().unwrap().len() as u64, ok);
 }
+
+#[test]
+fn program_example_runs_the_smart_home_near_its_critical_path() {
+    let out = run(&["program", "--example", "smart-home", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = &json_lines(&out)[0];
+    assert_eq!(report["program"], "smart-home");
+    assert_eq!(report["critical_path_ms"], 3000.0);
+    let measured = report["measured_ms"].as_f64().unwrap();
+    assert!((3000.0..4500.0).contains(&measured), "{measured}");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 15);
+    // The three registrations start together; flush and clean follow one another.
+    let step = |label: &str| steps.iter().find(|s| s["label"] == label).unwrap();
+    let start = |label: &str| step(label)["start_ms"].as_f64().unwrap();
+    assert!((start("light: connect") - start("toilet: connect")).abs() < 50.0);
+    assert!(step("toilet: clean")["start_ms"].as_f64() >= step("toilet: flush")["end_ms"].as_f64());
+}
+
+#[test]
+fn program_files_fetch_wait_and_report_bad_input_by_line() {
+    let dir = std::env::temp_dir().join(format!("asyncdex-program-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "name = \"pokedex-tour\"\n[[steps]]\nparallel = [{ fetch = \"pokemon/25\" }, { fetch = \"type/electric\" }, { wait_ms = 50 }]\n",
+    )
+    .unwrap();
+    let out = run(&[&["program", good.to_str().unwrap(), "--json"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = &json_lines(&out)[0];
+    let results: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["result"].as_str().unwrap())
+        .collect();
+    assert!(
+        results.contains(&"pikachu") && results.contains(&"electric"),
+        "{results:?}"
+    );
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[devices]\nlight = \"hue-light\"\n\n[[steps]]\ndevice = \"light\"\nsend = \"explode\"\n",
+    )
+    .unwrap();
+    for (args, needle) in [
+        (
+            vec!["program", bad.to_str().unwrap()],
+            "bad.toml:6: `send`: unknown message type `explode`",
+        ),
+        (
+            vec!["program", "/nonexistent/p.toml"],
+            "cannot read program /nonexistent/p.toml",
+        ),
+        (vec!["program"], "required"),
+    ] {
+        let out = run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

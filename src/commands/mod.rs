@@ -11,6 +11,7 @@ mod blocking;
 mod cpu;
 mod get;
 mod names;
+mod program;
 pub mod report;
 mod serve;
 mod stream;
@@ -22,6 +23,7 @@ pub use blocking::{blocking, BlockingJob};
 pub use cpu::{cpu, CpuJob};
 pub use get::{get, GetJob};
 pub use names::{names, NamesJob};
+pub use program::{program, read_program, ProgramJob};
 pub use serve::{serve, ServeJob};
 pub use stream::{stream, StreamJob};
 
