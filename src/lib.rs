@@ -15,6 +15,7 @@
 //! | a heartbeat proves the runtime stays responsive; the wrong way stalls it | [`heartbeat`], [`sync_to_async`] |
 //! | catch stalls in any program while they happen, by label | [`watchdog`] |
 //! | concurrency (taking turns) vs parallelism (all cores) | [`parallelism`] |
+//! | design with concurrency: steps in sequence and in parallel | [`compose`], [`devices`], [`program`] |
 //! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
 //! | where calls go: the embedded mirror or a real API | [`source`] |
 //! | the CLI's commands, as library calls | [`commands`] |
