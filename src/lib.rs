@@ -25,6 +25,7 @@ pub mod commands;
 pub mod compose;
 pub mod devices;
 mod error;
+pub mod events;
 pub mod gather;
 pub mod heartbeat;
 pub mod http;
@@ -38,6 +39,7 @@ pub mod pokedex;
 pub mod program;
 pub mod source;
 pub mod sync_to_async;
+pub mod timeline;
 pub mod watchdog;
 
 pub use error::{Error, ErrorKind, Result};

@@ -74,6 +74,8 @@ struct ProgramArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    pictures: PictureArgs,
+    #[command(flatten)]
     source: SourceArgs,
 }
 
@@ -295,7 +297,28 @@ struct NamesArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    pictures: PictureArgs,
+    #[command(flatten)]
     source: SourceArgs,
+}
+
+#[derive(Args)]
+struct PictureArgs {
+    /// Write an SVG timeline (one bar per call, the modes stacked); open it in a browser.
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<std::path::PathBuf>,
+    /// Write a Chrome trace (open it in ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "FILE.json")]
+    trace: Option<std::path::PathBuf>,
+}
+
+impl PictureArgs {
+    fn pictures(&self) -> commands::Pictures {
+        commands::Pictures {
+            timeline: self.timeline.clone(),
+            trace: self.trace.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -398,6 +421,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 plan,
                 target: a.source.target(seed)?,
                 json: a.json,
+                pictures: a.pictures.pictures(),
             };
             commands::names(job, io).await
         }
@@ -478,6 +502,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 target: a.source.target(0)?,
                 http: a.source.http(64),
                 json: a.json,
+                pictures: a.pictures.pictures(),
             };
             commands::program(job, io).await
         }

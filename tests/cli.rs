@@ -532,3 +532,52 @@ fn program_files_fetch_wait_and_report_bad_input_by_line() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn names_draws_a_timeline_and_a_trace_with_one_bar_per_call() {
+    let dir = std::env::temp_dir().join(format!("asyncdex-pictures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (svg, trace) = (dir.join("t.svg"), dir.join("t.json"));
+    let out = run(&[
+        &[
+            "names",
+            "6",
+            "--seed",
+            "2",
+            "--timeline",
+            svg.to_str().unwrap(),
+            "--trace",
+            trace.to_str().unwrap(),
+        ][..],
+        &FAST,
+    ]
+    .concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
+    let bars: Vec<_> = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("rect") && n.attribute("class").is_some_and(|c| c.starts_with("bar"))
+        })
+        .collect();
+    assert_eq!(bars.len(), 3 * 6, "one bar per call and mode");
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for mode in ["sequential", "threads", "async"] {
+        assert!(
+            texts.iter().any(|t| t.starts_with(mode)),
+            "{mode} group is labelled"
+        );
+    }
+    assert!(texts.contains(&"time (ms)"));
+
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let complete: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert_eq!(complete.len(), 18);
+    assert!(complete
+        .iter()
+        .all(|e| e["ts"].is_u64() && e["dur"].is_u64() && e["name"].is_string()));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -114,6 +114,27 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
+/// Where to draw a run: an SVG timeline and/or a Chrome trace.
+#[derive(Debug, Clone, Default)]
+pub struct Pictures {
+    /// `--timeline FILE.svg`
+    pub timeline: Option<std::path::PathBuf>,
+    /// `--trace FILE.json`
+    pub trace: Option<std::path::PathBuf>,
+}
+
+impl Pictures {
+    fn write(&self, title: &str, groups: &[crate::timeline::Group]) -> Result<(), Error> {
+        if let Some(path) = &self.timeline {
+            crate::timeline::write_file(path, &crate::timeline::svg(title, groups))?;
+        }
+        if let Some(path) = &self.trace {
+            crate::timeline::write_file(path, &crate::timeline::trace(groups))?;
+        }
+        Ok(())
+    }
+}
+
 fn io_error(e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("cannot write output: {e}"))
 }

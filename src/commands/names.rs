@@ -5,12 +5,14 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::report::{print_summary, Progress};
-use super::{check_count, io_error, ms, Io, Summary};
+use super::{check_count, io_error, ms, Io, Pictures, Summary};
 use crate::error::Result;
+use crate::events::EventLog;
 use crate::gather::Status;
 use crate::names::{run_mode, Mode, ModeRun, Plan};
 use crate::pokeapi::random_ids;
 use crate::source::{Source, Target};
+use crate::timeline::{Bar, Group};
 
 /// A validated `names` job.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct NamesJob {
     pub target: Target,
     /// One JSON object per line and mode instead of the table.
     pub json: bool,
+    /// Timeline and trace files to write.
+    pub pictures: Pictures,
 }
 
 /// Runs a `names` job and prints its report.
@@ -36,16 +40,43 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     job.plan.ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
     let mut runs = Vec::new();
+    let mut logs = Vec::new();
     for &mode in &job.modes {
         if job.plan.policy.cancel.is_cancelled() {
             break; // Ctrl-C: report what the finished modes got
         }
         let mut plan = job.plan.clone();
         let progress = Progress::attach(&mut plan.policy, mode.as_str());
+        let log = EventLog::new();
+        plan.policy.events = Some(log.sink(plan.policy.events.take()));
         let run = run_mode(mode, source.base_url(), &plan).await;
         progress.finish();
         runs.push(run?);
+        logs.push(log);
     }
+    let groups: Vec<Group> = runs
+        .iter()
+        .zip(&logs)
+        .map(|(run, log)| Group {
+            name: format!("{} ({:.0} ms)", run.mode, ms(run.wall)),
+            bars: log
+                .spans()
+                .into_iter()
+                .enumerate()
+                .map(|(i, span)| Bar {
+                    label: format!("id {}", run.ids[i]),
+                    start: span.started(),
+                    end: span.finished,
+                    retries: span.attempts.iter().skip(1).copied().collect(),
+                    status: span.status,
+                })
+                .collect(),
+        })
+        .collect();
+    let from = source.description();
+    let from = from.split(" at http").next().unwrap_or(from);
+    let title = format!("asyncdex names {} (seed {}) from {from}", job.n, job.seed);
+    job.pictures.write(&title, &groups)?;
     let report = if job.json {
         print_json(&job, &source, &runs, io.out)
     } else {

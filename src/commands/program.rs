@@ -2,13 +2,15 @@
 
 use serde_json::json;
 
-use super::{io_error, ms, Io, Summary};
+use super::{io_error, ms, Io, Pictures, Summary};
 use crate::compose::{Report, StepKind};
 use crate::error::{Error, Result};
+use crate::gather::Status;
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::Client;
 use crate::program::{Context, Program};
 use crate::source::{Source, Target};
+use crate::timeline::{Bar, Group};
 
 /// A `program` job: the file's text and name, and where fetch steps go.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct ProgramJob {
     pub http: HttpOptions,
     /// One JSON object instead of the table.
     pub json: bool,
+    /// Timeline and trace files to write.
+    pub pictures: Pictures,
 }
 
 /// Validates and runs the program; prints every step's start and end, and the measured
@@ -64,6 +68,33 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         s.close().await;
     }
     let steps = report.walk();
+    let group = Group {
+        name: program.name().to_owned(),
+        bars: steps
+            .iter()
+            .map(|(depth, r)| Bar {
+                label: format!("{}{}", "  ".repeat(*depth), r.label),
+                start: r.started,
+                end: r.finished,
+                retries: Vec::new(),
+                status: if r.result.is_ok() {
+                    Status::Ok
+                } else {
+                    Status::Failed
+                },
+            })
+            .collect(),
+    };
+    let title = match ideal {
+        Some(ideal) => format!(
+            "program {}: measured {:.3} s, critical path {:.3} s",
+            program.name(),
+            report.duration().as_secs_f64(),
+            ideal.as_secs_f64()
+        ),
+        None => format!("program {}", program.name()),
+    };
+    job.pictures.write(&title, &[group])?;
     if job.json {
         let list: Vec<_> = steps
             .iter()
