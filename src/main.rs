@@ -333,6 +333,8 @@ struct GetArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    pictures: PictureArgs,
+    #[command(flatten)]
     source: SourceArgs,
 }
 
@@ -353,6 +355,8 @@ struct StreamArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pictures: PictureArgs,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -432,6 +436,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 http: a.source.http(a.concurrency),
                 target: a.source.target(0)?,
                 json: a.json,
+                pictures: a.pictures.pictures(),
             };
             commands::get(job, io).await
         }
@@ -445,6 +450,7 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 http: a.source.http(a.concurrency),
                 target: a.source.target(seed)?,
                 json: a.json,
+                pictures: a.pictures.pictures(),
             };
             commands::stream(job, io).await
         }

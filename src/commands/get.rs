@@ -1,8 +1,9 @@
 //! `asyncdex get <ID|NAME>...`: Pokémon fetched concurrently, shown as a table or JSON.
 
 use super::report::{print_summary, Progress};
-use super::{io_error, Io, Summary};
+use super::{group_from, io_error, Io, Pictures, Summary};
 use crate::error::Result;
+use crate::events::EventLog;
 use crate::gather::{gather, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{Client, Key, Pokemon};
@@ -22,6 +23,8 @@ pub struct GetJob {
     pub target: Target,
     /// One JSON object per line instead of the table.
     pub json: bool,
+    /// Timeline and trace files to write.
+    pub pictures: Pictures,
 }
 
 /// Runs a `get` job: prints every Pokémon that arrived, then the summary and each failure.
@@ -30,6 +33,8 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
     let client = Client::new(source.base_url(), Native::new(&job.http)?);
     let progress = Progress::attach(&mut job.policy, "get");
+    let log = EventLog::new();
+    job.policy.events = Some(log.sink(job.policy.events.take()));
     let outcomes = gather(job.keys.clone(), &job.policy, move |key| {
         let client = client.clone();
         let label = format!("fetch pokemon/{key}");
@@ -51,6 +56,8 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         print_table(&found, io.out).map_err(io_error)?;
     }
     let keys = &job.keys;
+    let group = group_from("get".into(), &log, |i| format!("pokemon {}", keys[i]));
+    job.pictures.write("asyncdex get", &[group])?;
     let mut summary = print_summary(io.err, "get: ", &outcomes, |i| {
         format!("pokemon {}", keys[i])
     })

@@ -123,6 +123,29 @@ pub struct Pictures {
     pub trace: Option<std::path::PathBuf>,
 }
 
+/// One timeline group from a batch's event log; `label` names call `i`.
+fn group_from(
+    name: String,
+    log: &crate::events::EventLog,
+    label: impl Fn(usize) -> String,
+) -> crate::timeline::Group {
+    crate::timeline::Group {
+        name,
+        bars: log
+            .spans()
+            .into_iter()
+            .enumerate()
+            .map(|(i, span)| crate::timeline::Bar {
+                label: label(i),
+                start: span.started(),
+                end: span.finished,
+                retries: span.attempts.iter().skip(1).copied().collect(),
+                status: span.status,
+            })
+            .collect(),
+    }
+}
+
 impl Pictures {
     fn write(&self, title: &str, groups: &[crate::timeline::Group]) -> Result<(), Error> {
         if let Some(path) = &self.timeline {

@@ -5,14 +5,13 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::report::{print_summary, Progress};
-use super::{check_count, io_error, ms, Io, Pictures, Summary};
+use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use crate::error::Result;
 use crate::events::EventLog;
 use crate::gather::Status;
 use crate::names::{run_mode, Mode, ModeRun, Plan};
 use crate::pokeapi::random_ids;
 use crate::source::{Source, Target};
-use crate::timeline::{Bar, Group};
 
 /// A validated `names` job.
 #[derive(Debug, Clone)]
@@ -54,23 +53,12 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         runs.push(run?);
         logs.push(log);
     }
-    let groups: Vec<Group> = runs
+    let groups: Vec<_> = runs
         .iter()
         .zip(&logs)
-        .map(|(run, log)| Group {
-            name: format!("{} ({:.0} ms)", run.mode, ms(run.wall)),
-            bars: log
-                .spans()
-                .into_iter()
-                .enumerate()
-                .map(|(i, span)| Bar {
-                    label: format!("id {}", run.ids[i]),
-                    start: span.started(),
-                    end: span.finished,
-                    retries: span.attempts.iter().skip(1).copied().collect(),
-                    status: span.status,
-                })
-                .collect(),
+        .map(|(run, log)| {
+            let name = format!("{} ({:.0} ms)", run.mode, ms(run.wall));
+            group_from(name, log, |i| format!("id {}", run.ids[i]))
         })
         .collect();
     let from = source.description();

@@ -6,8 +6,9 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::report::print_summary;
-use super::{check_count, io_error, ms, Io, Summary};
+use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use crate::error::Result;
+use crate::events::EventLog;
 use crate::gather::{self, Order, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{random_ids, Client};
@@ -31,10 +32,12 @@ pub struct StreamJob {
     pub target: Target,
     /// One JSON object per line.
     pub json: bool,
+    /// Timeline and trace files to write.
+    pub pictures: Pictures,
 }
 
 /// Runs a `stream` job: each name is printed as soon as it is yielded.
-pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
+pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
     job.policy.check()?;
     let ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
@@ -59,6 +62,8 @@ pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
+    let log = EventLog::new();
+    job.policy.events = Some(log.sink(job.policy.events.take()));
     let started = std::time::Instant::now();
     let mut names = gather::stream(ids.clone(), &job.policy, order, move |id| {
         let client = client.clone();
@@ -82,6 +87,14 @@ pub async fn stream(job: StreamJob, io: Io<'_>) -> Result<Summary> {
     drop(names);
     source.close().await;
     outcomes.sort_by_key(|o| o.index);
+    let name = if job.ordered {
+        "stream (ordered)"
+    } else {
+        "stream (as completed)"
+    };
+    let group = group_from(name.into(), &log, |i| format!("#{} id {}", i + 1, ids[i]));
+    job.pictures
+        .write(&format!("asyncdex stream {}", job.n), &[group])?;
     let mut summary = print_summary(io.err, "stream: ", &outcomes, |i| {
         format!("#{} (id {})", i + 1, ids[i])
     })
