@@ -16,6 +16,7 @@
 //! | catch stalls in any program while they happen, by label | [`watchdog`] |
 //! | concurrency (taking turns) vs parallelism (all cores) | [`parallelism`] |
 //! | design with concurrency: steps in sequence and in parallel | [`compose`], [`devices`], [`program`] |
+//! | one event log per run, drawn as a timeline or a trace | [`events`], [`timeline`] |
 //! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
 //! | where calls go: the embedded mirror or a real API | [`source`] |
 //! | the CLI's commands, as library calls | [`commands`] |
