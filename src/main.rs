@@ -55,6 +55,43 @@ enum Command {
     /// Run a program of steps in sequence and in parallel (TOML); compare with its
     /// critical path.
     Program(ProgramArgs),
+    /// Sweep N over sizes and modes: how cost grows with the work (a table and a chart).
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// The sizes N, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000")]
+    sizes: Vec<usize>,
+    /// The modes, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,threads,async"
+    )]
+    modes: Vec<ModeArg>,
+    /// Skip a cell whose ideal time is longer than this.
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_secs)]
+    budget: Duration,
+    /// Threads in the pool of the threads mode.
+    #[arg(long, default_value_t = Pool::default_size())]
+    threads: usize,
+    /// Most requests in flight in the async mode.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// One JSON object per cell.
+    #[arg(long)]
+    json: bool,
+    /// Draw a log-log chart of wall time against N, one line per mode.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -511,6 +548,37 @@ async fn run(command: Command, io: Io<'_>, cancel: CancellationToken) -> asyncde
                 pictures: a.pictures.pictures(),
             };
             commands::program(job, io).await
+        }
+        Command::Bench(a) => {
+            let modes = a
+                .modes
+                .iter()
+                .flat_map(|m| match m {
+                    ModeArg::All => Mode::ALL.to_vec(),
+                    ModeArg::Sequential => vec![Mode::Sequential],
+                    ModeArg::Threads => vec![Mode::Threads],
+                    ModeArg::Async => vec![Mode::Async],
+                })
+                .collect();
+            let mut plan = Plan::new(Vec::new());
+            plan.threads = a.threads;
+            plan.concurrency = a.concurrency;
+            plan.http = a.source.http(a.concurrency.max(a.threads));
+            plan.policy = a.source.policy(a.concurrency, a.seed, &cancel)?;
+            let job = commands::BenchJob {
+                sweep: asyncdex::bench::Sweep {
+                    sizes: a.sizes,
+                    modes,
+                    latency: Duration::from_millis(a.source.latency),
+                    budget: a.budget,
+                    plan,
+                    seed: a.seed,
+                },
+                target: a.source.target(a.seed)?,
+                json: a.json,
+                plot: a.plot,
+            };
+            commands::bench(job, io).await
         }
         Command::Cpu(a) => {
             let job = CpuJob {

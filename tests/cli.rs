@@ -581,3 +581,60 @@ fn names_draws_a_timeline_and_a_trace_with_one_bar_per_call() {
         .all(|e| e["ts"].is_u64() && e["dur"].is_u64() && e["name"].is_string()));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn bench_sweeps_skips_over_budget_and_plots_three_curves() {
+    let dir = std::env::temp_dir().join(format!("asyncdex-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plot = dir.join("bench.svg");
+    let out = run(&[
+        "bench",
+        "--sizes",
+        "1,8,200",
+        "--latency",
+        "20",
+        "--jitter",
+        "0",
+        "--budget",
+        "1",
+        "--threads",
+        "4",
+        "-c",
+        "8",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let cells = json_lines(&out);
+    assert_eq!(cells.len(), 9, "three sizes, three modes");
+    let cell = |mode: &str, n: u64| {
+        cells
+            .iter()
+            .find(|c| c["mode"] == mode && c["n"] == n)
+            .unwrap()
+    };
+    // Sequential 200 × 20 ms = 4 s is over the 1 s budget: skipped, not guessed.
+    assert_eq!(cell("sequential", 200)["skipped"], true);
+    assert!(cell("sequential", 200).get("wall_ms").is_none());
+    // Ideals follow each mode's width: 8 calls = 8 waits, 2 waves of 4, 1 wave of 8.
+    assert_eq!(cell("sequential", 8)["ideal_ms"], 160.0);
+    assert_eq!(cell("threads", 8)["ideal_ms"], 40.0);
+    assert_eq!(cell("async", 8)["ideal_ms"], 20.0);
+    for c in cells.iter().filter(|c| c["skipped"] == false) {
+        assert_eq!(c["ok"], c["n"], "{c}");
+        assert!(
+            c["ratio"].as_f64().unwrap() >= 0.9,
+            "never faster than physics: {c}"
+        );
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let series: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("series"))
+        .filter_map(|n| n.attribute("data-mode"))
+        .collect();
+    assert_eq!(series, ["sequential", "threads", "async"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

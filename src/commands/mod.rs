@@ -7,6 +7,7 @@
 //! failed, and what arrived was still printed); `130` interrupted by Ctrl-C (what had
 //! arrived was still printed).
 
+mod bench;
 mod blocking;
 mod cpu;
 mod get;
@@ -19,6 +20,7 @@ mod stream;
 use std::io::Write;
 use std::time::Duration;
 
+pub use bench::{bench, BenchJob};
 pub use blocking::{blocking, BlockingJob};
 pub use cpu::{cpu, CpuJob};
 pub use get::{get, GetJob};

@@ -1,0 +1,119 @@
+//! How cost grows with the work: the same job at sizes 1 to 10 000, three ways.
+//!
+//! The lesson's claim is that the more you call APIs, the more waiting costs, and that
+//! concurrency fixes it. A sweep shows the shape: one by one, time grows with N (a line
+//! of slope 1 on a log-log chart); on T threads it grows with ⌈N / T⌉; async with
+//! ⌈N / C⌉, flat until N passes the concurrency C. Each cell is compared with that ideal.
+//! Cells whose ideal exceeds the time budget are skipped and shown as skipped, never
+//! guessed.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::error::Result;
+use crate::names::{run_mode, Mode, Plan};
+use crate::pokeapi::random_ids;
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The sizes N.
+    pub sizes: Vec<usize>,
+    /// The modes.
+    pub modes: Vec<Mode>,
+    /// The latency every call waits (the mirror's), for the ideal.
+    pub latency: Duration,
+    /// A cell whose ideal is longer than this is skipped.
+    pub budget: Duration,
+    /// Threads, concurrency, client settings, policy.
+    pub plan: Plan,
+    /// Seed of the draws.
+    pub seed: u64,
+}
+
+/// One cell of the sweep.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// The mode.
+    pub mode: Mode,
+    /// The size.
+    pub n: usize,
+    /// The ideal time: N × L, ⌈N / T⌉ × L or ⌈N / C⌉ × L.
+    pub ideal: Duration,
+    /// The measured wall time and successes; `None` when skipped.
+    pub measured: Option<(Duration, usize)>,
+}
+
+impl Cell {
+    /// Measured / ideal.
+    pub fn ratio(&self) -> Option<f64> {
+        let (wall, _) = self.measured?;
+        Some(wall.as_secs_f64() / self.ideal.as_secs_f64().max(1e-9))
+    }
+}
+
+/// The ideal time of `n` calls in `mode` under `plan`, each waiting `latency`.
+pub fn ideal(mode: Mode, n: usize, latency: Duration, plan: &Plan) -> Duration {
+    let width = match mode {
+        Mode::Sequential => 1,
+        Mode::Threads => plan.threads.max(1),
+        Mode::Async => plan.concurrency.max(1),
+    };
+    latency * n.div_ceil(width) as u32
+}
+
+/// Runs the sweep against the API at `base_url`, calling `done` after each cell.
+pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> Result<Vec<Cell>> {
+    sweep.plan.validate()?;
+    let mut cells = Vec::new();
+    for &mode in &sweep.modes {
+        for &n in &sweep.sizes {
+            let ideal = ideal(mode, n, sweep.latency, &sweep.plan);
+            let measured = if ideal > sweep.budget || sweep.plan.policy.cancel.is_cancelled() {
+                None
+            } else {
+                let mut plan = sweep.plan.clone();
+                plan.ids = random_ids(n, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
+                let run = run_mode(mode, base_url, &plan).await?;
+                Some((run.wall, run.ok()))
+            };
+            let cell = Cell {
+                mode,
+                n,
+                ideal,
+                measured,
+            };
+            done(&cell);
+            cells.push(cell);
+        }
+    }
+    Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ideals_follow_the_width_of_each_mode() {
+        let mut plan = Plan::new(vec![]);
+        plan.threads = 6;
+        plan.concurrency = 64;
+        let l = Duration::from_millis(100);
+        assert_eq!(
+            ideal(Mode::Sequential, 20, l, &plan),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            ideal(Mode::Threads, 20, l, &plan),
+            Duration::from_millis(400)
+        );
+        assert_eq!(ideal(Mode::Async, 20, l, &plan), l);
+        assert_eq!(
+            ideal(Mode::Async, 10_000, l, &plan),
+            Duration::from_millis(15_700)
+        );
+    }
+}
