@@ -57,6 +57,19 @@ struct NameOnly<'a> {
     name: Cow<'a, str>,
 }
 
+/// The `name` of a resource body, decoding nothing else (borrowed when it has no escapes).
+///
+/// This is what `names` does per call: a real Pokémon body is ~250 KB, and building the
+/// whole model (or a `serde_json::Value`) to read one string would be most of the work.
+///
+/// ```
+/// let body = br#"{"id": 25, "moves": [{"move": {"name": "thunder"}}], "name": "pikachu"}"#;
+/// assert_eq!(asyncdex::pokeapi::name_of(body).unwrap(), "pikachu");
+/// ```
+pub fn name_of(body: &[u8]) -> serde_json::Result<Cow<'_, str>> {
+    serde_json::from_slice::<NameOnly>(body).map(|n| n.name)
+}
+
 macro_rules! client_methods {
     ($($async_:ident)? ; $($await_:tt)*) => {
         /// The API root this client talks to (`http://host/api/v2`, no trailing slash).
