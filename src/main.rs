@@ -652,7 +652,9 @@ fn main() -> ExitCode {
         Ok(summary) => ExitCode::from(summary.exit_code()),
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(err, "error: {e}");
+            // One line, whatever the message quotes.
+            let line = e.to_string().replace(['\n', '\r'], " ");
+            let _ = writeln!(err, "error: {line}");
             ExitCode::from(commands::exit_code_for(&e))
         }
     }

@@ -115,13 +115,13 @@ impl Program {
                 .and_then(|f| field_offset(&text[start..end], f))
                 .map_or(start, |off| start + off);
             let line = text[..pos].matches('\n').count() + 1;
-            Error::invalid_input(format!("{file}:{line}: {msg}"))
+            Error::invalid_input(format!("{file}:{line}: {}", one_line(&msg)))
         };
         let raw: RawProgram = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_owned();
             match e.span() {
                 Some(span) => at(span, msg),
-                None => Error::invalid_input(format!("{file}: {msg}")),
+                None => Error::invalid_input(format!("{file}: {}", one_line(&msg))),
             }
         })?;
         let mut devices = BTreeMap::new();
@@ -182,6 +182,21 @@ impl Program {
     pub fn task(&self, devices: &Devices, context: Option<&Context>) -> Result<Task> {
         build(&self.root, devices, context)
     }
+}
+
+/// Escapes control characters (a newline inside a quoted TOML string, say), so an error
+/// that quotes the user's text stays one line. (Found by the fuzz target.)
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Where `field = ...` is written inside `text`, if it is.
@@ -436,6 +451,22 @@ mod tests {
             assert!(err.contains(expected), "{expected:?} not in {err:?}");
             assert_eq!(err.lines().count(), 1, "one line: {err}");
         }
+    }
+
+    /// Regression: the fuzz target found a message name with a newline in it
+    /// (`send = "c\nnect"`) making a two-line error. Kept: fuzz/regressions/.
+    #[test]
+    fn errors_stay_one_line_whatever_the_input_quotes() {
+        let crash = include_str!("../fuzz/regressions/multiline-message.toml");
+        let err = parse_err(crash);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("c\\nnect"), "{err}");
+        let err = parse_err(&format!(
+            "{DEV}[[steps]]\ndevice = \"li\\nght\"\nsend = \"x\"\n"
+        ));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let err = parse_err("[devices]\n\"a\\nb\" = \"lava\"\n[[steps]]\nwait_ms = 1\n");
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 
     #[test]
