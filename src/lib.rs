@@ -17,7 +17,7 @@
 //! | concurrency (taking turns) vs parallelism (all cores) | [`parallelism`] |
 //! | design with concurrency: steps in sequence and in parallel | [`compose`], [`devices`], [`program`] |
 //! | one event log per run, drawn as a timeline or a trace | [`events`], [`timeline`] |
-//! | how cost grows with the work, per mode, on a log-log chart | [`bench`], [`chart`] |
+//! | how cost grows with the work, per mode, on a log-log chart | [`bench`](mod@bench), [`chart`] |
 //! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
 //! | where calls go: the embedded mirror or a real API | [`source`] |
 //! | the CLI's commands, as library calls | [`commands`] |

@@ -17,6 +17,11 @@
 //! No `tokio_unstable`, bounded memory: one slot per thread that ever polled a labelled
 //! future, holding only the labels currently being polled on it.
 //!
+//! Labels are process-wide: stable tokio gives no way to tell which runtime a thread
+//! belongs to, so a watchdog names (and, when one poll runs too long, reports) labelled
+//! futures of every runtime in the process. With one runtime per process, the usual case
+//! and the CLI's, that is exactly the runtime watched.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -85,7 +90,7 @@ pub struct Culprit {
 pub struct Stall {
     /// How late the heartbeat was at detection.
     pub heartbeat_late_by: Duration,
-    /// Labelled futures whose current poll is longer than the threshold, longest first.
+    /// Labelled futures being polled when the stall was detected, longest poll first.
     pub culprits: Vec<Culprit>,
 }
 
@@ -183,8 +188,8 @@ impl Watchdog {
                             .elapsed()
                             .saturating_sub(Duration::from_micros(beat.load(Ordering::Relaxed)));
                         let late = since_beat.saturating_sub(config.period);
-                        let culprits = long_polls(config.threshold);
-                        let stalled = late > config.threshold || !culprits.is_empty();
+                        let stalled =
+                            late > config.threshold || !long_polls(config.threshold).is_empty();
                         match (stalled, stalled_since) {
                             (true, None) => {
                                 stalled_since = Some(Instant::now());
@@ -195,7 +200,9 @@ impl Watchdog {
                                     } else {
                                         Duration::ZERO
                                     },
-                                    culprits,
+                                    // Whatever is being polled now: the heartbeat can
+                                    // notice before the poll itself is long.
+                                    culprits: long_polls(Duration::ZERO),
                                 }));
                             }
                             (false, Some(since)) => {
@@ -270,7 +277,8 @@ thread_local! {
     };
 }
 
-/// Labelled futures whose current poll has lasted longer than `threshold`, longest first.
+/// Labelled futures whose current poll has lasted longer than `threshold`, longest first
+/// (with a zero threshold: every labelled future being polled right now).
 fn long_polls(threshold: Duration) -> Vec<Culprit> {
     let slots: Vec<Arc<ThreadSlot>> = registry()
         .lock()
@@ -360,23 +368,10 @@ impl<F: Future> LabelExt for F {}
 mod tests {
     use super::*;
 
+    /// One test, run in sequence: labels are process-wide, so a panicking labelled poll
+    /// in a parallel test would be seen by this test's watchdog.
     #[test]
-    fn labels_are_cleared_after_each_poll_even_on_panic() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rt.block_on(async { panic!("inside a labelled poll") }.label("doomed"))
-        }));
-        assert!(caught.is_err());
-        SLOT.with(|slot| assert!(slot.polling.lock().unwrap().is_empty()));
-        assert!(long_polls(Duration::ZERO)
-            .iter()
-            .all(|c| c.label != "doomed"));
-    }
-
-    #[test]
-    fn a_healthy_runtime_reports_nothing() {
+    fn a_healthy_runtime_reports_nothing_and_labels_clear_even_on_panic() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -393,5 +388,17 @@ mod tests {
         });
         let stats = dog.stop();
         assert_eq!(stats.stalls, 0, "{:?}", events.lock().unwrap());
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { panic!("inside a labelled poll") }.label("doomed"))
+        }));
+        assert!(caught.is_err());
+        SLOT.with(|slot| assert!(slot.polling.lock().unwrap().is_empty()));
+        assert!(long_polls(Duration::ZERO)
+            .iter()
+            .all(|c| c.label != "doomed"));
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 mod faults;
+mod handle;
 mod render;
 mod routes;
 
@@ -37,8 +38,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +46,7 @@ pub use faults::{Fault, FaultCounts, Faults};
 
 use crate::pokeapi::Resource;
 use crate::pokedex::{Pokedex, Table};
+pub use handle::{BackgroundMirror, Mirror};
 use render::Renderer;
 pub use routes::app;
 
@@ -284,155 +284,6 @@ async fn serve_state(
     state.shutdown.cancel(); // stalled requests give up
     graceful.shutdown().await;
     Ok(state.stats())
-}
-
-/// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
-pub struct Mirror {
-    addr: SocketAddr,
-    base_url: String,
-    state: Arc<MirrorState>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<MirrorStats>>>,
-}
-
-impl Mirror {
-    /// Starts a mirror on `127.0.0.1` at a free port.
-    pub async fn start(config: MirrorConfig) -> std::io::Result<Mirror> {
-        Mirror::start_on("127.0.0.1:0".parse().expect("valid address"), config).await
-    }
-
-    /// Starts a mirror on `addr`.
-    pub async fn start_on(addr: SocketAddr, config: MirrorConfig) -> std::io::Result<Mirror> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let state = MirrorState::new(base_url_for(addr), config);
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_state(listener, state.clone(), async {
-            let _ = rx.await;
-        }));
-        Ok(Mirror {
-            addr,
-            base_url: base_url_for(addr),
-            state,
-            stop: Some(tx),
-            task: Some(task),
-        })
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Its API root, `http://127.0.0.1:PORT/api/v2`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// What it has done so far.
-    pub fn stats(&self) -> MirrorStats {
-        self.state.stats()
-    }
-
-    /// Stops it and returns what it did. Requests in progress get up to half a second to
-    /// finish (a client that was interrupted may have left some mid-latency); then the
-    /// server is aborted.
-    pub async fn stop(mut self) -> MirrorStats {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_millis(500), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
-        self.state.stats()
-    }
-}
-
-impl std::fmt::Debug for Mirror {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mirror")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Mirror {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// A mirror on its own thread with its own runtime, for programs whose runtime may block
-/// (the lesson's "wrong" program blocks its only thread; a mirror on that runtime could not
-/// answer). Stopped on drop.
-#[derive(Debug)]
-pub struct BackgroundMirror {
-    base_url: String,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl BackgroundMirror {
-    /// Starts a mirror on `127.0.0.1` at a free port, on a new thread. Callable from
-    /// anywhere, async code included: the new thread builds and drives its own runtime.
-    pub fn start(config: MirrorConfig) -> std::io::Result<BackgroundMirror> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("asyncdex-mirror".into())
-            .spawn(move || {
-                let started = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .and_then(|rt| {
-                        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
-                        Ok((rt, listener))
-                    });
-                let (runtime, listener) = match started {
-                    Ok(ok) => ok,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = ready_tx.send(listener.local_addr());
-                let _ = runtime.block_on(serve(listener, config, async {
-                    let _ = stop_rx.await;
-                }));
-            })?;
-        let addr = ready_rx
-            .recv()
-            .map_err(|_| std::io::Error::other("the mirror thread died while starting"))??;
-        Ok(BackgroundMirror {
-            base_url: base_url_for(addr),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
-    }
-
-    /// Its API root, `http://127.0.0.1:PORT/api/v2`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-}
-
-impl Drop for BackgroundMirror {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,169 @@
+//! Each subcommand's flags turned into its library job, and the job run.
+
+use std::time::Duration;
+
+use asyncdex::commands::{
+    self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
+};
+use asyncdex::mirror::MirrorConfig;
+use asyncdex::names::{Mode, Plan};
+use asyncdex::source::Target;
+use asyncdex::sync_to_async;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::*;
+
+pub async fn run(
+    command: Command,
+    io: Io<'_>,
+    cancel: CancellationToken,
+) -> asyncdex::Result<Summary> {
+    match command {
+        Command::Names(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let modes = match a.mode {
+                ModeArg::All => Mode::ALL.to_vec(),
+                ModeArg::Sequential => vec![Mode::Sequential],
+                ModeArg::Threads => vec![Mode::Threads],
+                ModeArg::Async => vec![Mode::Async],
+            };
+            let mut plan = Plan::new(Vec::new());
+            plan.threads = a.threads;
+            plan.concurrency = a.concurrency;
+            plan.http = a.source.http(a.concurrency.max(a.threads));
+            plan.policy = a.source.policy(a.concurrency, seed, &cancel)?;
+            let job = NamesJob {
+                n: a.n,
+                seed,
+                modes,
+                plan,
+                target: a.source.target(seed)?,
+                json: a.json,
+                pictures: a.pictures.pictures(),
+            };
+            commands::names(job, io).await
+        }
+        Command::Get(a) => {
+            let job = GetJob {
+                keys: a.keys,
+                policy: a.source.policy(a.concurrency, 0, &cancel)?,
+                http: a.source.http(a.concurrency),
+                target: a.source.target(0)?,
+                json: a.json,
+                pictures: a.pictures.pictures(),
+            };
+            commands::get(job, io).await
+        }
+        Command::Stream(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let job = StreamJob {
+                n: a.n,
+                seed,
+                ordered: a.ordered,
+                policy: a.source.policy(a.concurrency, seed, &cancel)?,
+                http: a.source.http(a.concurrency),
+                target: a.source.target(seed)?,
+                json: a.json,
+                pictures: a.pictures.pictures(),
+            };
+            commands::stream(job, io).await
+        }
+        Command::Serve(a) => {
+            let config = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                jitter: Duration::from_millis(a.jitter),
+                seed: a.seed,
+                pad: a.pad,
+                faults: a.faults.faults(a.seed)?,
+            };
+            commands::serve(
+                ServeJob {
+                    bind: a.bind,
+                    config,
+                },
+                io,
+            )
+            .await
+        }
+        Command::Blocking(a) => {
+            let modes = match a.mode {
+                DemoModeArg::All => sync_to_async::Mode::ALL.to_vec(),
+                DemoModeArg::Before => vec![sync_to_async::Mode::Before],
+                DemoModeArg::Wrong => vec![sync_to_async::Mode::Wrong],
+                DemoModeArg::Correct => vec![sync_to_async::Mode::Correct],
+            };
+            let mirror = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                ..MirrorConfig::default()
+            };
+            let job = BlockingJob {
+                modes,
+                demo: sync_to_async::Demo {
+                    calls: a.calls,
+                    rounds: a.rounds,
+                    period: Duration::from_millis(a.period),
+                },
+                target: Target::parse(a.api.as_deref(), mirror)?,
+                json: a.json,
+            };
+            commands::blocking(job, io).await
+        }
+        Command::Program(a) => {
+            let (text, file) = match (&a.file, a.example) {
+                (Some(path), _) => (commands::read_program(path)?, path.display().to_string()),
+                (None, _) => (
+                    asyncdex::program::SMART_HOME.to_owned(),
+                    "smart-home.toml".into(),
+                ),
+            };
+            let job = ProgramJob {
+                text,
+                file,
+                target: a.source.target(0)?,
+                http: a.source.http(64),
+                json: a.json,
+                pictures: a.pictures.pictures(),
+            };
+            commands::program(job, io).await
+        }
+        Command::Bench(a) => {
+            let modes = a
+                .modes
+                .iter()
+                .flat_map(|m| match m {
+                    ModeArg::All => Mode::ALL.to_vec(),
+                    ModeArg::Sequential => vec![Mode::Sequential],
+                    ModeArg::Threads => vec![Mode::Threads],
+                    ModeArg::Async => vec![Mode::Async],
+                })
+                .collect();
+            let mut plan = Plan::new(Vec::new());
+            plan.threads = a.threads;
+            plan.concurrency = a.concurrency;
+            plan.http = a.source.http(a.concurrency.max(a.threads));
+            plan.policy = a.source.policy(a.concurrency, a.seed, &cancel)?;
+            let job = commands::BenchJob {
+                sweep: asyncdex::bench::Sweep {
+                    sizes: a.sizes,
+                    modes,
+                    latency: Duration::from_millis(a.source.latency),
+                    budget: a.budget,
+                    plan,
+                    seed: a.seed,
+                },
+                target: a.source.target(a.seed)?,
+                json: a.json,
+                plot: a.plot,
+            };
+            commands::bench(job, io).await
+        }
+        Command::Cpu(a) => {
+            let job = CpuJob {
+                jobs: a.jobs,
+                threads: a.threads,
+                json: a.json,
+            };
+            commands::cpu(job, io).await
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The `asyncdex` command line: flags in, one library call, an exit code out.
+//! Every decision lives in the library (`asyncdex::commands`); this binary only parses
+//! flags (`args`), turns them into jobs (`jobs`), sets up logging and the runtime.
+
+mod args;
+mod jobs;
+
+use std::process::ExitCode;
+
+use asyncdex::commands::{self, Io};
+use asyncdex::watchdog::{Watchdog, WatchdogConfig};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use args::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            // One line that names the problem; `--help` has the rest.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(commands::EXIT_USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    let default_level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(commands::EXIT_FAILED);
+        }
+    };
+    let _watchdog = cli.watchdog.then(|| {
+        Watchdog::start(runtime.handle(), WatchdogConfig::default(), |event| {
+            eprintln!("{event}")
+        })
+    });
+    // Ctrl-C: the first cancels the run (what finished is still reported, exit 130);
+    // a second one exits at once.
+    let cancel = CancellationToken::new();
+    runtime.spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(commands::EXIT_INTERRUPTED));
+                }
+            }
+        }
+    });
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let io = Io {
+        out: &mut out,
+        err: &mut std::io::stderr(),
+    };
+    match runtime.block_on(jobs::run(cli.command, io, cancel)) {
+        Ok(summary) => ExitCode::from(summary.exit_code()),
+        Err(e) => {
+            use std::io::Write;
+            // One line, whatever the message quotes.
+            let line = e.to_string().replace(['\n', '\r'], " ");
+            let _ = writeln!(err, "error: {line}");
+            ExitCode::from(commands::exit_code_for(&e))
+        }
+    }
+}

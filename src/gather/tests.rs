@@ -1,0 +1,314 @@
+//! The engine's behaviour, mostly on tokio's paused clock.
+use super::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_calls_take_one_wait_not_the_sum() {
+    let t0 = tokio::time::Instant::now();
+    let out = gather((0..20).collect(), &Policy::new(64), |i: u32| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(i)
+    })
+    .await
+    .unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_millis(100));
+    assert_eq!(out.len(), 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_limit_bounds_calls_in_flight() {
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let t0 = tokio::time::Instant::now();
+    let (n, p) = (now.clone(), peak.clone());
+    gather((0..10).collect(), &Policy::new(3), move |_: u32| {
+        let (n, p) = (n.clone(), p.clone());
+        async move {
+            p.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+    assert_eq!(t0.elapsed(), Duration::from_millis(400)); // ceil(10 / 3) waves
+}
+
+#[tokio::test]
+async fn failures_and_panics_keep_their_place_and_nothing_is_lost() {
+    let out = gather((0..6).collect(), &Policy::new(2), |i: u32| async move {
+        match i {
+            2 => Err(Error::new(ErrorKind::NotFound, "not found")),
+            4 => panic!("call 4 panics"),
+            _ => Ok(i),
+        }
+    })
+    .await
+    .unwrap();
+    let kinds: Vec<_> = out
+        .iter()
+        .map(|o| o.result.as_ref().err().map(|e| e.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            None,
+            None,
+            Some(ErrorKind::NotFound),
+            None,
+            Some(ErrorKind::Panicked),
+            None
+        ]
+    );
+    assert_eq!(
+        out.iter().map(|o| o.index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4, 5]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn completed_order_yields_the_fastest_first_input_order_does_not() {
+    let delays = vec![300u64, 100, 200];
+    let call = |ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(ms)
+    };
+    let done: Vec<u64> = stream(delays.clone(), &Policy::new(8), Order::Completed, call)
+        .unwrap()
+        .map(|o| o.result.unwrap())
+        .collect()
+        .await;
+    assert_eq!(done, vec![100, 200, 300]);
+    let ordered: Vec<u64> = stream(delays, &Policy::new(8), Order::Input, call)
+        .unwrap()
+        .map(|o| o.result.unwrap())
+        .collect()
+        .await;
+    assert_eq!(ordered, vec![300, 100, 200]);
+}
+
+#[tokio::test]
+async fn zero_concurrency_is_rejected() {
+    let err = gather(vec![1], &Policy::new(0), |i: u32| async move { Ok(i) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_stream_aborts_calls_in_flight() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let f = finished.clone();
+    let mut s = stream(
+        vec![10u64, 1000, 1000],
+        &Policy::new(3),
+        Order::Completed,
+        move |ms| {
+            let f = f.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok(ms)
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(s.next().await.unwrap().result.unwrap(), 10);
+    drop(s);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+}
+
+/// A call that fails with `errors` in turn, then succeeds; counts its attempts.
+fn flaky(errors: Vec<Error>) -> impl Fn(u32) -> futures::future::Ready<Result<u32>> + Send + Sync {
+    let calls = Arc::new(std::sync::Mutex::new(errors.into_iter()));
+    move |i| {
+        futures::future::ready(match calls.lock().unwrap().next() {
+            Some(e) => Err(e),
+            None => Ok(i),
+        })
+    }
+}
+
+fn status(code: u16) -> Error {
+    Error::new(ErrorKind::Status, format!("HTTP {code}")).with_status(code)
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_failures_are_retried_with_bounded_backoff() {
+    let mut policy = Policy::new(1);
+    policy.retries = 3;
+    let t0 = tokio::time::Instant::now();
+    let out = gather(
+        vec![7],
+        &policy,
+        flaky(vec![status(503), status(502), status(500)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out[0].attempts, out[0].result.as_ref().ok()),
+        (4, Some(&7))
+    );
+    // Full jitter: at most 100 + 200 + 400 ms of waiting.
+    assert!(
+        t0.elapsed() <= Duration::from_millis(700),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_and_other_4xx_are_never_retried() {
+    let mut policy = Policy::new(1);
+    policy.retries = 5;
+    let not_found = Error::new(ErrorKind::NotFound, "not found").with_status(404);
+    for error in [
+        not_found,
+        status(400),
+        Error::new(ErrorKind::Decode, "bad json"),
+    ] {
+        let out = gather(vec![1], &policy, flaky(vec![error])).await.unwrap();
+        assert_eq!(out[0].attempts, 1);
+        assert_eq!(out[0].status(), Status::Failed);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured() {
+    let mut policy = Policy::new(1);
+    policy.retries = 1;
+    let throttled = status(429).with_retry_after(Some(Duration::from_secs(3)));
+    let t0 = tokio::time::Instant::now();
+    let out = gather(vec![1], &policy, flaky(vec![throttled]))
+        .await
+        .unwrap();
+    assert!(out[0].result.is_ok());
+    assert_eq!(t0.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_has_its_own_timeout() {
+    let mut policy = Policy::new(4);
+    policy.timeout = Some(Duration::from_millis(500));
+    policy.retries = 2;
+    let t0 = tokio::time::Instant::now();
+    let out = gather(vec![1u32], &policy, |_| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((out[0].status(), out[0].attempts), (Status::TimedOut, 3));
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_retry_budget_bounds_retries_for_the_whole_batch() {
+    let mut policy = Policy::new(10);
+    policy.retries = 5;
+    policy.retry_budget = Some(3);
+    let out = gather((0..10).collect(), &policy, |_: u32| async {
+        Err::<(), _>(status(503))
+    })
+    .await
+    .unwrap();
+    let attempts: u32 = out.iter().map(|o| o.attempts).sum();
+    assert_eq!(attempts, 10 + 3);
+    assert!(out.iter().all(|o| o.status() == Status::Failed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_cancels_the_rest_and_keeps_what_finished() {
+    let mut policy = Policy::new(2);
+    policy.fail_fast = true;
+    let out = gather((0..6).collect(), &policy, |i: u32| async move {
+        tokio::time::sleep(Duration::from_millis(10 * u64::from(i + 1))).await;
+        if i == 1 {
+            Err(status(400))
+        } else {
+            Ok(i)
+        }
+    })
+    .await
+    .unwrap();
+    let statuses: Vec<Status> = out.iter().map(Outcome::status).collect();
+    assert_eq!(statuses[0], Status::Ok, "finished before the failure: kept");
+    assert_eq!(statuses[1], Status::Failed);
+    assert!(
+        statuses[2..].iter().all(|s| *s == Status::Cancelled),
+        "{statuses:?}"
+    );
+    assert_eq!(out.len(), 6, "one outcome per input, always");
+}
+
+#[tokio::test(start_paused = true)]
+async fn outside_cancellation_stops_calls_in_flight_at_once() {
+    let policy = Policy::new(4);
+    let cancel = policy.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        cancel.cancel();
+    });
+    let t0 = tokio::time::Instant::now();
+    let out = gather((0..8).collect(), &policy, |i: u32| async move {
+        tokio::time::sleep(Duration::from_millis(100 + 1000 * u64::from(i % 2))).await;
+        Ok(i)
+    })
+    .await
+    .unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_millis(150));
+    let ok = out.iter().filter(|o| o.status() == Status::Ok).count();
+    let cancelled = out
+        .iter()
+        .filter(|o| o.status() == Status::Cancelled)
+        .count();
+    assert_eq!(
+        (ok, cancelled),
+        (2, 6),
+        "the two that finished by 100 ms are kept"
+    );
+}
+
+/// governor keeps real time, so this test does too.
+#[tokio::test]
+async fn the_rate_limit_spaces_calls_out() {
+    let mut policy = Policy::new(64);
+    policy.rate = Some(RateLimit::per_second(20.0).unwrap());
+    let t0 = Instant::now();
+    let out = gather((0..5).collect(), &policy, |i: u32| async move { Ok(i) })
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 5);
+    // The first call goes at once, the next four 50 ms apart.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_tell_the_whole_story() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mut policy = Policy::new(1);
+    policy.retries = 1;
+    policy.events = Some(Arc::new(move |e: &Event| {
+        log.lock().unwrap().push(format!("{e:?}"))
+    }));
+    gather(vec![1], &policy, flaky(vec![status(503)]))
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let kinds: Vec<&str> = seen
+        .iter()
+        .map(|e| e.split([' ', '{']).next().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Queued", "Started", "Retrying", "Started", "Finished"]
+    );
+}
