@@ -13,7 +13,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::mirror::{Mirror, MirrorConfig};
+use crate::mirror::{BackgroundMirror, MirrorConfig};
 use crate::pokeapi::POKEAPI_URL;
 
 /// The validated choice of where to send calls.
@@ -60,11 +60,15 @@ impl Target {
 pub struct Source {
     base_url: String,
     description: String,
-    mirror: Option<Mirror>,
+    mirror: Option<BackgroundMirror>,
 }
 
 impl Source {
     /// Opens `target`: starts the embedded mirror, or just remembers the URL.
+    ///
+    /// The embedded mirror runs on a thread and runtime of its own, so the mirror's work
+    /// never competes with the client's event loop (nor stalls with it), and a client on a
+    /// single-threaded runtime still gets a whole core for itself.
     pub async fn open(target: Target) -> Result<Source> {
         match target {
             Target::Remote(url) => Ok(Source {
@@ -74,12 +78,16 @@ impl Source {
             }),
             Target::Embedded(config) => {
                 let description = format!("embedded mirror ({})", config.describe());
-                let mirror = Mirror::start(config).await.map_err(|e| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!("cannot start the embedded mirror: {e}"),
-                    )
-                })?;
+                let start = move || BackgroundMirror::start_with(config, 1);
+                let mirror = tokio::task::spawn_blocking(start)
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!("cannot start the embedded mirror: {e}"),
+                        )
+                    })?;
                 Ok(Source {
                     base_url: mirror.base_url().to_owned(),
                     description: format!("{description} at {}", mirror.base_url()),
@@ -99,10 +107,11 @@ impl Source {
         &self.description
     }
 
-    /// Stops the embedded mirror, if any.
+    /// Stops the embedded mirror, if any (requests in progress get half a second).
     pub async fn close(self) {
         if let Some(m) = self.mirror {
-            m.stop().await;
+            // Stopping joins the mirror's thread: do it off the async runtime.
+            let _ = tokio::task::spawn_blocking(move || drop(m)).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{base_url_for, serve, serve_state, MirrorConfig, MirrorState, MirrorStats};
+use super::{base_url_for, serve_state, MirrorConfig, MirrorState, MirrorStats};
 
 /// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
 pub struct Mirror {
@@ -97,8 +97,8 @@ impl Drop for Mirror {
 /// A mirror on its own thread with its own runtime, for programs whose runtime may block
 /// (the lesson's "wrong" program blocks its only thread; a mirror on that runtime could not
 /// answer). Stopped on drop.
-#[derive(Debug)]
 pub struct BackgroundMirror {
+    state: Arc<MirrorState>,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -108,13 +108,22 @@ impl BackgroundMirror {
     /// Starts a mirror on `127.0.0.1` at a free port, on a new thread. Callable from
     /// anywhere, async code included: the new thread builds and drives its own runtime.
     pub fn start(config: MirrorConfig) -> std::io::Result<BackgroundMirror> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
+        BackgroundMirror::start_with(config, 2)
+    }
+
+    /// Like [`BackgroundMirror::start`], on a runtime of `workers` threads.
+    ///
+    /// Stopping gives requests in progress up to half a second, then drops them.
+    pub fn start_with(config: MirrorConfig, workers: usize) -> std::io::Result<BackgroundMirror> {
+        type Ready = std::io::Result<(SocketAddr, Arc<MirrorState>)>;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("asyncdex-mirror".into())
             .spawn(move || {
                 let started = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
+                    .worker_threads(workers.max(1))
+                    .thread_name("asyncdex-mirror-worker")
                     .enable_all()
                     .build()
                     .and_then(|rt| {
@@ -128,15 +137,37 @@ impl BackgroundMirror {
                         return;
                     }
                 };
-                let _ = ready_tx.send(listener.local_addr());
-                let _ = runtime.block_on(serve(listener, config, async {
-                    let _ = stop_rx.await;
-                }));
+                let addr = match listener.local_addr() {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let state = MirrorState::new(base_url_for(addr), config);
+                let _ = ready_tx.send(Ok((addr, state.clone())));
+                runtime.block_on(async move {
+                    let (graceful_tx, graceful_rx) = oneshot::channel::<()>();
+                    let server = serve_state(listener, state, async {
+                        let _ = graceful_rx.await;
+                    });
+                    tokio::pin!(server);
+                    tokio::select! {
+                        _ = &mut server => {}
+                        _ = stop_rx => {
+                            let _ = graceful_tx.send(());
+                            let grace = Duration::from_millis(500);
+                            let _ = tokio::time::timeout(grace, &mut server).await;
+                        }
+                    }
+                });
+                // Dropping the runtime here ends whatever is still in progress.
             })?;
-        let addr = ready_rx
+        let (addr, state) = ready_rx
             .recv()
             .map_err(|_| std::io::Error::other("the mirror thread died while starting"))??;
         Ok(BackgroundMirror {
+            state,
             base_url: base_url_for(addr),
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -146,6 +177,19 @@ impl BackgroundMirror {
     /// Its API root, `http://127.0.0.1:PORT/api/v2`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> MirrorStats {
+        self.state.stats()
+    }
+}
+
+impl std::fmt::Debug for BackgroundMirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundMirror")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 

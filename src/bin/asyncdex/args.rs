@@ -88,6 +88,13 @@ pub struct BenchArgs {
     pub source: SourceArgs,
 }
 
+impl Command {
+    /// True for the commands that serve rather than fetch.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Command::Serve(_))
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ExampleProgram {
     SmartHome,
