@@ -162,6 +162,7 @@ impl Watchdog {
         config: WatchdogConfig,
         mut report: impl FnMut(WatchdogEvent) + Send + 'static,
     ) -> Watchdog {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
         let epoch = Instant::now();
         let beat = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -231,7 +232,9 @@ impl Watchdog {
     }
 
     fn shutdown(&mut self) -> WatchdogStats {
-        self.stop.store(true, Ordering::Relaxed);
+        if !self.stop.swap(true, Ordering::Relaxed) {
+            RUNNING.fetch_sub(1, Ordering::Relaxed);
+        }
         self.heartbeat.abort();
         self.thread
             .take()
@@ -245,6 +248,9 @@ impl Drop for Watchdog {
         self.shutdown();
     }
 }
+
+/// How many watchdogs are running: labels are only recorded while one is.
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
@@ -321,6 +327,9 @@ impl<F: Future> Future for Labelled<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        if RUNNING.load(Ordering::Relaxed) == 0 {
+            return this.inner.poll(cx); // nobody is watching: no bookkeeping
+        }
         SLOT.with(|slot| {
             let _guard = PollGuard::enter(slot, this.label);
             this.inner.poll(cx)
@@ -392,10 +401,15 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
+        // Labels are only recorded while a watchdog runs: keep one running.
+        let watching = Watchdog::start(rt.handle(), WatchdogConfig::default(), |_| {});
+        let recorded = rt.block_on(async { long_polls(Duration::ZERO).len() }.label("probe"));
+        assert_eq!(recorded, 1, "the probe's own poll is recorded");
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             rt.block_on(async { panic!("inside a labelled poll") }.label("doomed"))
         }));
         assert!(caught.is_err());
+        drop(watching);
         SLOT.with(|slot| assert!(slot.polling.lock().unwrap().is_empty()));
         assert!(long_polls(Duration::ZERO)
             .iter()

@@ -3,7 +3,6 @@
 use super::report::{print_summary, Progress};
 use super::{group_from, io_error, Io, Pictures, Summary};
 use crate::error::Result;
-use crate::events::EventLog;
 use crate::gather::{gather, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{Client, Key, Pokemon};
@@ -33,8 +32,7 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
     let client = Client::new(source.base_url(), Native::new(&job.http)?);
     let progress = Progress::attach(&mut job.policy, "get");
-    let log = EventLog::new();
-    job.policy.events = Some(log.sink(job.policy.events.take()));
+    let log = job.pictures.log_for(&mut job.policy);
     let outcomes = gather(job.keys.clone(), &job.policy, move |key| {
         let client = client.clone();
         let label = format!("fetch pokemon/{key}");
@@ -56,8 +54,10 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         print_table(&found, io.out).map_err(io_error)?;
     }
     let keys = &job.keys;
-    let group = group_from("get".into(), &log, |i| format!("pokemon {}", keys[i]));
-    job.pictures.write("asyncdex get", &[group])?;
+    if let Some(log) = &log {
+        let group = group_from("get".into(), log, |i| format!("pokemon {}", keys[i]));
+        job.pictures.write("asyncdex get", &[group])?;
+    }
     let mut summary = print_summary(io.err, "get: ", &outcomes, |i| {
         format!("pokemon {}", keys[i])
     })

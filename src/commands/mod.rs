@@ -149,6 +149,17 @@ fn group_from(
 }
 
 impl Pictures {
+    /// An event log chained into `policy`'s events, when a picture was asked for (a log
+    /// costs a lock and a clone per event, so runs without pictures keep none).
+    fn log_for(&self, policy: &mut crate::gather::Policy) -> Option<crate::events::EventLog> {
+        if self.timeline.is_none() && self.trace.is_none() {
+            return None;
+        }
+        let log = crate::events::EventLog::new();
+        policy.events = Some(log.sink(policy.events.take()));
+        Some(log)
+    }
+
     fn write(&self, title: &str, groups: &[crate::timeline::Group]) -> Result<(), Error> {
         if let Some(path) = &self.timeline {
             crate::timeline::write_file(path, &crate::timeline::svg(title, groups))?;

@@ -7,7 +7,6 @@ use serde_json::json;
 use super::report::{print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use crate::error::Result;
-use crate::events::EventLog;
 use crate::gather::Status;
 use crate::names::{run_mode, Mode, ModeRun, Plan};
 use crate::pokeapi::random_ids;
@@ -46,8 +45,7 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         }
         let mut plan = job.plan.clone();
         let progress = Progress::attach(&mut plan.policy, mode.as_str());
-        let log = EventLog::new();
-        plan.policy.events = Some(log.sink(plan.policy.events.take()));
+        let log = job.pictures.log_for(&mut plan.policy);
         let run = run_mode(mode, source.base_url(), &plan).await;
         progress.finish();
         runs.push(run?);
@@ -56,9 +54,11 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     let groups: Vec<_> = runs
         .iter()
         .zip(&logs)
-        .map(|(run, log)| {
+        .filter_map(|(run, log)| {
             let name = format!("{} ({:.0} ms)", run.mode, ms(run.wall));
-            group_from(name, log, |i| format!("id {}", run.ids[i]))
+            Some(group_from(name, log.as_ref()?, |i| {
+                format!("id {}", run.ids[i])
+            }))
         })
         .collect();
     let from = source.description();

@@ -8,7 +8,6 @@ use serde_json::json;
 use super::report::print_summary;
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use crate::error::Result;
-use crate::events::EventLog;
 use crate::gather::{self, Order, Policy};
 use crate::http::{HttpOptions, Native};
 use crate::pokeapi::{random_ids, Client};
@@ -62,8 +61,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
-    let log = EventLog::new();
-    job.policy.events = Some(log.sink(job.policy.events.take()));
+    let log = job.pictures.log_for(&mut job.policy);
     let started = std::time::Instant::now();
     let mut names = gather::stream(ids.clone(), &job.policy, order, move |id| {
         let client = client.clone();
@@ -92,9 +90,11 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     } else {
         "stream (as completed)"
     };
-    let group = group_from(name.into(), &log, |i| format!("#{} id {}", i + 1, ids[i]));
-    job.pictures
-        .write(&format!("asyncdex stream {}", job.n), &[group])?;
+    if let Some(log) = &log {
+        let group = group_from(name.into(), log, |i| format!("#{} id {}", i + 1, ids[i]));
+        job.pictures
+            .write(&format!("asyncdex stream {}", job.n), &[group])?;
+    }
     let mut summary = print_summary(io.err, "stream: ", &outcomes, |i| {
         format!("#{} (id {})", i + 1, ids[i])
     })
