@@ -166,7 +166,7 @@ pub struct CpuArgs {
 /// Faults the mirror injects, each a probability (0–1), reproducible from the seed.
 #[derive(Args)]
 pub struct FaultArgs {
-    /// Answer 500, 502 or 503.
+    /// Embedded mirror: probability of answering 500, 502 or 503.
     #[arg(
         long,
         value_name = "P",
@@ -174,7 +174,7 @@ pub struct FaultArgs {
         allow_negative_numbers = true
     )]
     pub fail_rate: f64,
-    /// Answer 429 with Retry-After and PokeAPI's throttle body.
+    /// Embedded mirror: probability of answering 429 with Retry-After and PokeAPI's throttle body.
     #[arg(
         long,
         value_name = "P",
@@ -182,7 +182,7 @@ pub struct FaultArgs {
         allow_negative_numbers = true
     )]
     pub throttle_rate: f64,
-    /// Accept the request and never answer.
+    /// Embedded mirror: probability of accepting a request and never answering.
     #[arg(
         long,
         value_name = "P",
@@ -190,7 +190,7 @@ pub struct FaultArgs {
         allow_negative_numbers = true
     )]
     pub stall_rate: f64,
-    /// Promise a Content-Length and cut the body in half.
+    /// Embedded mirror: probability of promising a Content-Length and cutting the body in half.
     #[arg(
         long,
         value_name = "P",
@@ -198,7 +198,7 @@ pub struct FaultArgs {
         allow_negative_numbers = true
     )]
     pub truncate_rate: f64,
-    /// Drop the connection without answering.
+    /// Embedded mirror: probability of dropping the connection without answering.
     #[arg(
         long,
         value_name = "P",
@@ -206,7 +206,7 @@ pub struct FaultArgs {
         allow_negative_numbers = true
     )]
     pub reset_rate: f64,
-    /// The Retry-After sent with a 429.
+    /// Embedded mirror: the Retry-After sent with a 429.
     #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub retry_after: u64,
 }
@@ -314,6 +314,21 @@ pub enum ModeArg {
     All,
 }
 
+/// What every fetching command (names, get, stream) takes.
+#[derive(Args)]
+pub struct FetchArgs {
+    /// Most requests in flight (the async mode's concurrency).
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// One JSON object per line instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pictures: PictureArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
 #[derive(Args)]
 pub struct NamesArgs {
     /// How many random Pokémon.
@@ -325,19 +340,11 @@ pub struct NamesArgs {
     /// Threads in the pool of the threads mode (default: Python's min(32, cores + 4)).
     #[arg(long, default_value_t = Pool::default_size())]
     pub threads: usize,
-    /// Most requests in flight in the async mode.
-    #[arg(short = 'c', long, default_value_t = 64)]
-    pub concurrency: usize,
     /// Seed of the random draw (and of the mirror's jitter): same seed, same Pokémon.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// One JSON object per line and mode.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub pictures: PictureArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
+    pub fetch: FetchArgs,
 }
 
 #[derive(Args)]
@@ -364,16 +371,8 @@ pub struct GetArgs {
     /// Ids or names (`25`, `pikachu`).
     #[arg(required = true, value_name = "ID|NAME", allow_negative_numbers = true, value_parser = parse_key)]
     pub keys: Vec<Key>,
-    /// Most requests in flight.
-    #[arg(short = 'c', long, default_value_t = 64)]
-    pub concurrency: usize,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub pictures: PictureArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
+    pub fetch: FetchArgs,
 }
 
 #[derive(Args)]
@@ -384,19 +383,11 @@ pub struct StreamArgs {
     /// Print in draw order instead of as they arrive.
     #[arg(long)]
     pub ordered: bool,
-    /// Most requests in flight.
-    #[arg(short = 'c', long, default_value_t = 64)]
-    pub concurrency: usize,
     /// Seed of the random draw.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub pictures: PictureArgs,
-    #[command(flatten)]
-    pub source: SourceArgs,
+    pub fetch: FetchArgs,
 }
 
 #[derive(Args)]

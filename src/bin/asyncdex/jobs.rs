@@ -29,28 +29,28 @@ pub async fn run(
             };
             let mut plan = Plan::new(Vec::new());
             plan.threads = a.threads;
-            plan.concurrency = a.concurrency;
-            plan.http = a.source.http(a.concurrency.max(a.threads));
-            plan.policy = a.source.policy(a.concurrency, seed, &cancel)?;
+            plan.concurrency = a.fetch.concurrency;
+            plan.http = a.fetch.source.http(a.fetch.concurrency.max(a.threads));
+            plan.policy = a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?;
             let job = NamesJob {
                 n: a.n,
                 seed,
                 modes,
                 plan,
-                target: a.source.target(seed)?,
-                json: a.json,
-                pictures: a.pictures.pictures(),
+                target: a.fetch.source.target(seed)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
             };
             commands::names(job, io).await
         }
         Command::Get(a) => {
             let job = GetJob {
                 keys: a.keys,
-                policy: a.source.policy(a.concurrency, 0, &cancel)?,
-                http: a.source.http(a.concurrency),
-                target: a.source.target(0)?,
-                json: a.json,
-                pictures: a.pictures.pictures(),
+                policy: a.fetch.source.policy(a.fetch.concurrency, 0, &cancel)?,
+                http: a.fetch.source.http(a.fetch.concurrency),
+                target: a.fetch.source.target(0)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
             };
             commands::get(job, io).await
         }
@@ -60,11 +60,11 @@ pub async fn run(
                 n: a.n,
                 seed,
                 ordered: a.ordered,
-                policy: a.source.policy(a.concurrency, seed, &cancel)?,
-                http: a.source.http(a.concurrency),
-                target: a.source.target(seed)?,
-                json: a.json,
-                pictures: a.pictures.pictures(),
+                policy: a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?,
+                http: a.fetch.source.http(a.fetch.concurrency),
+                target: a.fetch.source.target(seed)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
             };
             commands::stream(job, io).await
         }
