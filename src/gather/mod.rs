@@ -286,9 +286,9 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let policy = &batch.policy;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(
-        policy.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
+    // Seeded on the first retry only: most calls never need it, and a ChaCha state is
+    // ~330 bytes of every call in flight.
+    let mut rng: Option<Box<rand::rngs::StdRng>> = None;
     loop {
         if let Some(rate) = &policy.rate {
             rate.until_ready().await;
@@ -314,7 +314,13 @@ where
         }
         let wait = match error.retry_after() {
             Some(asked) => asked.min(policy.max_retry_after),
-            None => policy.backoff.wait(attempt, &mut rng),
+            None => {
+                let rng = rng.get_or_insert_with(|| {
+                    let seed = policy.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    Box::new(rand::rngs::StdRng::seed_from_u64(seed))
+                });
+                policy.backoff.wait(attempt, rng.as_mut())
+            }
         };
         policy.emit(&Event::Retrying {
             index,
