@@ -8,6 +8,7 @@ use asyncdex::commands;
 use asyncdex::gather::{Policy, RateLimit};
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::{Faults, MirrorConfig};
+use asyncdex::names::{Mode, Plan};
 use asyncdex::offload::Pool;
 use asyncdex::pokeapi::Key;
 use asyncdex::source::Target;
@@ -288,6 +289,23 @@ impl SourceArgs {
         }
     }
 
+    /// The plan of a `names` run or a `bench` sweep: pool size, concurrency, client
+    /// settings and policy from these flags.
+    pub fn plan(
+        &self,
+        threads: usize,
+        concurrency: usize,
+        seed: u64,
+        cancel: &CancellationToken,
+    ) -> asyncdex::Result<Plan> {
+        let mut plan = Plan::new(Vec::new());
+        plan.threads = threads;
+        plan.concurrency = concurrency;
+        plan.http = self.http(concurrency.max(threads));
+        plan.policy = self.policy(concurrency, seed, cancel)?;
+        Ok(plan)
+    }
+
     pub fn policy(
         &self,
         concurrency: usize,
@@ -312,6 +330,18 @@ pub enum ModeArg {
     Threads,
     Async,
     All,
+}
+
+impl ModeArg {
+    /// The modes this choice stands for.
+    pub fn modes(self) -> Vec<Mode> {
+        match self {
+            ModeArg::All => Mode::ALL.to_vec(),
+            ModeArg::Sequential => vec![Mode::Sequential],
+            ModeArg::Threads => vec![Mode::Threads],
+            ModeArg::Async => vec![Mode::Async],
+        }
+    }
 }
 
 /// What every fetching command (names, get, stream) takes.

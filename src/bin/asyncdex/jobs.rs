@@ -6,7 +6,6 @@ use asyncdex::commands::{
     self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
 };
 use asyncdex::mirror::MirrorConfig;
-use asyncdex::names::{Mode, Plan};
 use asyncdex::source::Target;
 use asyncdex::sync_to_async;
 use tokio_util::sync::CancellationToken;
@@ -21,17 +20,11 @@ pub async fn run(
     match command {
         Command::Names(a) => {
             let seed = a.seed.unwrap_or_else(random_seed);
-            let modes = match a.mode {
-                ModeArg::All => Mode::ALL.to_vec(),
-                ModeArg::Sequential => vec![Mode::Sequential],
-                ModeArg::Threads => vec![Mode::Threads],
-                ModeArg::Async => vec![Mode::Async],
-            };
-            let mut plan = Plan::new(Vec::new());
-            plan.threads = a.threads;
-            plan.concurrency = a.fetch.concurrency;
-            plan.http = a.fetch.source.http(a.fetch.concurrency.max(a.threads));
-            plan.policy = a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?;
+            let modes = a.mode.modes();
+            let plan = a
+                .fetch
+                .source
+                .plan(a.threads, a.fetch.concurrency, seed, &cancel)?;
             let job = NamesJob {
                 n: a.n,
                 seed,
@@ -127,21 +120,8 @@ pub async fn run(
             commands::program(job, io).await
         }
         Command::Bench(a) => {
-            let modes = a
-                .modes
-                .iter()
-                .flat_map(|m| match m {
-                    ModeArg::All => Mode::ALL.to_vec(),
-                    ModeArg::Sequential => vec![Mode::Sequential],
-                    ModeArg::Threads => vec![Mode::Threads],
-                    ModeArg::Async => vec![Mode::Async],
-                })
-                .collect();
-            let mut plan = Plan::new(Vec::new());
-            plan.threads = a.threads;
-            plan.concurrency = a.concurrency;
-            plan.http = a.source.http(a.concurrency.max(a.threads));
-            plan.policy = a.source.policy(a.concurrency, a.seed, &cancel)?;
+            let modes = a.modes.iter().flat_map(|m| m.modes()).collect();
+            let plan = a.source.plan(a.threads, a.concurrency, a.seed, &cancel)?;
             let job = commands::BenchJob {
                 sweep: asyncdex::bench::Sweep {
                     sizes: a.sizes,
