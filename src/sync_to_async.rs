@@ -146,16 +146,12 @@ pub fn run(mode: Mode, url: &str, demo: &Demo) -> Result<DemoRun> {
             .iter()
             .filter(|s| matches!(s, Ok(200..=299)))
             .count();
-        if let Some(Err(e)) = statuses.iter().find(|s| s.is_err()) {
-            if ok == 0 {
-                return Err(Error::new(e.kind(), e.to_string()));
-            }
-        }
         if ok == 0 {
-            return Err(Error::new(
-                ErrorKind::Status,
-                format!("no call to {url} succeeded"),
-            ));
+            // Nothing got through: report the first failure as it was, or the status.
+            return Err(match statuses.into_iter().find_map(Result::err) {
+                Some(e) => e,
+                None => Error::new(ErrorKind::Status, format!("no call to {url} succeeded")),
+            });
         }
         Ok(DemoRun {
             mode,
