@@ -34,6 +34,8 @@ pub enum ErrorKind {
     Cancelled,
     /// Any other I/O failure.
     Io,
+    /// The SQLite store failed (cannot open, corrupt, disk full...).
+    Database,
 }
 
 impl ErrorKind {
@@ -49,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Panicked => "panicked",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Io => "io",
+            ErrorKind::Database => "database",
         }
     }
 }

@@ -10,6 +10,7 @@
 mod bench;
 mod blocking;
 mod cpu;
+mod crawl;
 mod get;
 mod names;
 mod program;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use bench::{bench, BenchJob};
 pub use blocking::{blocking, BlockingJob};
 pub use cpu::{cpu, CpuJob};
+pub use crawl::{crawl, CrawlJob};
 pub use get::{get, GetJob};
 pub use names::{names, NamesJob};
 pub use program::{program, read_program, ProgramJob};

@@ -191,17 +191,21 @@ fn decode<'a, M: Deserialize<'a>>(
             )
             .with_url(url)
         }),
-        404 => Err(
-            Error::new(ErrorKind::NotFound, format!("not found: {resource} {key}"))
-                .with_url(url)
-                .with_status(404),
-        ),
-        status => Err(
-            Error::new(ErrorKind::Status, format!("HTTP {status} from {url}"))
-                .with_url(url)
-                .with_status(status)
-                .with_retry_after(resp.retry_after),
-        ),
+        _ => Err(status_error(resp, &format_args!("{resource} {key}"), url)),
+    }
+}
+
+/// The error for a response that is not a success: a 404 is [`ErrorKind::NotFound`]
+/// ("not found: `what`"), any other status is [`ErrorKind::Status`] with its `Retry-After`.
+pub(crate) fn status_error(resp: &Response, what: &dyn std::fmt::Display, url: &str) -> Error {
+    match resp.status {
+        404 => Error::new(ErrorKind::NotFound, format!("not found: {what}"))
+            .with_url(url)
+            .with_status(404),
+        status => Error::new(ErrorKind::Status, format!("HTTP {status} from {url}"))
+            .with_url(url)
+            .with_status(status)
+            .with_retry_after(resp.retry_after),
     }
 }
 

@@ -52,6 +52,29 @@ pub enum Command {
     Program(ProgramArgs),
     /// Sweep N over sizes and modes: how cost grows with the work (a table and a chart).
     Bench(BenchArgs),
+    /// Clone the API into a SQLite store, resumably; check every list's count at the end.
+    Crawl(CrawlArgs),
+}
+
+#[derive(Args)]
+pub struct CrawlArgs {
+    /// The resources, comma-separated (default: every list the API's root names).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub resources: Option<Vec<String>>,
+    /// The store file: created if missing; a rerun fetches only what it lacks.
+    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    pub out: std::path::PathBuf,
+    /// Most requests in flight.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Also fetch resources that bodies link to, within the chosen resources.
+    #[arg(long)]
+    pub follow: bool,
+    /// The manifest as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Args)]
@@ -248,8 +271,9 @@ pub struct SourceArgs {
     pub timeout: Duration,
     /// Retries of a failed request: timeouts, connection errors, 429 and 5xx only
     /// (exponential backoff with full jitter; a server's Retry-After is honoured).
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub retries: u32,
+    /// [default: 2; crawl: 5]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
     /// Most retries for the whole run (default: as many as there are requests, plus 10).
     #[arg(long, value_name = "N")]
     pub retry_budget: Option<usize>,
@@ -314,7 +338,7 @@ impl SourceArgs {
     ) -> asyncdex::Result<Policy> {
         let mut policy = Policy::new(concurrency);
         policy.timeout = Some(self.timeout);
-        policy.retries = self.retries;
+        policy.retries = self.retries.unwrap_or(2);
         policy.retry_budget = self.retry_budget;
         policy.rate = self.rate.map(RateLimit::per_second).transpose()?;
         policy.fail_fast = self.fail_fast;

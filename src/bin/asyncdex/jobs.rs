@@ -137,6 +137,20 @@ pub async fn run(
             };
             commands::bench(job, io).await
         }
+        Command::Crawl(a) => {
+            let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.concurrency);
+            crawl.follow = a.follow;
+            crawl.policy = a.source.policy(a.concurrency, 0, &cancel)?;
+            crawl.policy.retries = a.source.retries.unwrap_or(5);
+            let job = commands::CrawlJob {
+                crawl,
+                out: a.out,
+                http: a.source.http(a.concurrency),
+                target: a.source.target(0)?,
+                json: a.json,
+            };
+            commands::crawl(job, io).await
+        }
         Command::Cpu(a) => {
             let job = CpuJob {
                 jobs: a.jobs,

@@ -1,0 +1,135 @@
+use super::*;
+
+fn row(endpoint: &str, id: u32, name: &str) -> Row {
+    Row::new(
+        endpoint,
+        id,
+        Some(name.into()),
+        format!(r#"{{"id":{id},"name":"{name}"}}"#).into_bytes(),
+    )
+}
+
+#[test]
+fn a_row_is_found_by_id_and_by_name_and_replaced_not_duplicated() {
+    let store = Store::open_in_memory().unwrap();
+    store.put(&[row("pokemon", 25, "pikachu")]).unwrap();
+    store.put(&[row("pokemon", 25, "pikachu")]).unwrap();
+    assert_eq!(
+        store.entries("pokemon").unwrap(),
+        vec![(25, Some("pikachu".into()))]
+    );
+    let by_name = store.get("pokemon", "pikachu").unwrap().unwrap();
+    let by_id = store.get("pokemon", "25").unwrap().unwrap();
+    assert_eq!(by_name, by_id);
+    assert!(store.get("pokemon", "26").unwrap().is_none());
+    assert!(store.get("type", "25").unwrap().is_none());
+}
+
+#[test]
+fn a_stored_row_clears_its_failure_and_stats_count_both() {
+    let store = Store::open_in_memory().unwrap();
+    store.set_list_count("type", 3).unwrap();
+    store.record_failure("type", 1, "HTTP 500", 3).unwrap();
+    store.record_failure("type", 2, "HTTP 500", 3).unwrap();
+    store.put(&[row("type", 1, "normal")]).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.len(), 1);
+    let s = &stats[0];
+    assert_eq!(
+        (s.endpoint.as_str(), s.rows, s.listed, s.failed),
+        ("type", 1, Some(3), 1)
+    );
+    assert_eq!(s.bytes, br#"{"id":1,"name":"normal"}"#.len() as u64);
+}
+
+#[test]
+fn a_body_changed_behind_the_stores_back_is_not_valid() {
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put(&[row("type", 1, "normal"), row("type", 2, "fighting")])
+        .unwrap();
+    store
+        .with(|c| c.execute("UPDATE resources SET body = x'00' WHERE id = 2", []))
+        .unwrap();
+    assert_eq!(store.valid_ids("type").unwrap(), [1].into());
+}
+
+#[test]
+fn a_transaction_is_all_or_nothing() {
+    let store = Store::open_in_memory().unwrap();
+    store
+        .with(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER no_13 BEFORE INSERT ON resources WHEN NEW.id = 13
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+        })
+        .unwrap();
+    let err = store
+        .put(&[row("type", 12, "grass"), row("type", 13, "electric")])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Database);
+    assert!(
+        store.entries("type").unwrap().is_empty(),
+        "12 must roll back"
+    );
+}
+
+#[test]
+fn misses_expire_where_they_say() {
+    let store = Store::open_in_memory().unwrap();
+    store.put_miss("pokemon", "missingno", 1234).unwrap();
+    assert_eq!(store.get_miss("pokemon", "missingno").unwrap(), Some(1234));
+    assert_eq!(store.get_miss("pokemon", "agumon").unwrap(), None);
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-a-db");
+    std::fs::write(&path, "hello, I am a text file, not SQLite at all").unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Database);
+    assert!(err.to_string().contains("not-a-db"), "{err}");
+    assert!(!err.to_string().contains('\n'));
+}
+
+#[tokio::test]
+async fn the_async_store_is_the_blocking_store_offloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AsyncStore::new(Store::open(dir.path().join("a.db")).unwrap());
+    let rows: Vec<Row> = (1..=50)
+        .map(|i| row("pokemon", i, &format!("p{i}")))
+        .collect();
+    let writes = rows.chunks(10).map(|c| store.put(c.to_vec()));
+    for result in futures::future::join_all(writes).await {
+        result.unwrap();
+    }
+    assert_eq!(store.blocking().entries("pokemon").unwrap().len(), 50);
+    let hit = store.get("pokemon", "p7").await.unwrap().unwrap();
+    assert_eq!(hit.id, 7);
+}
+
+#[test]
+fn for_each_streams_rows_in_id_order_and_stops_at_an_error() {
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put(&[
+            row("type", 3, "c"),
+            row("type", 1, "a"),
+            row("type", 2, "b"),
+        ])
+        .unwrap();
+    let mut seen = Vec::new();
+    let err = store
+        .for_each("type", |s| {
+            seen.push(s.id);
+            if s.id == 2 {
+                return Err(Error::new(ErrorKind::Io, "disk full"));
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(seen, vec![1, 2]);
+    assert_eq!(err.to_string(), "disk full");
+}
