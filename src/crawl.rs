@@ -194,7 +194,7 @@ struct IdName<'a> {
 }
 
 /// The id at the end of a resource URL (`.../pokemon/25/` → 25).
-fn id_of(url: &str) -> Option<u32> {
+pub(crate) fn id_of(url: &str) -> Option<u32> {
     url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }
 

@@ -31,6 +31,8 @@ pub mod crawl;
 pub mod devices;
 mod error;
 pub mod events;
+pub mod export;
+mod files;
 pub mod gather;
 pub mod heartbeat;
 pub mod http;

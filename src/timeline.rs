@@ -222,13 +222,5 @@ pub fn trace(groups: &[Group]) -> String {
 
 /// Writes `contents` to `path` atomically (a temporary file, then a rename).
 pub fn write_file(path: &std::path::Path, contents: &str) -> crate::Result<()> {
-    let tmp = path.with_extension("tmp-asyncdex");
-    std::fs::write(&tmp, contents)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            crate::Error::new(
-                crate::ErrorKind::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })
+    crate::files::write_atomic(path, contents.as_bytes())
 }

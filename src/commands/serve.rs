@@ -1,12 +1,13 @@
 //! `asyncdex serve`: the mirror as a standalone PokeAPI server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use tokio::net::TcpListener;
 
 use super::{io_error, Io, Summary};
 use crate::error::{Error, ErrorKind, Result};
-use crate::mirror::{self, MirrorConfig};
+use crate::mirror::{self, Data, MirrorConfig};
 
 /// A validated `serve` job.
 #[derive(Debug, Clone)]
@@ -15,23 +16,32 @@ pub struct ServeJob {
     pub bind: SocketAddr,
     /// Latency, jitter, seed, padding.
     pub config: MirrorConfig,
+    /// A store or a static folder to serve instead of the embedded Pokédex.
+    pub from: Option<PathBuf>,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops gracefully.
 pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
+    let data = match job.from.clone() {
+        None => Data::embedded(),
+        Some(path) => tokio::task::spawn_blocking(move || Data::open(&path))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))??,
+    };
     let listener = TcpListener::bind(job.bind)
         .await
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", job.bind)))?;
     let addr = listener.local_addr().map_err(io_error)?;
     writeln!(
         io.out,
-        "asyncdex mirror serving PokeAPI at {} ({}); Ctrl-C stops it",
+        "asyncdex mirror serving {} as PokeAPI at {} ({}); Ctrl-C stops it",
+        data.describe(),
         mirror::base_url_for(addr),
         job.config.describe()
     )
     .map_err(io_error)?;
     io.out.flush().map_err(io_error)?;
-    let stats = mirror::serve(listener, job.config, shutdown_signal())
+    let stats = mirror::serve_data(listener, job.config, data, shutdown_signal())
         .await
         .map_err(io_error)?;
     writeln!(

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{base_url_for, serve_state, MirrorConfig, MirrorState, MirrorStats};
+use super::{base_url_for, serve_state, Data, MirrorConfig, MirrorState, MirrorStats};
 
 /// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
 pub struct Mirror {
@@ -28,9 +28,23 @@ impl Mirror {
 
     /// Starts a mirror on `addr`.
     pub async fn start_on(addr: SocketAddr, config: MirrorConfig) -> std::io::Result<Mirror> {
+        Mirror::serve_on(addr, config, Data::embedded()).await
+    }
+
+    /// Starts a mirror of `data` (a store or a static folder) on `127.0.0.1` at a free port.
+    pub async fn start_from(data: Data, config: MirrorConfig) -> std::io::Result<Mirror> {
+        let addr = "127.0.0.1:0".parse().expect("valid address");
+        Mirror::serve_on(addr, config, data).await
+    }
+
+    async fn serve_on(
+        addr: SocketAddr,
+        config: MirrorConfig,
+        data: Data,
+    ) -> std::io::Result<Mirror> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = MirrorState::new(base_url_for(addr), config);
+        let state = MirrorState::with_data(base_url_for(addr), config, data);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_state(listener, state.clone(), async {
             let _ = rx.await;

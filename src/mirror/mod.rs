@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod data;
 mod faults;
 mod handle;
 mod render;
@@ -41,6 +42,7 @@ use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
+pub use data::Data;
 use faults::FaultState;
 pub use faults::{Fault, FaultCounts, Faults};
 
@@ -127,6 +129,8 @@ pub struct MirrorState {
     faults: FaultState,
     /// Cancelled when the mirror stops: stalled requests give up then.
     shutdown: CancellationToken,
+    /// What is served.
+    data: Data,
     renderer: Renderer,
     dex: &'static Pokedex,
     /// Bodies rendered once on first request, then served as shared bytes.
@@ -134,8 +138,14 @@ pub struct MirrorState {
 }
 
 impl MirrorState {
-    /// State for a mirror whose public address is `base` (`http://127.0.0.1:8000/api/v2`).
+    /// State for a mirror of the embedded Pokédex whose public address is `base`
+    /// (`http://127.0.0.1:8000/api/v2`).
     pub fn new(base: impl Into<String>, config: MirrorConfig) -> Arc<Self> {
+        MirrorState::with_data(base, config, Data::embedded())
+    }
+
+    /// State for a mirror of `data` whose public address is `base`.
+    pub fn with_data(base: impl Into<String>, config: MirrorConfig, data: Data) -> Arc<Self> {
         let base = base.into().trim_end_matches('/').to_owned();
         let dex = Pokedex::get();
         let slots = |n: usize| (0..n).map(|_| OnceLock::new()).collect();
@@ -146,6 +156,7 @@ impl MirrorState {
             requests: AtomicU64::new(0),
             faults: FaultState::default(),
             shutdown: CancellationToken::new(),
+            data,
             dex,
             cache: [
                 slots(dex.pokemon.len()),
@@ -168,17 +179,17 @@ impl MirrorState {
         }
     }
 
-    /// (id, name) of every entry of `resource`, in list order.
-    fn entries(&self, resource: Resource) -> Vec<(u32, &str)> {
-        match resource {
-            Resource::Pokemon => self.dex.pokemon.iter().map(|p| (p.id, &*p.name)).collect(),
-            Resource::Species => self.dex.species.iter().map(|s| (s.id, &*s.name)).collect(),
-            Resource::Type => self.dex.types.iter().map(|t| (t.id, &*t.name)).collect(),
+    /// The body of `endpoint`/`key` (an id, or a name in any case), or `None` for a 404.
+    async fn body(&self, endpoint: &str, key: &str) -> Option<Bytes> {
+        if self.data.is_embedded() {
+            return self.rendered(Resource::from_segment(endpoint)?, key);
         }
+        let id = self.data.lists().get(endpoint)?.resolve(key)?;
+        self.data.read(endpoint, id, &self.base).await
     }
 
-    /// The body for `key` (an id, or a name in any case), or `None` for a 404.
-    fn body(&self, resource: Resource, key: &str) -> Option<Bytes> {
+    /// An embedded body, rendered on first request and kept.
+    fn rendered(&self, resource: Resource, key: &str) -> Option<Bytes> {
         let (table, slot) = match resource {
             Resource::Pokemon => (Table::Pokemon, 0),
             Resource::Species => (Table::Species, 1),
@@ -227,15 +238,25 @@ pub struct MirrorStats {
     pub faults: FaultCounts,
 }
 
-/// Serves the mirror on `listener` until `shutdown` completes, then stops gracefully:
-/// no new connections, requests in progress finish (stalled ones give up). Returns what
-/// it did.
+/// Serves the embedded Pokédex on `listener` until `shutdown` completes, then stops
+/// gracefully: no new connections, requests in progress finish (stalled ones give up).
+/// Returns what it did.
 pub async fn serve(
     listener: TcpListener,
     config: MirrorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<MirrorStats> {
-    let state = MirrorState::new(base_url_for(listener.local_addr()?), config);
+    serve_data(listener, config, Data::embedded(), shutdown).await
+}
+
+/// [`serve`] for any [`Data`]: a crawled store, or a folder in PokeAPI's static layout.
+pub async fn serve_data(
+    listener: TcpListener,
+    config: MirrorConfig,
+    data: Data,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<MirrorStats> {
+    let state = MirrorState::with_data(base_url_for(listener.local_addr()?), config, data);
     serve_state(listener, state, shutdown).await
 }
 

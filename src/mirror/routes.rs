@@ -14,8 +14,8 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Deserialize;
 
+use super::data::Listing;
 use super::{Fault, MirrorState};
-use crate::pokeapi::{NamedResource, Page, Resource};
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
 const DEFAULT_LIMIT: usize = 20;
@@ -106,9 +106,11 @@ struct ListQuery {
 
 async fn root(State(state): State<Arc<MirrorState>>) -> Response {
     let base = &state.base;
-    let map: serde_json::Map<String, serde_json::Value> = Resource::ALL
-        .iter()
-        .map(|r| (r.as_str().to_owned(), format!("{base}/{r}/").into()))
+    let map: serde_json::Map<String, serde_json::Value> = state
+        .data
+        .lists()
+        .keys()
+        .map(|r| (r.clone(), format!("{base}/{r}/").into()))
         .collect();
     json(Bytes::from(
         serde_json::to_vec(&map).expect("map serializes"),
@@ -126,38 +128,55 @@ async fn dispatch(
     let segments: Vec<&str> = path.split('/').collect();
     match segments[..] {
         ["meta"] => meta(&state),
-        [resource] => match Resource::from_segment(resource) {
-            Some(r) => list(&state, r, &query),
+        [resource] => match state.data.lists().get(resource) {
+            Some(listing) => list(&state, resource, listing, &query),
             None => bad_request(),
         },
-        [resource, key] if !key.is_empty() => match Resource::from_segment(resource) {
-            Some(r) => state.body(r, key).map_or_else(not_found, json),
-            None => bad_request(),
+        [resource, key] if !key.is_empty() => match state.data.lists().contains_key(resource) {
+            true => state.body(resource, key).await.map_or_else(not_found, json),
+            false => bad_request(),
         },
         _ => bad_request(),
     }
 }
 
-fn list(state: &MirrorState, resource: Resource, query: &ListQuery) -> Response {
+/// One entry of a list page (PokeAPI's unnamed resources have only a `url`).
+#[derive(serde::Serialize)]
+struct Item<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    url: String,
+}
+
+/// A list page, fields in PokeAPI's order.
+#[derive(serde::Serialize)]
+struct ListPage<'a> {
+    count: usize,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<Item<'a>>,
+}
+
+fn list(state: &MirrorState, resource: &str, listing: &Listing, query: &ListQuery) -> Response {
     let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
     let limit = parse(&query.limit)
         .filter(|&l| l > 0)
         .unwrap_or(DEFAULT_LIMIT);
     let offset = parse(&query.offset).unwrap_or(0);
-    let entries = state.entries(resource);
+    let entries = &listing.entries;
     let count = entries.len();
     let base = &state.base;
     let page_url = |o: usize| format!("{base}/{resource}/?offset={o}&limit={limit}");
-    let page = Page {
-        count: count as u64,
+    let page = ListPage {
+        count,
         next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
         previous: (offset > 0).then(|| page_url(offset.saturating_sub(limit))),
         results: entries
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|(id, name)| NamedResource {
-                name: (*name).to_owned(),
+            .map(|(id, name)| Item {
+                name: name.as_deref(),
                 url: format!("{base}/{resource}/{id}/"),
             })
             .collect(),
@@ -172,8 +191,9 @@ fn meta(state: &MirrorState) -> Response {
     let body = serde_json::json!({
         "server": "asyncdex mirror",
         "version": env!("CARGO_PKG_VERSION"),
-        "counts": Resource::ALL.iter()
-            .map(|&r| (r.as_str(), state.entries(r).len()))
+        "served": state.data.describe(),
+        "counts": state.data.lists().iter()
+            .map(|(r, l)| (r.as_str(), l.entries.len()))
             .collect::<std::collections::BTreeMap<_, _>>(),
         "latency_ms": millis(c.latency),
         "jitter_ms": millis(c.jitter),

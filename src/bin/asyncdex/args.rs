@@ -54,6 +54,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Clone the API into a SQLite store, resumably; check every list's count at the end.
     Crawl(CrawlArgs),
+    /// Write a crawled store as PokeAPI's static layout, for any static web server.
+    Export(ExportArgs),
 }
 
 #[derive(Args)]
@@ -459,10 +461,24 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Pad bodies to the size of real PokeAPI bodies (~250 KB).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub pad: bool,
+    /// Serve a store written by `crawl` (a file), or a folder in PokeAPI's static layout
+    /// (data/api/v2/...) such as `export` writes, instead of the embedded Pokédex.
+    #[arg(long, value_name = "DB|DIR")]
+    pub from: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub faults: FaultArgs,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The store to export (written by `crawl`).
+    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    pub from: std::path::PathBuf,
+    /// The folder to write PokeAPI's static layout into (data/api/v2/...).
+    #[arg(long, value_name = "DIR")]
+    pub to: std::path::PathBuf,
 }
 
 pub fn parse_key(s: &str) -> Result<Key, String> {

@@ -73,6 +73,7 @@ pub async fn run(
                 ServeJob {
                     bind: a.bind,
                     config,
+                    from: a.from,
                 },
                 io,
             )
@@ -150,6 +151,13 @@ pub async fn run(
                 json: a.json,
             };
             commands::crawl(job, io).await
+        }
+        Command::Export(a) => {
+            let job = commands::ExportJob {
+                from: a.from,
+                to: a.to,
+            };
+            commands::export(job, io).await
         }
         Command::Cpu(a) => {
             let job = CpuJob {

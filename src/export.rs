@@ -1,0 +1,96 @@
+//! A store written out as PokeAPI's static layout, so any static web server or CDN can
+//! serve the copy: how asyncdex scales past one machine.
+//!
+//! ```text
+//! DIR/data/api/v2/index.json                  {"pokemon": "/api/v2/pokemon/", ...}
+//! DIR/data/api/v2/pokemon/index.json          {"count": 1351, "next": null, "results": [...]}
+//! DIR/data/api/v2/pokemon/25/index.json       the body, byte for byte as stored
+//! ```
+//!
+//! Every file is written atomically (a temporary file, then a rename): a reader, or a
+//! server already serving the folder, sees the old file or the new one, never half.
+//! Bodies are written exactly as stored (links relative), so crawl → export → serve →
+//! crawl gives back the same bytes.
+//!
+//! ```
+//! use asyncdex::export::export;
+//! use asyncdex::store::{Row, Store};
+//!
+//! let store = Store::open_in_memory()?;
+//! store.put(&[Row::new("type", 13, Some("electric".into()), br#"{"id":13}"#.to_vec())])?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let report = export(&store, dir.path())?;
+//! assert_eq!(report.resources, 1);
+//! let body = std::fs::read(dir.path().join("data/api/v2/type/13/index.json")).unwrap();
+//! assert_eq!(body, br#"{"id":13}"#);
+//! # Ok::<(), asyncdex::Error>(())
+//! ```
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::files::write_atomic;
+use crate::store::{Store, API_PATH};
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    /// Lists written (one per endpoint).
+    pub lists: usize,
+    /// Resource files written.
+    pub resources: usize,
+    /// Bytes of resource bodies written.
+    pub bytes: u64,
+}
+
+fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot create {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Writes everything `store` holds under `dir` in PokeAPI's static layout. Blocking: from
+/// async code, run it on an offload pool.
+pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
+    let api = dir.join("data/api/v2");
+    create_dir(&api)?;
+    let mut report = ExportReport::default();
+    let mut root = serde_json::Map::new();
+    for endpoint in store.endpoints()? {
+        let folder = api.join(&endpoint);
+        create_dir(&folder)?;
+        let mut results = Vec::new();
+        store.for_each(&endpoint, |row| {
+            let path = folder.join(row.id.to_string());
+            create_dir(&path)?;
+            write_atomic(&path.join("index.json"), &row.body)?;
+            report.resources += 1;
+            report.bytes += row.body.len() as u64;
+            let url = format!("{API_PATH}/{endpoint}/{}/", row.id);
+            results.push(match row.name {
+                Some(name) => json!({"name": name, "url": url}),
+                None => json!({"url": url}),
+            });
+            Ok(())
+        })?;
+        let list = json!({
+            "count": results.len(),
+            "next": null,
+            "previous": null,
+            "results": results,
+        });
+        write_atomic(&folder.join("index.json"), list.to_string().as_bytes())?;
+        report.lists += 1;
+        root.insert(endpoint.clone(), format!("{API_PATH}/{endpoint}/").into());
+    }
+    write_atomic(
+        &api.join("index.json"),
+        serde_json::Value::Object(root).to_string().as_bytes(),
+    )?;
+    Ok(report)
+}
