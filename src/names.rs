@@ -29,6 +29,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::cache::{Cache, Cached};
 use crate::error::{Error, Result};
 use crate::gather::{self, gather, Outcome, Policy, Status};
 use crate::http::{Blocking, HttpOptions, Native, Offloaded, Transport};
@@ -62,6 +63,8 @@ pub struct Plan {
     pub http: HttpOptions,
     /// Timeouts, retries, rate, cancellation, events; its concurrency is set per mode.
     pub policy: Policy,
+    /// A disk cache in front of every mode's client (none by default).
+    pub cache: Option<Cache>,
 }
 
 impl Plan {
@@ -73,6 +76,7 @@ impl Plan {
             concurrency: 64,
             http: HttpOptions::default(),
             policy: Policy::new(64),
+            cache: None,
         }
     }
 
@@ -168,11 +172,13 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
         Mode::Sequential | Mode::Threads => {
             // The same blocking client in both: one thread, or a pool of them.
             let pool = Pool::new(mode.as_str(), policy.concurrency);
-            let client = Client::new(base_url, Offloaded::new(Blocking::new(&plan.http), pool));
+            let blocking = Offloaded::new(Blocking::new(&plan.http), pool);
+            let client = Client::new(base_url, Cached::new(blocking, plan.cache.clone()));
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
         Mode::Async => {
-            let client = Client::new(base_url, Native::new(&plan.http)?);
+            let native = Native::new(&plan.http)?;
+            let client = Client::new(base_url, Cached::new(native, plan.cache.clone()));
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
     };

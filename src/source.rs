@@ -60,6 +60,8 @@ impl Target {
 pub struct Source {
     base_url: String,
     description: String,
+    /// A stable name for this API's data (the embedded mirror's port changes every run).
+    cache_name: String,
     mirror: Option<BackgroundMirror>,
 }
 
@@ -73,11 +75,17 @@ impl Source {
         match target {
             Target::Remote(url) => Ok(Source {
                 description: url.clone(),
+                cache_name: url.clone(),
                 base_url: url,
                 mirror: None,
             }),
             Target::Embedded(config) => {
                 let description = format!("embedded mirror ({})", config.describe());
+                let cache_name = if config.pad {
+                    "embedded-padded"
+                } else {
+                    "embedded"
+                };
                 let start = move || BackgroundMirror::start_with(config, 1);
                 let mirror = tokio::task::spawn_blocking(start)
                     .await
@@ -91,6 +99,7 @@ impl Source {
                 Ok(Source {
                     base_url: mirror.base_url().to_owned(),
                     description: format!("{description} at {}", mirror.base_url()),
+                    cache_name: cache_name.into(),
                     mirror: Some(mirror),
                 })
             }
@@ -105,6 +114,25 @@ impl Source {
     /// One line saying where calls go, with the mirror's latency if it is ours.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// A stable name for the data behind this source: its URL, or `embedded` for the
+    /// embedded mirror (whose port changes every run).
+    pub fn cache_name(&self) -> String {
+        self.cache_name.clone()
+    }
+
+    /// Whether calls stay on this machine (the embedded mirror, `localhost`, `127.0.0.1`).
+    pub fn is_loopback(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.base_url) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or("");
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// Stops the embedded mirror, if any (requests in progress get half a second).
@@ -131,6 +159,17 @@ mod tests {
             parse("http://127.0.0.1:8000/api/v2/").unwrap(),
             Target::Remote("http://127.0.0.1:8000/api/v2".into())
         );
+        let remote = |url: &str| Source {
+            base_url: url.into(),
+            description: String::new(),
+            cache_name: String::new(),
+            mirror: None,
+        };
+        assert!(remote("http://127.0.0.1:8000/api/v2").is_loopback());
+        assert!(remote("http://localhost/api/v2").is_loopback());
+        assert!(remote("http://[::1]:9/api/v2").is_loopback());
+        assert!(!remote("https://pokeapi.co/api/v2").is_loopback());
+        assert!(!remote("http://10.0.0.1/api/v2").is_loopback());
         for bad in [
             "",
             "localhost:8000",

@@ -2,6 +2,7 @@
 
 use super::report::{print_summary, Progress};
 use super::{group_from, io_error, Io, Pictures, Summary};
+use crate::cache::{CacheMode, Cached};
 use crate::error::Result;
 use crate::gather::{gather, Policy};
 use crate::http::{HttpOptions, Native};
@@ -24,13 +25,17 @@ pub struct GetJob {
     pub json: bool,
     /// Timeline and trace files to write.
     pub pictures: Pictures,
+    /// Whether and where to keep answers on disk.
+    pub cache: CacheMode,
 }
 
 /// Runs a `get` job: prints every Pokémon that arrived, then the summary and each failure.
 pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     job.policy.check()?;
     let source = Source::open(job.target.clone()).await?;
-    let client = Client::new(source.base_url(), Native::new(&job.http)?);
+    let cache = job.cache.open_for(&source)?;
+    let transport = Cached::new(Native::new(&job.http)?, cache.clone());
+    let client = Client::new(source.base_url(), transport);
     let progress = Progress::attach(&mut job.policy, "get");
     let log = job.pictures.log_for(&mut job.policy);
     let outcomes = gather(job.keys.clone(), &job.policy, move |key| {
@@ -62,6 +67,7 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         format!("pokemon {}", keys[i])
     })
     .map_err(io_error)?;
+    super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
 }

@@ -9,6 +9,7 @@
 
 mod bench;
 mod blocking;
+mod cache;
 mod cpu;
 mod crawl;
 mod export;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 pub use bench::{bench, BenchJob};
 pub use blocking::{blocking, BlockingJob};
+pub use cache::{cache, CacheJob};
 pub use cpu::{cpu, CpuJob};
 pub use crawl::{crawl, CrawlJob};
 pub use export::{export, ExportJob};

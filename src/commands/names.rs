@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::report::{print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
+use crate::cache::CacheMode;
 use crate::error::Result;
 use crate::gather::Status;
 use crate::names::{run_mode, Mode, ModeRun, Plan};
@@ -29,6 +30,8 @@ pub struct NamesJob {
     pub json: bool,
     /// Timeline and trace files to write.
     pub pictures: Pictures,
+    /// Whether and where to keep answers on disk.
+    pub cache: CacheMode,
 }
 
 /// Runs a `names` job and prints its report.
@@ -37,6 +40,7 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     job.plan.validate()?;
     job.plan.ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
+    job.plan.cache = job.cache.open_for(&source)?;
     let mut runs = Vec::new();
     let mut logs = Vec::new();
     for &mode in &job.modes {
@@ -80,6 +84,7 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
             .map_err(io_error)?;
         summary.add(s);
     }
+    super::report::print_cache(io.err, job.plan.cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.plan.policy.cancel.is_cancelled();
     Ok(summary)
 }

@@ -108,3 +108,22 @@ impl Progress {
         }
     }
 }
+
+/// One line on what the disk cache answered, when there is one.
+pub fn print_cache(
+    err: &mut dyn Write,
+    cache: Option<&crate::cache::Cache>,
+) -> std::io::Result<()> {
+    let Some(cache) = cache else {
+        return Ok(());
+    };
+    let c = cache.counts();
+    let file = cache
+        .path()
+        .map_or(String::new(), |p| format!(" ({})", p.display()));
+    writeln!(
+        err,
+        "cache: {} answered from disk, {} from the network{file}",
+        c.hits, c.misses
+    )
+}

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::report::print_summary;
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
+use crate::cache::{CacheMode, Cached};
 use crate::error::Result;
 use crate::gather::{self, Order, Policy};
 use crate::http::{HttpOptions, Native};
@@ -33,6 +34,8 @@ pub struct StreamJob {
     pub json: bool,
     /// Timeline and trace files to write.
     pub pictures: Pictures,
+    /// Whether and where to keep answers on disk.
+    pub cache: CacheMode,
 }
 
 /// Runs a `stream` job: each name is printed as soon as it is yielded.
@@ -41,7 +44,9 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     job.policy.check()?;
     let ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
-    let client = Client::new(source.base_url(), Native::new(&job.http)?);
+    let cache = job.cache.open_for(&source)?;
+    let transport = Cached::new(Native::new(&job.http)?, cache.clone());
+    let client = Client::new(source.base_url(), transport);
     let order = if job.ordered {
         Order::Input
     } else {
@@ -99,6 +104,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         format!("#{} (id {})", i + 1, ids[i])
     })
     .map_err(io_error)?;
+    super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
 }

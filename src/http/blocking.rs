@@ -2,7 +2,9 @@
 
 use std::io::ErrorKind as IoKind;
 
-use super::{parse_retry_after, BlockingTransport, HttpOptions, Response, USER_AGENT};
+use super::{
+    parse_max_age, parse_retry_after, BlockingTransport, HttpOptions, Response, USER_AGENT,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Largest body accepted (a real Pokémon body is ~250 KB).
@@ -39,6 +41,11 @@ impl BlockingTransport for Blocking {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        let max_age = resp
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_max_age);
         let body = resp
             .body_mut()
             .with_config()
@@ -48,6 +55,7 @@ impl BlockingTransport for Blocking {
         Ok(Response {
             status,
             retry_after,
+            max_age,
             body: body.into(),
         })
     }

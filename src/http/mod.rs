@@ -50,6 +50,9 @@ pub struct Response {
     pub status: u16,
     /// The server's `Retry-After`, parsed (seconds or an HTTP date).
     pub retry_after: Option<Duration>,
+    /// How long the answer may be reused: `Cache-Control: max-age`, unless the server
+    /// also said `no-store` or `no-cache`.
+    pub max_age: Option<Duration>,
     /// The body, complete.
     pub body: Bytes,
 }
@@ -118,6 +121,28 @@ impl<B: BlockingTransport> Transport for Offloaded<B> {
         let (inner, url) = (self.inner.clone(), url.to_owned());
         self.pool.run(move || inner.get(&url)).await?
     }
+}
+
+/// Parses a `Cache-Control` value into how long a private cache may reuse the answer.
+///
+/// ```
+/// use std::time::Duration;
+/// use asyncdex::http::parse_max_age;
+/// assert_eq!(parse_max_age("public, max-age=86400, s-maxage=86400"), Some(Duration::from_secs(86400)));
+/// assert_eq!(parse_max_age("no-store, max-age=60"), None);
+/// assert_eq!(parse_max_age("public"), None);
+/// ```
+pub fn parse_max_age(value: &str) -> Option<Duration> {
+    let mut max_age = None;
+    for directive in value.split(',').map(str::trim) {
+        let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
+        match name.to_ascii_lowercase().as_str() {
+            "no-store" | "no-cache" => return None,
+            "max-age" => max_age = arg.trim_matches('"').parse().ok().map(Duration::from_secs),
+            _ => {}
+        }
+    }
+    max_age
 }
 
 /// Parses a `Retry-After` value: a number of seconds, or an HTTP date.

@@ -1,6 +1,6 @@
 //! The native async backend: one shared, pooled reqwest client (Rust's `aiohttp`).
 
-use super::{parse_retry_after, HttpOptions, Response, Transport, USER_AGENT};
+use super::{parse_max_age, parse_retry_after, HttpOptions, Response, Transport, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An async HTTP client (reqwest). Cheap to clone: clones share one connection pool.
@@ -39,10 +39,16 @@ impl Transport for Native {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        let max_age = resp
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_max_age);
         let body = resp.bytes().await.map_err(fail)?;
         Ok(Response {
             status,
             retry_after,
+            max_age,
             body,
         })
     }

@@ -225,6 +225,7 @@ mod tests {
         Response {
             status,
             retry_after: None,
+            max_age: None,
             body: Bytes::from_static(body.as_bytes()),
         }
     }

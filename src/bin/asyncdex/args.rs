@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use asyncdex::cache::{Cache, CacheMode};
 use asyncdex::commands;
 use asyncdex::gather::{Policy, RateLimit};
 use asyncdex::http::HttpOptions;
@@ -56,6 +57,8 @@ pub enum Command {
     Crawl(CrawlArgs),
     /// Write a crawled store as PokeAPI's static layout, for any static web server.
     Export(ExportArgs),
+    /// The client's disk cache: what it holds, or empty it.
+    Cache(CacheArgs),
 }
 
 #[derive(Args)]
@@ -381,8 +384,44 @@ pub struct FetchArgs {
     pub json: bool,
     #[command(flatten)]
     pub pictures: PictureArgs,
+    /// Keep answers on disk and reuse them while fresh (Cache-Control: max-age). Default:
+    /// on for an API across the network, off for the embedded mirror and local servers.
+    /// Without DIR: the platform's cache folder (~/.cache/asyncdex).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", conflicts_with = "no_cache")]
+    pub cache: Option<std::path::PathBuf>,
+    /// Never use the disk cache.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+impl FetchArgs {
+    pub fn cache_mode(&self) -> asyncdex::Result<CacheMode> {
+        Ok(match (&self.cache, self.no_cache) {
+            (_, true) => CacheMode::Off,
+            (Some(dir), _) if dir.as_os_str().is_empty() => CacheMode::In(Cache::default_dir()?),
+            (Some(dir), _) => CacheMode::In(dir.clone()),
+            (None, _) => CacheMode::Auto,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CacheCommand {
+    /// What the cache holds, per API and resource.
+    Stats,
+    /// Delete every cached answer.
+    Clear,
+}
+
+#[derive(Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+    /// The cache folder (default: the platform's, e.g. ~/.cache/asyncdex).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]

@@ -33,6 +33,7 @@ pub async fn run(
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
             };
             commands::names(job, io).await
         }
@@ -44,6 +45,7 @@ pub async fn run(
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
             };
             commands::get(job, io).await
         }
@@ -58,6 +60,7 @@ pub async fn run(
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
             };
             commands::stream(job, io).await
         }
@@ -151,6 +154,14 @@ pub async fn run(
                 json: a.json,
             };
             commands::crawl(job, io).await
+        }
+        Command::Cache(a) => {
+            let dir = match a.dir {
+                Some(dir) => dir,
+                None => asyncdex::cache::Cache::default_dir()?,
+            };
+            let clear = matches!(a.command, CacheCommand::Clear);
+            commands::cache(commands::CacheJob { dir, clear }, io).await
         }
         Command::Export(a) => {
             let job = commands::ExportJob {

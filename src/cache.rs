@@ -1,0 +1,460 @@
+//! A disk cache for the client: PokeAPI's fair-use policy asks every client to cache.
+//!
+//! The cache is a [`Store`] (the same SQLite file format `crawl` writes), one file per API,
+//! and [`Cached`] puts it in front of any transport, blocking or async, without the client
+//! above knowing:
+//!
+//! - an answer is kept as long as its `Cache-Control: max-age` says (PokeAPI: a day);
+//!   `no-store`, `no-cache` or no `max-age` at all: not kept;
+//! - a 404 is kept for [`NOT_FOUND_TTL`], so a typo is not asked again at once;
+//! - a resource is one row, found by id or by name: `pokemon/25` and `pokemon/pikachu`
+//!   share one entry, whichever was asked first;
+//! - lists and anything else that is not `{api}/{resource}/{id or name}/` pass through;
+//! - the cache never fails a call: if the disk does, the call goes to the network.
+//!
+//! Why not an HTTP-cache middleware crate (http-cache-reqwest)? It would serve one backend
+//! only, key entries by URL (so 25 and pikachu would be two entries) and need a second
+//! storage format beside the store's.
+//!
+//! ```no_run
+//! # async fn demo() -> asyncdex::Result<()> {
+//! use asyncdex::cache::{Cache, Cached};
+//! use asyncdex::http::{HttpOptions, Native};
+//! use asyncdex::pokeapi::Client;
+//!
+//! let api = "https://pokeapi.co/api/v2";
+//! let cache = Cache::open(&Cache::default_dir()?, api)?;
+//! let client = Client::new(api, Cached::new(Native::new(&HttpOptions::default())?, Some(cache.clone())));
+//! client.pokemon(25).await?; // from the network, then kept
+//! client.pokemon("pikachu".parse::<asyncdex::pokeapi::Key>()?).await?; // from the disk
+//! assert_eq!(cache.counts().hits, 1);
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::crawl::check_endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{BlockingTransport, Response, Transport};
+use crate::store::{now_ms, rebase, relativize, AsyncStore, Row, Store};
+
+/// How long a 404 is remembered.
+pub const NOT_FOUND_TTL: Duration = Duration::from_secs(300);
+
+/// Hits and misses so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Answered from the disk.
+    pub hits: u64,
+    /// Sent to the network.
+    pub misses: u64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: AsyncStore,
+    base: String,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// A disk cache for one API. Cheap to clone; clones share the file and the counts.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+/// What the cache knows of a URL, before asking the network.
+enum Lookup {
+    /// Not a resource URL: never cached.
+    Bypass,
+    /// A resource the cache does not have (fresh).
+    Miss { endpoint: String, key: String },
+    /// The answer, from the disk.
+    Hit(Response),
+}
+
+impl Cache {
+    /// The platform's cache folder for asyncdex (`~/.cache/asyncdex` on Linux).
+    pub fn default_dir() -> Result<PathBuf> {
+        dirs::cache_dir()
+            .map(|d| d.join("asyncdex"))
+            .ok_or_else(|| {
+                Error::invalid_input("this system has no cache folder: give one with --cache DIR")
+            })
+    }
+
+    /// The file in `dir` that caches the API named `api` (its root URL, or any stable
+    /// name such as `embedded`).
+    pub fn file_for(dir: &Path, api: &str) -> PathBuf {
+        let api = api.split("://").last().unwrap_or(api);
+        let slug: String = api
+            .trim_end_matches('/')
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        dir.join(format!("{slug}.db"))
+    }
+
+    /// Opens (or creates) the cache of the API at `base` in `dir`.
+    pub fn open(dir: &Path, base: &str) -> Result<Cache> {
+        Cache::open_named(dir, base, base)
+    }
+
+    /// Like [`Cache::open`], with the file named after `name` instead of the URL: the
+    /// embedded mirror's port changes every run, its data does not.
+    pub fn open_named(dir: &Path, name: &str, base: &str) -> Result<Cache> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot create the cache folder {}: {e}", dir.display()),
+            )
+        })?;
+        let store = Store::open(Cache::file_for(dir, name))?;
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                store: AsyncStore::new(store),
+                base: base.trim_end_matches('/').to_owned(),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Hits and misses so far.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            hits: self.inner.hits.load(Ordering::Relaxed),
+            misses: self.inner.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The file it keeps.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.store.blocking().path()
+    }
+
+    /// `(endpoint, key)` of a resource URL of this API, or `None`.
+    fn parse(&self, url: &str) -> Option<(String, String)> {
+        let rest = url
+            .strip_prefix(self.inner.base.as_str())?
+            .strip_prefix('/')?;
+        let mut parts = rest.trim_end_matches('/').split('/');
+        let (endpoint, key) = (parts.next()?, parts.next()?);
+        let valid_key = !key.is_empty() && !key.contains(['?', '#', '%']);
+        (parts.next().is_none() && check_endpoint(endpoint).is_ok() && valid_key)
+            .then(|| (endpoint.to_owned(), key.to_ascii_lowercase()))
+    }
+
+    fn lookup(&self, store: &Store, url: &str) -> Lookup {
+        let Some((endpoint, key)) = self.parse(url) else {
+            return Lookup::Bypass;
+        };
+        let now = now_ms();
+        let hit = match store.get(&endpoint, &key) {
+            Ok(Some(row)) if row.expires_at.is_some_and(|t| t > now) => Some(Response {
+                status: 200,
+                retry_after: None,
+                max_age: None,
+                body: rebase(&row.body, &self.inner.base),
+            }),
+            Ok(_) => match store.get_miss(&endpoint, &key) {
+                Ok(Some(until)) if until > now => Some(Response {
+                    status: 404,
+                    retry_after: None,
+                    max_age: None,
+                    body: bytes::Bytes::from_static(b"Not Found"),
+                }),
+                _ => None,
+            },
+            Err(e) => {
+                tracing::warn!("cache: {e}");
+                None
+            }
+        };
+        let counter = if hit.is_some() {
+            &self.inner.hits
+        } else {
+            &self.inner.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit.map_or(Lookup::Miss { endpoint, key }, Lookup::Hit)
+    }
+
+    /// Keeps `resp` if it may be kept. Failures are logged, never returned.
+    fn remember(&self, store: &Store, endpoint: &str, key: &str, resp: &Response) {
+        let now = now_ms();
+        let result = match resp.status {
+            200 => match resp.max_age.filter(|a| !a.is_zero()) {
+                Some(age) => match row_of(endpoint, &resp.body, &self.inner.base) {
+                    Some(mut row) => {
+                        row.expires_at = Some(now + age.as_millis() as i64);
+                        store.put(&[row])
+                    }
+                    None => Ok(()),
+                },
+                None => Ok(()),
+            },
+            404 => store.put_miss(endpoint, key, now + NOT_FOUND_TTL.as_millis() as i64),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!("cache: {e}");
+        }
+    }
+}
+
+/// A row for a resource body (`None` if it has no numeric `id`: then it is not kept).
+fn row_of(endpoint: &str, body: &[u8], base: &str) -> Option<Row> {
+    #[derive(serde::Deserialize)]
+    struct IdName {
+        id: u32,
+        name: Option<String>,
+    }
+    let head: IdName = serde_json::from_slice(body).ok()?;
+    Some(Row::new(
+        endpoint,
+        head.id,
+        head.name,
+        relativize(body, base),
+    ))
+}
+
+/// A transport with a [`Cache`] in front (or none: then it is the transport itself).
+#[derive(Debug, Clone)]
+pub struct Cached<T> {
+    inner: T,
+    cache: Option<Cache>,
+}
+
+impl<T> Cached<T> {
+    /// `inner` behind `cache`.
+    pub fn new(inner: T, cache: Option<Cache>) -> Cached<T> {
+        Cached { inner, cache }
+    }
+}
+
+impl<T: Transport> Transport for Cached<T> {
+    async fn get(&self, url: &str) -> Result<Response> {
+        let Some(cache) = &self.cache else {
+            return self.inner.get(url).await;
+        };
+        // The store blocks: its calls run on the store's offload pool.
+        let (c, u) = (cache.clone(), url.to_owned());
+        let lookup = cache
+            .inner
+            .store
+            .run(move |store| Ok(c.lookup(store, &u)))
+            .await
+            .unwrap_or(Lookup::Bypass);
+        match lookup {
+            Lookup::Hit(resp) => Ok(resp),
+            Lookup::Bypass => self.inner.get(url).await,
+            Lookup::Miss { endpoint, key } => {
+                let resp = self.inner.get(url).await?;
+                let (c, kept) = (cache.clone(), resp.clone());
+                let _ = cache
+                    .inner
+                    .store
+                    .run(move |store| {
+                        c.remember(store, &endpoint, &key, &kept);
+                        Ok(())
+                    })
+                    .await;
+                Ok(resp)
+            }
+        }
+    }
+}
+
+impl<B: BlockingTransport> BlockingTransport for Cached<B> {
+    fn get(&self, url: &str) -> Result<Response> {
+        let Some(cache) = &self.cache else {
+            return self.inner.get(url);
+        };
+        let store = cache.inner.store.blocking();
+        match cache.lookup(store, url) {
+            Lookup::Hit(resp) => Ok(resp),
+            Lookup::Bypass => self.inner.get(url),
+            Lookup::Miss { endpoint, key } => {
+                let resp = self.inner.get(url)?;
+                cache.remember(store, &endpoint, &key, &resp);
+                Ok(resp)
+            }
+        }
+    }
+}
+
+/// Whether and where to cache, as the user asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Neither flag: on for an API across the network, in [`Cache::default_dir`]; off for
+    /// the embedded mirror and other loopback servers, where the disk buys nothing and
+    /// the simulated latency is the lesson.
+    #[default]
+    Auto,
+    /// `--no-cache`.
+    Off,
+    /// `--cache [DIR]`: on, for any API, in this folder.
+    In(PathBuf),
+}
+
+impl CacheMode {
+    /// The cache for `source`, or `None` when caching is off.
+    pub fn open_for(&self, source: &crate::source::Source) -> Result<Option<Cache>> {
+        let dir = match self {
+            CacheMode::Off => return Ok(None),
+            CacheMode::In(dir) => dir.clone(),
+            CacheMode::Auto if source.is_loopback() => return Ok(None),
+            CacheMode::Auto => match Cache::default_dir() {
+                Ok(dir) => dir,
+                Err(e) => {
+                    tracing::warn!("not caching: {e}");
+                    return Ok(None);
+                }
+            },
+        };
+        match Cache::open_named(&dir, &source.cache_name(), source.base_url()) {
+            Ok(cache) => Ok(Some(cache)),
+            // Asked for: say why it cannot be. By default: go on without it.
+            Err(e) if matches!(self, CacheMode::In(_)) => Err(e),
+            Err(e) => {
+                tracing::warn!("not caching: {e}");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// What a cache folder holds, file by file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileStats {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size on disk, with its write-ahead log.
+    pub bytes: u64,
+    /// What each endpoint holds.
+    pub endpoints: Vec<crate::store::EndpointStats>,
+}
+
+/// Every cache file in `dir`, with what it holds (an empty list if the folder is missing).
+pub fn stats(dir: &Path) -> Result<Vec<FileStats>> {
+    let mut files = Vec::new();
+    for path in cache_files(dir)? {
+        if path.extension().is_some_and(|e| e == "db") {
+            let store = Store::open(&path)?;
+            files.push(FileStats {
+                bytes: on_disk(&path),
+                endpoints: store.stats()?,
+                path,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Deletes every cache file in `dir`; returns (files, bytes) removed.
+pub fn clear(dir: &Path) -> Result<(usize, u64)> {
+    let (mut files, mut bytes) = (0, 0);
+    for path in cache_files(dir)? {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        std::fs::remove_file(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot remove {}: {e}", path.display()),
+            )
+        })?;
+        files += 1;
+        bytes += size;
+    }
+    Ok((files, bytes))
+}
+
+/// The cache's own files in `dir` (`*.db`, `*.db-wal`, `*.db-shm`), sorted.
+fn cache_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot read the cache folder {}: {e}", dir.display()),
+            ))
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into());
+            p.is_file()
+                && [".db", ".db-wal", ".db-shm"]
+                    .iter()
+                    .any(|s| name.ends_with(s))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn on_disk(db: &Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(PathBuf::from(p)).map_or(0, |m| m.len())
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_one_per_api_and_safe() {
+        let dir = Path::new("/c");
+        assert_eq!(
+            Cache::file_for(dir, "https://pokeapi.co/api/v2/"),
+            Path::new("/c/pokeapi-co-api-v2.db")
+        );
+        assert_eq!(
+            Cache::file_for(dir, "http://127.0.0.1:8000/api/v2"),
+            Path::new("/c/127-0-0-1-8000-api-v2.db")
+        );
+        assert_eq!(
+            Cache::file_for(dir, "../../etc"),
+            Path::new("/c/------etc.db")
+        );
+    }
+
+    #[test]
+    fn only_resource_urls_of_this_api_are_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path(), "http://h/api/v2").unwrap();
+        let parse = |u: &str| cache.parse(u);
+        assert_eq!(
+            parse("http://h/api/v2/pokemon/Pikachu/"),
+            Some(("pokemon".into(), "pikachu".into()))
+        );
+        assert_eq!(
+            parse("http://h/api/v2/pokemon/25"),
+            Some(("pokemon".into(), "25".into()))
+        );
+        for bypass in [
+            "http://h/api/v2/pokemon/?limit=20&offset=0",
+            "http://h/api/v2/",
+            "http://other/api/v2/pokemon/25/",
+            "http://h/api/v2/pokemon/25/extra/",
+            "http://h/api/v2/Pokemon/25/",
+        ] {
+            assert_eq!(parse(bypass), None, "{bypass}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The client's disk cache: kept while fresh, shared by id and name, 404s remembered
+//! briefly, never kept when the server says not to; async and blocking alike.
+
+mod common;
+
+use std::process::Command;
+
+use asyncdex::cache::{self, Cache, Cached};
+use asyncdex::http::{Blocking, HttpOptions, Native};
+use asyncdex::mirror::{BackgroundMirror, Mirror, MirrorConfig};
+use asyncdex::pokeapi::{BlockingClient, Client, Key};
+use asyncdex::store::{Row, Store};
+use asyncdex::ErrorKind;
+
+fn key(s: &str) -> Key {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn one_entry_answers_by_id_and_by_name_with_links_to_the_api_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let cache = Cache::open(dir.path(), mirror.base_url()).unwrap();
+    let client = Client::new(
+        mirror.base_url(),
+        Cached::new(
+            Native::new(&HttpOptions::default()).unwrap(),
+            Some(cache.clone()),
+        ),
+    );
+    let live = client.pokemon(25).await.unwrap();
+    let cached = client.pokemon(key("Pikachu")).await.unwrap();
+    assert_eq!(
+        cached, live,
+        "the cached model equals the live one, links included"
+    );
+    assert!(cached.species.url.starts_with(mirror.base_url()));
+    assert_eq!(client.name(25).await.unwrap(), "pikachu");
+    assert_eq!(mirror.stats().requests, 1);
+    assert_eq!((cache.counts().hits, cache.counts().misses), (2, 1));
+    // A 404 is remembered too.
+    for _ in 0..2 {
+        let err = client.pokemon(99_999).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+    assert_eq!(mirror.stats().requests, 2);
+    // Lists are not resources: they always go to the server.
+    client
+        .page(asyncdex::pokeapi::Resource::Type, 5, 0)
+        .await
+        .unwrap();
+    client
+        .page(asyncdex::pokeapi::Resource::Type, 5, 0)
+        .await
+        .unwrap();
+    assert_eq!(mirror.stats().requests, 4);
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_entry_goes_back_to_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let cache = Cache::open(dir.path(), mirror.base_url()).unwrap();
+    let path = cache.path().unwrap().to_owned();
+    let mut stale = Row::new(
+        "pokemon",
+        25,
+        Some("pikachu".into()),
+        br#"{"id":25,"name":"stale"}"#.to_vec(),
+    );
+    stale.expires_at = Some(asyncdex::store::now_ms() - 1);
+    Store::open(&path).unwrap().put(&[stale]).unwrap();
+    let client = Client::new(
+        mirror.base_url(),
+        Cached::new(Native::new(&HttpOptions::default()).unwrap(), Some(cache)),
+    );
+    assert_eq!(client.name(25).await.unwrap(), "pikachu");
+    assert_eq!(mirror.stats().requests, 1);
+    // ...and the fresh answer replaced the stale one.
+    assert_eq!(client.name(25).await.unwrap(), "pikachu");
+    assert_eq!(mirror.stats().requests, 1);
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_the_server_says_not_to_keep_is_not_kept() {
+    const NO_STORE: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store, max-age=600\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{\"id\":1,\"name\":\"tmp\"}\n";
+    const NO_MAX_AGE: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{\"id\":1,\"name\":\"tmp\"}\n";
+    for response in [NO_STORE, NO_MAX_AGE] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = common::fixed_server(response, std::time::Duration::ZERO, 2);
+        let cache = Cache::open(dir.path(), &base).unwrap();
+        let client = Client::new(
+            &base,
+            Cached::new(
+                Native::new(&HttpOptions::default()).unwrap(),
+                Some(cache.clone()),
+            ),
+        );
+        for _ in 0..2 {
+            assert_eq!(client.name(1).await.unwrap(), "tmp");
+        }
+        assert_eq!(cache.counts().hits, 0);
+        let stats = cache::stats(dir.path()).unwrap();
+        assert!(stats[0].endpoints.is_empty(), "{stats:?}");
+    }
+}
+
+#[test]
+fn the_blocking_client_shares_the_same_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = BackgroundMirror::start(MirrorConfig::default()).unwrap();
+    let cache = Cache::open(dir.path(), mirror.base_url()).unwrap();
+    let client = BlockingClient::new(
+        mirror.base_url(),
+        Cached::new(Blocking::new(&HttpOptions::default()), Some(cache.clone())),
+    );
+    assert_eq!(client.pokemon(key("bulbasaur")).unwrap().id, 1);
+    assert_eq!(client.pokemon(1).unwrap().name, "bulbasaur");
+    assert_eq!(mirror.stats().requests, 1);
+    assert_eq!(cache.counts().hits, 1);
+}
+
+fn asyncdex(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_second_names_run_answers_from_the_cache_without_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().to_str().unwrap();
+    let mirror = BackgroundMirror::start(MirrorConfig::default()).unwrap();
+    let args = [
+        "names",
+        "20",
+        "--seed",
+        "1",
+        "--json",
+        "--mode",
+        "async",
+        "--cache",
+        cache_dir,
+        "--api",
+        mirror.base_url(),
+    ];
+    let first = asyncdex(&args);
+    assert_eq!(first.status.code(), Some(0));
+    let after_first = mirror.stats().requests;
+    assert!(after_first > 0);
+    let second = asyncdex(&args);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(
+        mirror.stats().requests,
+        after_first,
+        "the second run went to the network"
+    );
+    let names = |out: &std::process::Output| {
+        let line: serde_json::Value =
+            serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        line["names"].clone()
+    };
+    assert_eq!(names(&first), names(&second));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("from disk"), "{stderr}");
+
+    // Without --cache, a loopback API is not cached: the network again.
+    let uncached = asyncdex(
+        &args[..7]
+            .iter()
+            .chain(&["--api", mirror.base_url()])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(uncached.status.code(), Some(0));
+    assert!(mirror.stats().requests > after_first);
+
+    let stats = asyncdex(&["cache", "stats", "--dir", cache_dir]);
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        text.contains("pokemon") && text.contains("resources"),
+        "{text}"
+    );
+    let cleared = asyncdex(&["cache", "clear", "--dir", cache_dir]);
+    assert_eq!(cleared.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&asyncdex(&["cache", "stats", "--dir", cache_dir]).stdout)
+        .into_owned();
+    assert!(text.contains("holds nothing"), "{text}");
+}
