@@ -20,6 +20,10 @@
 //! | how cost grows with the work, per mode, on a log-log chart | [`bench`](mod@bench), [`chart`] |
 //! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
 //! | where calls go: the embedded mirror or a real API | [`source`] |
+//! | a blocking database used concurrently, unchanged | [`store`] |
+//! | a disk cache in front of any backend | [`cache`] |
+//! | clone an API, resumably, and prove it is all there | [`crawl`] |
+//! | a copy served ([`mirror::Data`]) or written as static files | [`export`] |
 //! | the CLI's commands, as library calls | [`commands`] |
 #![warn(missing_docs)]
 
