@@ -30,6 +30,7 @@
 //! ```
 
 mod blocking;
+mod direct;
 mod native;
 
 use std::future::Future;
