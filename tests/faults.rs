@@ -66,6 +66,36 @@ async fn with_retries_every_call_succeeds_despite_35_percent_faults() {
     assert_eq!(stats.requests, 500 + stats.faults.total());
 }
 
+/// The same over HTTP/2: one connection, every call a stream; truncated bodies and reset
+/// streams are failures of that stream alone, retried, and the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http2_every_fault_is_one_retry_and_the_connection_survives() {
+    let mirror = mirror(Faults {
+        reset: 0.05,
+        ..faults()
+    })
+    .await;
+    let mut plan = plan(12);
+    plan.http.http2 = true;
+    let run = run_mode(Mode::Async, mirror.base_url(), &plan)
+        .await
+        .unwrap();
+    let stats = mirror.stop().await;
+    assert_eq!(
+        run.ok(),
+        500,
+        "{:?}",
+        run.failures().take(3).collect::<Vec<_>>()
+    );
+    assert!(
+        stats.faults.0[4] > 0 && stats.faults.0[3] > 0,
+        "{}",
+        stats.faults
+    );
+    assert_eq!(u64::from(run.retried()), stats.faults.total());
+    assert_eq!(stats.requests, 500 + stats.faults.total());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_retries_the_failures_are_exactly_the_injected_ones() {
     let mirror = mirror(faults()).await;

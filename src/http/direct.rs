@@ -1,46 +1,98 @@
-//! Plain-HTTP requests straight on hyper's pooled client: what [`super::Native`] uses for
-//! `http://` URLs (the mirror, local servers), where reqwest's extra layers (its own URL
-//! type with IDNA, redirects, a whole-request timer) cost more than the request itself.
+//! Plain-HTTP requests straight on hyper's connections: what [`super::Native`] uses for
+//! `http://` URLs (the mirror, local servers).
+//!
+//! A general-purpose client pays per request for what a loopback call does not need:
+//! reqwest parses every URL again into its own type (with IDNA), and hyper-util's pool
+//! boxes a ~3 KB future per request and looks connections up by a cloned key. Here:
+//!
+//! - HTTP/1.1: a stack of idle connections per host; a call takes one (or dials), sends,
+//!   reads the whole body, and puts it back if the server kept it alive. A connection the
+//!   server closed while idle is noticed before use, and a request it refused unsent is
+//!   sent again once on a fresh connection;
+//! - HTTP/2 (`http2`): one connection per host, dialled once however many calls arrive
+//!   together, every call a stream on it, straight on the h2 crate (hyper's HTTP/2
+//!   client spawns a task per request: 1.7 KB more for each call in flight).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER, USER_AGENT as UA};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1;
+use hyper::header::{HeaderValue, CACHE_CONTROL, HOST, RETRY_AFTER, USER_AGENT as UA};
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
 
 use super::{parse_max_age, parse_retry_after, HttpOptions, Response, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A pooled plain-HTTP client. Cheap to clone: clones share the pool.
-#[derive(Clone, Debug)]
-pub(super) struct Direct {
-    client: Client<HttpConnector, Empty<Bytes>>,
+type Body = Empty<Bytes>;
+
+/// One host's connections.
+#[derive(Default)]
+struct Host {
+    authority: String,
+    idle: Vec<http1::SendRequest<Body>>,
+    /// The HTTP/2 connection, dialled by the first call that needs it.
+    h2: Arc<tokio::sync::Mutex<Option<h2::client::SendRequest<Bytes>>>>,
+}
+
+struct Inner {
+    http2: bool,
+    max_idle: usize,
     timeout: Option<Duration>,
+    /// A few hosts at most: a list beats a map.
+    hosts: Mutex<Vec<Host>>,
+}
+
+/// A plain-HTTP client. Cheap to clone: clones share the connections.
+#[derive(Clone)]
+pub(super) struct Direct {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct")
+            .field("http2", &self.inner.http2)
+            .finish_non_exhaustive()
+    }
+}
+
+fn connect_error(url: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Connect,
+        format!("could not connect to {url}: {e}"),
+    )
+    .with_url(url)
+}
+
+fn request_error(url: &str, e: &hyper::Error) -> Error {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    Error::new(ErrorKind::Io, format!("request failed: {url}: {text}")).with_url(url)
 }
 
 impl Direct {
     pub(super) fn new(options: &HttpOptions) -> Direct {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_max_idle_per_host(options.max_idle_per_host)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .http2_only(options.http2)
-            .http2_max_concurrent_reset_streams(usize::MAX);
         Direct {
-            client: builder.build(connector),
-            timeout: options.timeout,
+            inner: Arc::new(Inner {
+                http2: options.http2,
+                max_idle: options.max_idle_per_host,
+                timeout: options.timeout,
+                hosts: Mutex::new(Vec::new()),
+            }),
         }
     }
 
     pub(super) async fn get(&self, url: &str) -> Result<Response> {
         let call = self.call(url);
-        match self.timeout {
+        match self.inner.timeout {
             None => call.await,
             Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
                 Err(
@@ -52,63 +104,237 @@ impl Direct {
     }
 
     async fn call(&self, url: &str) -> Result<Response> {
-        let uri: hyper::Uri = url
+        let uri: Uri = url
             .parse()
             .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
-        let mut req = hyper::Request::new(Empty::new());
-        *req.uri_mut() = uri;
+        let Some(authority) = uri.authority().map(|a| a.as_str().to_owned()) else {
+            return Err(Error::invalid_input(format!("bad URL {url}: no host")));
+        };
+        let mut req = Request::new(Empty::new());
         req.headers_mut()
             .insert(UA, HeaderValue::from_static(USER_AGENT));
-        let resp = self.client.request(req).await.map_err(|e| {
-            let kind = if e.is_connect() {
-                ErrorKind::Connect
-            } else {
-                ErrorKind::Io
-            };
-            let what = if e.is_connect() {
-                "could not connect to"
-            } else {
-                "request failed:"
-            };
-            Error::new(kind, format!("{what} {url}: {}", source_chain(&e))).with_url(url)
-        })?;
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
+        let resp = if self.inner.http2 {
+            *req.uri_mut() = uri;
+            self.send_h2(&authority, req, url).await?
+        } else {
+            let host = HeaderValue::from_str(&authority)
+                .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
+            req.headers_mut().insert(HOST, host);
+            // HTTP/1.1 sends the path alone; the host went into its header.
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            *req.uri_mut() = Uri::try_from(path)
+                .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
+            self.send_h1(&authority, req, url).await?
         };
-        let retry_after = header(RETRY_AFTER).and_then(parse_retry_after);
-        let max_age = header(CACHE_CONTROL).and_then(parse_max_age);
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
+        Ok(resp)
+    }
+
+    /// An idle HTTP/1.1 connection to `authority`, if one is still open.
+    fn take_idle(&self, authority: &str) -> Option<http1::SendRequest<Body>> {
+        let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let host = hosts.iter_mut().find(|h| h.authority == authority)?;
+        while let Some(sender) = host.idle.pop() {
+            if sender.is_ready() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, authority: &str, sender: http1::SendRequest<Body>) {
+        let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let host = match hosts.iter().position(|h| h.authority == authority) {
+            Some(i) => &mut hosts[i],
+            None => {
+                hosts.push(Host {
+                    authority: authority.to_owned(),
+                    ..Host::default()
+                });
+                hosts.last_mut().expect("just pushed")
+            }
+        };
+        if host.idle.len() < self.inner.max_idle {
+            host.idle.push(sender);
+        }
+    }
+
+    async fn dial(authority: &str, url: &str) -> Result<TokioIo<tokio::net::TcpStream>> {
+        let stream = tokio::net::TcpStream::connect(authority)
             .await
-            .map_err(|e| {
+            .map_err(|e| connect_error(url, e))?;
+        let _ = stream.set_nodelay(true);
+        Ok(TokioIo::new(stream))
+    }
+
+    async fn send_h1(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Response> {
+        let (mut sender, reused) = match self.take_idle(authority) {
+            Some(sender) => (sender, true),
+            None => (Box::pin(self.dial_h1(authority, url)).await?, false),
+        };
+        let resp = match sender.try_send_request(req).await {
+            Ok(resp) => resp,
+            // An idle connection the server had just closed: the request never left, so
+            // it is sent once more on a fresh connection.
+            Err(mut e) if reused && e.message().is_some() => {
+                let req = e.take_message().expect("checked");
+                sender = Box::pin(self.dial_h1(authority, url)).await?;
+                sender
+                    .send_request(req)
+                    .await
+                    .map_err(|e| request_error(url, &e))?
+            }
+            Err(e) => return Err(request_error(url, e.error())),
+        };
+        let resp = read(resp, url).await?;
+        if sender.is_ready() {
+            self.put_idle(authority, sender);
+        }
+        Ok(resp)
+    }
+
+    async fn dial_h1(&self, authority: &str, url: &str) -> Result<http1::SendRequest<Body>> {
+        let io = Direct::dial(authority, url).await?;
+        let (sender, conn) = http1::handshake(io)
+            .await
+            .map_err(|e| connect_error(url, e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    async fn dial_h2(authority: &str, url: &str) -> Result<h2::client::SendRequest<Bytes>> {
+        let stream = tokio::net::TcpStream::connect(authority)
+            .await
+            .map_err(|e| connect_error(url, e))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = h2::client::Builder::new()
+            .max_concurrent_reset_streams(usize::MAX)
+            // hyper's windows: h2's own (64 KB for the whole connection) would make ten
+            // thousand small answers queue behind each other, and the small-frame budget
+            // that guards against floods is half the connection window.
+            .initial_connection_window_size(5 * 1024 * 1024)
+            .initial_window_size(2 * 1024 * 1024)
+            .handshake(stream)
+            .await
+            .map_err(|e| connect_error(url, e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    async fn send_h2(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Response> {
+        let slot = {
+            let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            match hosts.iter().find(|h| h.authority == authority) {
+                Some(h) => h.h2.clone(),
+                None => {
+                    let host = Host {
+                        authority: authority.to_owned(),
+                        ..Host::default()
+                    };
+                    let slot = host.h2.clone();
+                    hosts.push(host);
+                    slot
+                }
+            }
+        };
+        let sender = {
+            // One dial however many calls arrive together: the others wait for it here.
+            let mut conn = slot.lock().await;
+            match conn.as_ref() {
+                Some(s) => s.clone(),
+                None => {
+                    // Boxed, as every dial: a cold path, kept out of each call's state.
+                    let sender = Box::pin(Direct::dial_h2(authority, url)).await?;
+                    *conn = Some(sender.clone());
+                    sender
+                }
+            }
+        };
+        let fail = |e: h2::Error| {
+            Error::new(ErrorKind::Io, format!("request failed: {url}: {e}")).with_url(url)
+        };
+        let mut sender = match sender.ready().await {
+            Ok(sender) => sender,
+            Err(e) => {
+                // The connection is gone: the next call dials a new one.
+                *slot.lock().await = None;
+                return Err(fail(e));
+            }
+        };
+        let (parts, _) = req.into_parts();
+        let (response, _) = sender
+            .send_request(Request::from_parts(parts, ()), true)
+            .map_err(fail)?;
+        let resp = response.await.map_err(fail)?;
+        let (retry_after, max_age) = cache_and_retry(resp.headers());
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut bytes = bytes::BytesMut::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| {
                 Error::new(
                     ErrorKind::Io,
                     format!("request failed: {url}: the body broke off: {e}"),
                 )
                 .with_url(url)
-            })?
-            .to_bytes();
+            })?;
+            // Flow control: tell the server it may send as much again.
+            let _ = body.flow_control().release_capacity(chunk.len());
+            if bytes.is_empty() && body.is_end_stream() {
+                return Ok(Response {
+                    status,
+                    retry_after,
+                    max_age,
+                    body: chunk,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(Response {
             status,
             retry_after,
             max_age,
-            body,
+            body: bytes.freeze(),
         })
     }
 }
 
-/// An error and its causes, on one line.
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
+/// The status, the headers the library uses, and the whole body.
+async fn read(resp: hyper::Response<hyper::body::Incoming>, url: &str) -> Result<Response> {
+    let (retry_after, max_age) = cache_and_retry(resp.headers());
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("request failed: {url}: the body broke off: {e}"),
+            )
+            .with_url(url)
+        })?
+        .to_bytes();
+    Ok(Response {
+        status,
+        retry_after,
+        max_age,
+        body,
+    })
+}
+
+/// `Retry-After` and `Cache-Control: max-age`, parsed.
+fn cache_and_retry(headers: &hyper::HeaderMap) -> (Option<Duration>, Option<Duration>) {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    (
+        header(RETRY_AFTER).and_then(parse_retry_after),
+        header(CACHE_CONTROL).and_then(parse_max_age),
+    )
 }

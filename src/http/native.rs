@@ -42,8 +42,17 @@ impl Native {
 impl Transport for Native {
     async fn get(&self, url: &str) -> Result<Response> {
         if url.starts_with("http://") {
-            return self.direct.get(url).await;
+            self.direct.get(url).await
+        } else {
+            // Boxed: a TLS call's state would otherwise make every call's future (and so
+            // every call in flight) as large as its own.
+            Box::pin(self.get_tls(url)).await
         }
+    }
+}
+
+impl Native {
+    async fn get_tls(&self, url: &str) -> Result<Response> {
         let fail = |e: reqwest::Error| map_error(e, url);
         let resp = self.client.get(url).send().await.map_err(fail)?;
         let status = resp.status().as_u16();
