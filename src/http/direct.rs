@@ -33,6 +33,8 @@ type Body = Empty<Bytes>;
 struct Host {
     authority: String,
     idle: Vec<http1::SendRequest<Body>>,
+    /// The `Host` header of its HTTP/1.1 requests.
+    host_header: Option<HeaderValue>,
     /// The HTTP/2 connection, dialled by the first call that needs it.
     h2: Arc<tokio::sync::Mutex<Option<h2::client::SendRequest<Bytes>>>>,
 }
@@ -104,41 +106,56 @@ impl Direct {
     }
 
     async fn call(&self, url: &str) -> Result<Response> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
-        let Some(authority) = uri.authority().map(|a| a.as_str().to_owned()) else {
-            return Err(Error::invalid_input(format!("bad URL {url}: no host")));
-        };
+        let bad = |e: &dyn std::fmt::Display| Error::invalid_input(format!("bad URL {url}: {e}"));
+        let uri: Uri = url.parse().map_err(|e| bad(&e))?;
         let mut req = Request::new(Empty::new());
         req.headers_mut()
             .insert(UA, HeaderValue::from_static(USER_AGENT));
-        let resp = if self.inner.http2 {
+        if self.inner.http2 {
+            let authority = uri.authority().ok_or_else(|| bad(&"no host"))?.clone();
             *req.uri_mut() = uri;
-            self.send_h2(&authority, req, url).await?
-        } else {
-            let host = HeaderValue::from_str(&authority)
-                .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
-            req.headers_mut().insert(HOST, host);
-            // HTTP/1.1 sends the path alone; the host went into its header.
-            let path = uri.path_and_query().map_or("/", |p| p.as_str());
-            *req.uri_mut() = Uri::try_from(path)
-                .map_err(|e| Error::invalid_input(format!("bad URL {url}: {e}")))?;
-            self.send_h1(&authority, req, url).await?
-        };
-        Ok(resp)
+            return self.send_h2(authority.as_str(), req, url).await;
+        }
+        // HTTP/1.1 sends the path alone, and the host in its header. Parts of a parsed URI
+        // share its bytes: no copy here.
+        let mut parts = uri.into_parts();
+        let authority = parts.authority.take().ok_or_else(|| bad(&"no host"))?;
+        let mut path = hyper::http::uri::Parts::default();
+        path.path_and_query = parts.path_and_query.take();
+        *req.uri_mut() = Uri::from_parts(path).map_err(|e| bad(&e))?;
+        self.send_h1(authority.as_str(), req, url).await
     }
 
-    /// An idle HTTP/1.1 connection to `authority`, if one is still open.
-    fn take_idle(&self, authority: &str) -> Option<http1::SendRequest<Body>> {
+    /// An idle HTTP/1.1 connection to `authority` if one is still open, and the `Host`
+    /// header for it (made once per host).
+    fn take_idle(
+        &self,
+        authority: &str,
+    ) -> Result<(Option<http1::SendRequest<Body>>, HeaderValue)> {
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let host = hosts.iter_mut().find(|h| h.authority == authority)?;
+        let host = match hosts.iter().position(|h| h.authority == authority) {
+            Some(i) => &mut hosts[i],
+            None => {
+                let header = HeaderValue::from_str(authority)
+                    .map_err(|e| Error::invalid_input(format!("bad host {authority}: {e}")))?;
+                hosts.push(Host {
+                    authority: authority.to_owned(),
+                    host_header: Some(header),
+                    ..Host::default()
+                });
+                hosts.last_mut().expect("just pushed")
+            }
+        };
+        let header = host
+            .host_header
+            .clone()
+            .expect("set for every HTTP/1.1 host");
         while let Some(sender) = host.idle.pop() {
             if sender.is_ready() {
-                return Some(sender);
+                return Ok((Some(sender), header));
             }
         }
-        None
+        Ok((None, header))
     }
 
     fn put_idle(&self, authority: &str, sender: http1::SendRequest<Body>) {
@@ -166,8 +183,15 @@ impl Direct {
         Ok(TokioIo::new(stream))
     }
 
-    async fn send_h1(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Response> {
-        let (mut sender, reused) = match self.take_idle(authority) {
+    async fn send_h1(
+        &self,
+        authority: &str,
+        mut req: Request<Body>,
+        url: &str,
+    ) -> Result<Response> {
+        let (idle, host) = self.take_idle(authority)?;
+        req.headers_mut().insert(HOST, host);
+        let (mut sender, reused) = match idle {
             Some(sender) => (sender, true),
             None => (Box::pin(self.dial_h1(authority, url)).await?, false),
         };
