@@ -475,3 +475,69 @@ async fn real_pokeapi_static_data_is_served_and_crawled_back_byte_for_byte() {
         &pikachu[..]
     );
 }
+
+/// `--follow`: resources that bodies link to are fetched even when no list names them, but
+/// only within the chosen resources.
+#[tokio::test]
+async fn follow_fetches_what_bodies_link_to_within_the_chosen_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = dir.path().join("data/api/v2");
+    let write = |path: &str, body: &str| {
+        let file = api.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, body).unwrap();
+    };
+    // The list names only 1; 1 links to 2, 2 links to 3 and to a type; 4 is linked by nobody.
+    write(
+        "pokemon/index.json",
+        r#"{"count":1,"next":null,"previous":null,"results":[{"name":"a","url":"/api/v2/pokemon/1/"}]}"#,
+    );
+    write(
+        "pokemon/1/index.json",
+        r#"{"id":1,"name":"a","next":{"url":"/api/v2/pokemon/2/"}}"#,
+    );
+    write(
+        "pokemon/2/index.json",
+        r#"{"id":2,"name":"b","next":{"url":"/api/v2/pokemon/3/"},"type":{"url":"/api/v2/type/9/"}}"#,
+    );
+    write("pokemon/3/index.json", r#"{"id":3,"name":"c"}"#);
+    write("pokemon/4/index.json", r#"{"id":4,"name":"d"}"#);
+    let mirror = Mirror::start_from(Data::dir(dir.path()).unwrap(), MirrorConfig::default())
+        .await
+        .unwrap();
+    let transport = Native::new(&HttpOptions::default()).unwrap();
+    for follow in [false, true] {
+        let store = Store::open_in_memory().unwrap();
+        let mut job = Crawl::new(Some(vec!["pokemon".into()]), 4);
+        job.follow = follow;
+        let manifest = crawl(
+            transport.clone(),
+            mirror.base_url(),
+            &AsyncStore::new(store.clone()),
+            &job,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        let ids: Vec<u32> = store
+            .entries("pokemon")
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let r = &manifest.resources[0];
+        if follow {
+            assert_eq!(
+                ids,
+                [1, 2, 3],
+                "type 9 is not a chosen resource; 4 is unlinked"
+            );
+            assert_eq!((r.expected, r.stored), (3, 3));
+        } else {
+            assert_eq!(ids, [1]);
+            assert_eq!((r.expected, r.stored), (1, 1));
+        }
+        assert!(manifest.complete());
+    }
+    mirror.stop().await;
+}

@@ -4,10 +4,10 @@
 //! Serving a folder must never expose anything outside it. The guarantee here does not
 //! rest on cleaning up paths: no byte of a request ever reaches the file system. The
 //! resource must be one of the lists found when the folder was opened, and the key must
-//! resolve, through that list, to a numeric id; the file path is then built from those
-//! two alone. Symbolic links are followed only when they stay inside the folder.
+//! be a number or resolve, through that list, to one; the file path is then built from
+//! those two alone. Symbolic links are followed only when they stay inside the folder.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +25,6 @@ use crate::store::{rebase, AsyncStore, Store};
 pub(super) struct Listing {
     pub(super) entries: Vec<(u32, Option<String>)>,
     by_name: HashMap<String, u32>,
-    ids: HashSet<u32>,
 }
 
 impl Listing {
@@ -34,18 +33,14 @@ impl Listing {
             .iter()
             .filter_map(|(id, name)| Some((name.clone()?, *id)))
             .collect();
-        let ids = entries.iter().map(|(id, _)| *id).collect();
-        Listing {
-            entries,
-            by_name,
-            ids,
-        }
+        Listing { entries, by_name }
     }
 
-    /// The id that `key` (an id, or a name in any case) names, if it is listed.
+    /// The id that `key` names: an id as it is (a resource may exist without being
+    /// listed, as in PokeAPI's own static data), a name in any case through the list.
     pub(super) fn resolve(&self, key: &str) -> Option<u32> {
         match key.parse::<u32>() {
-            Ok(id) => self.ids.contains(&id).then_some(id),
+            Ok(id) => Some(id),
             Err(_) => self.by_name.get(&key.to_lowercase()).copied(),
         }
     }
