@@ -18,16 +18,18 @@ use tower::ServiceExt;
 
 /// Crawls `resources` of the API at `base` into `store`.
 async fn crawl_into(base: &str, store: &Store, resources: Option<&[&str]>) -> Manifest {
-    let job = Crawl::new(
-        resources.map(|r| r.iter().map(|s| s.to_string()).collect()),
-        32,
-    );
+    let resources = resources.map(|r| r.iter().map(|s| s.to_string()).collect());
+    run(base, store, &Crawl::new(resources, 32)).await
+}
+
+/// Runs `job` against the API at `base` into `store`.
+async fn run(base: &str, store: &Store, job: &Crawl) -> Manifest {
     let transport = Native::new(&HttpOptions::default()).unwrap();
     crawl(
         transport,
         base,
         &AsyncStore::new(store.clone()),
-        &job,
+        job,
         &mut |_| {},
     )
     .await
@@ -106,18 +108,9 @@ async fn failures_are_reported_and_a_rerun_fetches_only_them() {
     let store = Store::open_in_memory().unwrap();
     let mut job = Crawl::new(Some(vec!["pokemon-species".into()]), 16);
     job.policy.retries = 0;
-    let transport = Native::new(&HttpOptions::default()).unwrap();
     let manifest = loop {
         // The list itself may be one of the failures: ask until it is read.
-        let m = crawl(
-            transport.clone(),
-            faulty.base_url(),
-            &AsyncStore::new(store.clone()),
-            &job,
-            &mut |_| {},
-        )
-        .await
-        .unwrap();
+        let m = run(faulty.base_url(), &store, &job).await;
         if m.resources[0].list_error.is_none() {
             break m;
         }
@@ -455,16 +448,7 @@ async fn real_pokeapi_static_data_is_served_and_crawled_back_byte_for_byte() {
     let store = Store::open_in_memory().unwrap();
     let mut job = Crawl::new(Some(vec!["pokemon".into()]), 32);
     job.policy.retries = 0;
-    let transport = Native::new(&HttpOptions::default()).unwrap();
-    let manifest = crawl(
-        transport,
-        mirror.base_url(),
-        &AsyncStore::new(store.clone()),
-        &job,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let manifest = run(mirror.base_url(), &store, &job).await;
     mirror.stop().await;
     let r = &manifest.resources[0];
     assert_eq!((r.expected, r.stored, r.failed), (1351, 1, 1350));
@@ -505,20 +489,11 @@ async fn follow_fetches_what_bodies_link_to_within_the_chosen_resources() {
     let mirror = Mirror::start_from(Data::dir(dir.path()).unwrap(), MirrorConfig::default())
         .await
         .unwrap();
-    let transport = Native::new(&HttpOptions::default()).unwrap();
     for follow in [false, true] {
         let store = Store::open_in_memory().unwrap();
         let mut job = Crawl::new(Some(vec!["pokemon".into()]), 4);
         job.follow = follow;
-        let manifest = crawl(
-            transport.clone(),
-            mirror.base_url(),
-            &AsyncStore::new(store.clone()),
-            &job,
-            &mut |_| {},
-        )
-        .await
-        .unwrap();
+        let manifest = run(mirror.base_url(), &store, &job).await;
         let ids: Vec<u32> = store
             .entries("pokemon")
             .unwrap()
