@@ -24,19 +24,20 @@
 //! ```
 
 mod links;
+mod offloaded;
+mod rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 pub use links::{linked_ids, rebase, relativize, API_PATH};
+pub use offloaded::AsyncStore;
+pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::offload::Pool;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS resources (
@@ -73,84 +74,6 @@ CREATE TABLE IF NOT EXISTS misses (
 );
 ";
 
-/// Milliseconds since the Unix epoch: how the store keeps time.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// One resource to store: a successful answer, its links already relative.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// The endpoint (`"pokemon"`).
-    pub endpoint: String,
-    /// Its id.
-    pub id: u32,
-    /// Its name, if the resource has one.
-    pub name: Option<String>,
-    /// The HTTP status it was answered with (200).
-    pub status: u16,
-    /// The body, with relative links.
-    pub body: Bytes,
-    /// When it was fetched (ms since the epoch).
-    pub fetched_at: i64,
-    /// Until when it is fresh (ms since the epoch); `None`: no expiry was given.
-    pub expires_at: Option<i64>,
-}
-
-impl Row {
-    /// A row fetched now, answered 200, with no expiry.
-    pub fn new(endpoint: &str, id: u32, name: Option<String>, body: impl Into<Bytes>) -> Row {
-        Row {
-            endpoint: endpoint.to_owned(),
-            id,
-            name,
-            status: 200,
-            body: body.into(),
-            fetched_at: now_ms(),
-            expires_at: None,
-        }
-    }
-
-    /// Its canonical relative URL: `/api/v2/pokemon/25/`.
-    pub fn url(&self) -> String {
-        format!("{API_PATH}/{}/{}/", self.endpoint, self.id)
-    }
-}
-
-/// A stored resource, as read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    /// Its id.
-    pub id: u32,
-    /// Its name, if any.
-    pub name: Option<String>,
-    /// The body (relative links).
-    pub body: Bytes,
-    /// When it was fetched (ms since the epoch).
-    pub fetched_at: i64,
-    /// Until when it is fresh, if it expires.
-    pub expires_at: Option<i64>,
-}
-
-/// What one endpoint holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointStats {
-    /// The endpoint.
-    pub endpoint: String,
-    /// Rows stored.
-    pub rows: u64,
-    /// Bytes of bodies stored.
-    pub bytes: u64,
-    /// The count its list reported when last read, if it was.
-    pub listed: Option<u64>,
-    /// Ids whose last fetch failed and are not stored.
-    pub failed: u64,
-    /// Rows past their expiry.
-    pub expired: u64,
-}
-
 /// The blocking store: one SQLite connection, shared by clones.
 #[derive(Clone)]
 pub struct Store {
@@ -166,14 +89,6 @@ impl std::fmt::Debug for Store {
 
 fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Error {
     move |e| Error::new(ErrorKind::Database, format!("{what}: {e}"))
-}
-
-/// SHA-256 of `body`, as lowercase hex.
-pub fn sha256_hex(body: &[u8]) -> String {
-    Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Store {
@@ -443,50 +358,6 @@ impl Store {
             Ok(())
         })?;
         failed.map_or(Ok(()), Err)
-    }
-}
-
-/// A [`Store`] for async code: every call runs on an offload pool and is awaited, so the
-/// runtime never waits for the disk. The blocking store is not changed at all.
-#[derive(Clone, Debug)]
-pub struct AsyncStore {
-    store: Store,
-    pool: Pool,
-}
-
-impl AsyncStore {
-    /// Wraps `store`; its calls run on a pool of two threads (one connection serialises
-    /// them anyway: the second thread lets the next call be ready when one finishes).
-    pub fn new(store: Store) -> AsyncStore {
-        AsyncStore {
-            store,
-            pool: Pool::new("store", 2),
-        }
-    }
-
-    /// The blocking store underneath.
-    pub fn blocking(&self) -> &Store {
-        &self.store
-    }
-
-    /// Runs `f` with the blocking store on the pool.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let store = self.store.clone();
-        self.pool.run(move || f(&store)).await?
-    }
-
-    /// [`Store::put`], awaited.
-    pub async fn put(&self, rows: Vec<Row>) -> Result<()> {
-        self.run(move |s| s.put(&rows)).await
-    }
-
-    /// [`Store::get`], awaited.
-    pub async fn get(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
-        let (endpoint, key) = (endpoint.to_owned(), key.to_owned());
-        self.run(move |s| s.get(&endpoint, &key)).await
     }
 }
 

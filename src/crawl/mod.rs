@@ -1,7 +1,7 @@
 //! Clone an API into a [`Store`](crate::store::Store): every resource, provably.
 //!
 //! A crawl is the lesson at full size. It reads each list endpoint for its count and its
-//! ids, then fetches every resource through [`gather`](crate::gather): bounded, retried,
+//! ids, then fetches every resource through [`crate::gather`]: bounded, retried,
 //! rate-limited, one outcome per call. Outcomes are written as they arrive, in batches of
 //! whatever is ready (one transaction each) through the offloaded store, so the disk never
 //! stalls the calls in flight and a crawl killed at any instant keeps only whole rows.
@@ -32,20 +32,23 @@
 //! # Ok(()) }
 //! ```
 
+mod fetch;
+mod manifest;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
+pub(crate) use fetch::id_of;
+use fetch::{fetch_row, read_list, root_endpoints};
+pub use manifest::{Manifest, ResourceReport, Tick};
+
+use crate::error::{Error, Result};
 use crate::gather::{self, gather, Order, Outcome, Policy};
 use crate::http::Transport;
-use crate::pokeapi::status_error;
-use crate::store::{linked_ids, relativize, AsyncStore, Row};
+use crate::store::{linked_ids, AsyncStore, Row};
 
-/// Largest page asked of a list endpoint (PokeAPI answers all of a list in one page).
-const PAGE: usize = 100_000;
 /// Outcomes written per transaction, at most.
 const BATCH: usize = 256;
 /// Failures named per resource in the manifest.
@@ -102,180 +105,6 @@ pub fn check_endpoint(name: &str) -> Result<&str> {
             "invalid resource {name:?}: expected an endpoint name such as pokemon or pokemon-species"
         )))
     }
-}
-
-/// How one resource's crawl ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ResourceReport {
-    /// The endpoint.
-    pub endpoint: String,
-    /// How many its list says there are (plus any found by following links).
-    pub expected: u64,
-    /// How many the store now holds intact.
-    pub stored: u64,
-    /// Already stored intact before this run: skipped.
-    pub skipped: u64,
-    /// Fetched and stored by this run.
-    pub fetched: u64,
-    /// Not stored: their last fetch failed (or was cancelled).
-    pub failed: u64,
-    /// Retries this run made.
-    pub retried: u64,
-    /// Why the list itself could not be read, if it could not.
-    pub list_error: Option<String>,
-    /// The first few failures: `id: reason`.
-    pub failures: Vec<String>,
-}
-
-impl ResourceReport {
-    /// Everything the list promised is stored.
-    pub fn complete(&self) -> bool {
-        self.list_error.is_none() && self.stored >= self.expected && self.failed == 0
-    }
-}
-
-/// The end of a crawl: a report per resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Manifest {
-    /// One report per endpoint, in the order crawled.
-    pub resources: Vec<ResourceReport>,
-}
-
-impl Manifest {
-    /// Every resource of every list is stored.
-    pub fn complete(&self) -> bool {
-        self.resources.iter().all(ResourceReport::complete)
-    }
-
-    /// Sums over every resource: (expected, stored).
-    pub fn totals(&self) -> (u64, u64) {
-        self.resources
-            .iter()
-            .fold((0, 0), |(e, s), r| (e + r.expected, s + r.stored))
-    }
-}
-
-/// Where a crawl stands, after each batch written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tick {
-    /// Calls finished so far this run.
-    pub done: usize,
-    /// Calls this run will make (grows when links are followed).
-    pub total: usize,
-    /// Calls that failed so far.
-    pub failed: usize,
-}
-
-/// A list entry: its `url` ends with the id (unnamed resources have no `name`).
-#[derive(Deserialize)]
-struct Entry {
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct ListPage {
-    count: u64,
-    next: Option<String>,
-    results: Vec<Entry>,
-}
-
-/// What a list says: its count and every id in it.
-#[derive(Debug, Clone, Default)]
-struct Listing {
-    count: u64,
-    ids: Vec<u32>,
-}
-
-#[derive(Deserialize)]
-struct IdName<'a> {
-    id: u32,
-    #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
-}
-
-/// The id at the end of a resource URL (`.../pokemon/25/` → 25).
-pub(crate) fn id_of(url: &str) -> Option<u32> {
-    url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
-}
-
-async fn get_ok<T: Transport>(transport: &T, url: &str, what: &str) -> Result<bytes::Bytes> {
-    let resp = transport.get(url).await?;
-    if resp.status == 200 {
-        Ok(resp.body)
-    } else {
-        Err(status_error(&resp, &what, url))
-    }
-}
-
-fn decode_error(what: impl std::fmt::Display, url: &str, e: serde_json::Error) -> Error {
-    Error::new(
-        ErrorKind::Decode,
-        format!("could not decode {what} from {url}: {e}"),
-    )
-    .with_url(url)
-}
-
-async fn read_list<T: Transport>(transport: &T, base: &str, endpoint: &str) -> Result<Listing> {
-    let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
-    let mut listing = Listing::default();
-    loop {
-        let what = format!("the {endpoint} list");
-        let body = get_ok(transport, &url, &what).await.map_err(|e| {
-            if matches!(e.status(), Some(400 | 404)) {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("the API has no {endpoint:?} list ({e})"),
-                )
-                .with_url(&url)
-            } else {
-                e
-            }
-        })?;
-        let page: ListPage =
-            serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
-        listing.count = page.count;
-        listing
-            .ids
-            .extend(page.results.iter().filter_map(|e| id_of(&e.url)));
-        match page.next {
-            Some(next) if listing.ids.len() < page.count as usize => url = next,
-            _ => return Ok(listing),
-        }
-    }
-}
-
-/// Every endpoint the API's root names (`GET {base}/`).
-async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> Result<Vec<String>> {
-    let url = format!("{base}/");
-    let body = get_ok(transport, &url, "the API root").await?;
-    let root: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&body).map_err(|e| decode_error("the API root", &url, e))?;
-    Ok(root
-        .into_keys()
-        .filter(|k| check_endpoint(k).is_ok())
-        .collect())
-}
-
-/// Fetches one resource and makes it a row (links relative).
-async fn fetch_row<T: Transport>(
-    transport: &T,
-    base: &str,
-    endpoint: &str,
-    id: u32,
-) -> Result<Row> {
-    let url = format!("{base}/{endpoint}/{id}/");
-    let what = format!("{endpoint} {id}");
-    let body = get_ok(transport, &url, &what).await?;
-    let head: IdName = serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
-    if head.id != id {
-        return Err(Error::new(
-            ErrorKind::Decode,
-            format!("asked {url} for id {id}, got id {}", head.id),
-        )
-        .with_url(&url));
-    }
-    let name = head.name.map(|n| n.into_owned());
-    Ok(Row::new(endpoint, id, name, relativize(&body, base)))
 }
 
 /// Crawls the API at `base` into `store` through `transport`; `tick` hears of progress

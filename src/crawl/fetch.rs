@@ -1,0 +1,130 @@
+//! The calls a crawl makes: the API root, each list (page by page), each resource.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::check_endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Transport;
+use crate::pokeapi::status_error;
+use crate::store::{relativize, Row};
+
+/// Largest page asked of a list endpoint (PokeAPI answers all of a list in one page).
+const PAGE: usize = 100_000;
+
+/// A list entry: its `url` ends with the id (unnamed resources have no `name`).
+#[derive(Deserialize)]
+struct Entry {
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct ListPage {
+    count: u64,
+    next: Option<String>,
+    results: Vec<Entry>,
+}
+
+/// What a list says: its count and every id in it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Listing {
+    pub(super) count: u64,
+    pub(super) ids: Vec<u32>,
+}
+
+#[derive(Deserialize)]
+struct IdName<'a> {
+    id: u32,
+    #[serde(borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The id at the end of a resource URL (`.../pokemon/25/` → 25).
+pub(crate) fn id_of(url: &str) -> Option<u32> {
+    url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+async fn get_ok<T: Transport>(transport: &T, url: &str, what: &str) -> Result<bytes::Bytes> {
+    let resp = transport.get(url).await?;
+    if resp.status == 200 {
+        Ok(resp.body)
+    } else {
+        Err(status_error(&resp, &what, url))
+    }
+}
+
+fn decode_error(what: impl std::fmt::Display, url: &str, e: serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::Decode,
+        format!("could not decode {what} from {url}: {e}"),
+    )
+    .with_url(url)
+}
+
+pub(super) async fn read_list<T: Transport>(
+    transport: &T,
+    base: &str,
+    endpoint: &str,
+) -> Result<Listing> {
+    let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
+    let mut listing = Listing::default();
+    loop {
+        let what = format!("the {endpoint} list");
+        let body = get_ok(transport, &url, &what).await.map_err(|e| {
+            if matches!(e.status(), Some(400 | 404)) {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("the API has no {endpoint:?} list ({e})"),
+                )
+                .with_url(&url)
+            } else {
+                e
+            }
+        })?;
+        let page: ListPage =
+            serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
+        listing.count = page.count;
+        listing
+            .ids
+            .extend(page.results.iter().filter_map(|e| id_of(&e.url)));
+        match page.next {
+            Some(next) if listing.ids.len() < page.count as usize => url = next,
+            _ => return Ok(listing),
+        }
+    }
+}
+
+/// Every endpoint the API's root names (`GET {base}/`).
+pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> Result<Vec<String>> {
+    let url = format!("{base}/");
+    let body = get_ok(transport, &url, "the API root").await?;
+    let root: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&body).map_err(|e| decode_error("the API root", &url, e))?;
+    Ok(root
+        .into_keys()
+        .filter(|k| check_endpoint(k).is_ok())
+        .collect())
+}
+
+/// Fetches one resource and makes it a row (links relative).
+pub(super) async fn fetch_row<T: Transport>(
+    transport: &T,
+    base: &str,
+    endpoint: &str,
+    id: u32,
+) -> Result<Row> {
+    let url = format!("{base}/{endpoint}/{id}/");
+    let what = format!("{endpoint} {id}");
+    let body = get_ok(transport, &url, &what).await?;
+    let head: IdName = serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
+    if head.id != id {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            format!("asked {url} for id {id}, got id {}", head.id),
+        )
+        .with_url(&url));
+    }
+    let name = head.name.map(|n| n.into_owned());
+    Ok(Row::new(endpoint, id, name, relativize(&body, base)))
+}

@@ -1,0 +1,65 @@
+//! What a crawl reports: per resource, what the list promised and what the store holds.
+
+use serde::Serialize;
+
+/// How one resource's crawl ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResourceReport {
+    /// The endpoint.
+    pub endpoint: String,
+    /// How many its list says there are (plus any found by following links).
+    pub expected: u64,
+    /// How many the store now holds intact.
+    pub stored: u64,
+    /// Already stored intact before this run: skipped.
+    pub skipped: u64,
+    /// Fetched and stored by this run.
+    pub fetched: u64,
+    /// Not stored: their last fetch failed (or was cancelled).
+    pub failed: u64,
+    /// Retries this run made.
+    pub retried: u64,
+    /// Why the list itself could not be read, if it could not.
+    pub list_error: Option<String>,
+    /// The first few failures: `id: reason`.
+    pub failures: Vec<String>,
+}
+
+impl ResourceReport {
+    /// Everything the list promised is stored.
+    pub fn complete(&self) -> bool {
+        self.list_error.is_none() && self.stored >= self.expected && self.failed == 0
+    }
+}
+
+/// The end of a crawl: a report per resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    /// One report per endpoint, in the order crawled.
+    pub resources: Vec<ResourceReport>,
+}
+
+impl Manifest {
+    /// Every resource of every list is stored.
+    pub fn complete(&self) -> bool {
+        self.resources.iter().all(ResourceReport::complete)
+    }
+
+    /// Sums over every resource: (expected, stored).
+    pub fn totals(&self) -> (u64, u64) {
+        self.resources
+            .iter()
+            .fold((0, 0), |(e, s), r| (e + r.expected, s + r.stored))
+    }
+}
+
+/// Where a crawl stands, after each batch written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Calls finished so far this run.
+    pub done: usize,
+    /// Calls this run will make (grows when links are followed).
+    pub total: usize,
+    /// Calls that failed so far.
+    pub failed: usize,
+}
