@@ -516,3 +516,38 @@ async fn follow_fetches_what_bodies_link_to_within_the_chosen_resources() {
     }
     mirror.stop().await;
 }
+
+/// A row damaged behind the store's back is fetched again, and while that fails it is
+/// reported missing, never counted as stored.
+#[tokio::test]
+async fn a_damaged_row_is_fetched_again_and_missing_until_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("types.db");
+    let store = Store::open(&db).unwrap();
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    assert!(crawl_into(mirror.base_url(), &store, Some(&["type"]))
+        .await
+        .complete());
+    mirror.stop().await;
+    // A copy of the API that has lost type 1, and a store whose type 1 is damaged.
+    let site = dir.path().join("site");
+    export(&store, &site).unwrap();
+    std::fs::remove_file(site.join("data/api/v2/type/1/index.json")).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE resources SET body = x'00' WHERE id = 1", [])
+        .unwrap();
+    let served = Mirror::start_from(Data::dir(&site).unwrap(), MirrorConfig::default())
+        .await
+        .unwrap();
+    let manifest = crawl_into(served.base_url(), &store, Some(&["type"])).await;
+    served.stop().await;
+    let r = &manifest.resources[0];
+    assert_eq!(
+        (r.expected, r.skipped, r.stored, r.failed),
+        (21, 20, 20, 1),
+        "{r:?}"
+    );
+    assert!(r.failures[0].starts_with("1: not found"), "{r:?}");
+    assert!(!manifest.complete());
+}
