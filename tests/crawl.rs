@@ -283,6 +283,35 @@ async fn a_served_folder_never_exposes_anything_outside_it() {
     assert!(list.contains(r#""count":3"#), "{list}");
 }
 
+/// Rows in the store at `db` (0 while it cannot be read).
+fn rows(db: &Path) -> i64 {
+    let Ok(conn) = rusqlite::Connection::open(db) else {
+        return 0;
+    };
+    conn.query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+/// Starts `asyncdex args` and returns once the store at `db` holds 100 rows.
+fn start_and_wait_for_rows(args: &[&str], db: &Path, stderr: Stdio) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rows(db) < 100 {
+        assert!(Instant::now() < deadline, "the crawl never wrote 100 rows");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be stopped"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
 #[test]
 fn a_crawl_killed_mid_way_resumes_to_a_complete_store_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
@@ -301,29 +330,8 @@ fn a_crawl_killed_mid_way_resumes_to_a_complete_store_without_duplicates() {
         "--jitter",
         "0",
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until rows are being written, then kill -9: no chance to clean up.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let rows = |db: &Path| -> i64 {
-        let Ok(conn) = rusqlite::Connection::open(db) else {
-            return 0;
-        };
-        conn.query_row("SELECT count(*) FROM resources", [], |r| r.get(0))
-            .unwrap_or(0)
-    };
-    while rows(&db) < 100 {
-        assert!(Instant::now() < deadline, "the crawl never wrote 100 rows");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "finished before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // Once rows are being written, kill -9: no chance to clean up.
+    let mut child = start_and_wait_for_rows(&args, &db, Stdio::null());
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let partial = rows(&db);
@@ -550,4 +558,37 @@ async fn a_damaged_row_is_fetched_again_and_missing_until_it_is() {
     );
     assert!(r.failures[0].starts_with("1: not found"), "{r:?}");
     assert!(!manifest.complete());
+}
+
+/// Ctrl-C: the crawl stops, keeps what it stored, says what is missing and exits 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_what_was_crawled_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("int.db");
+    let args = [
+        "crawl",
+        "--out",
+        db.to_str().unwrap(),
+        "-c",
+        "8",
+        "--latency",
+        "20",
+    ];
+    let child = start_and_wait_for_rows(&args, &db, Stdio::piped());
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("incomplete: pokemon"), "{stderr}");
+    assert!(
+        !stderr.contains("cancelled"),
+        "cancellations are not named: {stderr}"
+    );
+    let kept = rows(&db);
+    assert!((100..2397).contains(&kept), "{kept}");
 }

@@ -230,6 +230,8 @@ pub async fn crawl<T: Transport>(
                         }
                         rows.push(row);
                     }
+                    // Cancelled (Ctrl-C) is not the server's failure: missing, not named.
+                    Err((e, _)) if e.kind() == crate::ErrorKind::Cancelled => {}
                     Err((e, attempts)) => {
                         progress.failed += 1;
                         if report.failures.len() < NAMED_FAILURES {
