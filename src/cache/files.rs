@@ -21,7 +21,7 @@ pub fn stats(dir: &Path) -> Result<Vec<FileStats>> {
     let mut files = Vec::new();
     for path in cache_files(dir)? {
         if path.extension().is_some_and(|e| e == "db") {
-            let store = Store::open(&path)?;
+            let store = Store::open_existing(&path)?;
             files.push(FileStats {
                 bytes: on_disk(&path),
                 endpoints: store.stats()?,

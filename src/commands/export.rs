@@ -29,7 +29,7 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     let (from, to) = (job.from.clone(), job.to.clone());
     // Reading the database and writing thousands of files both block: off the runtime.
     let report = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&from)?;
+        let store = Store::open_existing(&from)?;
         crate::export::export(&store, &to)
     })
     .await

@@ -102,7 +102,7 @@ impl Data {
         if meta.is_dir() {
             Data::dir(path)
         } else {
-            Data::store(Store::open(path)?)
+            Data::store(Store::open_existing(path)?)
         }
     }
 

@@ -102,6 +102,36 @@ impl Store {
         Store::init(conn, Some(path.to_owned()), &what)
     }
 
+    /// Opens an existing store only to read it (`serve --from`, `export`, `cache stats`):
+    /// a file that is not an asyncdex store is refused, never changed.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref();
+        let what = format!("cannot read the store {}", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error(&what))?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+                 AND name IN ('resources', 'lists', 'failures', 'misses')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_error(&what))?;
+        if tables != 4 {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!("{what}: it is not an asyncdex store (write one with `asyncdex crawl`)"),
+            ));
+        }
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Some(path.to_owned()),
+        })
+    }
+
     /// A store in memory, for tests and examples.
     pub fn open_in_memory() -> Result<Store> {
         let what = "cannot open an in-memory store";

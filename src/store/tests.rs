@@ -133,3 +133,29 @@ fn for_each_streams_rows_in_id_order_and_stops_at_an_error() {
     assert_eq!(seen, vec![1, 2]);
     assert_eq!(err.to_string(), "disk full");
 }
+
+#[test]
+fn a_foreign_database_is_refused_read_only_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("theirs.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine');")
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open_existing(&path).unwrap_err();
+    assert!(err.to_string().contains("not an asyncdex store"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // A real store opens, and reads.
+    let ours = dir.path().join("ours.db");
+    Store::open(&ours)
+        .unwrap()
+        .put(&[row("type", 1, "normal")])
+        .unwrap();
+    let read = Store::open_existing(&ours).unwrap();
+    assert_eq!(read.entries("type").unwrap().len(), 1);
+    assert_eq!(
+        read.put(&[row("type", 2, "x")]).unwrap_err().kind(),
+        ErrorKind::Database
+    );
+}
