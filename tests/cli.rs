@@ -362,11 +362,7 @@ fn serve_answers_http_and_stops_on_sigterm() {
         400
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    common::signal(child.id(), "TERM");
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful stop exits 0, got {status}");
     let mut rest = String::new();
@@ -439,11 +435,7 @@ fn ctrl_c_keeps_what_finished_and_exits_130() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1600)); // the first five have arrived
     let signalled = std::time::Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    common::signal(child.id(), "INT");
     let out = child.wait_with_output().unwrap();
     let took = signalled.elapsed();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));

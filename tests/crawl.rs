@@ -1,6 +1,8 @@
 //! The crawler, the store, serving what was crawled and exporting it: every resource,
 //! provably, and byte for byte on the way back.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -576,11 +578,7 @@ fn ctrl_c_keeps_what_was_crawled_and_exits_130() {
         "20",
     ];
     let child = start_and_wait_for_rows(&args, &db, Stdio::piped());
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    common::signal(child.id(), "INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

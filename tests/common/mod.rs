@@ -35,3 +35,12 @@ pub fn refused_url() -> String {
     drop(listener);
     format!("http://{addr}/api/v2")
 }
+
+/// Sends `signal` (`"INT"`, `"TERM"`) to process `pid`, as a user's Ctrl-C or `kill` would.
+pub fn signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal} {pid} failed");
+}
