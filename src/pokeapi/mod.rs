@@ -18,8 +18,8 @@
 
 mod key;
 mod models;
+mod name;
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -28,6 +28,7 @@ use serde::Deserialize;
 
 pub use key::{Key, Resource};
 pub use models::*;
+pub use name::name_of;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{BlockingTransport, Response, Transport};
@@ -48,26 +49,6 @@ pub struct Client<T> {
 pub struct BlockingClient<B> {
     base: Arc<str>,
     transport: B,
-}
-
-/// Only the name of a resource: decoding it skips everything else in the body.
-#[derive(Deserialize)]
-struct NameOnly<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-}
-
-/// The `name` of a resource body, decoding nothing else (borrowed when it has no escapes).
-///
-/// This is what `names` does per call: a real Pokémon body is ~250 KB, and building the
-/// whole model (or a `serde_json::Value`) to read one string would be most of the work.
-///
-/// ```
-/// let body = br#"{"id": 25, "moves": [{"move": {"name": "thunder"}}], "name": "pikachu"}"#;
-/// assert_eq!(asyncdex::pokeapi::name_of(body).unwrap(), "pikachu");
-/// ```
-pub fn name_of(body: &[u8]) -> serde_json::Result<Cow<'_, str>> {
-    serde_json::from_slice::<NameOnly>(body).map(|n| n.name)
 }
 
 macro_rules! client_methods {
@@ -97,8 +78,8 @@ macro_rules! client_methods {
             let key = key.into();
             let url = resource_url(&self.base, Resource::Pokemon, &key);
             let resp = self.transport.get(&url) $($await_)* ?;
-            let named: NameOnly = decode(&resp, Resource::Pokemon, &key, &url)?;
-            Ok(named.name.into_owned())
+            let name = decode_with(&resp, Resource::Pokemon, &key, &url, name_of)?;
+            Ok(name.into_owned())
         }
 
         /// The name of a Pokémon drawn uniformly from every id that exists.
@@ -177,8 +158,19 @@ fn decode<'a, M: Deserialize<'a>>(
     key: &Key,
     url: &str,
 ) -> Result<M> {
+    decode_with(resp, resource, key, url, serde_json::from_slice)
+}
+
+/// [`decode`] with its own parser (such as [`name_of`]).
+fn decode_with<'a, M>(
+    resp: &'a Response,
+    resource: Resource,
+    key: &Key,
+    url: &str,
+    parse: impl FnOnce(&'a [u8]) -> serde_json::Result<M>,
+) -> Result<M> {
     match resp.status {
-        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| {
+        200..=299 => parse(&resp.body).map_err(|e| {
             let hint = if looks_like_json(&resp.body) {
                 String::new()
             } else {
