@@ -29,14 +29,37 @@ use crate::error::{Error, ErrorKind, Result};
 type Body = Empty<Bytes>;
 
 /// One host's connections.
-#[derive(Default)]
 struct Host {
     authority: String,
     idle: Vec<http1::SendRequest<Body>>,
-    /// The `Host` header of its HTTP/1.1 requests.
-    host_header: Option<HeaderValue>,
+    /// The `Host` header of its HTTP/1.1 requests, made once.
+    host_header: HeaderValue,
     /// The HTTP/2 connection, dialled by the first call that needs it.
     h2: Arc<tokio::sync::Mutex<Option<h2::client::SendRequest<Bytes>>>>,
+}
+
+/// The entry for `authority` in `hosts`, added on first use.
+fn host<'a>(hosts: &'a mut Vec<Host>, authority: &str) -> Result<&'a mut Host> {
+    if let Some(i) = hosts.iter().position(|h| h.authority == authority) {
+        return Ok(&mut hosts[i]);
+    }
+    let host_header = HeaderValue::from_str(authority)
+        .map_err(|e| Error::invalid_input(format!("bad host {authority}: {e}")))?;
+    hosts.push(Host {
+        authority: authority.to_owned(),
+        idle: Vec::new(),
+        host_header,
+        h2: Arc::default(),
+    });
+    Ok(hosts.last_mut().expect("just pushed"))
+}
+
+fn body_error(url: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("request failed: {url}: the body broke off: {e}"),
+    )
+    .with_url(url)
 }
 
 struct Inner {
@@ -133,23 +156,8 @@ impl Direct {
         authority: &str,
     ) -> Result<(Option<http1::SendRequest<Body>>, HeaderValue)> {
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let host = match hosts.iter().position(|h| h.authority == authority) {
-            Some(i) => &mut hosts[i],
-            None => {
-                let header = HeaderValue::from_str(authority)
-                    .map_err(|e| Error::invalid_input(format!("bad host {authority}: {e}")))?;
-                hosts.push(Host {
-                    authority: authority.to_owned(),
-                    host_header: Some(header),
-                    ..Host::default()
-                });
-                hosts.last_mut().expect("just pushed")
-            }
-        };
-        let header = host
-            .host_header
-            .clone()
-            .expect("set for every HTTP/1.1 host");
+        let host = host(&mut hosts, authority)?;
+        let header = host.host_header.clone();
         while let Some(sender) = host.idle.pop() {
             if sender.is_ready() {
                 return Ok((Some(sender), header));
@@ -160,18 +168,11 @@ impl Direct {
 
     fn put_idle(&self, authority: &str, sender: http1::SendRequest<Body>) {
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let host = match hosts.iter().position(|h| h.authority == authority) {
-            Some(i) => &mut hosts[i],
-            None => {
-                hosts.push(Host {
-                    authority: authority.to_owned(),
-                    ..Host::default()
-                });
-                hosts.last_mut().expect("just pushed")
+        // The host was added when this connection was taken or dialled.
+        if let Some(host) = hosts.iter_mut().find(|h| h.authority == authority) {
+            if host.idle.len() < self.inner.max_idle {
+                host.idle.push(sender);
             }
-        };
-        if host.idle.len() < self.inner.max_idle {
-            host.idle.push(sender);
         }
     }
 
@@ -251,18 +252,7 @@ impl Direct {
     async fn send_h2(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Response> {
         let slot = {
             let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            match hosts.iter().find(|h| h.authority == authority) {
-                Some(h) => h.h2.clone(),
-                None => {
-                    let host = Host {
-                        authority: authority.to_owned(),
-                        ..Host::default()
-                    };
-                    let slot = host.h2.clone();
-                    hosts.push(host);
-                    slot
-                }
-            }
+            host(&mut hosts, authority)?.h2.clone()
         };
         let sender = {
             // One dial however many calls arrive together: the others wait for it here.
@@ -298,13 +288,7 @@ impl Direct {
         let mut body = resp.into_body();
         let mut bytes = bytes::BytesMut::new();
         while let Some(chunk) = body.data().await {
-            let chunk = chunk.map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("request failed: {url}: the body broke off: {e}"),
-                )
-                .with_url(url)
-            })?;
+            let chunk = chunk.map_err(|e| body_error(url, e))?;
             // Flow control: tell the server it may send as much again.
             let _ = body.flow_control().release_capacity(chunk.len());
             if bytes.is_empty() && body.is_end_stream() {
@@ -334,13 +318,7 @@ async fn read(resp: hyper::Response<hyper::body::Incoming>, url: &str) -> Result
         .into_body()
         .collect()
         .await
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("request failed: {url}: the body broke off: {e}"),
-            )
-            .with_url(url)
-        })?
+        .map_err(|e| body_error(url, e))?
         .to_bytes();
     Ok(Response {
         status,
