@@ -43,7 +43,7 @@ pub use files::{clear, stats, FileStats};
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{BlockingTransport, Response, Transport};
-use crate::store::{now_ms, rebase, relativize, AsyncStore, Row, Store};
+use crate::store::{now_ms, rebase, AsyncStore, Row, Store};
 
 /// How long a 404 is remembered.
 pub const NOT_FOUND_TTL: Duration = Duration::from_secs(300);
@@ -193,12 +193,13 @@ impl Cache {
         let now = now_ms();
         let result = match resp.status {
             200 => match resp.max_age.filter(|a| !a.is_zero()) {
-                Some(age) => match row_of(endpoint, &resp.body, &self.inner.base) {
-                    Some(mut row) => {
+                // A body without a numeric id is not a resource: not kept.
+                Some(age) => match Row::from_body(endpoint, &resp.body, &self.inner.base) {
+                    Ok(mut row) => {
                         row.expires_at = Some(now + age.as_millis() as i64);
                         store.put(&[row])
                     }
-                    None => Ok(()),
+                    Err(_) => Ok(()),
                 },
                 None => Ok(()),
             },
@@ -209,22 +210,6 @@ impl Cache {
             tracing::warn!("cache: {e}");
         }
     }
-}
-
-/// A row for a resource body (`None` if it has no numeric `id`: then it is not kept).
-fn row_of(endpoint: &str, body: &[u8], base: &str) -> Option<Row> {
-    #[derive(serde::Deserialize)]
-    struct IdName {
-        id: u32,
-        name: Option<String>,
-    }
-    let head: IdName = serde_json::from_slice(body).ok()?;
-    Some(Row::new(
-        endpoint,
-        head.id,
-        head.name,
-        relativize(body, base),
-    ))
 }
 
 /// A transport with a [`Cache`] in front (or none: then it is the transport itself).

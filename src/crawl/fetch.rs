@@ -8,7 +8,7 @@ use super::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::pokeapi::status_error;
-use crate::store::{relativize, Row};
+use crate::store::Row;
 
 /// Largest page asked of a list endpoint (PokeAPI answers all of a list in one page).
 const PAGE: usize = 100_000;
@@ -31,13 +31,6 @@ struct ListPage {
 pub(super) struct Listing {
     pub(super) count: u64,
     pub(super) ids: Vec<u32>,
-}
-
-#[derive(Deserialize)]
-struct IdName<'a> {
-    id: u32,
-    #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// The id at the end of a resource URL (`.../pokemon/25/` → 25).
@@ -117,14 +110,13 @@ pub(super) async fn fetch_row<T: Transport>(
     let url = format!("{base}/{endpoint}/{id}/");
     let what = format!("{endpoint} {id}");
     let body = get_ok(transport, &url, &what).await?;
-    let head: IdName = serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
-    if head.id != id {
+    let row = Row::from_body(endpoint, &body, base).map_err(|e| decode_error(&what, &url, e))?;
+    if row.id != id {
         return Err(Error::new(
             ErrorKind::Decode,
-            format!("asked {url} for id {id}, got id {}", head.id),
+            format!("asked {url} for id {id}, got id {}", row.id),
         )
         .with_url(&url));
     }
-    let name = head.name.map(|n| n.into_owned());
-    Ok(Row::new(endpoint, id, name, relativize(&body, base)))
+    Ok(row)
 }

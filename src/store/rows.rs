@@ -47,6 +47,25 @@ impl Row {
         }
     }
 
+    /// A row for a body fetched from the API at `base`: its `id` and `name` read from the
+    /// body, its links made relative. An error if the body has no numeric `id`.
+    pub fn from_body(endpoint: &str, body: &[u8], base: &str) -> serde_json::Result<Row> {
+        #[derive(serde::Deserialize)]
+        struct IdName<'a> {
+            id: u32,
+            #[serde(borrow)]
+            name: Option<std::borrow::Cow<'a, str>>,
+        }
+        let head: IdName = serde_json::from_slice(body)?;
+        let name = head.name.map(|n| n.into_owned());
+        Ok(Row::new(
+            endpoint,
+            head.id,
+            name,
+            super::relativize(body, base),
+        ))
+    }
+
     /// Its canonical relative URL: `/api/v2/pokemon/25/`.
     pub fn url(&self) -> String {
         format!("{API_PATH}/{}/{}/", self.endpoint, self.id)
