@@ -97,6 +97,11 @@ impl Plan {
             Mode::Threads => self.threads,
             Mode::Async => self.concurrency,
         };
+        if mode != Mode::Async {
+            // Blocking calls wait on their pool's threads: more runtimes would only add
+            // threads that wait for those.
+            policy.cores = 1;
+        }
         policy
     }
 }
@@ -177,7 +182,14 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
         Mode::Async => {
-            let native = Native::new(&plan.http)?;
+            let mut http = plan.http.clone();
+            if policy.timeout.is_some() {
+                // gather already times each attempt: a second timer per call would only
+                // cost. (The blocking client keeps its own: a thread stuck in a call
+                // cannot be cancelled from outside, only by its own timeout.)
+                http.timeout = None;
+            }
+            let native = Native::new(&http)?;
             let client = Client::new(base_url, Cached::new(native, plan.cache.clone()));
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
@@ -197,9 +209,11 @@ async fn fetch_names<T: Transport>(
     policy: &Policy,
     mode: Mode,
 ) -> Result<Vec<Outcome<String>>> {
+    // One shared client: a call clones one pointer, not the client's three.
+    let client = std::sync::Arc::new(client);
     gather(ids, policy, move |id| {
-        let client = client.clone();
-        async move { client.name(id).await }.label(format!("{mode}: fetch pokemon/{id}"))
+        let client = std::sync::Arc::clone(&client);
+        async move { client.name(id).await }.label_with(|| format!("{mode}: fetch pokemon/{id}"))
     })
     .await
 }

@@ -318,7 +318,7 @@ pin_project_lite::pin_project! {
     pub struct Labelled<F> {
         #[pin]
         inner: F,
-        label: Arc<str>,
+        label: Option<Arc<str>>,
     }
 }
 
@@ -327,11 +327,12 @@ impl<F: Future> Future for Labelled<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if RUNNING.load(Ordering::Relaxed) == 0 {
-            return this.inner.poll(cx); // nobody is watching: no bookkeeping
-        }
+        let label = match this.label {
+            Some(label) if RUNNING.load(Ordering::Relaxed) > 0 => label,
+            _ => return this.inner.poll(cx), // nobody is watching: no bookkeeping
+        };
         SLOT.with(|slot| {
-            let _guard = PollGuard::enter(slot, this.label);
+            let _guard = PollGuard::enter(slot, label);
             this.inner.poll(cx)
         })
     }
@@ -366,7 +367,19 @@ pub trait LabelExt: Future + Sized {
     fn label(self, label: impl Into<Arc<str>>) -> Labelled<Self> {
         Labelled {
             inner: self,
-            label: label.into(),
+            label: Some(label.into()),
+        }
+    }
+
+    /// Like [`label`](LabelExt::label), but the label is made only if a watchdog is
+    /// running when the future is wrapped: for futures made by the thousand, whose label
+    /// would otherwise cost a `format!` each for nobody to read. A watchdog started later
+    /// does not see them.
+    fn label_with(self, label: impl FnOnce() -> String) -> Labelled<Self> {
+        let watched = RUNNING.load(Ordering::Relaxed) > 0;
+        Labelled {
+            inner: self,
+            label: watched.then(|| label().into()),
         }
     }
 }
@@ -405,6 +418,10 @@ mod tests {
         let watching = Watchdog::start(rt.handle(), WatchdogConfig::default(), |_| {});
         let recorded = rt.block_on(async { long_polls(Duration::ZERO).len() }.label("probe"));
         assert_eq!(recorded, 1, "the probe's own poll is recorded");
+        let seen = rt.block_on(
+            async { long_polls(Duration::ZERO) }.label_with(|| "made on demand".to_owned()),
+        );
+        assert!(seen.iter().any(|c| c.label == "made on demand"), "{seen:?}");
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             rt.block_on(async { panic!("inside a labelled poll") }.label("doomed"))
         }));

@@ -190,6 +190,11 @@ fn bad_input_gets_one_clear_line_and_the_right_exit_code() {
         (vec!["names", "abc"], 2, "invalid value"),
         (vec!["names", "99999999"], 2, "too large"),
         (vec!["names", "3", "-c", "0"], 2, "concurrency"),
+        (
+            vec!["names", "3", "--cores", "0"],
+            2,
+            "cores must be at least 1",
+        ),
         (vec!["names", "3", "--threads", "0"], 2, "--threads"),
         (vec!["names", "3", "--api", "not a url"], 2, "--api"),
         (vec!["names", "3", "--api", "ftp://x/api/v2"], 2, "--api"),

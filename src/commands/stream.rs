@@ -68,9 +68,10 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     }
     let log = job.pictures.log_for(&mut job.policy);
     let started = std::time::Instant::now();
+    let client = std::sync::Arc::new(client);
     let mut names = gather::stream(ids.clone(), &job.policy, order, move |id| {
-        let client = client.clone();
-        async move { client.name(id).await }.label(format!("fetch pokemon/{id}"))
+        let client = std::sync::Arc::clone(&client);
+        async move { client.name(id).await }.label_with(|| format!("fetch pokemon/{id}"))
     })?;
     let mut outcomes = Vec::with_capacity(job.n);
     while let Some(o) = names.next().await {

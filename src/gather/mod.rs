@@ -8,8 +8,9 @@
 //! that worked. So [`gather()`] and [`stream()`], driven by a [`Policy`]:
 //!
 //! - a **required** concurrency limit (0 is an error, never "unbounded");
-//! - each call runs as a **spawned task**, so calls in flight keep going even when whoever
-//!   consumes the results is slow;
+//! - calls are **driven by a task of their own** (a driver per core: see [`Policy::cores`]
+//!   and the `cores` module), so calls in flight keep going even when whoever consumes the
+//!   results is slow; a panicking call is its own outcome, never the batch's end;
 //! - a per-attempt **timeout**; **retries** of transient failures (timeouts, connection
 //!   errors, 429, 5xx; never another 4xx) with exponential backoff and full jitter, bounded
 //!   by a **retry budget** for the whole batch; a server's `Retry-After` is honoured;
@@ -39,16 +40,15 @@
 //! # Ok(()) }
 //! ```
 
+mod cores;
 mod policy;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{BoxStream, StreamExt};
 use rand::SeedableRng;
-use tokio::task::JoinHandle;
 
 use policy::Budget;
 pub use policy::{Backoff, EventSink, Policy, RateLimit};
@@ -176,11 +176,27 @@ where
     F: Fn(I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T>> + Send + 'static,
 {
-    let mut outcomes: Vec<Outcome<T>> = stream(inputs, policy, Order::Completed, call)?
-        .collect()
-        .await;
-    outcomes.sort_by_key(|o| o.index);
-    Ok(outcomes)
+    let mut slots: Vec<Option<Outcome<T>>> =
+        std::iter::repeat_with(|| None).take(inputs.len()).collect();
+    let mut outcomes = stream(inputs, policy, Order::Completed, call)?;
+    while let Some(outcome) = outcomes.next().await {
+        let index = outcome.index;
+        slots[index] = Some(outcome);
+    }
+    // One outcome per input, always: should a driver have been stopped from outside
+    // (its runtime shut down), its calls count as cancelled.
+    let never_finished = |index| Outcome {
+        index,
+        started: Duration::ZERO,
+        finished: Duration::ZERO,
+        attempts: 0,
+        result: Err(cancelled()),
+    };
+    Ok(slots
+        .into_iter()
+        .enumerate()
+        .map(|(index, o)| o.unwrap_or_else(|| never_finished(index)))
+        .collect())
 }
 
 /// What every call of one batch shares.
@@ -193,7 +209,11 @@ struct Batch<F> {
 
 /// Runs `call` on every input under `policy`, yielding outcomes in `order`.
 ///
-/// Dropping the stream aborts the calls in flight; calls not yet started never start.
+/// Nothing starts until the stream is first polled. The calls are driven by tasks of
+/// their own ([`Policy::cores`] of them, see the `cores` module), so calls in flight keep
+/// going while the consumer is slow; a consumer that falls behind by `concurrency`
+/// outcomes holds back new calls only. Dropping the stream aborts the calls in flight;
+/// calls not yet started never start.
 pub fn stream<I, T, F, Fut>(
     inputs: Vec<I>,
     policy: &Policy,
@@ -219,54 +239,7 @@ where
         policy,
         epoch: Instant::now(),
     });
-    let limit = batch.policy.concurrency;
-    let calls = stream::iter(inputs.into_iter().enumerate()).map(move |(index, input)| {
-        let batch = Arc::clone(&batch);
-        let attempts = Arc::new(AtomicU32::new(0));
-        let task = (!batch.policy.cancel.is_cancelled()).then(|| {
-            let (batch, attempts) = (Arc::clone(&batch), Arc::clone(&attempts));
-            AbortOnDrop(tokio::spawn(async move {
-                let started = batch.epoch.elapsed();
-                let cancel = batch.policy.cancel.clone();
-                let result = tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => Err(cancelled()),
-                    result = attempt_loop(&batch, index, input, &attempts) => result,
-                };
-                (started, result)
-            }))
-        });
-        async move {
-            let (started, result) = match task {
-                Some(task) => match task.join().await {
-                    Ok(done) => done,
-                    Err(e) => (batch.epoch.elapsed(), Err(e)),
-                },
-                None => (batch.epoch.elapsed(), Err(cancelled())),
-            };
-            let outcome = Outcome {
-                index,
-                started,
-                finished: batch.epoch.elapsed(),
-                attempts: attempts.load(Ordering::Relaxed),
-                result,
-            };
-            let status = outcome.status();
-            if batch.policy.fail_fast && matches!(status, Status::Failed | Status::TimedOut) {
-                batch.policy.cancel.cancel();
-            }
-            batch.policy.emit(&Event::Finished {
-                index,
-                status,
-                attempts: outcome.attempts,
-            });
-            outcome
-        }
-    });
-    Ok(match order {
-        Order::Completed => calls.buffer_unordered(limit).boxed(),
-        Order::Input => calls.buffered(limit).boxed(),
-    })
+    Ok(cores::spread(batch, inputs, order).boxed())
 }
 
 fn cancelled() -> Error {
@@ -278,7 +251,7 @@ async fn attempt_loop<I, T, F, Fut>(
     batch: &Batch<F>,
     index: usize,
     input: I,
-    attempts: &AtomicU32,
+    attempts: &mut u32,
 ) -> Result<T>
 where
     I: Clone,
@@ -293,7 +266,8 @@ where
         if let Some(rate) = &policy.rate {
             rate.until_ready().await;
         }
-        let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        *attempts += 1;
+        let attempt = *attempts;
         policy.emit(&Event::Started { index, attempt });
         let call = (batch.call)(input.clone());
         let result = match policy.timeout {
@@ -329,29 +303,6 @@ where
             wait,
         });
         tokio::time::sleep(wait).await;
-    }
-}
-
-/// A spawned task that is aborted if its handle is dropped before it finishes.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> AbortOnDrop<T> {
-    async fn join(mut self) -> Result<T> {
-        let handle = &mut self.0;
-        handle.await.map_err(|e| {
-            let kind = if e.is_panic() {
-                ErrorKind::Panicked
-            } else {
-                ErrorKind::Cancelled
-            };
-            Error::new(kind, format!("call {kind}"))
-        })
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

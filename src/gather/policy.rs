@@ -119,6 +119,11 @@ pub struct Policy {
     pub events: Option<EventSink>,
     /// Seed of the backoff jitter.
     pub seed: u64,
+    /// Single-threaded runtimes the calls are spread over (thread-per-core). 1, the
+    /// default, runs every call on the caller's runtime; `n` adds `n - 1` runtimes, each
+    /// on a thread of its own, that take calls from the same queue. Batches whose
+    /// outcomes come in input order always use one.
+    pub cores: usize,
 }
 
 impl std::fmt::Debug for Policy {
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Policy {
             .field("retry_budget", &self.retry_budget)
             .field("rate", &self.rate)
             .field("fail_fast", &self.fail_fast)
+            .field("cores", &self.cores)
             .finish_non_exhaustive()
     }
 }
@@ -150,12 +156,18 @@ impl Policy {
             cancel: CancellationToken::new(),
             events: None,
             seed: 0,
+            cores: 1,
         }
     }
 
     /// Rejects settings that can never work.
     pub fn check(&self) -> Result<()> {
         super::check_limit(self.concurrency)?;
+        if self.cores == 0 {
+            return Err(Error::invalid_input(
+                "cores must be at least 1 (the caller's own runtime)",
+            ));
+        }
         if self.timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::invalid_input("the timeout must be positive"));
         }

@@ -97,28 +97,31 @@ async fn zero_concurrency_is_rejected() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
-#[tokio::test(start_paused = true)]
-async fn dropping_the_stream_aborts_calls_in_flight() {
+/// Streams calls that sleep `delays` (ms) under `policy`, reads the first outcome, drops
+/// the stream, waits `after`, and returns how many calls finished.
+async fn finished_after_dropping(delays: Vec<u64>, policy: &Policy, after: Duration) -> usize {
     let finished = Arc::new(AtomicUsize::new(0));
     let f = finished.clone();
-    let mut s = stream(
-        vec![10u64, 1000, 1000],
-        &Policy::new(3),
-        Order::Completed,
-        move |ms| {
-            let f = f.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                f.fetch_add(1, Ordering::SeqCst);
-                Ok(ms)
-            }
-        },
-    )
+    let mut s = stream(delays.clone(), policy, Order::Completed, move |ms| {
+        let f = f.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            f.fetch_add(1, Ordering::SeqCst);
+            Ok(ms)
+        }
+    })
     .unwrap();
-    assert_eq!(s.next().await.unwrap().result.unwrap(), 10);
+    assert_eq!(s.next().await.unwrap().result.unwrap(), delays[0]);
     drop(s);
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(after).await;
+    finished.load(Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_stream_aborts_calls_in_flight() {
+    let delays = vec![10u64, 1000, 1000];
+    let done = finished_after_dropping(delays, &Policy::new(3), Duration::from_secs(5)).await;
+    assert_eq!(done, 1);
 }
 
 /// A call that fails with `errors` in turn, then succeeds; counts its attempts.
@@ -311,4 +314,93 @@ async fn events_tell_the_whole_story() {
         kinds,
         ["Queued", "Started", "Retrying", "Started", "Finished"]
     );
+}
+
+/// Several cores: each a runtime with a real clock, so these tests keep real time.
+#[tokio::test]
+async fn several_cores_share_the_work_the_limit_and_nothing_is_lost() {
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let threads = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let mut policy = Policy::new(6);
+    policy.cores = 3;
+    let (n, p, t) = (now.clone(), peak.clone(), threads.clone());
+    let out = gather((0..120u32).collect(), &policy, move |i: u32| {
+        let (n, p, t) = (n.clone(), p.clone(), t.clone());
+        async move {
+            p.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            t.lock().unwrap().insert(name);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            Ok(i * 2)
+        }
+    })
+    .await
+    .unwrap();
+    let values: Vec<u32> = out.iter().map(|o| *o.result.as_ref().unwrap()).collect();
+    assert_eq!(values, (0..120).map(|i| i * 2).collect::<Vec<_>>());
+    assert!(out.iter().enumerate().all(|(i, o)| o.index == i));
+    assert!(peak.load(Ordering::SeqCst) <= 6, "{peak:?}");
+    let threads = threads.lock().unwrap();
+    assert!(threads.contains("gather-core-1"), "{threads:?}");
+    assert!(threads.contains("gather-core-2"), "{threads:?}");
+}
+
+#[tokio::test]
+async fn input_order_holds_across_cores() {
+    let mut policy = Policy::new(4);
+    policy.cores = 2;
+    let delays: Vec<u64> = (0..24).map(|i| (i * 7) % 5).collect();
+    let call = |ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(ms)
+    };
+    let got: Vec<usize> = stream(delays, &policy, Order::Input, call)
+        .unwrap()
+        .map(|o| o.index)
+        .collect()
+        .await;
+    assert_eq!(got, (0..24).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn dropping_the_stream_stops_the_other_cores_too() {
+    let mut policy = Policy::new(4);
+    policy.cores = 2;
+    let delays = vec![5u64, 300, 300, 300];
+    let done = finished_after_dropping(delays, &policy, Duration::from_millis(600)).await;
+    assert_eq!(done, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_consumer_holds_back_new_calls_never_those_in_flight() {
+    let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (s, f) = (started.clone(), finished.clone());
+    let mut outcomes = stream(
+        (0..100u32).collect(),
+        &Policy::new(2),
+        Order::Completed,
+        move |i| {
+            let (s, f) = (s.clone(), f.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok(i)
+            }
+        },
+    )
+    .unwrap();
+    outcomes.next().await.unwrap();
+    // The consumer reads nothing for a while: calls in flight still finish, and new ones
+    // start only while fewer than twice the limit wait unread.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        5,
+        "2 × limit, plus the one read"
+    );
+    assert_eq!(finished.load(Ordering::SeqCst), 5);
+    let rest: Vec<_> = outcomes.collect().await;
+    assert_eq!(rest.len(), 99);
 }

@@ -132,15 +132,19 @@ impl<B: BlockingTransport> Transport for Offloaded<B> {
 /// assert_eq!(parse_max_age("public, max-age=86400, s-maxage=86400"), Some(Duration::from_secs(86400)));
 /// assert_eq!(parse_max_age("no-store, max-age=60"), None);
 /// assert_eq!(parse_max_age("public"), None);
+/// assert_eq!(parse_max_age("Max-Age=5"), Some(Duration::from_secs(5)));
+/// assert_eq!(parse_max_age("max-age=5, No-Cache"), None);
 /// ```
 pub fn parse_max_age(value: &str) -> Option<Duration> {
     let mut max_age = None;
     for directive in value.split(',').map(str::trim) {
         let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
-        match name.to_ascii_lowercase().as_str() {
-            "no-store" | "no-cache" => return None,
-            "max-age" => max_age = arg.trim_matches('"').parse().ok().map(Duration::from_secs),
-            _ => {}
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        if is("no-store") || is("no-cache") {
+            return None;
+        }
+        if is("max-age") {
+            max_age = arg.trim_matches('"').parse().ok().map(Duration::from_secs);
         }
     }
     max_age

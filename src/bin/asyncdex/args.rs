@@ -292,6 +292,12 @@ pub struct SourceArgs {
     /// PokeAPI both speak it). Far less memory per request in flight.
     #[arg(long)]
     http2: bool,
+    /// Spread async requests over N single-threaded runtimes, one thread each
+    /// (thread-per-core). Worth it when handling the answers keeps one core busy (large
+    /// bodies, a fast server elsewhere); the default, 1, is fastest while the requests
+    /// wait, or when the server shares this machine's cores.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub cores: usize,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -349,6 +355,7 @@ impl SourceArgs {
         policy.fail_fast = self.fail_fast;
         policy.cancel = cancel.clone();
         policy.seed = seed;
+        policy.cores = self.cores;
         Ok(policy)
     }
 }

@@ -14,6 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use args::Cli;
 
+// jemalloc, as oha and most Rust network tools: each request allocates and frees a few
+// dozen small blocks (task, buffers, headers) across threads, which glibc's malloc serves
+// more slowly (measured in BENCHMARKS.md). The library leaves the choice to its users.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
