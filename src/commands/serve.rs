@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use tokio::net::TcpListener;
-
 use super::{io_error, Io, Summary};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mirror::{self, Data, MirrorConfig};
@@ -28,8 +26,7 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
             .await
             .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))??,
     };
-    let listener = TcpListener::bind(job.bind)
-        .await
+    let listener = mirror::listen(job.bind)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", job.bind)))?;
     let addr = listener.local_addr().map_err(io_error)?;
     writeln!(

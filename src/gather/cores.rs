@@ -23,9 +23,10 @@
 //!   a busier core simply takes fewer.
 //! - The concurrency limit is split between the drivers (64 over 2 cores: 32 each), so
 //!   the batch never has more calls in flight than its policy allows.
-//! - A window bounds what waits for the consumer: an input starts only while fewer than
-//!   `concurrency` outcomes ahead of it are unread (in input order: only while it is
-//!   fewer than `concurrency` places after the next outcome due, as `buffered` does).
+//! - A window bounds what waits for the consumer: an input starts only while calls in
+//!   flight and outcomes unread are fewer than four times `concurrency` (in input order:
+//!   only while it is fewer than `concurrency` places after the next outcome due, as
+//!   `buffered` does).
 //! - Retries and their budget, the rate limit, fail-fast, cancellation and events are the
 //!   batch's, shared by every driver exactly as by the calls of one.
 
@@ -36,6 +37,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures::FutureExt;
@@ -47,6 +49,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Most outcomes a driver passes on in one message.
 const BATCH: usize = 64;
+
+/// Longest an outcome waits on another core before it is passed on: short enough for a
+/// progress bar or a stream, long enough that one wake-up of the consumer carries many.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// How many drivers a batch can use: at most one per call in flight and per input.
 fn count(cores: usize, limit: usize, inputs: usize) -> usize {
@@ -132,11 +138,12 @@ where
 {
     let limit = batch.policy.concurrency;
     let cores = count(batch.policy.cores, limit, inputs.len());
-    // Completed order: what is in flight plus what waits unread stays under twice the
-    // limit, so the drivers run ahead of a consumer that keeps up. Input order: as
+    // Completed order: what is in flight plus what waits unread stays under four times
+    // the limit: room enough that a consumer busy on a core that also drives calls never
+    // holds the other cores back, and a bound on one that falls behind. Input order: as
     // `buffered`, at most `limit` places from the next outcome due.
     let window = match order {
-        Order::Completed => 2 * limit,
+        Order::Completed => 4 * limit,
         Order::Input => limit,
     };
     let queue = Arc::new(Queue {
@@ -152,7 +159,8 @@ where
         let (queue, stop) = (Arc::clone(&queue), stop.clone());
         move || {
             for core in 1..cores {
-                let driver = drive(&batch, &queue, share(limit, cores, core), tx.clone());
+                let share = share(limit, cores, core);
+                let driver = drive(&batch, &queue, share, Some(LINGER), tx.clone());
                 let stop = stop.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("gather-core-{core}"))
@@ -162,7 +170,7 @@ where
                     tracing::warn!("gather: cannot start core {core}: {e}");
                 }
             }
-            let driver = drive(&batch, &queue, share(limit, cores, 0), tx);
+            let driver = drive(&batch, &queue, share(limit, cores, 0), None, tx);
             tokio::spawn(async move {
                 tokio::select! {
                     biased;
@@ -187,17 +195,25 @@ where
 }
 
 /// Runs one driver on a new single-threaded runtime, until it is done or `stop`ped.
-fn on_a_runtime_of_its_own(driver: impl Future<Output = ()>, stop: CancellationToken) {
+fn on_a_runtime_of_its_own(
+    driver: impl Future<Output = ()> + Send + 'static,
+    stop: CancellationToken,
+) {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
+        // A task, not `block_on`'s own future: waking a task of this thread is a push on
+        // its run queue, waking `block_on` is a system call every time.
         Ok(runtime) => runtime.block_on(async move {
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => {}
-                _ = driver => {}
-            }
+            let _ = tokio::spawn(async move {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => {}
+                    _ = driver => {}
+                }
+            })
+            .await;
         }),
         Err(e) => tracing::warn!("gather: cannot start a runtime for a core: {e}"),
     }
@@ -210,6 +226,7 @@ fn drive<I, T, F, Fut>(
     batch: &Arc<Batch<F>>,
     queue: &Arc<Queue<I>>,
     share: usize,
+    linger: Option<Duration>,
     tx: mpsc::UnboundedSender<Vec<Outcome<T>>>,
 ) -> impl Future<Output = ()> + Send + 'static
 where
@@ -224,6 +241,11 @@ where
         // on one token that every core would contend for.
         let cancel = batch.policy.cancel.child_token();
         let mut in_flight = FuturesUnordered::new();
+        // Outcomes not passed on yet, and the timer that ends their lingering.
+        let mut done: Vec<Outcome<T>> = Vec::new();
+        let lingering = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(lingering);
+        let mut linger_over = false;
         loop {
             let mut full = false;
             while in_flight.len() < share {
@@ -238,7 +260,21 @@ where
                     Take::Done => break,
                 }
             }
-            if in_flight.is_empty() && !full {
+            let over = in_flight.is_empty() && !full;
+            // Passed on at once by the consumer's own thread (a wake-up there is cheap);
+            // from another thread after a short linger, so that one wake-up across cores
+            // carries many. Never held while waiting for room, or at the end.
+            // (Half its share at most: what lingers counts against the window, and the
+            // window should hold back a consumer that falls behind, not one that keeps up.)
+            let enough = done.len() >= (share / 2).max(1);
+            let now = linger.is_none() || linger_over || full || over || enough;
+            if !done.is_empty() && now {
+                linger_over = false;
+                if tx.send(std::mem::take(&mut done)).is_err() {
+                    return; // nobody listens any more
+                }
+            }
+            if over {
                 return; // everything started has finished, and nothing is left
             }
             // Made before looking again, so room made in between is not missed.
@@ -249,26 +285,28 @@ where
                     continue;
                 }
             }
+            let waiting_to_send = linger.is_some() && !done.is_empty();
             tokio::select! {
                 biased;
                 Some(outcome) = in_flight.next(), if !in_flight.is_empty() => {
-                    // With it, every other call that is done by now: one message, and
-                    // one wake-up of the consumer, for all of them.
-                    let mut done = vec![outcome];
+                    if let (Some(linger), true) = (linger, done.is_empty()) {
+                        lingering.as_mut().reset(tokio::time::Instant::now() + linger);
+                    }
+                    // With it, every other call that is done by now.
+                    finished(&batch, &outcome);
+                    done.push(outcome);
                     while done.len() < BATCH {
                         match in_flight.next().now_or_never() {
-                            Some(Some(outcome)) => done.push(outcome),
+                            Some(Some(outcome)) => {
+                                finished(&batch, &outcome);
+                                done.push(outcome);
+                            }
                             _ => break,
                         }
                     }
-                    for outcome in &done {
-                        finished(&batch, outcome);
-                    }
-                    if tx.send(done).is_err() {
-                        return; // nobody listens any more
-                    }
                 }
                 _ = room, if full => {}
+                _ = &mut lingering, if waiting_to_send => linger_over = true,
             }
         }
     }

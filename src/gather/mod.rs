@@ -179,10 +179,24 @@ where
     let mut slots: Vec<Option<Outcome<T>>> =
         std::iter::repeat_with(|| None).take(inputs.len()).collect();
     let mut outcomes = stream(inputs, policy, Order::Completed, call)?;
-    while let Some(outcome) = outcomes.next().await {
-        let index = outcome.index;
-        slots[index] = Some(outcome);
-    }
+    // Collected by a task of its own: if the caller is `block_on`'s own future (as in
+    // `#[tokio::main]`), every outcome that woke it would cost a system call; a task is
+    // woken for free, and the caller once, at the end.
+    let collect = tokio::spawn(async move {
+        while let Some(outcome) = outcomes.next().await {
+            let index = outcome.index;
+            slots[index] = Some(outcome);
+        }
+        slots
+    });
+    let slots = collect.await.map_err(|e| {
+        let kind = if e.is_panic() {
+            ErrorKind::Panicked
+        } else {
+            ErrorKind::Cancelled
+        };
+        Error::new(kind, format!("collecting the outcomes {kind}"))
+    })?;
     // One outcome per input, always: should a driver have been stopped from outside
     // (its runtime shut down), its calls count as cancelled.
     let never_finished = |index| Outcome {
@@ -211,9 +225,10 @@ struct Batch<F> {
 ///
 /// Nothing starts until the stream is first polled. The calls are driven by tasks of
 /// their own ([`Policy::cores`] of them, see the `cores` module), so calls in flight keep
-/// going while the consumer is slow; a consumer that falls behind by `concurrency`
-/// outcomes holds back new calls only. Dropping the stream aborts the calls in flight;
-/// calls not yet started never start.
+/// going while the consumer is slow; a consumer that falls behind (by four times
+/// `concurrency` in completion order, `concurrency` places in input order) holds back new
+/// calls only. Dropping the stream aborts the calls in flight; calls not yet started
+/// never start.
 pub fn stream<I, T, F, Fut>(
     inputs: Vec<I>,
     policy: &Policy,

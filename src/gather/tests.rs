@@ -392,15 +392,16 @@ async fn a_slow_consumer_holds_back_new_calls_never_those_in_flight() {
     )
     .unwrap();
     outcomes.next().await.unwrap();
+    outcomes.next().await.unwrap();
     // The consumer reads nothing for a while: calls in flight still finish, and new ones
-    // start only while fewer than twice the limit wait unread.
+    // start only while fewer than four times the limit wait unread.
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(
         started.load(Ordering::SeqCst),
-        5,
-        "2 × limit, plus the one read"
+        10,
+        "4 × limit, plus the two read"
     );
-    assert_eq!(finished.load(Ordering::SeqCst), 5);
+    assert_eq!(finished.load(Ordering::SeqCst), 10);
     let rest: Vec<_> = outcomes.collect().await;
-    assert_eq!(rest.len(), 99);
+    assert_eq!(rest.len(), 98);
 }

@@ -8,16 +8,15 @@
 //! - HTTP/1.1: a stack of idle connections per host; a call takes one (or dials), sends,
 //!   reads the whole body, and puts it back if the server kept it alive. A connection the
 //!   server closed while idle is noticed before use, and a request it refused unsent is
-//!   sent again once on a fresh connection. A call prefers a connection of its own
-//!   thread: each connection is driven by a task of the runtime that dialled it, and on
-//!   several runtimes (see [`crate::gather`]'s cores) a connection of another thread
-//!   would make every request a wake-up across cores;
-//! - HTTP/2 (`http2`): one connection per host, dialled once however many calls arrive
-//!   together, every call a stream on it, straight on the h2 crate (hyper's HTTP/2
+//!   sent again once on a fresh connection. Each thread keeps its connections apart
+//!   (see `SHARDS`): on several runtimes (see [`crate::gather`]'s cores) a connection is
+//!   driven by the runtime that dialled it, and no lock is shared by every request;
+//! - HTTP/2 (`http2`): one connection per host (and thread), dialled once however many
+//!   calls arrive together, every call a stream on it, straight on the h2 crate (hyper's HTTP/2
 //!   client spawns a task per request: 1.7 KB more for each call in flight).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,8 +34,7 @@ type Body = Empty<Bytes>;
 /// One host's connections.
 struct Host {
     authority: String,
-    /// Idle connections, each with the thread whose runtime drives it.
-    idle: Vec<(ThreadId, http1::SendRequest<Body>)>,
+    idle: Vec<http1::SendRequest<Body>>,
     /// The `Host` header of its HTTP/1.1 requests, made once.
     host_header: HeaderValue,
     /// The HTTP/2 connection, dialled by the first call that needs it.
@@ -59,6 +57,43 @@ fn host<'a>(hosts: &'a mut Vec<Host>, authority: &str) -> Result<&'a mut Host> {
     Ok(hosts.last_mut().expect("just pushed"))
 }
 
+/// The newest idle connection still open; those the server closed meanwhile are dropped.
+fn newest_open(idle: &mut Vec<http1::SendRequest<Body>>) -> Option<http1::SendRequest<Body>> {
+    while let Some(sender) = idle.pop() {
+        if sender.is_ready() {
+            return Some(sender);
+        }
+    }
+    None
+}
+
+/// Shards of a client's connections. A thread keeps its connections in a shard of its
+/// own (threads beyond this many share one): it takes and returns them under its own
+/// lock, so two cores never pass one lock back and forth for every request, and each
+/// connection stays with the runtime that dialled it and drives it (a connection of
+/// another thread would make every request a wake-up across cores).
+const SHARDS: usize = 8;
+
+/// One shard, alone on its cache line.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<Vec<Host>>);
+
+impl Shard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Host>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// This thread's shard.
+fn my_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    MINE.with(|mine| *mine)
+}
+
 fn body_error(url: &str, e: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Io,
@@ -71,8 +106,8 @@ struct Inner {
     http2: bool,
     max_idle: usize,
     timeout: Option<Duration>,
-    /// A few hosts at most: a list beats a map.
-    hosts: Mutex<Vec<Host>>,
+    /// Each shard: a few hosts at most, so a list beats a map.
+    shards: Box<[Shard]>,
 }
 
 /// A plain-HTTP client. Cheap to clone: clones share the connections.
@@ -115,7 +150,7 @@ impl Direct {
                 http2: options.http2,
                 max_idle: options.max_idle_per_host,
                 timeout: options.timeout,
-                hosts: Mutex::new(Vec::new()),
+                shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             }),
         }
     }
@@ -162,28 +197,36 @@ impl Direct {
         &self,
         authority: &str,
     ) -> Result<(Option<http1::SendRequest<Body>>, HeaderValue)> {
-        let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let host = host(&mut hosts, authority)?;
-        let header = host.host_header.clone();
-        // The newest connection of this thread, else the newest of any; one the server
-        // has closed meanwhile is dropped, and the search goes on.
-        let here = std::thread::current().id();
-        while !host.idle.is_empty() {
-            let mine = host.idle.iter().rposition(|(thread, _)| *thread == here);
-            let (_, sender) = host.idle.swap_remove(mine.unwrap_or(host.idle.len() - 1));
-            if sender.is_ready() {
-                return Ok((Some(sender), header));
+        let mine = my_shard();
+        let header = {
+            let mut hosts = self.inner.shards[mine].lock();
+            let host = host(&mut hosts, authority)?;
+            if let Some(sender) = newest_open(&mut host.idle) {
+                return Ok((Some(sender), host.host_header.clone()));
+            }
+            host.host_header.clone()
+        };
+        // None of this thread's: one another thread left idle, rather than a new dial.
+        for (i, shard) in self.inner.shards.iter().enumerate() {
+            if i == mine {
+                continue;
+            }
+            let mut hosts = shard.lock();
+            if let Some(host) = hosts.iter_mut().find(|h| h.authority == authority) {
+                if let Some(sender) = newest_open(&mut host.idle) {
+                    return Ok((Some(sender), header));
+                }
             }
         }
         Ok((None, header))
     }
 
     fn put_idle(&self, authority: &str, sender: http1::SendRequest<Body>) {
-        let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        // The host was added when this connection was taken or dialled.
+        let mut hosts = self.inner.shards[my_shard()].lock();
+        // The host was added to this shard when a call of this thread took or dialled.
         if let Some(host) = hosts.iter_mut().find(|h| h.authority == authority) {
             if host.idle.len() < self.inner.max_idle {
-                host.idle.push((std::thread::current().id(), sender));
+                host.idle.push(sender);
             }
         }
     }
@@ -263,7 +306,7 @@ impl Direct {
 
     async fn send_h2(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Response> {
         let slot = {
-            let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            let mut hosts = self.inner.shards[my_shard()].lock();
             host(&mut hosts, authority)?.h2.clone()
         };
         let sender = {

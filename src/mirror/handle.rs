@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -42,7 +41,7 @@ impl Mirror {
         config: MirrorConfig,
         data: Data,
     ) -> std::io::Result<Mirror> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = super::listen(addr)?;
         let addr = listener.local_addr()?;
         let state = MirrorState::with_data(base_url_for(addr), config, data);
         let (tx, rx) = oneshot::channel::<()>();
@@ -141,7 +140,8 @@ impl BackgroundMirror {
                     .enable_all()
                     .build()
                     .and_then(|rt| {
-                        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+                        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+                        let listener = rt.block_on(async { super::listen(any) })?;
                         Ok((rt, listener))
                     });
                 let (runtime, listener) = match started {

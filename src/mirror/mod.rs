@@ -217,6 +217,34 @@ pub fn padded_pokemon_bodies(n: usize) -> Vec<Bytes> {
         .collect()
 }
 
+/// Listens on `addr` with a deep accept queue: thousands of clients that connect at
+/// once are queued, not turned away. (With tokio's default of 1 024, a burst of 1 000
+/// connections from two client threads overflowed the queue: the dropped handshakes
+/// were retried by the clients' kernels a whole second later.) The system may cap the
+/// depth lower (`net.core.somaxconn`). Must be called inside a tokio runtime.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = asyncdex::mirror::listen("127.0.0.1:0".parse().unwrap())?;
+/// assert!(listener.local_addr()?.port() > 0);
+/// # Ok(()) }
+/// ```
+pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As tokio's own `bind`: a restarted server may take its port back at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_QUEUE)
+}
+
+/// How many connections may wait to be accepted.
+const ACCEPT_QUEUE: u32 = 4096;
+
 /// The public base URL for a mirror listening on `addr`.
 ///
 /// An unspecified bind address (`0.0.0.0`) is reached through loopback.

@@ -293,13 +293,17 @@ pub struct SourceArgs {
     #[arg(long)]
     http2: bool,
     /// Spread async requests over N single-threaded runtimes, one thread each
-    /// (thread-per-core). Worth it when handling the answers keeps one core busy (large
-    /// bodies, a fast server elsewhere); the default, 1, is fastest while the requests
-    /// wait, or when the server shares this machine's cores.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// (thread-per-core, as oha does; default: one per core). 1: every request on one
+    /// thread, the lesson's pure concurrency.
+    #[arg(long, value_name = "N", default_value_t = default_cores())]
     pub cores: usize,
     #[command(flatten)]
     pub faults: FaultArgs,
+}
+
+/// One runtime per core this process may use.
+fn default_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl SourceArgs {
