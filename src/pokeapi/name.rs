@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 /// The `name` of a resource body, decoding nothing else (borrowed when it has no escapes).
 ///
@@ -19,40 +19,73 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 /// assert!(asyncdex::pokeapi::name_of(b"<html>").is_err());
 /// ```
 pub fn name_of(body: &[u8]) -> serde_json::Result<Cow<'_, str>> {
-    let mut found = None;
-    let mut de = serde_json::Deserializer::from_slice(body);
-    // Finding the name ends the walk with an error of our own: serde_json would otherwise
-    // insist on reading to the closing brace. The name is kept beside it.
-    let walked = (&mut de).deserialize_map(FindName(&mut found));
-    match (found, walked) {
-        (Some(name), _) => Ok(name),
-        (None, Err(e)) => Err(e),
-        (None, Ok(())) => {
-            de.end()?;
-            Err(de::Error::missing_field("name"))
+    // The top-level object is walked here, one key at a time; serde_json reads each key,
+    // skips each value, and reads the name. Stopping at the name needs no error (an
+    // error would cost allocations, and a scan back for its line and column).
+    let mut at = Cursor { body, pos: 0 };
+    at.expect(b'{')?;
+    if at.peek() == Some(b'}') {
+        return Err(de::Error::missing_field("name"));
+    }
+    loop {
+        let key: CowStr = at.value()?;
+        at.expect(b':')?;
+        if key.0 == "name" {
+            return Ok(at.value::<CowStr>()?.0);
+        }
+        at.value::<IgnoredAny>()?;
+        match at.next_byte() {
+            Some(b',') => continue,
+            Some(b'}') => return Err(de::Error::missing_field("name")),
+            _ => return Err(de::Error::custom("expected `,` or `}` in the object")),
         }
     }
 }
 
-/// Walks the top-level object until its `name`.
-struct FindName<'a, 'de>(&'a mut Option<Cow<'de, str>>);
+/// A position in a JSON body, between values.
+struct Cursor<'de> {
+    body: &'de [u8],
+    pos: usize,
+}
 
-impl<'de> Visitor<'de> for FindName<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with a name")
+impl<'de> Cursor<'de> {
+    /// The next byte that is not whitespace, without taking it.
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(&b) = self.body.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            if key.0 == "name" {
-                *self.0 = Some(map.next_value::<CowStr<'de>>()?.0);
-                return Err(de::Error::custom("found the name"));
-            }
-            map.next_value::<IgnoredAny>()?;
+    /// Takes the next byte that is not whitespace.
+    fn next_byte(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, want: u8) -> serde_json::Result<()> {
+        match self.next_byte() {
+            Some(b) if b == want => Ok(()),
+            _ => Err(de::Error::custom(format_args!(
+                "expected `{}` at byte {}",
+                want as char, self.pos
+            ))),
         }
-        Ok(())
+    }
+
+    /// Reads one JSON value (as `T`) and moves past it.
+    fn value<T: de::Deserialize<'de>>(&mut self) -> serde_json::Result<T> {
+        let rest = &self.body[self.pos.min(self.body.len())..];
+        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+        let value = values
+            .next()
+            .unwrap_or_else(|| Err(de::Error::custom("the body ends too soon")))?;
+        self.pos += values.byte_offset();
+        Ok(value)
     }
 }
 
