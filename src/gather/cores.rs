@@ -142,10 +142,12 @@ where
     // the limit: room enough that a consumer busy on a core that also drives calls never
     // holds the other cores back, and a bound on one that falls behind. Input order: as
     // `buffered`, at most `limit` places from the next outcome due.
+    // (A window wider than the batch never binds: capped there, it cannot overflow.)
     let window = match order {
-        Order::Completed => 4 * limit,
+        Order::Completed => limit.saturating_mul(4),
         Order::Input => limit,
-    };
+    }
+    .min(inputs.len().max(1));
     let queue = Arc::new(Queue {
         inputs,
         next: AtomicUsize::new(0),
@@ -171,13 +173,7 @@ where
                 }
             }
             let driver = drive(&batch, &queue, share(limit, cores, 0), None, tx);
-            tokio::spawn(async move {
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => {}
-                    _ = driver => {}
-                }
-            });
+            tokio::spawn(until_stopped(driver, stop));
         }
     });
     Outcomes {
@@ -206,16 +202,18 @@ fn on_a_runtime_of_its_own(
         // A task, not `block_on`'s own future: waking a task of this thread is a push on
         // its run queue, waking `block_on` is a system call every time.
         Ok(runtime) => runtime.block_on(async move {
-            let _ = tokio::spawn(async move {
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => {}
-                    _ = driver => {}
-                }
-            })
-            .await;
+            let _ = tokio::spawn(until_stopped(driver, stop)).await;
         }),
         Err(e) => tracing::warn!("gather: cannot start a runtime for a core: {e}"),
+    }
+}
+
+/// Runs `driver` until it is done, or `stop` is cancelled (the consumer went away).
+async fn until_stopped(driver: impl Future<Output = ()>, stop: CancellationToken) {
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => {}
+        _ = driver => {}
     }
 }
 

@@ -182,13 +182,15 @@ where
     // Collected by a task of its own: if the caller is `block_on`'s own future (as in
     // `#[tokio::main]`), every outcome that woke it would cost a system call; a task is
     // woken for free, and the caller once, at the end.
-    let collect = tokio::spawn(async move {
+    // Aborted if this future is dropped: the calls stop with it, as they would without
+    // the task.
+    let collect = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         while let Some(outcome) = outcomes.next().await {
             let index = outcome.index;
             slots[index] = Some(outcome);
         }
         slots
-    });
+    }));
     let slots = collect.await.map_err(|e| {
         let kind = if e.is_panic() {
             ErrorKind::Panicked

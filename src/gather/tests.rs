@@ -363,6 +363,26 @@ async fn input_order_holds_across_cores() {
     assert_eq!(got, (0..24).collect::<Vec<_>>());
 }
 
+#[tokio::test(start_paused = true)]
+async fn dropping_gather_stops_its_calls() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let f = finished.clone();
+    let policy = Policy::new(3);
+    let run = gather(vec![10u64, 1000, 1000], &policy, move |ms| {
+        let f = f.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            f.fetch_add(1, Ordering::SeqCst);
+            Ok(ms)
+        }
+    });
+    assert!(tokio::time::timeout(Duration::from_millis(100), run)
+        .await
+        .is_err());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn dropping_the_stream_stops_the_other_cores_too() {
     let mut policy = Policy::new(4);
