@@ -237,3 +237,24 @@ async fn throttling_looks_like_pokeapi_and_is_counted_in_meta() {
     );
     mirror.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_connection_the_server_closed_is_dialled_again() {
+    use asyncdex::http::{HttpOptions, Native, Transport};
+    let first = mirror(Faults::default()).await;
+    let (addr, url) = (first.addr(), format!("{}/pokemon/25/", first.base_url()));
+    let client = Native::new(&HttpOptions {
+        http2: true,
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    assert_eq!(client.get(&url).await.unwrap().status, 200);
+    first.stop().await; // closes the client's idle connection
+    let second = Mirror::start_on(addr, MirrorConfig::default())
+        .await
+        .unwrap();
+    // The call finds its connection gone, dials the new server, and is answered: no
+    // error for a retry to cover.
+    assert_eq!(client.get(&url).await.unwrap().status, 200);
+    assert_eq!(second.stats().requests, 1);
+}

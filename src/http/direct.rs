@@ -309,29 +309,45 @@ impl Direct {
             let mut hosts = self.inner.shards[my_shard()].lock();
             host(&mut hosts, authority)?.h2.clone()
         };
-        let sender = {
-            // One dial however many calls arrive together: the others wait for it here.
-            let mut conn = slot.lock().await;
-            match conn.as_ref() {
-                Some(s) => s.clone(),
-                None => {
-                    // Boxed, as every dial: a cold path, kept out of each call's state.
-                    let sender = Box::pin(Direct::dial_h2(authority, url)).await?;
-                    *conn = Some(sender.clone());
-                    sender
-                }
-            }
-        };
         let fail = |e: h2::Error| {
             Error::new(ErrorKind::Io, format!("request failed: {url}: {e}")).with_url(url)
         };
-        let mut sender = match sender.ready().await {
-            Ok(sender) => sender,
-            Err(e) => {
-                // The connection is gone: the next call dials a new one.
-                *slot.lock().await = None;
-                return Err(fail(e));
+        // A connection found open is used; one found gone (the server closed it, or the
+        // runtime that drove it has ended) is dialled again, once.
+        let mut sender = None;
+        for _ in 0..2 {
+            let (found, dialled) = {
+                // One dial however many calls arrive together: the others wait here.
+                let mut conn = slot.lock().await;
+                match conn.as_ref() {
+                    Some(s) => (s.clone(), false),
+                    None => {
+                        // Boxed, as every dial: a cold path, kept out of each call's state.
+                        let s = Box::pin(Direct::dial_h2(authority, url)).await?;
+                        *conn = Some(s.clone());
+                        (s, true)
+                    }
+                }
+            };
+            match found.ready().await {
+                Ok(ready) => {
+                    sender = Some(ready);
+                    break;
+                }
+                Err(e) => {
+                    *slot.lock().await = None;
+                    if dialled {
+                        return Err(fail(e));
+                    }
+                }
             }
+        }
+        let Some(mut sender) = sender else {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("request failed: {url}: the connection closed"),
+            )
+            .with_url(url));
         };
         let (parts, _) = req.into_parts();
         let (response, _) = sender
