@@ -182,14 +182,7 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
         Mode::Async => {
-            let mut http = plan.http.clone();
-            if policy.timeout.is_some() {
-                // gather already times each attempt: a second timer per call would only
-                // cost. (The blocking client keeps its own: a thread stuck in a call
-                // cannot be cancelled from outside, only by its own timeout.)
-                http.timeout = None;
-            }
-            let native = Native::new(&http)?;
+            let native = Native::new(&plan.http)?;
             let client = Client::new(base_url, Cached::new(native, plan.cache.clone()));
             fetch_names(client, ids.clone(), &policy, mode).await?
         }
