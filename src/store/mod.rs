@@ -87,16 +87,52 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The tables a store is made of.
+const STORE_TABLES: [&str; 4] = ["resources", "lists", "failures", "misses"];
+
+/// How many of a store's tables the database has, and how many others (SQLite's own
+/// not counted).
+fn tables(conn: &Connection) -> rusqlite::Result<(usize, usize)> {
+    let mut query = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?;
+    let names = query.query_map([], |r| r.get::<_, String>(0))?;
+    let (mut ours, mut others) = (0, 0);
+    for name in names {
+        if STORE_TABLES.contains(&name?.as_str()) {
+            ours += 1;
+        } else {
+            others += 1;
+        }
+    }
+    Ok((ours, others))
+}
+
+fn not_a_store(what: &str, hint: &str) -> Error {
+    Error::new(
+        ErrorKind::Database,
+        format!("{what}: it is not an asyncdex store ({hint})"),
+    )
+}
+
 fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Error {
     move |e| Error::new(ErrorKind::Database, format!("{what}: {e}"))
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`, in WAL mode.
+    /// Opens (or creates) the store at `path`, in WAL mode. An SQLite file that holds
+    /// other tables than a store's is refused before anything in it changes.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).map_err(db_error(&what))?;
+        let (ours, others) = tables(&conn).map_err(db_error(&what))?;
+        if others > 0 && ours < STORE_TABLES.len() {
+            return Err(not_a_store(
+                &what,
+                "it holds other tables: choose a new file",
+            ));
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_error(&what))?;
         Store::init(conn, Some(path.to_owned()), &what)
@@ -112,19 +148,9 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db_error(&what))?;
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'
-                 AND name IN ('resources', 'lists', 'failures', 'misses')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db_error(&what))?;
-        if tables != 4 {
-            return Err(Error::new(
-                ErrorKind::Database,
-                format!("{what}: it is not an asyncdex store (write one with `asyncdex crawl`)"),
-            ));
+        let (ours, _) = tables(&conn).map_err(db_error(&what))?;
+        if ours != STORE_TABLES.len() {
+            return Err(not_a_store(&what, "write one with `asyncdex crawl`"));
         }
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),

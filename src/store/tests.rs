@@ -146,6 +146,12 @@ fn a_foreign_database_is_refused_read_only_and_left_unchanged() {
     let err = Store::open_existing(&path).unwrap_err();
     assert!(err.to_string().contains("not an asyncdex store"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Nor is it written into (`crawl --out theirs.db`): no tables, no WAL mode added.
+    let err = Store::open(&path).unwrap_err();
+    assert!(err.to_string().contains("not an asyncdex store"), "{err}");
+    assert!(!err.to_string().contains('\n'));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(!dir.path().join("theirs.db-wal").exists());
     // A real store opens, and reads.
     let ours = dir.path().join("ours.db");
     Store::open(&ours)
