@@ -123,8 +123,8 @@ impl<I: Send + Sync> Window for Queue<I> {
     }
 }
 
-/// The outcomes of a batch whose drivers are `cores`: in completion order, or in input
-/// order.
+/// Starts the batch's drivers (at the first poll, one per core the policy allows) and
+/// returns their outcomes: in completion order, or in input order.
 pub(super) fn spread<I, T, F, Fut>(
     batch: Arc<Batch<F>>,
     inputs: Vec<I>,
