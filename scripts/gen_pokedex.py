@@ -5,7 +5,7 @@ Usage:
     python3 scripts/gen_pokedex.py [CSV_DIR] [--check]
 
 CSV_DIR defaults to ../shared/data/pokedex (PokeAPI's own CSV tables, BSD-3-Clause).
-The output, src/pokedex/pokedex.tsv, is committed and compiled into the crate with
+The output, crates/asyncdex/src/pokedex/pokedex.tsv, is committed and compiled into the crate with
 `include_str!`, so a fresh clone never needs the CSVs. With --check the script
 regenerates the table in memory and exits 1 if the committed file differs (CI runs it
 when the CSVs are present).
@@ -29,7 +29,7 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "src", "pokedex", "pokedex.tsv")
+OUT = os.path.join(HERE, "..", "crates", "asyncdex", "src", "pokedex", "pokedex.tsv")
 MAIN_STATS = ["1", "2", "3", "4", "5", "6"]  # hp, attack, defense, sp. atk, sp. def, speed
 
 
@@ -94,7 +94,7 @@ def main():
     if check:
         with open(OUT, encoding="utf-8") as f:
             if f.read() != text:
-                sys.exit("src/pokedex/pokedex.tsv is stale: run python3 scripts/gen_pokedex.py")
+                sys.exit("crates/asyncdex/src/pokedex/pokedex.tsv is stale: run python3 scripts/gen_pokedex.py")
         print("pokedex.tsv is up to date")
         return
     with open(OUT, "w", encoding="utf-8", newline="\n") as f:

@@ -1,0 +1,286 @@
+//! Clone an API into a [`Store`](crate::store::Store): every resource, provably.
+//!
+//! A crawl is the lesson at full size. It reads each list endpoint for its count and its
+//! ids, then fetches every resource through [`asyncdex_engine::gather`]: bounded, retried,
+//! rate-limited, one outcome per call. Outcomes are written as they arrive, in batches of
+//! whatever is ready (one transaction each) through the offloaded store, so the disk never
+//! stalls the calls in flight and a crawl killed at any instant keeps only whole rows.
+//!
+//! It resumes: ids already stored *intact* (their SHA-256 still matches) are skipped, so a
+//! rerun fetches only what is missing or failed. At the end a [`Manifest`] compares, per
+//! resource, what the list promised with what the store holds, and names what is missing.
+//!
+//! With `follow`, links found in bodies (a Pokémon's species, a type's Pokémon...) are
+//! fetched too when they point into the chosen resources and were not listed.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> asyncdex::Result<()> {
+//! use asyncdex::crawl::{crawl, Crawl};
+//! use asyncdex::http::{HttpOptions, Native};
+//! use asyncdex::mirror::{Mirror, MirrorConfig};
+//! use asyncdex::store::{AsyncStore, Store};
+//!
+//! let mirror = Mirror::start(MirrorConfig::default()).await?;
+//! let store = AsyncStore::new(Store::open_in_memory()?);
+//! let job = Crawl::new(Some(vec!["type".into()]), 16);
+//! let transport = Native::new(&HttpOptions::default())?;
+//! let manifest = crawl(transport, mirror.base_url(), &store, &job, &mut |_| {}).await?;
+//! assert!(manifest.complete());
+//! assert_eq!(manifest.resources[0].stored, manifest.resources[0].expected);
+//! # mirror.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod fetch;
+mod manifest;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+pub(crate) use fetch::id_of;
+use fetch::{fetch_row, read_list, root_endpoints};
+pub use manifest::{Manifest, ResourceReport, Tick};
+
+use crate::error::{Error, Result};
+use crate::http::Transport;
+use crate::store::{linked_ids, AsyncStore, Row};
+use asyncdex_engine::gather::{self, gather, Order, Outcome, Policy};
+
+/// Outcomes written per transaction, at most.
+const BATCH: usize = 256;
+/// Failures named per resource in the manifest.
+const NAMED_FAILURES: usize = 5;
+
+/// What to crawl and how hard to push.
+#[derive(Debug, Clone)]
+pub struct Crawl {
+    /// The endpoints (`pokemon`, `type`...); `None`: every list the API's root names.
+    pub resources: Option<Vec<String>>,
+    /// Also fetch resources that bodies link to, within the chosen endpoints.
+    pub follow: bool,
+    /// Concurrency, timeouts, retries, rate, cancellation.
+    pub policy: Policy,
+}
+
+impl Crawl {
+    /// A crawl of `resources` with `concurrency` calls in flight, 5 retries per call.
+    pub fn new(resources: Option<Vec<String>>, concurrency: usize) -> Crawl {
+        let mut policy = Policy::new(concurrency);
+        policy.retries = 5;
+        Crawl {
+            resources,
+            follow: false,
+            policy,
+        }
+    }
+
+    /// Rejects what can never work: no resources, a name that is not an endpoint.
+    pub fn validate(&self) -> Result<()> {
+        self.policy.check()?;
+        if let Some(list) = &self.resources {
+            if list.is_empty() {
+                return Err(Error::invalid_input("--resources names no resource"));
+            }
+            for r in list {
+                check_endpoint(r)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an endpoint name: lowercase letters, digits and dashes (`pokemon-species`).
+pub fn check_endpoint(name: &str) -> Result<&str> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::invalid_input(format!(
+            "invalid resource {name:?}: expected an endpoint name such as pokemon or pokemon-species"
+        )))
+    }
+}
+
+/// Crawls the API at `base` into `store` through `transport`; `tick` hears of progress
+/// after every batch written. Returns the manifest, complete or not; an error only when
+/// the crawl could not run at all (the root unreadable, the store failing).
+pub async fn crawl<T: Transport>(
+    transport: T,
+    base: &str,
+    store: &AsyncStore,
+    job: &Crawl,
+    tick: &mut dyn FnMut(Tick),
+) -> Result<Manifest> {
+    job.validate()?;
+    let base: Arc<str> = base.trim_end_matches('/').into();
+    let endpoints = match &job.resources {
+        Some(list) => list.clone(),
+        None => {
+            // One call, with the same retries as any other.
+            let (t, b) = (transport.clone(), base.clone());
+            let root = gather(vec![()], &job.policy, move |()| {
+                let (t, b) = (t.clone(), b.clone());
+                async move { root_endpoints(&t, &b).await }
+            });
+            let outcome = root.await?.pop().expect("one outcome per input");
+            outcome.result?
+        }
+    };
+    let mut reports: Vec<ResourceReport> = endpoints
+        .iter()
+        .map(|e| ResourceReport {
+            endpoint: e.clone(),
+            ..ResourceReport::default()
+        })
+        .collect();
+
+    // 1. Every list, concurrently.
+    let lists = gather(endpoints.clone(), &job.policy, {
+        let (transport, base) = (transport.clone(), base.clone());
+        move |endpoint: String| {
+            let (transport, base) = (transport.clone(), base.clone());
+            async move { read_list(&transport, &base, &endpoint).await }
+        }
+    })
+    .await?;
+
+    // 2. What is missing: listed, and not stored intact.
+    let mut known: Vec<HashSet<u32>> = vec![HashSet::new(); endpoints.len()];
+    // Not stored intact, yet: what the rounds must fetch (a damaged row stays here until
+    // it is fetched again, even though a row with its id is in the store).
+    let mut missing: Vec<HashSet<u32>> = vec![HashSet::new(); endpoints.len()];
+    let mut todo: Vec<(usize, u32)> = Vec::new();
+    for (i, outcome) in lists.into_iter().enumerate() {
+        let report = &mut reports[i];
+        report.retried += u64::from(outcome.attempts.saturating_sub(1));
+        let listing = match outcome.result {
+            Ok(listing) => listing,
+            Err(e) => {
+                report.list_error = Some(e.to_string());
+                continue;
+            }
+        };
+        let endpoint = endpoints[i].clone();
+        let count = listing.count;
+        store
+            .run(move |s| s.set_list_count(&endpoint, count))
+            .await?;
+        let endpoint = endpoints[i].clone();
+        let valid = store.run(move |s| s.valid_ids(&endpoint)).await?;
+        report.expected = count;
+        for id in listing.ids {
+            if !known[i].insert(id) {
+                continue;
+            }
+            if valid.contains(&id) {
+                report.skipped += 1;
+            } else {
+                missing[i].insert(id);
+                todo.push((i, id));
+            }
+        }
+    }
+
+    // 3. Fetch in rounds: the missing ones, then (with follow) what their bodies link to.
+    let index: BTreeMap<&str, usize> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.as_str(), i))
+        .collect();
+    let names: Arc<[String]> = endpoints.clone().into();
+    let mut progress = Tick::default();
+    while !todo.is_empty() && !job.policy.cancel.is_cancelled() {
+        progress.total += todo.len();
+        let round = std::mem::take(&mut todo);
+        let call = {
+            let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
+            move |(i, id): (usize, u32)| {
+                let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
+                async move { fetch_row(&transport, &base, &names[i], id).await }
+            }
+        };
+        let outcomes = gather::stream(round.clone(), &job.policy, Order::Completed, call)?;
+        let mut chunks = outcomes.ready_chunks(BATCH);
+        while let Some(chunk) = chunks.next().await {
+            let mut rows = Vec::new();
+            let mut failures = Vec::new();
+            for outcome in chunk {
+                let (i, id) = round[outcome.index];
+                let report = &mut reports[i];
+                report.retried += u64::from(outcome.attempts.saturating_sub(1));
+                match outcome_row(outcome) {
+                    Ok(row) => {
+                        report.fetched += 1;
+                        missing[i].remove(&id);
+                        if job.follow {
+                            for (endpoint, linked) in linked_ids(&row.body) {
+                                if let Some(&j) = index.get(endpoint) {
+                                    if known[j].insert(linked) {
+                                        missing[j].insert(linked);
+                                        todo.push((j, linked));
+                                    }
+                                }
+                            }
+                        }
+                        rows.push(row);
+                    }
+                    // Cancelled (Ctrl-C) is not the server's failure: missing, not named.
+                    Err((e, _)) if e.kind() == crate::ErrorKind::Cancelled => {}
+                    Err((e, attempts)) => {
+                        progress.failed += 1;
+                        if report.failures.len() < NAMED_FAILURES {
+                            report.failures.push(format!("{id}: {e}"));
+                        }
+                        failures.push((names[i].clone(), id, e.to_string(), attempts));
+                    }
+                }
+            }
+            progress.done += rows.len() + failures.len();
+            store
+                .run(move |s| {
+                    s.put(&rows)?;
+                    for (endpoint, id, error, attempts) in failures {
+                        s.record_failure(&endpoint, id, &error, attempts)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            tick(progress);
+        }
+    }
+
+    // 4. The manifest: what the store holds now, against what was expected. Rows found
+    // intact at the start were hashed then, rows written since were hashed as they were
+    // written, and a damaged row not fetched again is still missing: being there is
+    // enough for the rest.
+    for (i, report) in reports.iter_mut().enumerate() {
+        if report.list_error.is_some() {
+            continue;
+        }
+        let endpoint = endpoints[i].clone();
+        let stored: HashSet<u32> = store
+            .run(move |s| s.entries(&endpoint))
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        report.expected = report.expected.max(known[i].len() as u64);
+        report.stored = known[i]
+            .iter()
+            .filter(|id| stored.contains(id) && !missing[i].contains(id))
+            .count() as u64;
+        report.failed = known[i].len() as u64 - report.stored;
+    }
+    Ok(Manifest { resources: reports })
+}
+
+fn outcome_row(outcome: Outcome<Row, Error>) -> std::result::Result<Row, (Error, u32)> {
+    let attempts = outcome.attempts;
+    outcome.result.map_err(|e| (Error::from(e), attempts))
+}

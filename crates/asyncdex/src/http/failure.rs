@@ -1,0 +1,86 @@
+//! One wording for every backend's failures, so a user reads the same line whichever
+//! client made the call, and the same kind decides whether it is retried.
+//!
+//! | what happened | kind | line |
+//! |---|---|---|
+//! | no connection could be made | [`ErrorKind::Connect`] | `could not connect to URL: …` |
+//! | the connection broke during the exchange | [`ErrorKind::Network`] | `request failed: URL: …` |
+//! | the body was cut short | [`ErrorKind::Network`] | `request failed: URL: the body broke off: …` |
+//! | the client's own deadline passed | [`ErrorKind::Timeout`] | `timed out waiting for URL: …` |
+//! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
+
+use crate::error::{Error, ErrorKind};
+
+/// A failure of `kind` on the call to `url`, worded as every backend words it; `detail`
+/// is the client's own explanation (see [`chain`]).
+pub(super) fn failed(kind: ErrorKind, url: &str, detail: impl std::fmt::Display) -> Error {
+    let what = match kind {
+        ErrorKind::Connect => "could not connect to",
+        ErrorKind::Timeout => "timed out waiting for",
+        ErrorKind::InvalidInput => "bad request to",
+        _ => "request failed:",
+    };
+    Error::new(kind, format!("{what} {url}: {detail}")).with_url(url)
+}
+
+/// The body broke off after the headers arrived.
+pub(super) fn body_broke_off(url: &str, detail: impl std::fmt::Display) -> Error {
+    failed(
+        ErrorKind::Network,
+        url,
+        format_args!("the body broke off: {detail}"),
+    )
+}
+
+/// An error and its causes, in one line: clients' own messages are terse, and the cause
+/// (reset, refused, closed) is what a user needs.
+pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// The kind of an I/O error met during an exchange: a timeout, a connection that could
+/// not be made, or one that broke.
+pub(super) fn io_kind(e: &std::io::Error) -> ErrorKind {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::TimedOut => ErrorKind::Timeout,
+        Io::ConnectionRefused | Io::AddrNotAvailable => ErrorKind::Connect,
+        _ => ErrorKind::Network,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_wording_and_keeps_the_url() {
+        let e = failed(ErrorKind::Connect, "http://x/", "refused");
+        assert_eq!(e.to_string(), "could not connect to http://x/: refused");
+        assert_eq!(e.url(), Some("http://x/"));
+        let e = body_broke_off("http://x/", "reset");
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert!(e.is_transient());
+        assert_eq!(
+            e.to_string(),
+            "request failed: http://x/: the body broke off: reset"
+        );
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let outer = std::io::Error::other(inner);
+        assert_eq!(chain(&outer), "reset by peer");
+    }
+}

@@ -1,0 +1,186 @@
+//! Where calls go: the embedded mirror (the default, offline) or a real API (`--api`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> asyncdex::Result<()> {
+//! use asyncdex::mirror::MirrorConfig;
+//! use asyncdex::source::{Source, Target};
+//!
+//! assert!(Target::parse(Some("not a url"), MirrorConfig::default()).is_err());
+//! let source = Source::open(Target::parse(None, MirrorConfig::default())?).await?;
+//! assert!(source.base_url().starts_with("http://127.0.0.1:"));
+//! # Ok(()) }
+//! ```
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::mirror::{BackgroundMirror, MirrorConfig};
+use crate::pokeapi::POKEAPI_URL;
+
+/// The validated choice of where to send calls.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Start the embedded mirror in-process with this configuration.
+    Embedded(MirrorConfig),
+    /// A PokeAPI-compatible server at this API root.
+    Remote(String),
+}
+
+impl Target {
+    /// `api`: `None` for the embedded mirror, `"pokeapi"` for the public API, or a URL.
+    pub fn parse(api: Option<&str>, mirror: MirrorConfig) -> Result<Target> {
+        let Some(api) = api else {
+            return Ok(Target::Embedded(mirror));
+        };
+        if api == "pokeapi" {
+            return Ok(Target::Remote(POKEAPI_URL.to_owned()));
+        }
+        let bad = |why: &str| {
+            Error::invalid_input(format!(
+                "invalid --api URL {api:?}: {why} (expected e.g. http://127.0.0.1:8000/api/v2, or 'pokeapi')"
+            ))
+        };
+        let url = reqwest::Url::parse(api).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("the scheme must be http or https"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("it has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("an API root has no query or fragment"));
+        }
+        Ok(Target::Remote(
+            url.as_str().trim_end_matches('/').to_owned(),
+        ))
+    }
+}
+
+/// An open source of data: an API root URL, and the mirror behind it if it is ours.
+#[derive(Debug)]
+pub struct Source {
+    base_url: String,
+    description: String,
+    /// A stable name for this API's data (the embedded mirror's port changes every run).
+    cache_name: String,
+    mirror: Option<BackgroundMirror>,
+}
+
+impl Source {
+    /// Opens `target`: starts the embedded mirror, or just remembers the URL.
+    ///
+    /// The embedded mirror runs on a thread and runtime of its own, so the mirror's work
+    /// never competes with the client's event loop (nor stalls with it), and a client on a
+    /// single-threaded runtime still gets a whole core for itself.
+    pub async fn open(target: Target) -> Result<Source> {
+        match target {
+            Target::Remote(url) => Ok(Source {
+                description: url.clone(),
+                cache_name: url.clone(),
+                base_url: url,
+                mirror: None,
+            }),
+            Target::Embedded(config) => {
+                let description = format!("embedded mirror ({})", config.describe());
+                let cache_name = if config.pad {
+                    "embedded-padded"
+                } else {
+                    "embedded"
+                };
+                let start = move || BackgroundMirror::start_with(config, 1);
+                let mirror = asyncdex_engine::offload::once("starting the embedded mirror", start)
+                    .await?
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!("cannot start the embedded mirror: {e}"),
+                        )
+                    })?;
+                Ok(Source {
+                    base_url: mirror.base_url().to_owned(),
+                    description: format!("{description} at {}", mirror.base_url()),
+                    cache_name: cache_name.into(),
+                    mirror: Some(mirror),
+                })
+            }
+        }
+    }
+
+    /// The API root, `http://host/api/v2`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// One line saying where calls go, with the mirror's latency if it is ours.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// A stable name for the data behind this source: its URL, or `embedded` for the
+    /// embedded mirror (whose port changes every run).
+    pub fn cache_name(&self) -> String {
+        self.cache_name.clone()
+    }
+
+    /// Whether calls stay on this machine (the embedded mirror, `localhost`, `127.0.0.1`).
+    pub fn is_loopback(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.base_url) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or("");
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Stops the embedded mirror, if any (requests in progress get half a second).
+    pub async fn close(self) {
+        if let Some(m) = self.mirror {
+            // Stopping joins the mirror's thread: do it off the async runtime.
+            let _ = asyncdex_engine::offload::once("stopping the embedded mirror", move || drop(m))
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls_are_validated() {
+        let parse = |s| Target::parse(Some(s), MirrorConfig::default());
+        assert_eq!(
+            parse("pokeapi").unwrap(),
+            Target::Remote(POKEAPI_URL.into())
+        );
+        assert_eq!(
+            parse("http://127.0.0.1:8000/api/v2/").unwrap(),
+            Target::Remote("http://127.0.0.1:8000/api/v2".into())
+        );
+        let remote = |url: &str| Source {
+            base_url: url.into(),
+            description: String::new(),
+            cache_name: String::new(),
+            mirror: None,
+        };
+        assert!(remote("http://127.0.0.1:8000/api/v2").is_loopback());
+        assert!(remote("http://localhost/api/v2").is_loopback());
+        assert!(remote("http://[::1]:9/api/v2").is_loopback());
+        assert!(!remote("https://pokeapi.co/api/v2").is_loopback());
+        assert!(!remote("http://10.0.0.1/api/v2").is_loopback());
+        for bad in [
+            "",
+            "localhost:8000",
+            "ftp://x/api/v2",
+            "http://",
+            "http://x/api?q=1",
+            "::",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
+            assert!(err.to_string().contains("--api"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! A copy of an API in one SQLite file: what `crawl` writes, `serve --from` reads, `export`
+//! turns into static files, and the client's disk cache keeps.
+//!
+//! [`Store`] is plain blocking code over rusqlite: every method waits for the disk. That is
+//! fine on a thread and wrong on the async runtime, where one slow `fsync` would stall every
+//! call in flight. [`AsyncStore`] is the lesson's answer applied to a database: the *same*
+//! blocking store, unchanged, with each call run on an [`offload`](asyncdex_engine::offload) pool and
+//! awaited: `asyncio.to_thread(db.execute, ...)`, in Rust.
+//!
+//! The file is in WAL mode (readers never wait for the writer, a crash never leaves half a
+//! transaction) and every batch of rows is written in one transaction, so a crawl killed at
+//! any instant leaves only whole rows behind. Bodies are kept with their SHA-256, so a row
+//! that is not what was written can be told apart and fetched again.
+//!
+//! ```
+//! use asyncdex::store::{Row, Store};
+//!
+//! let store = Store::open_in_memory()?;
+//! store.put(&[Row::new("pokemon", 25, Some("pikachu".into()), br#"{"id":25,"name":"pikachu"}"#.to_vec())])?;
+//! let hit = store.get("pokemon", "pikachu")?.expect("stored");
+//! assert_eq!(hit.id, 25);
+//! assert!(store.get("pokemon", "25")?.is_some()); // one row, found by id or by name
+//! # Ok::<(), asyncdex::Error>(())
+//! ```
+
+mod links;
+mod offloaded;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub use links::{linked_ids, rebase, relativize, API_PATH};
+pub use offloaded::AsyncStore;
+pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
+
+use crate::error::{Error, ErrorKind, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS resources (
+    endpoint   TEXT    NOT NULL,
+    id         INTEGER NOT NULL,
+    name       TEXT,
+    url        TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    body       BLOB    NOT NULL,
+    sha256     TEXT    NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (endpoint, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (endpoint, name);
+CREATE TABLE IF NOT EXISTS lists (
+    endpoint TEXT PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    seen_at  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    endpoint TEXT    NOT NULL,
+    id       INTEGER NOT NULL,
+    error    TEXT    NOT NULL,
+    attempts INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, id)
+);
+CREATE TABLE IF NOT EXISTS misses (
+    endpoint   TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, key)
+);
+";
+
+/// The blocking store: one SQLite connection, shared by clones.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// The tables a store is made of.
+const STORE_TABLES: [&str; 4] = ["resources", "lists", "failures", "misses"];
+
+/// How many of a store's tables the database has, and how many others (SQLite's own
+/// not counted).
+fn tables(conn: &Connection) -> rusqlite::Result<(usize, usize)> {
+    let mut query = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?;
+    let names = query.query_map([], |r| r.get::<_, String>(0))?;
+    let (mut ours, mut others) = (0, 0);
+    for name in names {
+        if STORE_TABLES.contains(&name?.as_str()) {
+            ours += 1;
+        } else {
+            others += 1;
+        }
+    }
+    Ok((ours, others))
+}
+
+fn not_a_store(what: &str, hint: &str) -> Error {
+    Error::new(
+        ErrorKind::Database,
+        format!("{what}: it is not an asyncdex store ({hint})"),
+    )
+}
+
+fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |e| Error::new(ErrorKind::Database, format!("{what}: {e}"))
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, in WAL mode. An SQLite file that holds
+    /// other tables than a store's is refused before anything in it changes.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        let what = format!("cannot open the store {}", path.display());
+        let conn = Connection::open(path).map_err(db_error(&what))?;
+        let (ours, others) = tables(&conn).map_err(db_error(&what))?;
+        if others > 0 && ours < STORE_TABLES.len() {
+            return Err(not_a_store(
+                &what,
+                "it holds other tables: choose a new file",
+            ));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_error(&what))?;
+        Store::init(conn, Some(path.to_owned()), &what)
+    }
+
+    /// Opens an existing store only to read it (`serve --from`, `export`, `cache stats`):
+    /// a file that is not an asyncdex store is refused, never changed.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref();
+        let what = format!("cannot read the store {}", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error(&what))?;
+        let (ours, _) = tables(&conn).map_err(db_error(&what))?;
+        if ours != STORE_TABLES.len() {
+            return Err(not_a_store(&what, "write one with `asyncdex crawl`"));
+        }
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Some(path.to_owned()),
+        })
+    }
+
+    /// A store in memory, for tests and examples.
+    pub fn open_in_memory() -> Result<Store> {
+        let what = "cannot open an in-memory store";
+        let conn = Connection::open_in_memory().map_err(db_error(what))?;
+        Store::init(conn, None, what)
+    }
+
+    fn init(conn: Connection, path: Option<PathBuf>, what: &str) -> Result<Store> {
+        // NORMAL is durable at every checkpoint and never corrupt in WAL mode: a crash may
+        // lose the last transactions, never half of one.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_error(what))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error(what))?;
+        conn.execute_batch(SCHEMA).map_err(|e| {
+            Error::new(
+                ErrorKind::Database,
+                format!("{what}: is it an asyncdex store? ({e})"),
+            )
+        })?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    /// The file, if it is not in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(db_error(format!(
+            "store {}",
+            self.path
+                .as_deref()
+                .map_or("(memory)".into(), |p| p.display().to_string())
+        )))
+    }
+
+    /// Writes `rows` in one transaction (all or none), replacing rows with the same
+    /// endpoint and id, and clearing their failures.
+    pub fn put(&self, rows: &[Row]) -> Result<()> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO resources
+                     (endpoint, id, name, url, status, body, sha256, fetched_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                let mut clear =
+                    tx.prepare_cached("DELETE FROM failures WHERE endpoint = ?1 AND id = ?2")?;
+                for row in rows {
+                    insert.execute(params![
+                        row.endpoint,
+                        row.id,
+                        row.name,
+                        row.url(),
+                        row.status,
+                        &row.body[..],
+                        sha256_hex(&row.body),
+                        row.fetched_at,
+                        row.expires_at,
+                    ])?;
+                    clear.execute(params![row.endpoint, row.id])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// The resource of `endpoint` with id or name `key`.
+    pub fn get(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
+        let by_id = key.parse::<u32>().ok();
+        self.with(|conn| {
+            let sql = if by_id.is_some() {
+                "SELECT id, name, body, fetched_at, expires_at FROM resources
+                 WHERE endpoint = ?1 AND id = ?2"
+            } else {
+                "SELECT id, name, body, fetched_at, expires_at FROM resources
+                 WHERE endpoint = ?1 AND name = ?2"
+            };
+            let mut stmt = conn.prepare_cached(sql)?;
+            let key: &dyn rusqlite::ToSql = match &by_id {
+                Some(id) => id,
+                None => &key,
+            };
+            stmt.query_row(params![endpoint, key], |r| {
+                Ok(Stored {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    body: Bytes::from(r.get::<_, Vec<u8>>(2)?),
+                    fetched_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    /// Ids of `endpoint` stored intact: the body still has the SHA-256 it was written with.
+    pub fn valid_ids(&self, endpoint: &str) -> Result<std::collections::HashSet<u32>> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, body, sha256 FROM resources WHERE endpoint = ?1")?;
+            let rows = stmt.query_map([endpoint], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    sha256_hex(r.get_ref(1)?.as_blob()?) == r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut ids = std::collections::HashSet::new();
+            for row in rows {
+                let (id, intact) = row?;
+                if intact {
+                    ids.insert(id);
+                }
+            }
+            Ok(ids)
+        })
+    }
+
+    /// `(id, name)` of every stored resource of `endpoint`, by id.
+    pub fn entries(&self, endpoint: &str) -> Result<Vec<(u32, Option<String>)>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, name FROM resources WHERE endpoint = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// Every endpoint with stored resources or a list count, sorted.
+    pub fn endpoints(&self) -> Result<Vec<String>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT endpoint FROM resources UNION SELECT endpoint FROM lists ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Remembers the count `endpoint`'s list reported.
+    pub fn set_list_count(&self, endpoint: &str, count: u64) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO lists (endpoint, count, seen_at) VALUES (?1, ?2, ?3)",
+                params![endpoint, count as i64, now_ms()],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Records that fetching `endpoint`/`id` failed (kept until it is stored).
+    pub fn record_failure(
+        &self,
+        endpoint: &str,
+        id: u32,
+        error: &str,
+        attempts: u32,
+    ) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO failures (endpoint, id, error, attempts, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![endpoint, id, error, attempts, now_ms()],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Remembers that `endpoint`/`key` does not exist, until `expires_at`.
+    pub fn put_miss(&self, endpoint: &str, key: &str, expires_at: i64) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO misses (endpoint, key, expires_at) VALUES (?1, ?2, ?3)",
+                params![endpoint, key, expires_at],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Until when `endpoint`/`key` is known not to exist, if it is.
+    pub fn get_miss(&self, endpoint: &str, key: &str) -> Result<Option<i64>> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT expires_at FROM misses WHERE endpoint = ?1 AND key = ?2",
+                params![endpoint, key],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// What each endpoint holds, sorted by endpoint.
+    pub fn stats(&self) -> Result<Vec<EndpointStats>> {
+        let now = now_ms();
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.endpoint,
+                    (SELECT count(*) FROM resources r WHERE r.endpoint = e.endpoint),
+                    (SELECT coalesce(sum(length(body)), 0) FROM resources r WHERE r.endpoint = e.endpoint),
+                    (SELECT count FROM lists l WHERE l.endpoint = e.endpoint),
+                    (SELECT count(*) FROM failures f WHERE f.endpoint = e.endpoint),
+                    (SELECT count(*) FROM resources r WHERE r.endpoint = e.endpoint AND r.expires_at < ?1)
+                 FROM (SELECT endpoint FROM resources UNION SELECT endpoint FROM lists
+                       UNION SELECT endpoint FROM failures) e ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([now], |r| {
+                let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
+                Ok(EndpointStats {
+                    endpoint: r.get(0)?,
+                    rows: n(1)?,
+                    bytes: n(2)?,
+                    listed: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+                    failed: n(4)?,
+                    expired: n(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Calls `each` with every stored resource of `endpoint`, by id, one at a time (a
+    /// store can be larger than memory).
+    pub fn for_each(
+        &self,
+        endpoint: &str,
+        mut each: impl FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
+        let mut failed = None;
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, body, fetched_at, expires_at FROM resources
+                 WHERE endpoint = ?1 ORDER BY id",
+            )?;
+            let mut rows = stmt.query([endpoint])?;
+            while let Some(r) = rows.next()? {
+                let stored = Stored {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    body: Bytes::from(r.get::<_, Vec<u8>>(2)?),
+                    fetched_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                };
+                if let Err(e) = each(stored) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,50 @@
+//! The blocking store, unchanged, made safe for async code: the lesson's `to_thread`
+//! applied to a database.
+
+use super::{Row, Store, Stored};
+use crate::error::Result;
+use asyncdex_engine::offload::Pool;
+
+/// A [`Store`] for async code: every call runs on an offload pool and is awaited, so the
+/// runtime never waits for the disk. The blocking store is not changed at all.
+#[derive(Clone, Debug)]
+pub struct AsyncStore {
+    store: Store,
+    pool: Pool,
+}
+
+impl AsyncStore {
+    /// Wraps `store`; its calls run on a pool of two threads (one connection serialises
+    /// them anyway: the second thread lets the next call be ready when one finishes).
+    pub fn new(store: Store) -> AsyncStore {
+        AsyncStore {
+            store,
+            pool: Pool::new("store", 2),
+        }
+    }
+
+    /// The blocking store underneath.
+    pub fn blocking(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs `f` with the blocking store on the pool.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        self.pool.run(move || f(&store)).await?
+    }
+
+    /// [`Store::put`], awaited.
+    pub async fn put(&self, rows: Vec<Row>) -> Result<()> {
+        self.run(move |s| s.put(&rows)).await
+    }
+
+    /// [`Store::get`], awaited.
+    pub async fn get(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
+        let (endpoint, key) = (endpoint.to_owned(), key.to_owned());
+        self.run(move |s| s.get(&endpoint, &key)).await
+    }
+}

@@ -1,0 +1,553 @@
+//! The command line's flags: clap derive types, and their conversion into the library's
+//! settings (`Target`, `HttpOptions`, `Policy`, `Faults`). No decisions live here.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::commands;
+use asyncdex::cache::{Cache, CacheMode};
+use asyncdex::http::HttpOptions;
+use asyncdex::mirror::{Faults, MirrorConfig};
+use asyncdex::names::{Mode, Plan};
+use asyncdex::pokeapi::Key;
+use asyncdex::source::Target;
+use asyncdex_engine::gather::{Policy, RateLimit};
+use asyncdex_engine::offload::Pool;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+/// Fetch Pokémon from PokeAPI concurrently, and see what concurrency buys.
+///
+/// Every command runs offline against an embedded PokeAPI mirror with simulated latency,
+/// unless --api is given.
+#[derive(Parser)]
+#[command(name = "asyncdex", version, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Report on stderr, while it happens, any stall of the async runtime longer than
+    /// 50 ms, naming the labelled future that was being polled.
+    #[arg(long, global = true)]
+    pub watchdog: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Fetch N random Pokémon names one by one, on threads and async; compare the timings.
+    Names(NamesArgs),
+    /// Fetch Pokémon by id or name, concurrently, and show them.
+    Get(GetArgs),
+    /// Print N random names as they arrive (an async stream).
+    Stream(StreamArgs),
+    /// Serve the embedded Pokédex as a PokeAPI-compatible HTTP server.
+    Serve(ServeArgs),
+    /// A 10 ms heartbeat beside a blocking GET: before, the wrong way (stall), the right way.
+    Blocking(BlockingArgs),
+    /// Concurrency vs parallelism: parse real-size bodies inline, offloaded, with rayon.
+    Cpu(CpuArgs),
+    /// Run a program of steps in sequence and in parallel (TOML); compare with its
+    /// critical path.
+    Program(ProgramArgs),
+    /// Sweep N over sizes and modes: how cost grows with the work (a table and a chart).
+    Bench(BenchArgs),
+    /// Clone the API into a SQLite store, resumably; check every list's count at the end.
+    Crawl(CrawlArgs),
+    /// Write a crawled store as PokeAPI's static layout, for any static web server.
+    Export(ExportArgs),
+    /// The client's disk cache: what it holds, or empty it.
+    Cache(CacheArgs),
+}
+
+#[derive(Args)]
+pub struct CrawlArgs {
+    /// The resources, comma-separated (default: every list the API's root names).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub resources: Option<Vec<String>>,
+    /// The store file: created if missing; a rerun fetches only what it lacks.
+    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    pub out: std::path::PathBuf,
+    /// Most requests in flight.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Also fetch resources that bodies link to, within the chosen resources.
+    #[arg(long)]
+    pub follow: bool,
+    /// The manifest as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The sizes N, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000")]
+    pub sizes: Vec<usize>,
+    /// The modes, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,threads,async"
+    )]
+    pub modes: Vec<ModeArg>,
+    /// Skip a cell whose ideal time is longer than this.
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_secs)]
+    pub budget: Duration,
+    /// Threads in the pool of the threads mode.
+    #[arg(long, default_value_t = Pool::default_size())]
+    pub threads: usize,
+    /// Most requests in flight in the async mode.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// One JSON object per cell.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw a log-log chart of wall time against N, one line per mode.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+impl Command {
+    /// True for the commands that serve rather than fetch.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Command::Serve(_))
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExampleProgram {
+    SmartHome,
+}
+
+#[derive(Args)]
+pub struct ProgramArgs {
+    /// The program file (format: see programs/smart-home.toml).
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    pub file: Option<std::path::PathBuf>,
+    /// Run a built-in program instead of a file.
+    #[arg(long, value_enum)]
+    pub example: Option<ExampleProgram>,
+    /// One JSON object with every step.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pictures: PictureArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DemoModeArg {
+    Before,
+    Wrong,
+    Correct,
+    All,
+}
+
+#[derive(Args)]
+pub struct BlockingArgs {
+    /// Which of the lesson's programs.
+    #[arg(long, value_enum, default_value = "all")]
+    pub mode: DemoModeArg,
+    /// Blocking GETs per round (all at once in the correct program).
+    #[arg(long, default_value_t = 1)]
+    pub calls: usize,
+    /// Rounds of calls, one after another (more rounds, more heartbeat samples).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+    /// Heartbeat period.
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    pub period: u64,
+    /// The server's latency: how long each blocking GET waits.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub latency: u64,
+    /// A PokeAPI-compatible API root instead of the embedded mirror.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// One JSON object per line and program.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct CpuArgs {
+    /// Real-size Pokémon bodies to parse.
+    #[arg(long, default_value_t = 400)]
+    pub jobs: usize,
+    /// Threads in the offload pool (default: min(32, cores + 4)).
+    #[arg(long, default_value_t = Pool::default_size())]
+    pub threads: usize,
+    /// One JSON object per line and way.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Faults the mirror injects, each a probability (0–1), reproducible from the seed.
+#[derive(Args)]
+pub struct FaultArgs {
+    /// Embedded mirror: probability of answering 500, 502 or 503.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub fail_rate: f64,
+    /// Embedded mirror: probability of answering 429 with Retry-After and PokeAPI's throttle body.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub throttle_rate: f64,
+    /// Embedded mirror: probability of accepting a request and never answering.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub stall_rate: f64,
+    /// Embedded mirror: probability of promising a Content-Length and cutting the body in half.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub truncate_rate: f64,
+    /// Embedded mirror: probability of dropping the connection without answering.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub reset_rate: f64,
+    /// Embedded mirror: the Retry-After sent with a 429.
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub retry_after: u64,
+}
+
+impl FaultArgs {
+    pub fn faults(&self, seed: u64) -> asyncdex::Result<Faults> {
+        let faults = Faults {
+            fail: self.fail_rate,
+            throttle: self.throttle_rate,
+            stall: self.stall_rate,
+            truncate: self.truncate_rate,
+            reset: self.reset_rate,
+            retry_after_secs: self.retry_after,
+            seed,
+        };
+        faults.check()?;
+        Ok(faults)
+    }
+}
+
+#[derive(Args)]
+pub struct SourceArgs {
+    /// A PokeAPI-compatible API root to use instead of the embedded mirror;
+    /// 'pokeapi' means https://pokeapi.co/api/v2.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// The embedded mirror's latency per request.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub latency: u64,
+    /// The embedded mirror's jitter: each delay is latency ± jitter.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    pub jitter: u64,
+    /// Pad the embedded mirror's bodies to the size of real PokeAPI bodies (~250 KB).
+    #[arg(long)]
+    pub pad: bool,
+    /// Time limit of each attempt of a request.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, allow_negative_numbers = true)]
+    pub timeout: Duration,
+    /// Retries of a failed request: timeouts, connection errors, 429 and 5xx only
+    /// (exponential backoff with full jitter; a server's Retry-After is honoured).
+    /// [default: 2; crawl: 5]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Most retries for the whole run (default: as many as there are requests, plus 10).
+    #[arg(long, value_name = "N")]
+    pub retry_budget: Option<usize>,
+    /// At most this many requests start per second (fractions allowed), shared by all.
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+    /// Stop at the first failed request: the rest are cancelled (default: collect all).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Async requests over HTTP/2: multiplexed on one connection (the embedded mirror and
+    /// PokeAPI both speak it). Far less memory per request in flight.
+    #[arg(long)]
+    http2: bool,
+    /// Spread async requests over N single-threaded runtimes, one thread each
+    /// (thread-per-core, as oha does; default: one per core). 1: every request on one
+    /// thread, the lesson's pure concurrency.
+    #[arg(long, value_name = "N", default_value_t = default_cores())]
+    pub cores: usize,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// One runtime per core this process may use.
+fn default_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl SourceArgs {
+    pub fn target(&self, seed: u64) -> asyncdex::Result<Target> {
+        let mirror = MirrorConfig {
+            latency: Duration::from_millis(self.latency),
+            jitter: Duration::from_millis(self.jitter),
+            seed,
+            pad: self.pad,
+            faults: self.faults.faults(seed)?,
+        };
+        Target::parse(self.api.as_deref(), mirror)
+    }
+
+    /// Client settings; `concurrency` sizes the idle pool so that every connection of one
+    /// wave is reused by the next instead of being closed and opened again.
+    pub fn http(&self, concurrency: usize) -> HttpOptions {
+        HttpOptions {
+            timeout: Some(self.timeout),
+            max_idle_per_host: concurrency.max(1),
+            http2: self.http2,
+        }
+    }
+
+    /// The plan of a `names` run or a `bench` sweep: pool size, concurrency, client
+    /// settings and policy from these flags.
+    pub fn plan(
+        &self,
+        threads: usize,
+        concurrency: usize,
+        seed: u64,
+        cancel: &CancellationToken,
+    ) -> asyncdex::Result<Plan> {
+        let mut plan = Plan::new(Vec::new());
+        plan.threads = threads;
+        plan.concurrency = concurrency;
+        plan.http = self.http(concurrency.max(threads));
+        plan.policy = self.policy(concurrency, seed, cancel)?;
+        Ok(plan)
+    }
+
+    pub fn policy(
+        &self,
+        concurrency: usize,
+        seed: u64,
+        cancel: &CancellationToken,
+    ) -> asyncdex::Result<Policy> {
+        let mut policy = Policy::new(concurrency);
+        policy.timeout = Some(self.timeout);
+        policy.retries = self.retries.unwrap_or(2);
+        policy.retry_budget = self.retry_budget;
+        policy.rate = self.rate.map(RateLimit::per_second).transpose()?;
+        policy.fail_fast = self.fail_fast;
+        policy.cancel = cancel.clone();
+        policy.seed = seed;
+        policy.cores = self.cores;
+        Ok(policy)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Sequential,
+    Threads,
+    Async,
+    All,
+}
+
+impl ModeArg {
+    /// The modes this choice stands for.
+    pub fn modes(self) -> Vec<Mode> {
+        match self {
+            ModeArg::All => Mode::ALL.to_vec(),
+            ModeArg::Sequential => vec![Mode::Sequential],
+            ModeArg::Threads => vec![Mode::Threads],
+            ModeArg::Async => vec![Mode::Async],
+        }
+    }
+}
+
+/// What every fetching command (names, get, stream) takes.
+#[derive(Args)]
+pub struct FetchArgs {
+    /// Most requests in flight (the async mode's concurrency).
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// One JSON object per line instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pictures: PictureArgs,
+    /// Keep answers on disk and reuse them while fresh (Cache-Control: max-age). Default:
+    /// on for an API across the network, off for the embedded mirror and local servers.
+    /// Without DIR: the platform's cache folder (~/.cache/asyncdex).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", conflicts_with = "no_cache")]
+    pub cache: Option<std::path::PathBuf>,
+    /// Never use the disk cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+impl FetchArgs {
+    pub fn cache_mode(&self) -> asyncdex::Result<CacheMode> {
+        Ok(match (&self.cache, self.no_cache) {
+            (_, true) => CacheMode::Off,
+            (Some(dir), _) if dir.as_os_str().is_empty() => CacheMode::In(Cache::default_dir()?),
+            (Some(dir), _) => CacheMode::In(dir.clone()),
+            (None, _) => CacheMode::Auto,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CacheCommand {
+    /// What the cache holds, per API and resource.
+    Stats,
+    /// Delete every cached answer.
+    Clear,
+}
+
+#[derive(Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+    /// The cache folder (default: the platform's, e.g. ~/.cache/asyncdex).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    /// How many random Pokémon.
+    #[arg(default_value_t = 20)]
+    pub n: usize,
+    /// Which way to fetch: all three, compared, by default.
+    #[arg(long, value_enum, default_value = "all")]
+    pub mode: ModeArg,
+    /// Threads in the pool of the threads mode (default: Python's min(32, cores + 4)).
+    #[arg(long, default_value_t = Pool::default_size())]
+    pub threads: usize,
+    /// Seed of the random draw (and of the mirror's jitter): same seed, same Pokémon.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Args)]
+pub struct PictureArgs {
+    /// Write an SVG timeline (one bar per call, the modes stacked); open it in a browser.
+    #[arg(long, value_name = "FILE.svg")]
+    pub timeline: Option<std::path::PathBuf>,
+    /// Write a Chrome trace (open it in ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: Option<std::path::PathBuf>,
+}
+
+impl PictureArgs {
+    pub fn pictures(&self) -> commands::Pictures {
+        commands::Pictures {
+            timeline: self.timeline.clone(),
+            trace: self.trace.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// Ids or names (`25`, `pikachu`).
+    #[arg(required = true, value_name = "ID|NAME", allow_negative_numbers = true, value_parser = parse_key)]
+    pub keys: Vec<Key>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Args)]
+pub struct StreamArgs {
+    /// How many random Pokémon.
+    #[arg(default_value_t = 20)]
+    pub n: usize,
+    /// Print in draw order instead of as they arrive.
+    #[arg(long)]
+    pub ordered: bool,
+    /// Seed of the random draw.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Latency per request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// Jitter: each delay is latency ± jitter.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter: u64,
+    /// Seed of the jitter sequence.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Pad bodies to the size of real PokeAPI bodies (~250 KB).
+    #[arg(long, conflicts_with = "from")]
+    pub pad: bool,
+    /// Serve a store written by `crawl` (a file), or a folder in PokeAPI's static layout
+    /// (data/api/v2/...) such as `export` writes, instead of the embedded Pokédex.
+    #[arg(long, value_name = "DB|DIR")]
+    pub from: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The store to export (written by `crawl`).
+    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    pub from: std::path::PathBuf,
+    /// The folder to write PokeAPI's static layout into (data/api/v2/...).
+    #[arg(long, value_name = "DIR")]
+    pub to: std::path::PathBuf,
+}
+
+pub fn parse_key(s: &str) -> Result<Key, String> {
+    s.parse::<Key>().map_err(|e| e.to_string())
+}
+
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("the timeout must be positive, not {s}"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+pub fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos % 100_000)
+}

@@ -1,0 +1,131 @@
+//! `asyncdex bench`: the sweep over N and modes, as a table, JSON, and a log-log chart.
+
+use serde_json::json;
+
+use super::{io_error, ms, Io, Summary};
+use crate::chart::{loglog, Series};
+use asyncdex::source::{Source, Target};
+use asyncdex::sweep::{run, Cell, Sweep};
+use asyncdex::{Error, Result};
+
+/// A validated `bench` job.
+#[derive(Debug, Clone)]
+pub struct BenchJob {
+    /// What to sweep.
+    pub sweep: Sweep,
+    /// Where to fetch from.
+    pub target: Target,
+    /// One JSON object per cell.
+    pub json: bool,
+    /// Where to draw the log-log chart.
+    pub plot: Option<std::path::PathBuf>,
+}
+
+/// Runs the sweep, printing each cell as it finishes.
+pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
+    if job.sweep.sizes.is_empty() || job.sweep.sizes.contains(&0) {
+        return Err(Error::invalid_input("--sizes needs sizes of at least 1"));
+    }
+    if let Some(&n) = job.sweep.sizes.iter().find(|&&n| n > super::MAX_CALLS) {
+        return Err(Error::invalid_input(format!(
+            "size {n} is too large (at most {})",
+            super::MAX_CALLS
+        )));
+    }
+    let source = Source::open(job.target.clone()).await?;
+    if !job.json {
+        writeln!(
+            io.out,
+            "sweep from {}; threads {}, concurrency {}, budget {:.0} s per cell\n\n{:<12}{:>7}{:>12}{:>12}{:>8}{:>12}",
+            source.description(),
+            job.sweep.plan.threads,
+            job.sweep.plan.concurrency,
+            job.sweep.budget.as_secs_f64(),
+            "mode", "N", "wall (ms)", "ideal (ms)", "ratio", "requests/s"
+        )
+        .map_err(io_error)?;
+    }
+    let mut printed = Ok(());
+    let cells = run(&job.sweep, source.base_url(), |cell| {
+        if printed.is_ok() {
+            printed = print_cell(cell, job.json, io.out);
+        }
+    })
+    .await;
+    source.close().await;
+    let cells = cells?;
+    printed.map_err(io_error)?;
+    if let Some(path) = &job.plot {
+        let series: Vec<Series> = job
+            .sweep
+            .modes
+            .iter()
+            .map(|&mode| {
+                let mine = cells.iter().filter(|c| c.mode == mode);
+                Series {
+                    name: mode.to_string(),
+                    points: mine
+                        .clone()
+                        .filter_map(|c| c.measured.map(|(wall, _)| (c.n as f64, ms(wall))))
+                        .collect(),
+                    ideal: mine.map(|c| (c.n as f64, ms(c.ideal))).collect(),
+                }
+            })
+            .collect();
+        let title = format!(
+            "asyncdex bench: wall time vs N at {:.0} ms latency",
+            ms(job.sweep.latency)
+        );
+        crate::timeline::write_file(path, &loglog(&title, &series))?;
+    }
+    let measured: Vec<&Cell> = cells.iter().filter(|c| c.measured.is_some()).collect();
+    let calls: usize = measured.iter().map(|c| c.n).sum();
+    let ok: usize = measured
+        .iter()
+        .filter_map(|c| c.measured.map(|(_, ok)| ok))
+        .sum();
+    Ok(Summary {
+        ok,
+        failed: calls - ok,
+        interrupted: job.sweep.plan.policy.cancel.is_cancelled(),
+        ..Summary::default()
+    })
+}
+
+fn print_cell(cell: &Cell, json: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if json {
+        let line = match cell.measured {
+            Some((wall, ok)) => json!({
+                "mode": cell.mode.as_str(), "n": cell.n, "ok": ok, "skipped": false,
+                "wall_ms": ms(wall), "ideal_ms": ms(cell.ideal),
+                "ratio": cell.ratio().map(|r| (r * 1000.0).round() / 1000.0),
+                "requests_per_s": (cell.n as f64 / wall.as_secs_f64().max(1e-9) * 10.0).round() / 10.0,
+            }),
+            None => {
+                json!({"mode": cell.mode.as_str(), "n": cell.n, "skipped": true, "ideal_ms": ms(cell.ideal)})
+            }
+        };
+        writeln!(out, "{line}")
+    } else {
+        match cell.measured {
+            Some((wall, _)) => writeln!(
+                out,
+                "{:<12}{:>7}{:>12.1}{:>12.1}{:>8.2}{:>12.1}",
+                cell.mode.as_str(),
+                cell.n,
+                ms(wall),
+                ms(cell.ideal),
+                cell.ratio().unwrap_or(0.0),
+                cell.n as f64 / wall.as_secs_f64().max(1e-9)
+            ),
+            None => writeln!(
+                out,
+                "{:<12}{:>7}     skipped: its ideal, {:.1} s, is over the budget",
+                cell.mode.as_str(),
+                cell.n,
+                cell.ideal.as_secs_f64()
+            ),
+        }
+    }?;
+    out.flush()
+}

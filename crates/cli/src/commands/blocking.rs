@@ -1,0 +1,119 @@
+//! `asyncdex blocking`: the heartbeat proof that offloading keeps the runtime breathing.
+
+use asyncdex_engine::offload;
+use serde_json::json;
+
+use super::{io_error, ms, Io, Summary};
+use asyncdex::source::{Source, Target};
+use asyncdex::sync_to_async::{run, Demo, DemoRun, Mode};
+use asyncdex::{Error, Result};
+
+/// A validated `blocking` job.
+#[derive(Debug, Clone)]
+pub struct BlockingJob {
+    /// Which programs, in order.
+    pub modes: Vec<Mode>,
+    /// Calls per round, rounds, heartbeat period.
+    pub demo: Demo,
+    /// Where the blocking GETs go (the mirror's latency is what the heartbeat must outlive).
+    pub target: Target,
+    /// One JSON object per line and mode.
+    pub json: bool,
+}
+
+/// Runs the programs and prints every tick and a table.
+pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
+    if job.demo.calls == 0 || job.demo.rounds == 0 {
+        return Err(Error::invalid_input(
+            "--calls and --rounds must be at least 1",
+        ));
+    }
+    if job.demo.period.is_zero() {
+        return Err(Error::invalid_input("--period must be positive"));
+    }
+    let source = Source::open(job.target.clone()).await?;
+    let url = format!("{}/pokemon/25/", source.base_url());
+    let mut runs = Vec::new();
+    for &mode in &job.modes {
+        let (url, demo) = (url.clone(), job.demo);
+        // Each program builds its own single-threaded runtime: run it off this one.
+        let demo = offload::once("the blocking demo", move || run(mode, &url, &demo)).await?;
+        runs.push(demo?);
+    }
+    let printed = if job.json {
+        print_json(&runs, io.out)
+    } else {
+        print_table(&job, source.description(), &runs, io.out)
+    };
+    source.close().await;
+    printed.map_err(io_error)?;
+    let ok = runs.iter().map(|r| r.ok).sum();
+    let calls: usize = runs.iter().map(|r| r.calls).sum();
+    Ok(Summary {
+        ok,
+        failed: calls - ok,
+        ..Summary::default()
+    })
+}
+
+fn print_table(
+    job: &BlockingJob,
+    source: &str,
+    runs: &[DemoRun],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} blocking GET(s) at a time, {} round(s), beside a {} ms heartbeat, to {source}\n",
+        job.demo.calls,
+        job.demo.rounds,
+        ms(job.demo.period)
+    )?;
+    for run in runs {
+        writeln!(out, "{}: heartbeat intervals (ms)", run.mode)?;
+        for row in run.beats.intervals.chunks(10) {
+            let cells: Vec<String> = row.iter().map(|d| format!("{:>7.1}", ms(*d))).collect();
+            writeln!(out, "  {}", cells.concat().trim_start())?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{:<10}{:>7}{:>12}{:>8}{:>14}{:>14}",
+        "mode", "calls", "total (ms)", "ticks", "max lag (ms)", "p99 lag (ms)"
+    )?;
+    for run in runs {
+        writeln!(
+            out,
+            "{:<10}{:>7}{:>12.1}{:>8}{:>14.1}{:>14.1}",
+            run.mode.as_str(),
+            run.calls,
+            ms(run.total),
+            run.beats.intervals.len(),
+            ms(run.beats.max_lag()),
+            ms(run.beats.p99_lag())
+        )?;
+    }
+    writeln!(
+        out,
+        "\nwrong: the blocking call ran on the runtime's only thread, so the heartbeat froze.\n\
+         correct: the same function ran on a pool thread and was awaited; the heartbeat kept time."
+    )
+}
+
+fn print_json(runs: &[DemoRun], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for run in runs {
+        let intervals: Vec<f64> = run.beats.intervals.iter().map(|d| ms(*d)).collect();
+        let line = json!({
+            "mode": run.mode.as_str(),
+            "calls": run.calls,
+            "ok": run.ok,
+            "total_ms": ms(run.total),
+            "ticks": intervals.len(),
+            "max_lag_ms": ms(run.beats.max_lag()),
+            "p99_lag_ms": ms(run.beats.p99_lag()),
+            "intervals_ms": intervals,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `asyncdex cache stats` and `asyncdex cache clear`: the client's disk cache, seen and emptied.
+
+use asyncdex_engine::offload;
+use std::path::PathBuf;
+
+use super::{io_error, Io, Summary};
+use asyncdex::Result;
+
+/// A validated `cache` job.
+#[derive(Debug, Clone)]
+pub struct CacheJob {
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// Empty it (else: show what it holds).
+    pub clear: bool,
+}
+
+/// Shows what the cache holds, per API file and resource, or deletes it.
+pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
+    let dir = job.dir.clone();
+    let clear = job.clear;
+    // Reading SQLite files and deleting files both block: off the runtime.
+    let work = offload::once("reading the cache", move || {
+        if clear {
+            asyncdex::cache::clear(&dir).map(Err)
+        } else {
+            asyncdex::cache::stats(&dir).map(Ok)
+        }
+    });
+    let done = work.await??;
+    let dir = job.dir.display();
+    match done {
+        Err((files, bytes)) => writeln!(
+            io.out,
+            "cache: removed {files} file{} ({:.1} MB) from {dir}",
+            if files == 1 { "" } else { "s" },
+            bytes as f64 / 1e6
+        ),
+        Ok(files) if files.is_empty() => writeln!(io.out, "cache: {dir} holds nothing"),
+        Ok(files) => (|| {
+            writeln!(io.out, "cache: {dir}")?;
+            for file in &files {
+                let name = file.path.file_name().unwrap_or_default().to_string_lossy();
+                writeln!(io.out, "  {name} ({:.1} MB)", file.bytes as f64 / 1e6)?;
+                for e in &file.endpoints {
+                    writeln!(
+                        io.out,
+                        "    {:<20}{:>7} resources{:>7} expired{:>10.1} KB",
+                        e.endpoint,
+                        e.rows,
+                        e.expired,
+                        e.bytes as f64 / 1e3
+                    )?;
+                }
+            }
+            Ok(())
+        })(),
+    }
+    .map_err(io_error)?;
+    Ok(Summary::default())
+}

@@ -1,0 +1,153 @@
+//! `asyncdex crawl`: clone the API into a SQLite store, resumably, and print the manifest.
+
+use asyncdex_engine::offload;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::report::Progress;
+use super::{io_error, Io, Summary};
+use asyncdex::crawl::{crawl as run_crawl, Crawl, Manifest};
+use asyncdex::http::{HttpOptions, Native};
+use asyncdex::source::{Source, Target};
+use asyncdex::store::{AsyncStore, Store};
+use asyncdex::Result;
+
+/// How often a crawl without a terminal prints where it stands.
+const LINE_EVERY: Duration = Duration::from_secs(2);
+
+/// A validated `crawl` job.
+#[derive(Debug, Clone)]
+pub struct CrawlJob {
+    /// What to crawl, and the policy (concurrency, retries, rate, cancellation).
+    pub crawl: Crawl,
+    /// The store file (created if missing, resumed if not).
+    pub out: PathBuf,
+    /// Client settings.
+    pub http: HttpOptions,
+    /// Where to crawl from.
+    pub target: Target,
+    /// The manifest as one JSON object instead of a table.
+    pub json: bool,
+}
+
+/// Runs a crawl: a progress bar on a terminal (plain lines every 2 s otherwise), then the
+/// manifest, and a line naming what is missing if anything is.
+pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
+    job.crawl.validate()?;
+    let out = job.out.clone();
+    let store = offload::once("opening the store", move || Store::open(out)).await??;
+    let store = AsyncStore::new(store);
+    let source = Source::open(job.target.clone()).await?;
+    let transport = Native::new(&job.http)?;
+    let terminal = std::io::stderr().is_terminal();
+    let progress = Progress::attach(&mut job.crawl.policy, "crawl");
+    writeln!(
+        io.err,
+        "crawling {} into {}",
+        source.description(),
+        job.out.display()
+    )
+    .map_err(io_error)?;
+    let started = Instant::now();
+    let mut last_line = Instant::now();
+    let err = &mut *io.err;
+    let result = run_crawl(
+        transport,
+        source.base_url(),
+        &store,
+        &job.crawl,
+        &mut |tick| {
+            if !terminal && last_line.elapsed() >= LINE_EVERY {
+                last_line = Instant::now();
+                let _ = writeln!(
+                    err,
+                    "crawl: {}/{} done, {} failed, {:.1} s",
+                    tick.done,
+                    tick.total,
+                    tick.failed,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        },
+    )
+    .await;
+    progress.finish();
+    source.close().await;
+    let manifest = result?;
+    let elapsed = started.elapsed();
+    if job.json {
+        let line = serde_json::json!({
+            "store": job.out.display().to_string(),
+            "complete": manifest.complete(),
+            "seconds": elapsed.as_secs_f64(),
+            "resources": manifest.resources,
+        });
+        writeln!(io.out, "{line}").map_err(io_error)?;
+    } else {
+        print_manifest(&manifest, io.out).map_err(io_error)?;
+    }
+    let (expected, stored) = manifest.totals();
+    let retried: u64 = manifest.resources.iter().map(|r| r.retried).sum();
+    writeln!(
+        io.err,
+        "crawl: {stored} of {expected} stored in {} ({} fetched, {} already there, {retried} retried) in {:.2} s",
+        job.out.display(),
+        manifest.resources.iter().map(|r| r.fetched).sum::<u64>(),
+        manifest.resources.iter().map(|r| r.skipped).sum::<u64>(),
+        elapsed.as_secs_f64()
+    )
+    .map_err(io_error)?;
+    for r in manifest.resources.iter().filter(|r| !r.complete()) {
+        let why = match &r.list_error {
+            Some(e) => format!("its list could not be read: {e}"),
+            None => format!(
+                "{} of {} missing{}",
+                r.expected - r.stored.min(r.expected),
+                r.expected,
+                if r.failures.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (first: {})", r.failures.join("; "))
+                }
+            ),
+        };
+        writeln!(io.err, "  incomplete: {}: {why}", r.endpoint).map_err(io_error)?;
+    }
+    if !manifest.complete() {
+        writeln!(
+            io.err,
+            "crawl: incomplete; run it again to fetch only what is missing"
+        )
+        .map_err(io_error)?;
+    }
+    let interrupted = job.crawl.policy.cancel.is_cancelled();
+    let list_failures = manifest
+        .resources
+        .iter()
+        .filter(|r| r.list_error.is_some())
+        .count();
+    Ok(Summary {
+        ok: stored as usize,
+        failed: (expected - stored.min(expected)) as usize + list_failures,
+        retried: retried as usize,
+        interrupted,
+        ..Summary::default()
+    })
+}
+
+fn print_manifest(m: &Manifest, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>9}",
+        "resource", "expected", "stored", "skipped", "fetched", "failed", "retried"
+    )?;
+    for r in &m.resources {
+        writeln!(
+            out,
+            "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>9}",
+            r.endpoint, r.expected, r.stored, r.skipped, r.fetched, r.failed, r.retried
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! `asyncdex names [N]`: the lesson's comparison, printed.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::json;
+
+use super::report::{print_summary, Progress};
+use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
+use asyncdex::cache::CacheMode;
+use asyncdex::names::{run_mode, Mode, ModeRun, Plan};
+use asyncdex::pokeapi::random_ids;
+use asyncdex::source::{Source, Target};
+use asyncdex::{ErrorKind, Result};
+use asyncdex_engine::gather::Status;
+
+/// A validated `names` job.
+#[derive(Debug, Clone)]
+pub struct NamesJob {
+    /// How many names.
+    pub n: usize,
+    /// Seed of the random draw (same seed, same ids).
+    pub seed: u64,
+    /// Which modes to run, in order.
+    pub modes: Vec<Mode>,
+    /// Threads, concurrency and client settings (its `ids` are drawn from the seed).
+    pub plan: Plan,
+    /// Where to fetch from.
+    pub target: Target,
+    /// One JSON object per line and mode instead of the table.
+    pub json: bool,
+    /// Timeline and trace files to write.
+    pub pictures: Pictures,
+    /// Whether and where to keep answers on disk.
+    pub cache: CacheMode,
+}
+
+/// Runs a `names` job and prints its report.
+pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
+    check_count(job.n)?;
+    job.plan.validate()?;
+    job.plan.ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
+    let source = Source::open(job.target.clone()).await?;
+    job.plan.cache = job.cache.open_for(&source)?;
+    let mut runs = Vec::new();
+    let mut logs = Vec::new();
+    for &mode in &job.modes {
+        if job.plan.policy.cancel.is_cancelled() {
+            break; // Ctrl-C: report what the finished modes got
+        }
+        let mut plan = job.plan.clone();
+        let progress = Progress::attach(&mut plan.policy, mode.as_str());
+        let log = job.pictures.log_for(&mut plan.policy);
+        let run = run_mode(mode, source.base_url(), &plan).await;
+        progress.finish();
+        runs.push(run?);
+        logs.push(log);
+    }
+    let groups: Vec<_> = runs
+        .iter()
+        .zip(&logs)
+        .filter_map(|(run, log)| {
+            let name = format!("{} ({:.0} ms)", run.mode, ms(run.wall));
+            Some(group_from(name, log.as_ref()?, |i| {
+                format!("id {}", run.ids[i])
+            }))
+        })
+        .collect();
+    let from = source.description();
+    let from = from.split(" at http").next().unwrap_or(from);
+    let title = format!("asyncdex names {} (seed {}) from {from}", job.n, job.seed);
+    job.pictures.write(&title, &groups)?;
+    let report = if job.json {
+        print_json(&job, &source, &runs, io.out)
+    } else {
+        print_table(&job, &source, &runs, io.out)
+    };
+    source.close().await;
+    report.map_err(io_error)?;
+    let mut summary = Summary::default();
+    for run in &runs {
+        let label = format!("{}: ", run.mode);
+        let ids = &run.ids;
+        let s = print_summary(io.err, &label, &run.outcomes, |i| format!("id {}", ids[i]))
+            .map_err(io_error)?;
+        summary.add(s);
+    }
+    super::report::print_cache(io.err, job.plan.cache.as_ref()).map_err(io_error)?;
+    summary.interrupted = job.plan.policy.cancel.is_cancelled();
+    Ok(summary)
+}
+
+fn speedup(runs: &[ModeRun], run: &ModeRun) -> Option<f64> {
+    let base = runs.iter().find(|r| r.mode == Mode::Sequential)?;
+    Some(base.wall.as_secs_f64() / run.wall.as_secs_f64().max(1e-9))
+}
+
+fn print_table(
+    job: &NamesJob,
+    source: &Source,
+    runs: &[ModeRun],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} random Pokémon (seed {}) from {}",
+        job.n,
+        job.seed,
+        source.description()
+    )?;
+    if let Some(best) = runs.iter().max_by_key(|r| r.ok()) {
+        writeln!(out)?;
+        let names = best.names();
+        for (row, chunk) in names.chunks(3).enumerate() {
+            let cells: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, name)| format!("{:>4}. {:<24}", row * 3 + i + 1, name))
+                .collect();
+            writeln!(out, "{}", cells.concat().trim_end())?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12}{:>10}{:>12}",
+        "mode", "requests", "ok", "failed", "retried", "wall (ms)", "speedup", "requests/s"
+    )?;
+    for run in runs {
+        let speed = speedup(runs, run).map_or("-".to_owned(), |s| format!("{s:.2}x"));
+        writeln!(
+            out,
+            "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12.1}{:>10}{:>12.1}",
+            run.mode.as_str(),
+            run.outcomes.len(),
+            run.ok(),
+            run.failed(),
+            run.retried(),
+            ms(run.wall),
+            speed,
+            run.rate()
+        )?;
+    }
+    if job.modes.contains(&Mode::Threads) || job.modes.contains(&Mode::Async) {
+        writeln!(
+            out,
+            "\nthreads: a pool of {} threads; async: at most {} requests in flight",
+            job.plan.threads, job.plan.concurrency
+        )?;
+    }
+    Ok(())
+}
+
+fn print_json(
+    job: &NamesJob,
+    source: &Source,
+    runs: &[ModeRun],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for run in runs {
+        let errors: Vec<_> = run
+            .outcomes
+            .iter()
+            .filter_map(|o| {
+                let e = o.result.as_ref().err()?;
+                Some(json!({
+                    "id": run.ids[o.index],
+                    "status": o.status().as_str(),
+                    "kind": ErrorKind::of(e).as_str(),
+                    "error": e.to_string(),
+                    "attempts": o.attempts,
+                }))
+            })
+            .collect();
+        let line = json!({
+            "mode": run.mode.as_str(),
+            "n": run.outcomes.len(),
+            "ok": run.ok(),
+            "failed": run.failed(),
+            "retried": run.retried(),
+            "timed_out": run.count(Status::TimedOut),
+            "cancelled": run.count(Status::Cancelled),
+            "wall_ms": ms(run.wall),
+            "requests_per_s": (run.rate() * 10.0).round() / 10.0,
+            "speedup": speedup(runs, run).map(|s| (s * 100.0).round() / 100.0),
+            "seed": job.seed,
+            "source": source.base_url(),
+            "ids": run.ids,
+            "names": run.names(),
+            "errors": errors,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}

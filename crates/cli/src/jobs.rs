@@ -1,0 +1,182 @@
+//! Each subcommand's flags turned into its library job, and the job run.
+
+use std::time::Duration;
+
+use crate::commands::{
+    self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
+};
+use asyncdex::mirror::MirrorConfig;
+use asyncdex::source::Target;
+use asyncdex::sync_to_async;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::*;
+
+pub async fn run(
+    command: Command,
+    io: Io<'_>,
+    cancel: CancellationToken,
+) -> asyncdex::Result<Summary> {
+    match command {
+        Command::Names(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let modes = a.mode.modes();
+            let plan = a
+                .fetch
+                .source
+                .plan(a.threads, a.fetch.concurrency, seed, &cancel)?;
+            let job = NamesJob {
+                n: a.n,
+                seed,
+                modes,
+                plan,
+                target: a.fetch.source.target(seed)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
+            };
+            commands::names(job, io).await
+        }
+        Command::Get(a) => {
+            let job = GetJob {
+                keys: a.keys,
+                policy: a.fetch.source.policy(a.fetch.concurrency, 0, &cancel)?,
+                http: a.fetch.source.http(a.fetch.concurrency),
+                target: a.fetch.source.target(0)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
+            };
+            commands::get(job, io).await
+        }
+        Command::Stream(a) => {
+            let seed = a.seed.unwrap_or_else(random_seed);
+            let job = StreamJob {
+                n: a.n,
+                seed,
+                ordered: a.ordered,
+                policy: a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?,
+                http: a.fetch.source.http(a.fetch.concurrency),
+                target: a.fetch.source.target(seed)?,
+                json: a.fetch.json,
+                pictures: a.fetch.pictures.pictures(),
+                cache: a.fetch.cache_mode()?,
+            };
+            commands::stream(job, io).await
+        }
+        Command::Serve(a) => {
+            let config = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                jitter: Duration::from_millis(a.jitter),
+                seed: a.seed,
+                pad: a.pad,
+                faults: a.faults.faults(a.seed)?,
+            };
+            commands::serve(
+                ServeJob {
+                    bind: a.bind,
+                    config,
+                    from: a.from,
+                },
+                io,
+            )
+            .await
+        }
+        Command::Blocking(a) => {
+            let modes = match a.mode {
+                DemoModeArg::All => sync_to_async::Mode::ALL.to_vec(),
+                DemoModeArg::Before => vec![sync_to_async::Mode::Before],
+                DemoModeArg::Wrong => vec![sync_to_async::Mode::Wrong],
+                DemoModeArg::Correct => vec![sync_to_async::Mode::Correct],
+            };
+            let mirror = MirrorConfig {
+                latency: Duration::from_millis(a.latency),
+                ..MirrorConfig::default()
+            };
+            let job = BlockingJob {
+                modes,
+                demo: sync_to_async::Demo {
+                    calls: a.calls,
+                    rounds: a.rounds,
+                    period: Duration::from_millis(a.period),
+                },
+                target: Target::parse(a.api.as_deref(), mirror)?,
+                json: a.json,
+            };
+            commands::blocking(job, io).await
+        }
+        Command::Program(a) => {
+            let (text, file) = match (&a.file, a.example) {
+                (Some(path), _) => (commands::read_program(path)?, path.display().to_string()),
+                (None, _) => (
+                    asyncdex::program::SMART_HOME.to_owned(),
+                    "smart-home.toml".into(),
+                ),
+            };
+            let job = ProgramJob {
+                text,
+                file,
+                target: a.source.target(0)?,
+                http: a.source.http(64),
+                json: a.json,
+                pictures: a.pictures.pictures(),
+            };
+            commands::program(job, io).await
+        }
+        Command::Bench(a) => {
+            let modes = a.modes.iter().flat_map(|m| m.modes()).collect();
+            let plan = a.source.plan(a.threads, a.concurrency, a.seed, &cancel)?;
+            let job = commands::BenchJob {
+                sweep: asyncdex::sweep::Sweep {
+                    sizes: a.sizes,
+                    modes,
+                    latency: Duration::from_millis(a.source.latency),
+                    budget: a.budget,
+                    plan,
+                    seed: a.seed,
+                },
+                target: a.source.target(a.seed)?,
+                json: a.json,
+                plot: a.plot,
+            };
+            commands::bench(job, io).await
+        }
+        Command::Crawl(a) => {
+            let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.concurrency);
+            crawl.follow = a.follow;
+            crawl.policy = a.source.policy(a.concurrency, 0, &cancel)?;
+            crawl.policy.retries = a.source.retries.unwrap_or(5);
+            let job = commands::CrawlJob {
+                crawl,
+                out: a.out,
+                http: a.source.http(a.concurrency),
+                target: a.source.target(0)?,
+                json: a.json,
+            };
+            commands::crawl(job, io).await
+        }
+        Command::Cache(a) => {
+            let dir = match a.dir {
+                Some(dir) => dir,
+                None => asyncdex::cache::Cache::default_dir()?,
+            };
+            let clear = matches!(a.command, CacheCommand::Clear);
+            commands::cache(commands::CacheJob { dir, clear }, io).await
+        }
+        Command::Export(a) => {
+            let job = commands::ExportJob {
+                from: a.from,
+                to: a.to,
+            };
+            commands::export(job, io).await
+        }
+        Command::Cpu(a) => {
+            let job = CpuJob {
+                jobs: a.jobs,
+                threads: a.threads,
+                json: a.json,
+            };
+            commands::cpu(job, io).await
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! How a batch of calls behaves: concurrency, timeouts, retries, rate, failure policy.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use super::Event;
+use crate::error::{Error, Result};
+
+/// Exponential backoff with full jitter: the n-th retry waits a uniformly random time in
+/// `[0, min(max, base × 2^(n-1))]` (AWS's "full jitter", which spreads retries best).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The cap of the first retry's wait.
+    pub base: Duration,
+    /// The largest cap.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// 100 ms, doubling, capped at 5 s.
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (1-based), drawn from `rng`.
+    pub fn wait(&self, retry: u32, rng: &mut impl Rng) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(20))
+            .min(self.max);
+        cap.mul_f64(rng.random::<f64>())
+    }
+}
+
+/// A rate limit shared by every clone (and so by every call that holds one).
+#[derive(Clone)]
+pub struct RateLimit {
+    per_second: f64,
+    limiter: Arc<DefaultDirectRateLimiter>,
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RateLimit({}/s)", self.per_second)
+    }
+}
+
+impl RateLimit {
+    /// At most `per_second` calls start per second (fractions allowed: 0.5 is one every
+    /// 2 s), with no bursts.
+    pub fn per_second(per_second: f64) -> Result<RateLimit> {
+        if !(per_second.is_finite() && per_second > 0.0) {
+            return Err(Error::invalid_input(format!(
+                "the rate must be a positive number of requests per second, not {per_second}"
+            )));
+        }
+        let period = Duration::from_secs_f64(1.0 / per_second);
+        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+            .expect("period is positive")
+            .allow_burst(NonZeroU32::MIN);
+        Ok(RateLimit {
+            per_second,
+            limiter: Arc::new(RateLimiter::direct(quota)),
+        })
+    }
+
+    /// Waits until a call may start.
+    pub async fn until_ready(&self) {
+        self.limiter.until_ready().await;
+    }
+}
+
+/// Receives every [`Event`] of a batch (progress bars, logs, timelines).
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// How a batch behaves. Start from [`Policy::new`] and adjust the fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use asyncdex_engine::gather::Policy;
+/// let mut policy = Policy::new(64);
+/// policy.timeout = Some(Duration::from_secs(5));
+/// policy.retries = 3;
+/// assert!(Policy::new(0).check().is_err());
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    /// Most calls in flight (required; 0 is rejected).
+    pub concurrency: usize,
+    /// Time limit of one attempt. `None`: none.
+    pub timeout: Option<Duration>,
+    /// Retries per call after the first attempt (only transient failures are retried).
+    pub retries: u32,
+    /// Waits between retries.
+    pub backoff: Backoff,
+    /// Most retries for the whole batch (`None`: as many as the batch has calls, plus 10),
+    /// so a server that is down does not get every call times every retry.
+    pub retry_budget: Option<usize>,
+    /// Longest `Retry-After` honoured; a longer one is shortened to this.
+    pub max_retry_after: Duration,
+    /// A rate limit shared by the calls.
+    pub rate: Option<RateLimit>,
+    /// Cancel the rest at the first failure.
+    pub fail_fast: bool,
+    /// Cancels the batch from outside (Ctrl-C): no new call starts, calls in flight stop.
+    pub cancel: CancellationToken,
+    /// Where events go.
+    pub events: Option<EventSink>,
+    /// Seed of the backoff jitter.
+    pub seed: u64,
+    /// Single-threaded runtimes the calls are spread over (thread-per-core). 1, the
+    /// default, runs every call on the caller's runtime; `n` adds `n - 1` runtimes, each
+    /// on a thread of its own, that take calls from the same queue. Batches whose
+    /// outcomes come in input order always use one.
+    pub cores: usize,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .field("retry_budget", &self.retry_budget)
+            .field("rate", &self.rate)
+            .field("fail_fast", &self.fail_fast)
+            .field("cores", &self.cores)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    /// `concurrency` calls at once; no timeout, no retries, no rate limit, collect all.
+    pub fn new(concurrency: usize) -> Policy {
+        Policy {
+            concurrency,
+            timeout: None,
+            retries: 0,
+            backoff: Backoff::default(),
+            retry_budget: None,
+            max_retry_after: Duration::from_secs(60),
+            rate: None,
+            fail_fast: false,
+            cancel: CancellationToken::new(),
+            events: None,
+            seed: 0,
+            cores: 1,
+        }
+    }
+
+    /// Rejects settings that can never work.
+    pub fn check(&self) -> Result<()> {
+        super::check_limit(self.concurrency)?;
+        if self.cores == 0 {
+            return Err(Error::invalid_input(
+                "cores must be at least 1 (the caller's own runtime)",
+            ));
+        }
+        if self.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid_input("the timeout must be positive"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn emit(&self, event: &Event) {
+        if let Some(sink) = &self.events {
+            sink(event);
+        }
+    }
+}
+
+/// Retries left for a whole batch.
+#[derive(Debug)]
+pub(super) struct Budget(AtomicUsize);
+
+impl Budget {
+    pub(super) fn new(retries: usize) -> Budget {
+        Budget(AtomicUsize::new(retries))
+    }
+
+    /// Takes one retry, if any is left.
+    pub(super) fn take(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn full_jitter_stays_under_a_doubling_cap() {
+        let backoff = Backoff::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        for retry in 1..=10u32 {
+            let cap =
+                (Duration::from_millis(100) * 2u32.pow(retry - 1)).min(Duration::from_secs(5));
+            let waits: Vec<Duration> = (0..200).map(|_| backoff.wait(retry, &mut rng)).collect();
+            assert!(waits.iter().all(|w| *w <= cap), "retry {retry}");
+            assert!(
+                waits.iter().any(|w| *w < cap / 4),
+                "jitter reaches low: retry {retry}"
+            );
+            assert!(
+                waits.iter().any(|w| *w > cap * 3 / 4),
+                "and high: retry {retry}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_budget_runs_out() {
+        let budget = Budget::new(2);
+        assert!(budget.take() && budget.take());
+        assert!(!budget.take());
+    }
+
+    #[test]
+    fn bad_rates_are_rejected() {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(RateLimit::per_second(bad).is_err(), "{bad}");
+        }
+        assert!(RateLimit::per_second(0.5).is_ok());
+    }
+}
