@@ -13,6 +13,12 @@
 //!   [`offload`](asyncdex_engine::offload) pool and awaited together with the heartbeat. The runtime
 //!   thread is free while the request waits; ticks stay ~10 ms apart.
 //!
+//! Each call is an ordinary client call: it has the client's deadline
+//! ([`HttpOptions::timeout`], 30 s by default, so a server that stalls cannot hang the
+//! demo; [`run_with`] takes other options), and a 2xx counts only if its body is JSON, as
+//! the PokeAPI client would decode it: a server answering HTML is an
+//! [`ErrorKind::Decode`] error, not a success.
+//!
 //! ```no_run
 //! # fn main() -> asyncdex::Result<()> {
 //! use std::time::Duration;
@@ -29,7 +35,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Blocking, BlockingTransport, HttpOptions};
+use crate::http::{redact_url, Blocking, BlockingTransport, HttpOptions};
 use crate::named::named_enum;
 use asyncdex_engine::heartbeat::{Beats, Heartbeat};
 use asyncdex_engine::offload::Pool;
@@ -45,6 +51,10 @@ named_enum! {
         Correct = "correct",
     }
 }
+
+/// Most threads a program's offload pool starts: more calls per round than this queue
+/// for a thread (a pool as large as the calls would start one thread per call).
+pub const MAX_POOL: usize = 512;
 
 /// How big a program to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +93,32 @@ pub struct DemoRun {
     pub beats: Beats,
 }
 
-/// The unchanged blocking function: one GET, returning the status.
+/// The unchanged blocking function: one GET, returning the status. A 2xx whose body is not
+/// JSON is a decode error, as the client's would be; another status is returned as is.
 fn fetch_blocking(client: &Blocking, url: &str) -> Result<u16> {
-    Ok(client.get(url)?.status)
+    let resp = client.get(url)?;
+    if (200..300).contains(&resp.status) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body).map_err(|e| {
+            let url = redact_url(url);
+            Error::new(
+                ErrorKind::Decode,
+                format!("the answer from {url} is not JSON: {e}"),
+            )
+            .with_url(url)
+        })?;
+    }
+    Ok(resp.status)
 }
 
-/// Runs program `mode` against `url` as `demo` says, on a fresh single-threaded runtime.
-/// Must not be called from inside an async context (it blocks); from async code use
-/// `spawn_blocking`.
+/// Runs program `mode` against `url` as `demo` says, on a fresh single-threaded runtime,
+/// with the default client options (30 s timeout). Must not be called from inside an
+/// async context (it blocks); from async code use `spawn_blocking`.
 pub fn run(mode: Mode, url: &str, demo: &Demo) -> Result<DemoRun> {
+    run_with(mode, url, demo, &HttpOptions::default())
+}
+
+/// [`run`] with the blocking client's `options` (a shorter timeout, a body limit).
+pub fn run_with(mode: Mode, url: &str, demo: &Demo, options: &HttpOptions) -> Result<DemoRun> {
     let Demo {
         calls,
         rounds,
@@ -100,8 +127,8 @@ pub fn run(mode: Mode, url: &str, demo: &Demo) -> Result<DemoRun> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let client = Blocking::new(&HttpOptions::default());
-    let pool = Pool::new("blocking-demo", calls.max(1));
+    let client = Blocking::new(options);
+    let pool = Pool::new("blocking-demo", calls.clamp(1, MAX_POOL));
     let url = url.to_owned();
     runtime.block_on(async move {
         let started = Instant::now();
@@ -153,7 +180,10 @@ pub fn run(mode: Mode, url: &str, demo: &Demo) -> Result<DemoRun> {
             // Nothing got through: report the first failure as it was, or the status.
             return Err(match statuses.into_iter().find_map(Result::err) {
                 Some(e) => e,
-                None => Error::new(ErrorKind::Status, format!("no call to {url} succeeded")),
+                None => Error::new(
+                    ErrorKind::Status,
+                    format!("no call to {} succeeded", redact_url(&url)),
+                ),
             });
         }
         Ok(DemoRun {

@@ -1,66 +1,92 @@
 //! The blocking backend: ureq, Rust's `requests`.
+//!
+//! ureq's own redirect following is off: [`super::redirect::Hops`] follows them as the
+//! async backend does, and the whole chain shares one deadline.
 
-use super::{
-    failure, parse_max_age, parse_retry_after, BlockingTransport, HttpOptions, Response, USER_AGENT,
-};
+use std::time::Instant;
+
+use hyper::header::AUTHORIZATION;
+
+use super::headers::Head;
+use super::redirect::Hops;
+use super::{failure, BlockingTransport, HttpOptions, Response, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
-
-/// Largest body accepted (a real Pokémon body is ~250 KB).
-const BODY_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// A blocking HTTP client (ureq) with a shared connection pool. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Blocking {
     agent: ureq::Agent,
+    timeout: Option<std::time::Duration>,
+    max_body: u64,
 }
 
 impl Blocking {
     /// A client with `options`; clones share its connections.
     pub fn new(options: &HttpOptions) -> Self {
+        let timeout = options.time_limit();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(options.timeout)
+            .max_redirects(0)
+            .timeout_global(timeout)
             .max_idle_connections(options.max_idle_per_host.max(1))
             .max_idle_connections_per_host(options.max_idle_per_host.max(1))
             .user_agent(USER_AGENT)
             .build()
             .into();
-        Blocking { agent }
+        Blocking {
+            agent,
+            timeout,
+            max_body: options.max_body,
+        }
+    }
+
+    /// One hop: the answer and where it redirects.
+    fn hop(&self, hops: &Hops<'_>, started: Instant) -> Result<(Response, Head)> {
+        let url = hops.shown();
+        let fail = |e: ureq::Error| map_error(e, url, self.max_body);
+        let mut req = self.agent.get(hops.url());
+        if let Some(auth) = hops.auth() {
+            req = req.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(limit) = self.timeout {
+            // What is left of the call's deadline, for this hop.
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(failure::timed_out(url, limit));
+            }
+            req = req.config().timeout_global(Some(left)).build();
+        }
+        let mut resp = req.call().map_err(fail)?;
+        let head = Head::new(resp.status().as_u16(), resp.headers());
+        if head.content_length.is_some_and(|n| n > self.max_body) {
+            return Err(failure::too_large(url, self.max_body));
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(self.max_body)
+            .read_to_vec()
+            .map_err(fail)?;
+        Ok((head.with_body(body.into()), head))
     }
 }
 
 impl BlockingTransport for Blocking {
     fn get(&self, url: &str) -> Result<Response> {
-        let fail = |e: ureq::Error| map_error(e, url);
-        let mut resp = self.agent.get(url).call().map_err(fail)?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let max_age = resp
-            .headers()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_max_age);
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(BODY_LIMIT)
-            .read_to_vec()
-            .map_err(fail)?;
-        Ok(Response {
-            status,
-            retry_after,
-            max_age,
-            body: body.into(),
-        })
+        let started = Instant::now();
+        let mut hops = Hops::new(url)?;
+        loop {
+            let (resp, head) = self.hop(&hops, started)?;
+            if !hops.follow(resp.status, head.location.as_ref())? {
+                return Ok(resp);
+            }
+        }
     }
 }
 
-fn map_error(e: ureq::Error, url: &str) -> Error {
+fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
     let kind = match &e {
+        ureq::Error::BodyExceedsLimit(_) => return failure::too_large(url, max_body),
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => ErrorKind::Connect,
         ureq::Error::BadUri(_) => ErrorKind::InvalidInput,

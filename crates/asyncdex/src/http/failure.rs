@@ -8,12 +8,19 @@
 //! | the body was cut short | [`ErrorKind::Network`] | `request failed: URL: the body broke off: …` |
 //! | the client's own deadline passed | [`ErrorKind::Timeout`] | `timed out waiting for URL: …` |
 //! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
+//! | the body passed [`HttpOptions::max_body`](super::HttpOptions::max_body) | [`ErrorKind::Decode`] (final) | `the answer from URL is larger than the limit of N bytes …` |
+//! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
+//!
+//! Every line and every [`Error::url`] shows the URL through [`redact_url`]: a password in
+//! it never reaches a terminal or a log.
 
+use super::credentials::redact_url;
 use crate::error::{Error, ErrorKind};
 
 /// A failure of `kind` on the call to `url`, worded as every backend words it; `detail`
 /// is the client's own explanation (see [`chain`]).
 pub(super) fn failed(kind: ErrorKind, url: &str, detail: impl std::fmt::Display) -> Error {
+    let url = redact_url(url);
     let what = match kind {
         ErrorKind::Connect => "could not connect to",
         ErrorKind::Timeout => "timed out waiting for",
@@ -21,6 +28,42 @@ pub(super) fn failed(kind: ErrorKind, url: &str, detail: impl std::fmt::Display)
         _ => "request failed:",
     };
     Error::new(kind, format!("{what} {url}: {detail}")).with_url(url)
+}
+
+/// The client's own deadline passed, `limit` after the call began.
+pub(super) fn timed_out(url: &str, limit: std::time::Duration) -> Error {
+    failed(
+        ErrorKind::Timeout,
+        url,
+        format_args!("no answer within {:.1} s", limit.as_secs_f64()),
+    )
+}
+
+/// The body is (or was declared) larger than `limit` bytes. Final: asking again brings
+/// the same body.
+pub(super) fn too_large(url: &str, limit: u64) -> Error {
+    const MIB: u64 = 1024 * 1024;
+    let url = redact_url(url);
+    let mib = if limit >= MIB && limit % MIB == 0 {
+        format!(" ({} MiB)", limit / MIB)
+    } else {
+        String::new()
+    };
+    Error::new(
+        ErrorKind::Decode,
+        format!("the answer from {url} is larger than the limit of {limit} bytes{mib}; stopped reading it"),
+    )
+    .with_url(url)
+}
+
+/// A chain of redirects longer than the backends follow. Final: it is the server's loop.
+pub(super) fn too_many_redirects(url: &str, hops: usize) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Status,
+        format!("too many redirects from {url} (followed {hops})"),
+    )
+    .with_url(url)
 }
 
 /// The body broke off after the headers arrived.
@@ -75,6 +118,23 @@ mod tests {
             e.to_string(),
             "request failed: http://x/: the body broke off: reset"
         );
+    }
+
+    #[test]
+    fn no_line_and_no_url_shows_a_password() {
+        let url = "http://ash:pikachu@127.0.0.1:1/api/v2";
+        for e in [
+            failed(ErrorKind::Connect, url, "refused"),
+            timed_out(url, std::time::Duration::from_secs(1)),
+            too_large(url, 64 * 1024 * 1024),
+            too_many_redirects(url, 10),
+        ] {
+            assert!(!e.to_string().contains("pikachu"), "{e}");
+            assert_eq!(e.url(), Some("http://ash:***@127.0.0.1:1/api/v2"));
+        }
+        let e = too_large(url, 64 * 1024 * 1024);
+        assert!(e.to_string().contains("67108864 bytes (64 MiB)"), "{e}");
+        assert!(!e.is_transient());
     }
 
     #[test]

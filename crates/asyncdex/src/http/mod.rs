@@ -10,6 +10,12 @@
 //! | [`Offloaded`]`<Blocking>` | `asyncio.to_thread(requests.get, …)` | blocking calls on an [`offload`](asyncdex_engine::offload) pool, awaited |
 //! | [`Native`] (reqwest) | `aiohttp` / `httpx.AsyncClient` | truly async: one pooled client, no thread per call |
 //!
+//! Every backend holds the same guards against a hostile server or URL, each in one place:
+//! a body larger than [`HttpOptions::max_body`] is refused (`body`), a call has a deadline
+//! ([`HttpOptions::timeout`], clamped to [`MAX_TIMEOUT`]), redirects are followed alike
+//! (`redirect`), and credentials in a URL are sent as `Authorization: Basic` and never
+//! shown ([`redact_url`]).
+//!
 //! This module knows nothing of Pokémon: it moves bytes and reports statuses. Turning a
 //! 404 into "not found" and bytes into models is [`crate::pokeapi`]'s job.
 //!
@@ -30,17 +36,24 @@
 //! ```
 
 mod blocking;
+mod body;
+mod credentials;
 mod direct;
 mod failure;
+mod headers;
 mod native;
+mod redirect;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 pub use blocking::Blocking;
+pub use credentials::redact_url;
+pub use headers::{parse_max_age, parse_retry_after};
 pub use native::Native;
+pub use redirect::MAX_REDIRECTS;
 
 use crate::error::Result;
 use asyncdex_engine::offload::Pool;
@@ -59,11 +72,25 @@ pub struct Response {
     pub body: Bytes,
 }
 
-/// Settings shared by both backends.
+/// The longest [`HttpOptions::timeout`] kept: a year. A longer one (or `1e19` seconds)
+/// is shortened to this, so no deadline computed from it can overflow a clock.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The default [`HttpOptions::max_body`]: 64 MiB (a real PokeAPI body is ~250 KB).
+pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
+
+/// Settings shared by every backend.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
-    /// Time limit for one whole call (connect, send, receive). `None`: no limit.
+    /// Time limit for one whole call (connect, send, every redirect, the whole body).
+    /// Default 30 s, so a server that sends its headers and then stalls cannot hang a
+    /// call. `None`: no limit. Values above [`MAX_TIMEOUT`] count as [`MAX_TIMEOUT`].
     pub timeout: Option<Duration>,
+    /// Largest body accepted, in bytes (default [`DEFAULT_MAX_BODY`], 64 MiB). A body
+    /// that grows past it (or declares a larger `Content-Length`) ends the call with an
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error naming the limit and the
+    /// URL, which is never retried: a server streaming an endless body cannot fill memory.
+    pub max_body: u64,
     /// Idle connections kept per host for reuse.
     pub max_idle_per_host: usize,
     /// The async backend speaks HTTP/2 from the first byte (prior knowledge; over TLS it
@@ -76,24 +103,44 @@ impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             timeout: Some(Duration::from_secs(30)),
+            max_body: DEFAULT_MAX_BODY,
             max_idle_per_host: 64,
             http2: false,
         }
     }
 }
 
-/// The user agent both backends send, so server logs can tell asyncdex apart.
+impl HttpOptions {
+    /// The time limit the backends use: [`HttpOptions::timeout`], at most [`MAX_TIMEOUT`].
+    /// The one place a timeout leaves these options, so no backend adds an unclamped
+    /// duration to a clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use asyncdex::http::{HttpOptions, MAX_TIMEOUT};
+    /// let huge = HttpOptions { timeout: Some(Duration::from_secs_f64(1e19)), ..HttpOptions::default() };
+    /// assert_eq!(huge.time_limit(), Some(MAX_TIMEOUT));
+    /// assert_eq!(HttpOptions::default().time_limit(), Some(Duration::from_secs(30)));
+    /// ```
+    pub fn time_limit(&self) -> Option<Duration> {
+        self.timeout.map(|t| t.min(MAX_TIMEOUT))
+    }
+}
+
+/// The user agent every backend sends, so server logs can tell asyncdex apart.
 pub const USER_AGENT: &str = concat!("asyncdex/", env!("CARGO_PKG_VERSION"));
 
 /// An async GET. Implemented by [`Native`] and [`Offloaded`].
 pub trait Transport: Clone + Send + Sync + 'static {
-    /// Fetches `url`. Any status is a `Ok(Response)`; only transport failures are errors.
+    /// Fetches `url`, following redirects (see [`MAX_REDIRECTS`]). Any status is an
+    /// `Ok(Response)`; only transport failures (and the guards above) are errors.
     fn get(&self, url: &str) -> impl Future<Output = Result<Response>> + Send;
 }
 
 /// A blocking GET. Implemented by [`Blocking`].
 pub trait BlockingTransport: Clone + Send + Sync + 'static {
-    /// Fetches `url`, blocking the calling thread until the whole body has arrived.
+    /// Fetches `url`, blocking the calling thread until the whole body has arrived;
+    /// redirects and errors as [`Transport::get`]'s.
     fn get(&self, url: &str) -> Result<Response>;
 }
 
@@ -123,51 +170,4 @@ impl<B: BlockingTransport> Transport for Offloaded<B> {
         let (inner, url) = (self.inner.clone(), url.to_owned());
         self.pool.run(move || inner.get(&url)).await?
     }
-}
-
-/// Parses a `Cache-Control` value into how long a private cache may reuse the answer.
-///
-/// ```
-/// use std::time::Duration;
-/// use asyncdex::http::parse_max_age;
-/// assert_eq!(parse_max_age("public, max-age=86400, s-maxage=86400"), Some(Duration::from_secs(86400)));
-/// assert_eq!(parse_max_age("no-store, max-age=60"), None);
-/// assert_eq!(parse_max_age("public"), None);
-/// assert_eq!(parse_max_age("Max-Age=5"), Some(Duration::from_secs(5)));
-/// assert_eq!(parse_max_age("max-age=5, No-Cache"), None);
-/// ```
-pub fn parse_max_age(value: &str) -> Option<Duration> {
-    let mut max_age = None;
-    for directive in value.split(',').map(str::trim) {
-        let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
-        let is = |known: &str| name.eq_ignore_ascii_case(known);
-        if is("no-store") || is("no-cache") {
-            return None;
-        }
-        if is("max-age") {
-            max_age = arg.trim_matches('"').parse().ok().map(Duration::from_secs);
-        }
-    }
-    max_age
-}
-
-/// Parses a `Retry-After` value: a number of seconds, or an HTTP date.
-///
-/// ```
-/// use std::time::Duration;
-/// use asyncdex::http::parse_retry_after;
-/// assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-/// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
-/// assert_eq!(parse_retry_after("soon"), None);
-/// ```
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }

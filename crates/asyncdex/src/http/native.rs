@@ -1,14 +1,23 @@
 //! The native async backend (Rust's `aiohttp`): one shared, pooled client.
 //!
 //! `https://` goes through reqwest (rustls). Plain `http://` (the embedded mirror, local
-//! servers) goes straight to hyper's pooled client ([`super::direct`]): reqwest's own URL
+//! servers) goes straight to hyper's connections ([`super::direct`]): reqwest's own URL
 //! type (parsed again, with IDNA), redirect policy and per-request bookkeeping cost more
 //! than a loopback request itself. Measured: +35 % requests/s and −25 % memory with
 //! 10 000 requests in flight (BENCHMARKS.md).
+//!
+//! Both paths share everything that is policy rather than protocol: one deadline for the
+//! whole call ([`HttpOptions::time_limit`]), one redirect loop ([`Hops`]; reqwest's own is
+//! off), credentials taken out of the URL, and one body limit ([`Collect`]).
 
-use super::{
-    failure, parse_max_age, parse_retry_after, HttpOptions, Response, Transport, USER_AGENT,
-};
+use std::time::Duration;
+
+use hyper::header::{HeaderValue, AUTHORIZATION};
+
+use super::body::Collect;
+use super::headers::Head;
+use super::redirect::Hops;
+use super::{failure, HttpOptions, Response, Transport, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An async HTTP client (reqwest). Cheap to clone: clones share one connection pool.
@@ -16,18 +25,31 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct Native {
     client: reqwest::Client,
     direct: super::direct::Direct,
+    timeout: Option<Duration>,
+    max_body: u64,
+    /// Plain http through reqwest too (see [`Native::through_reqwest`]).
+    all_reqwest: bool,
 }
 
 impl Native {
     /// A client with `options`.
     pub fn new(options: &HttpOptions) -> Result<Self> {
+        Native::build(options, false)
+    }
+
+    /// A client that sends every URL through reqwest, plain `http://` included: the
+    /// general-purpose path that `https://` always takes, for comparing the two paths
+    /// and for testing reqwest's side against a local plain-http server.
+    pub fn through_reqwest(options: &HttpOptions) -> Result<Self> {
+        Native::build(options, true)
+    }
+
+    fn build(options: &HttpOptions, all_reqwest: bool) -> Result<Self> {
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .pool_max_idle_per_host(options.max_idle_per_host)
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true);
-        if let Some(t) = options.timeout {
-            builder = builder.timeout(t);
-        }
         if options.http2 {
             builder = builder.http2_prior_knowledge();
         }
@@ -37,45 +59,62 @@ impl Native {
         Ok(Native {
             client,
             direct: super::direct::Direct::new(options),
+            timeout: options.time_limit(),
+            max_body: options.max_body,
+            all_reqwest,
         })
     }
 }
 
 impl Transport for Native {
     async fn get(&self, url: &str) -> Result<Response> {
-        if url.starts_with("http://") {
-            // Small: the plain-http client boxes each protocol's state itself.
-            self.direct.get(url).await
-        } else {
-            // Boxed: a TLS call's state would otherwise make every call's future (and so
-            // every call in flight) as large as its own.
-            Box::pin(self.get_tls(url)).await
+        let call = self.follow(url);
+        match self.timeout {
+            None => call.await,
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or_else(|_| Err(failure::timed_out(url, limit))),
         }
     }
 }
 
 impl Native {
-    async fn get_tls(&self, url: &str) -> Result<Response> {
+    /// The call, hop by hop, each on the path its URL takes.
+    async fn follow(&self, url: &str) -> Result<Response> {
+        let mut hops = Hops::new(url)?;
+        loop {
+            let (resp, location) = if !self.all_reqwest && hops.url().starts_with("http://") {
+                // Small: the plain-http client boxes each protocol's state itself.
+                self.direct.get(&hops).await?
+            } else {
+                // Boxed: a TLS call's state would otherwise make every call's future (and
+                // so every call in flight) as large as its own.
+                Box::pin(self.get_tls(&hops)).await?
+            };
+            if !hops.follow(resp.status, location.as_ref())? {
+                return Ok(resp);
+            }
+        }
+    }
+
+    async fn get_tls(&self, hops: &Hops<'_>) -> Result<(Response, Option<HeaderValue>)> {
+        let url = hops.shown();
         let fail = |e: reqwest::Error| map_error(e, url);
-        let resp = self.client.get(url).send().await.map_err(fail)?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let max_age = resp
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_max_age);
-        let body = resp.bytes().await.map_err(fail)?;
-        Ok(Response {
-            status,
-            retry_after,
-            max_age,
-            body,
-        })
+        let mut req = self.client.get(hops.url());
+        if let Some(auth) = hops.auth() {
+            req = req.header(AUTHORIZATION, auth.clone());
+        }
+        let mut resp = req.send().await.map_err(fail)?;
+        let head = Head::new(resp.status().as_u16(), resp.headers());
+        // Streamed with a running count: `bytes()` would take whatever the server sends.
+        let mut body = Collect::new(self.max_body, url, head.content_length)?;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            let e = e.without_url();
+            failure::body_broke_off(url, failure::chain(&e)).with_source(e)
+        })? {
+            body.push(chunk)?;
+        }
+        Ok((head.with_body(body.finish()), head.location))
     }
 }
 

@@ -31,7 +31,7 @@ pub use models::*;
 pub use name::name_of;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{BlockingTransport, Response, Transport};
+use crate::http::{redact_url, BlockingTransport, Response, Transport};
 use crate::pokedex::Pokedex;
 
 /// The public PokeAPI (`--api pokeapi`).
@@ -169,6 +169,8 @@ fn decode_with<'a, M>(
     url: &str,
     parse: impl FnOnce(&'a [u8]) -> serde_json::Result<M>,
 ) -> Result<M> {
+    // Errors show the URL as it may be shown: never a password in it.
+    let url = &*redact_url(url);
     match resp.status {
         200..=299 => parse(&resp.body).map_err(|e| {
             let hint = if looks_like_json(&resp.body) {
@@ -189,7 +191,9 @@ fn decode_with<'a, M>(
 
 /// The error for a response that is not a success: a 404 is [`ErrorKind::NotFound`]
 /// ("not found: `what`"), any other status is [`ErrorKind::Status`] with its `Retry-After`.
+/// The URL is shown redacted ([`redact_url`]).
 pub(crate) fn status_error(resp: &Response, what: &dyn std::fmt::Display, url: &str) -> Error {
+    let url = &*redact_url(url);
     match resp.status {
         404 => Error::new(ErrorKind::NotFound, format!("not found: {what}"))
             .with_url(url)
@@ -246,6 +250,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
         assert!(err.to_string().contains("non-JSON"), "{err}");
+    }
+
+    #[test]
+    fn no_error_shows_a_password_in_its_url() {
+        let url = "http://ash:pikachu@h/api/v2/pokemon/1/";
+        for r in [resp(200, "<html>"), resp(503, "{}"), resp(404, "")] {
+            let err = decode::<Pokemon>(&r, Resource::Pokemon, &Key::Id(1), url).unwrap_err();
+            assert!(!err.to_string().contains("pikachu"), "{err}");
+            assert!(!err.url().unwrap().contains("pikachu"), "{err:?}");
+        }
     }
 
     #[test]

@@ -44,3 +44,137 @@ pub fn signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(sent.success(), "kill -{signal} {pid} failed");
 }
+
+/// The head of a request as a server read it: request line and headers.
+pub struct Request {
+    /// Everything up to the blank line.
+    pub head: String,
+}
+
+impl Request {
+    /// The request target of the request line (`/api/v2/pokemon/1/`).
+    pub fn path(&self) -> &str {
+        self.head.split(' ').nth(1).unwrap_or("")
+    }
+
+    /// A header's value (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// A server on 127.0.0.1 that reads each request's head and lets `answer` write to the
+/// connection (then closes it). At most `max` connections, each on a thread of its own;
+/// returns `http://addr`.
+pub fn serve(
+    max: usize,
+    answer: impl Fn(&Request, &mut std::net::TcpStream) + Send + Sync + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let request = Request {
+                    head: String::from_utf8_lossy(&head).into_owned(),
+                };
+                answer(&request, &mut stream);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A whole answer with `status`, extra header lines and `body`, closing the connection.
+pub fn respond(stream: &mut std::net::TcpStream, status: &str, headers: &str, body: &str) {
+    let text = format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(text.as_bytes());
+}
+
+/// Every backend, as the tests drive them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    /// ureq, called on a blocking thread.
+    Blocking,
+    /// `Native` on a plain-http URL: the direct hyper/h2 path.
+    Direct,
+    /// `Native` with every URL through reqwest (the path `https://` takes).
+    Reqwest,
+    /// ureq on an offload pool.
+    Offloaded,
+}
+
+/// All four.
+pub const BACKENDS: [Backend; 4] = [
+    Backend::Blocking,
+    Backend::Direct,
+    Backend::Reqwest,
+    Backend::Offloaded,
+];
+
+/// An async transport for any backend (the blocking one through an offload pool).
+#[derive(Clone)]
+pub enum AnyTransport {
+    /// Direct or reqwest.
+    Native(asyncdex::http::Native),
+    /// Blocking, offloaded.
+    Offloaded(asyncdex::http::Offloaded<asyncdex::http::Blocking>),
+}
+
+impl AnyTransport {
+    /// `backend` with `options` (`Blocking` is offloaded, as async code would use it).
+    pub fn new(backend: Backend, options: &asyncdex::http::HttpOptions) -> AnyTransport {
+        use asyncdex::http::{Blocking, Native, Offloaded};
+        match backend {
+            Backend::Direct => AnyTransport::Native(Native::new(options).unwrap()),
+            Backend::Reqwest => AnyTransport::Native(Native::through_reqwest(options).unwrap()),
+            Backend::Blocking | Backend::Offloaded => AnyTransport::Offloaded(Offloaded::new(
+                Blocking::new(options),
+                asyncdex_engine::offload::Pool::new("hostile", 2),
+            )),
+        }
+    }
+}
+
+impl asyncdex::http::Transport for AnyTransport {
+    async fn get(&self, url: &str) -> asyncdex::Result<asyncdex::http::Response> {
+        match self {
+            AnyTransport::Native(t) => t.get(url).await,
+            AnyTransport::Offloaded(t) => t.get(url).await,
+        }
+    }
+}
+
+/// One GET of `url` on `backend` with `options` (`Blocking` on a blocking thread).
+pub async fn fetch(
+    backend: Backend,
+    options: &asyncdex::http::HttpOptions,
+    url: &str,
+) -> asyncdex::Result<asyncdex::http::Response> {
+    use asyncdex::http::{BlockingTransport, Transport};
+    if backend == Backend::Blocking {
+        let (client, url) = (asyncdex::http::Blocking::new(options), url.to_owned());
+        return tokio::task::spawn_blocking(move || client.get(&url))
+            .await
+            .unwrap();
+    }
+    AnyTransport::new(backend, options).get(url).await
+}

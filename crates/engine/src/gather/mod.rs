@@ -15,7 +15,8 @@
 //!   (its [`Classify`]: for an HTTP client, connection errors, 429 and 5xx, never another
 //!   4xx) with exponential backoff and full jitter, bounded by a **retry budget** for the
 //!   whole batch; a wait the error asks for (a server's `Retry-After`) is honoured, up to
-//!   [`Policy::max_retry_after`];
+//!   [`Policy::max_retry_after`] (however long it asks: [`Event::Retrying`] reports both
+//!   the wait asked for and the wait kept);
 //! - an optional **rate limit** shared by every call;
 //! - **collect-all** (default) or **fail-fast** (the first failure cancels the rest), and
 //!   outside **cancellation** (Ctrl-C) through [`Policy::cancel`];
@@ -164,6 +165,10 @@ pub enum Event {
         error: String,
         /// How long until the next attempt.
         wait: Duration,
+        /// The wait the failure itself asked for ([`Retry::After`], such as a server's
+        /// `Retry-After`), if it asked. Longer than `wait` when the policy shortened it to
+        /// [`Policy::max_retry_after`]: a reporter can say so.
+        asked: Option<Duration>,
     },
     /// The call ended.
     Finished {
@@ -307,6 +312,8 @@ where
         if attempt > policy.retries || !batch.budget.take() {
             return Err(failure);
         }
+        // Every wait a failure asks for is capped here, the one place it is read: a
+        // `Retry-After` of years waits `max_retry_after`.
         let wait = match asked {
             Some(asked) => asked.min(policy.max_retry_after),
             None => {
@@ -322,6 +329,7 @@ where
             attempt,
             error: failure.to_string(),
             wait,
+            asked,
         });
         tokio::time::sleep(wait).await;
     }

@@ -212,6 +212,30 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_is_capped_and_the_cap_is_reported() {
+    let mut policy = Policy::new(1);
+    policy.retries = 1;
+    policy.max_retry_after = Duration::from_secs(2);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    policy.events = Some(Arc::new(move |e: &Event| {
+        if let Event::Retrying { wait, asked, .. } = e {
+            sink.lock().unwrap().push((*wait, *asked));
+        }
+    }));
+    // Years, or more than any clock holds: the wait is the cap either way.
+    let years = TestError::Status(429, Some(Duration::MAX));
+    let t0 = tokio::time::Instant::now();
+    let out = gather(vec![1], &policy, flaky(vec![years])).await.unwrap();
+    assert!(out[0].result.is_ok());
+    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(Duration::from_secs(2), Some(Duration::MAX))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn each_attempt_has_its_own_timeout() {
     let mut policy = Policy::new(4);
     policy.timeout = Some(Duration::from_millis(500));

@@ -1,0 +1,239 @@
+//! Hostile servers, met by every backend (blocking, direct, reqwest, offloaded) alike: an
+//! endless or huge body, a `Retry-After` of centuries, a stall after the headers, a
+//! non-JSON answer, an absurd timeout. Each guard is one row of tests: the same assertion
+//! for every backend.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use asyncdex::http::HttpOptions;
+use asyncdex::mirror::{Mirror, MirrorConfig};
+use asyncdex::pokeapi::Client;
+use asyncdex::sync_to_async::{run_with, Demo, Mode};
+use asyncdex::ErrorKind;
+use asyncdex_engine::gather::{gather, Event, Policy};
+use common::{fetch, respond, serve, AnyTransport, BACKENDS};
+use std::io::Write;
+
+const MIB: u64 = 1024 * 1024;
+
+/// A server whose every answer is a chunked body that never ends (until the client hangs
+/// up, or 30 s pass).
+fn endless_body() -> String {
+    serve(16, |_, stream| {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until && stream.write_all(chunk.as_bytes()).is_ok() {}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_body_stops_at_the_limit_on_every_backend() {
+    let url = format!("{}/api/v2/pokemon/1/", endless_body());
+    let options = HttpOptions {
+        max_body: MIB,
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let started = Instant::now();
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        // Quickly, so memory never grew far past the limit (the server never stops).
+        assert!(started.elapsed() < Duration::from_secs(10), "{backend:?}");
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+        assert!(!e.is_transient(), "{backend:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("the answer from {url} is larger than the limit of 1048576 bytes (1 MiB); stopped reading it"),
+            "{backend:?}"
+        );
+        assert_eq!(e.url(), Some(url.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn a_declared_huge_body_is_refused_before_it_is_read() {
+    let base = serve(8, |_, stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n{");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let url = format!("{base}/api/v2/");
+    for backend in BACKENDS {
+        let started = Instant::now();
+        let e = fetch(backend, &HttpOptions::default(), &url)
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4), "{backend:?}");
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+        assert!(e.to_string().contains("(64 MiB)"), "{backend:?}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_holds_over_http2_too() {
+    let mirror = Mirror::start(MirrorConfig {
+        pad: true, // ~250 KB bodies
+        ..MirrorConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = format!("{}/pokemon/25/", mirror.base_url());
+    let options = HttpOptions {
+        http2: true,
+        max_body: 64 * 1024,
+        ..HttpOptions::default()
+    };
+    for backend in [common::Backend::Direct, common::Backend::Reqwest] {
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+        let fine = HttpOptions {
+            http2: true,
+            ..HttpOptions::default()
+        };
+        assert_eq!(fetch(backend, &fine, &url).await.unwrap().status, 200);
+    }
+}
+
+/// A server that answers every request 429 with `retry_after`.
+fn throttling(retry_after: &'static str) -> String {
+    serve(64, move |_, stream| {
+        respond(
+            stream,
+            "429 Too Many Requests",
+            &format!("Retry-After: {retry_after}\r\n"),
+            "{}",
+        );
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_of_centuries_waits_the_cap_and_says_so() {
+    for asked in [
+        "99999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "999999999999999999999999",
+    ] {
+        let base = format!("{}/api/v2", throttling(asked));
+        for backend in BACKENDS {
+            let retrying = Arc::new(Mutex::new(Vec::new()));
+            let sink = retrying.clone();
+            let mut policy = Policy::new(1);
+            policy.retries = 2;
+            policy.max_retry_after = Duration::from_millis(50);
+            policy.events = Some(Arc::new(move |e: &Event| {
+                if let Event::Retrying { wait, asked, .. } = e {
+                    sink.lock().unwrap().push((*wait, *asked));
+                }
+            }));
+            let client = Client::new(&base, AnyTransport::new(backend, &HttpOptions::default()));
+            let started = Instant::now();
+            let out = gather(vec![1u32], &policy, move |id| {
+                let client = client.clone();
+                async move { client.name(id).await }
+            })
+            .await
+            .unwrap();
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{backend:?} {asked}"
+            );
+            let e = out[0].result.as_ref().unwrap_err().error().unwrap();
+            assert_eq!(e.status(), Some(429), "{backend:?}");
+            assert_eq!(out[0].attempts, 3);
+            let seen = retrying.lock().unwrap();
+            assert_eq!(seen.len(), 2, "{backend:?} {asked}");
+            for (wait, asked_for) in seen.iter() {
+                assert_eq!(*wait, Duration::from_millis(50));
+                let asked_for = asked_for.expect("the asked wait is reported");
+                assert!(
+                    asked_for > Duration::from_secs(3000 * 365 * 86400),
+                    "{asked}: {asked_for:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A server that sends its headers, then nothing, for 20 s.
+fn stalling() -> String {
+    serve(16, |_, stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");
+        std::thread::sleep(Duration::from_secs(20));
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stalls_after_its_headers_times_out() {
+    let url = format!("{}/api/v2/pokemon/1/", stalling());
+    let options = HttpOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let started = Instant::now();
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{backend:?}");
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{backend:?}: {e}");
+        assert!(
+            e.to_string().starts_with("timed out waiting for http://"),
+            "{backend:?}: {e}"
+        );
+    }
+    // The blocking demo too: its calls are the client's, deadline included.
+    let demo_url = url.clone();
+    let e = tokio::task::spawn_blocking(move || {
+        run_with(Mode::Before, &demo_url, &Demo::default(), &options)
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absurd_timeout_is_clamped_not_a_panic() {
+    let base = serve(16, |_, stream| {
+        respond(stream, "200 OK", "", "{\"name\":\"bulbasaur\"}")
+    });
+    let url = format!("{base}/api/v2/pokemon/1/");
+    let options = HttpOptions {
+        timeout: Some(Duration::from_secs_f64(1e19)),
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let resp = fetch(backend, &options, &url).await.unwrap();
+        assert_eq!(resp.status, 200, "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_where_json_is_expected_is_a_decode_error_everywhere() {
+    let base = common::fixed_server(common::HTML, Duration::ZERO, 64);
+    for backend in BACKENDS {
+        let client = Client::new(&base, AnyTransport::new(backend, &HttpOptions::default()));
+        let e = client.name(1).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+        let e = client.pokemon(1).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+    }
+    // The blocking demo does not count an HTML 200 as a success.
+    let url = format!("{base}/pokemon/25/");
+    let e = tokio::task::spawn_blocking(move || {
+        run_with(
+            Mode::Correct,
+            &url,
+            &Demo::default(),
+            &HttpOptions::default(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert!(e.to_string().contains("is not JSON"), "{e}");
+}
