@@ -1,20 +1,111 @@
-//! Writing files so that a reader never sees half of one.
+//! The one way asyncdex writes a file (a timeline, a trace, a chart, an exported
+//! resource), so that a reader never sees half of one and a path is never more than it
+//! looks.
+//!
+//! A path given to asyncdex to write is treated as a name for a *regular file*:
+//!
+//! - something else there (a device such as `/dev/null` or a disk, a FIFO, a socket, a
+//!   directory) is refused: replacing it would destroy it (as root, a device node under
+//!   `/dev`), and writing into it is not writing a file;
+//! - a symbolic link is refused, not followed and not replaced: it may point anywhere the
+//!   user did not mean to write;
+//! - an existing file keeps its permission mode (a mode-600 file stays 600);
+//! - the contents go to a new temporary file beside it (created exclusively, so nothing
+//!   planted under its name is followed), which is then renamed over it: a crash leaves
+//!   the old file or the new one, never a torn one, and the temporary file is removed if
+//!   anything fails.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("t.svg");
+//! asyncdex::files::write_atomic(&path, b"<svg/>").unwrap();
+//! assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+//! # #[cfg(unix)] {
+//! let link = dir.path().join("link.svg");
+//! std::os::unix::fs::symlink(&path, &link).unwrap();
+//! assert!(asyncdex::files::write_atomic(&link, b"x").is_err()); // never through a link
+//! # }
+//! ```
 
-use std::path::Path;
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Writes `contents` to `path` atomically: a temporary file beside it, then a rename. A
-/// crash leaves the old file or the new one, never a torn one.
+/// Writes `contents` to `path` atomically (a temporary file beside it, then a rename),
+/// refusing anything at `path` that is not a regular file, and keeping an existing file's
+/// permission mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp-asyncdex");
-    std::fs::write(&tmp, contents)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })
+    let fail = |what: String| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot write {}: {what}", path.display()),
+        )
+    };
+    let keep = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(fail(
+                "it is a symbolic link (give the file it points to)".into(),
+            ));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(fail(format!(
+                "it is {}, not a regular file",
+                describe(&meta)
+            )));
+        }
+        Ok(meta) => Some(meta.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let tmp = temp_path(path);
+    let written = write_new(&tmp, contents, keep).and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e.to_string())
+    })
+}
+
+/// Creates `tmp` (never an existing file), writes `contents`, and gives it `mode`.
+fn write_new(tmp: &Path, contents: &[u8], mode: Option<Permissions>) -> std::io::Result<()> {
+    let mut file: File = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    file.write_all(contents)?;
+    if let Some(mode) = mode {
+        file.set_permissions(mode)?;
+    }
+    Ok(())
+}
+
+/// A name beside `path` for its temporary file: hidden, and unique in this process.
+fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}.{n}.tmp-asyncdex", std::process::id()))
+}
+
+/// What a file system entry that is not a regular file is, in words.
+fn describe(meta: &std::fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    "something else"
 }
