@@ -8,6 +8,13 @@
 //! [`MAX_DEPTH`]. A program is a tree with no references between steps, so it cannot
 //! contain a cycle.
 //!
+//! A program file is input from anyone, so everything in it is bounded before it costs
+//! anything: the text at [`MAX_FILE_BYTES`] (checked before parsing), the steps at
+//! [`MAX_STEPS`] (counted in the text before the parser builds them, so a huge file is
+//! refused without the memory its tree would take), nesting at [`MAX_DEPTH`], and every
+//! number, `wait_ms`, at [`MAX_WAIT_MS`]. Labels and bodies are kept as written: whoever
+//! prints them to a terminal escapes their control characters.
+//!
 //! ```
 //! use asyncdex::program::{Program, SMART_HOME};
 //!
@@ -23,10 +30,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 use toml::Spanned;
 
 use crate::devices::{DeviceKind, Devices, Simulated};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::Native;
 use crate::pokeapi::{Client, Key, Resource};
 use asyncdex_engine::compose::{action, parallel, sequence, Task};
@@ -39,6 +47,16 @@ pub const MAX_DEPTH: usize = 16;
 
 /// Most steps in one program.
 pub const MAX_STEPS: usize = 10_000;
+
+/// Largest program text accepted, in bytes (1 MiB: the lesson's program is 2 KB).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Longest wait a step may ask for: one hour, in milliseconds. A program is a lesson in
+/// timing, not a scheduler; a longer wait is a typo (or an attempt to hang the run).
+pub const MAX_WAIT_MS: u64 = 60 * 60 * 1000;
+
+/// The fields that make a step what it is: each step has exactly one.
+const STEP_FIELDS: [&str; 5] = ["sequence", "parallel", "device", "fetch", "wait_ms"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +119,17 @@ pub struct Context {
 impl Program {
     /// Parses and validates `text`; errors start with `file:line:`.
     pub fn parse(text: &str, file: &str) -> Result<Program> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(Error::invalid_input(format!(
+                "{file}: {} bytes is too large for a program (at most {MAX_FILE_BYTES})",
+                text.len()
+            )));
+        }
+        if let Some(line) = step_over_limit(text) {
+            return Err(Error::invalid_input(format!(
+                "{file}:{line}: more than {MAX_STEPS} steps"
+            )));
+        }
         let at = |span: Range<usize>, msg: String| {
             // Point at the field the message names (`send`...), if it is inside the span.
             // A `[[steps]]` table's span is its header line: look on to the next header.
@@ -180,7 +209,66 @@ impl Program {
 
     /// The program as a runnable [`Task`] over `devices`; fetch steps need `context`.
     pub fn task(&self, devices: &Devices, context: Option<&Context>) -> Result<Task<Error>> {
-        build(&self.root, devices, context)
+        self.task_until(devices, context, &CancellationToken::new())
+    }
+
+    /// Like [`Program::task`], stopped by `cancel`: once it is cancelled, the step running
+    /// ends at once and every step not yet started ends without starting, each with an
+    /// [`ErrorKind::Cancelled`] error, so the report still holds every step: those that
+    /// finished with their results, the rest marked cancelled.
+    pub fn task_until(
+        &self,
+        devices: &Devices,
+        context: Option<&Context>,
+        cancel: &CancellationToken,
+    ) -> Result<Task<Error>> {
+        build(&self.root, devices, context, cancel)
+    }
+}
+
+/// Where the `MAX_STEPS + 1`-th step field is written (its line), if the text has that
+/// many: a bound checked on the text, before the parser allocates a tree for it. (It may
+/// count a field name quoted inside a string too: only a program near the limit could
+/// be refused for that.)
+fn step_over_limit(text: &str) -> Option<usize> {
+    let mut count = 0;
+    let mut at = Vec::new();
+    for field in STEP_FIELDS {
+        for (i, _) in text.match_indices(field) {
+            let before = text[..i].chars().next_back();
+            let after = text[i + field.len()..].trim_start_matches([' ', '\t']);
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                && after.starts_with('=')
+            {
+                count += 1;
+                at.push(i);
+            }
+        }
+        if count > MAX_STEPS {
+            at.sort_unstable();
+            let pos = at[MAX_STEPS];
+            return Some(text[..pos].matches('\n').count() + 1);
+        }
+    }
+    None
+}
+
+/// `future`, unless `cancel` comes first.
+fn until(
+    cancel: &CancellationToken,
+    future: impl std::future::Future<Output = Result<String>> + Send + 'static,
+) -> impl std::future::Future<Output = Result<String>> + Send + 'static {
+    let cancel = cancel.clone();
+    async move {
+        let cancelled = || Error::new(ErrorKind::Cancelled, "cancelled before it finished");
+        if cancel.is_cancelled() {
+            return Err(cancelled());
+        }
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(cancelled()),
+            result = future => result,
+        }
     }
 }
 
@@ -208,9 +296,17 @@ fn field_offset(text: &str, field: &str) -> Option<usize> {
     })
 }
 
-fn build(step: &Step, devices: &Devices, context: Option<&Context>) -> Result<Task<Error>> {
+fn build(
+    step: &Step,
+    devices: &Devices,
+    context: Option<&Context>,
+    cancel: &CancellationToken,
+) -> Result<Task<Error>> {
     let block = |steps: &[Step]| -> Result<Vec<Task<Error>>> {
-        steps.iter().map(|s| build(s, devices, context)).collect()
+        steps
+            .iter()
+            .map(|s| build(s, devices, context, cancel))
+            .collect()
     };
     Ok(match step {
         Step::Sequence(label, steps) => sequence(label.clone(), block(steps)?),
@@ -226,13 +322,14 @@ fn build(step: &Step, devices: &Devices, context: Option<&Context>) -> Result<Ta
                 .ok_or_else(|| Error::invalid_input(format!("no device `{device}`")))?;
             let (message, body) = (message.clone(), body.clone());
             let expected = dev.expected();
-            action(label.clone(), expected, async move {
+            let run = async move {
                 match message.as_str() {
                     "connect" => dev.connect().await,
                     "disconnect" => dev.disconnect().await,
                     m => dev.send(m, body.as_deref()).await,
                 }
-            })
+            };
+            action(label.clone(), expected, until(cancel, run))
         }
         Step::Fetch {
             label,
@@ -241,20 +338,22 @@ fn build(step: &Step, devices: &Devices, context: Option<&Context>) -> Result<Ta
         } => {
             let ctx = context.ok_or_else(|| Error::invalid_input("fetch steps need an API"))?;
             let (client, resource, key) = (ctx.client.clone(), *resource, key.clone());
-            action(label.clone(), ctx.fetch_latency, async move {
+            let run = async move {
                 Ok(match resource {
                     Resource::Pokemon => client.pokemon(key).await?.name,
                     Resource::Species => client.species(key).await?.name,
                     Resource::Type => client.kind(key).await?.name,
                 })
-            })
+            };
+            action(label.clone(), ctx.fetch_latency, until(cancel, run))
         }
         Step::Wait(label, d) => {
             let d = *d;
-            action(label.clone(), Some(d), async move {
+            let run = async move {
                 tokio::time::sleep(d).await;
                 Ok(format!("waited {} ms", d.as_millis()))
-            })
+            };
+            action(label.clone(), Some(d), until(cancel, run))
         }
     })
 }
@@ -333,10 +432,12 @@ impl<F: Fn(Range<usize>, String) -> Error> Checker<'_, F> {
         if let Some(device) = raw.device {
             let Some(kind) = self.devices.get(&device) else {
                 let known: Vec<&str> = self.devices.keys().map(String::as_str).collect();
-                return Err(err(format!(
-                    "`device`: unknown device `{device}` (the program has {})",
-                    known.join(", ")
-                )));
+                let has = if known.is_empty() {
+                    "the program declares no devices: add them under [devices]".to_owned()
+                } else {
+                    format!("the program has {}", known.join(", "))
+                };
+                return Err(err(format!("`device`: unknown device `{device}` ({has})")));
             };
             let Some(message) = raw.send else {
                 return Err(err(format!("`send`: missing: what should `{device}` do?")));
@@ -381,6 +482,11 @@ impl<F: Fn(Range<usize>, String) -> Error> Checker<'_, F> {
             });
         }
         let ms = raw.wait_ms.unwrap_or_default();
+        if ms > MAX_WAIT_MS {
+            return Err(err(format!(
+                "`wait_ms`: {ms} is longer than a step may wait (at most {MAX_WAIT_MS}, one hour)"
+            )));
+        }
         let label = raw.label.unwrap_or_else(|| format!("wait {ms} ms"));
         Ok(Step::Wait(label, Duration::from_millis(ms)))
     }
