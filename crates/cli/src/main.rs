@@ -11,8 +11,10 @@ mod args;
 mod chart;
 mod commands;
 mod jobs;
+mod signals;
 mod timeline;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use asyncdex_engine::watchdog::{Watchdog, WatchdogConfig};
@@ -30,6 +32,15 @@ use args::Cli;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // A closed stdout is a report nobody will see: refused before any work is done.
+    let closed = plug_closed_std_fds();
+    if closed.stdout {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: standard output is closed: the report would be lost"
+        );
+        return ExitCode::from(commands::EXIT_FAILED);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e)
@@ -39,10 +50,18 @@ fn main() -> ExitCode {
             // One line that names the problem; `--help` has the rest.
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see --help)");
+            let _ = writeln!(std::io::stderr(), "{first} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }
-        Err(e) => e.exit(),
+        Err(e) => {
+            // `--help`, `--version`: printed here, so a failed write is an error too.
+            let text = e.render().to_string();
+            let mut out = std::io::stdout();
+            return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::from(commands::EXIT_OK),
+                Err(e) => fail_output(&e),
+            };
+        }
     };
     let default_level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
     tracing_subscriber::fmt()
@@ -64,42 +83,107 @@ fn main() -> ExitCode {
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the async runtime: {e}"
+            );
             return ExitCode::from(commands::EXIT_FAILED);
         }
     };
     let _watchdog = cli.watchdog.then(|| {
         Watchdog::start(runtime.handle(), WatchdogConfig::default(), |event| {
-            eprintln!("{event}")
+            let _ = writeln!(std::io::stderr(), "{event}");
         })
     });
-    // Ctrl-C: the first cancels the run (what finished is still reported, exit 130);
-    // a second one exits at once.
     let cancel = CancellationToken::new();
-    runtime.spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(i32::from(commands::EXIT_INTERRUPTED));
-                }
-            }
+    let signals = match signals::listen(&runtime, cancel.clone()) {
+        Ok(signals) => signals,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot listen for signals: {e}");
+            return ExitCode::from(commands::EXIT_FAILED);
         }
-    });
+    };
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let io = Io {
         out: &mut out,
         err: &mut std::io::stderr(),
+        cancel: cancel.clone(),
     };
-    match runtime.block_on(jobs::run(cli.command, io, cancel)) {
+    let result = runtime.block_on(jobs::run(cli.command, io, cancel));
+    // What a signal interrupted may still hold a blocking thread (a GET in `blocking`):
+    // leave it behind rather than wait for it; everything finished was reported already.
+    if signals.received().is_some() {
+        runtime.shutdown_background();
+    } else {
+        drop(runtime);
+    }
+    // The last line may still sit in stdout's buffer: a failure to write it is a failure.
+    let result = result.and_then(|summary| {
+        out.flush().map_err(|e| {
+            asyncdex::Error::new(asyncdex::ErrorKind::Io, format!("cannot write output: {e}"))
+        })?;
+        Ok(summary)
+    });
+    match result {
+        Ok(summary) if summary.interrupted => {
+            ExitCode::from(signals.received().unwrap_or(commands::EXIT_INTERRUPTED))
+        }
         Ok(summary) => ExitCode::from(summary.exit_code()),
         Err(e) => {
-            use std::io::Write;
             // One line, whatever the message quotes.
             let line = e.to_string().replace(['\n', '\r'], " ");
-            let _ = writeln!(err, "error: {line}");
-            ExitCode::from(commands::exit_code_for(&e))
+            let _ = writeln!(err, "error: {}", commands::report::escape_display(&line));
+            ExitCode::from(
+                signals
+                    .received()
+                    .unwrap_or_else(|| commands::exit_code_for(&e)),
+            )
         }
     }
+}
+
+/// The one-line error and exit code for output that could not be written.
+fn fail_output(e: &std::io::Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: cannot write output: {e}");
+    ExitCode::from(commands::EXIT_FAILED)
+}
+
+/// Which of the standard streams were closed when the process started.
+#[derive(Debug, Default)]
+struct Closed {
+    stdout: bool,
+}
+
+/// Whether stdout was closed when the process started (`asyncdex names 20 >&-`).
+///
+/// Rust's runtime, before `main`, opens `/dev/null` (read-write) onto each of descriptors
+/// 0, 1 and 2 that is closed, so that no file opened later takes its number; from then on
+/// a write to that "stdout" succeeds into nothing. It is told apart from a shell's
+/// `>/dev/null` (opened write-only) by its access mode. A report written to nowhere by
+/// accident is refused; one sent to `/dev/null` on purpose is not.
+#[cfg(target_os = "linux")]
+fn plug_closed_std_fds() -> Closed {
+    use std::os::unix::fs::MetadataExt;
+    let is_null = match (
+        std::fs::metadata("/proc/self/fd/1"),
+        std::fs::metadata("/dev/null"),
+    ) {
+        (Ok(fd), Ok(null)) => fd.rdev() == null.rdev() && fd.dev() == null.dev(),
+        _ => false,
+    };
+    // `flags:` in fdinfo is octal; the access mode is its low two bits (2 = O_RDWR).
+    let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+            .is_some_and(|flags| flags & 0o3 == 0o2)
+    });
+    Closed {
+        stdout: is_null && read_write,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn plug_closed_std_fds() -> Closed {
+    Closed::default()
 }

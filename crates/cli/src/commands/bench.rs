@@ -46,29 +46,50 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
         .map_err(io_error)?;
     }
     let mut printed = Ok(());
+    // Which cells a signal cut short: a cell that was running when the run was cancelled
+    // is measured on a part of its calls, so its wall time is no measurement of N calls.
+    let mut interrupted = Vec::new();
+    let cancel = job.sweep.plan.policy.cancel.clone();
     let cells = run(&job.sweep, source.base_url(), |cell| {
-        if printed.is_ok() {
-            printed = print_cell(cell, job.json, io.out);
+        let state = match (cell.measured, cancel.is_cancelled()) {
+            (Some(_), true) => CellState::Interrupted,
+            (Some(_), false) => CellState::Measured,
+            (None, true) if cell.ideal <= job.sweep.budget => CellState::NotRun,
+            (None, _) => CellState::Skipped,
+        };
+        interrupted.push(state == CellState::Interrupted);
+        if printed.is_ok() && state != CellState::NotRun {
+            printed = print_cell(cell, state, job.json, io.out);
         }
     })
     .await;
     source.close().await;
     let cells = cells?;
     printed.map_err(io_error)?;
+    let measured: Vec<&Cell> = cells
+        .iter()
+        .zip(&interrupted)
+        .filter(|(c, cut)| c.measured.is_some() && !**cut)
+        .map(|(c, _)| c)
+        .collect();
     if let Some(path) = &job.plot {
         let series: Vec<Series> = job
             .sweep
             .modes
             .iter()
             .map(|&mode| {
-                let mine = cells.iter().filter(|c| c.mode == mode);
+                let mine = measured.iter().filter(|c| c.mode == mode);
                 Series {
                     name: mode.to_string(),
                     points: mine
                         .clone()
                         .filter_map(|c| c.measured.map(|(wall, _)| (c.n as f64, ms(wall))))
                         .collect(),
-                    ideal: mine.map(|c| (c.n as f64, ms(c.ideal))).collect(),
+                    ideal: cells
+                        .iter()
+                        .filter(|c| c.mode == mode)
+                        .map(|c| (c.n as f64, ms(c.ideal)))
+                        .collect(),
                 }
             })
             .collect();
@@ -78,7 +99,7 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
         );
         crate::timeline::write_file(path, &loglog(&title, &series))?;
     }
-    let measured: Vec<&Cell> = cells.iter().filter(|c| c.measured.is_some()).collect();
+    // Only whole cells count: an interrupted cell's calls are in no total.
     let calls: usize = measured.iter().map(|c| c.n).sum();
     let ok: usize = measured
         .iter()
@@ -92,23 +113,48 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
     })
 }
 
-fn print_cell(cell: &Cell, json: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// How a cell of the sweep ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellState {
+    /// Every call ran: the wall time is a measurement.
+    Measured,
+    /// A signal stopped it part-way: no measurement.
+    Interrupted,
+    /// Its ideal is over the budget.
+    Skipped,
+    /// The run was stopped before it.
+    NotRun,
+}
+
+fn print_cell(
+    cell: &Cell,
+    state: CellState,
+    json: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let rate = |wall: std::time::Duration| cell.n as f64 / wall.as_secs_f64().max(1e-9);
     if json {
-        let line = match cell.measured {
-            Some((wall, ok)) => json!({
+        let line = match (state, cell.measured) {
+            (CellState::Measured, Some((wall, ok))) => json!({
                 "mode": cell.mode.as_str(), "n": cell.n, "ok": ok, "skipped": false,
+                "interrupted": false,
                 "wall_ms": ms(wall), "ideal_ms": ms(cell.ideal),
                 "ratio": cell.ratio().map(|r| (r * 1000.0).round() / 1000.0),
-                "requests_per_s": (cell.n as f64 / wall.as_secs_f64().max(1e-9) * 10.0).round() / 10.0,
+                "requests_per_s": (rate(wall) * 10.0).round() / 10.0,
             }),
-            None => {
-                json!({"mode": cell.mode.as_str(), "n": cell.n, "skipped": true, "ideal_ms": ms(cell.ideal)})
-            }
+            (CellState::Interrupted, _) => json!({
+                "mode": cell.mode.as_str(), "n": cell.n, "skipped": false, "interrupted": true,
+                "ideal_ms": ms(cell.ideal),
+            }),
+            _ => json!({
+                "mode": cell.mode.as_str(), "n": cell.n, "skipped": true, "interrupted": false,
+                "ideal_ms": ms(cell.ideal),
+            }),
         };
         writeln!(out, "{line}")
     } else {
-        match cell.measured {
-            Some((wall, _)) => writeln!(
+        match (state, cell.measured) {
+            (CellState::Measured, Some((wall, _))) => writeln!(
                 out,
                 "{:<12}{:>7}{:>12.1}{:>12.1}{:>8.2}{:>12.1}",
                 cell.mode.as_str(),
@@ -116,9 +162,15 @@ fn print_cell(cell: &Cell, json: bool, out: &mut dyn std::io::Write) -> std::io:
                 ms(wall),
                 ms(cell.ideal),
                 cell.ratio().unwrap_or(0.0),
-                cell.n as f64 / wall.as_secs_f64().max(1e-9)
+                rate(wall)
             ),
-            None => writeln!(
+            (CellState::Interrupted, _) => writeln!(
+                out,
+                "{:<12}{:>7}     interrupted: stopped part-way, not a measurement",
+                cell.mode.as_str(),
+                cell.n
+            ),
+            _ => writeln!(
                 out,
                 "{:<12}{:>7}     skipped: its ideal, {:.1} s, is over the budget",
                 cell.mode.as_str(),

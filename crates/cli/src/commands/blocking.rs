@@ -34,16 +34,28 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
     let url = format!("{}/pokemon/25/", source.base_url());
     let mut runs = Vec::new();
+    let mut cut = None;
     for &mode in &job.modes {
+        if io.cancel.is_cancelled() {
+            break; // a signal between programs: report those that ran
+        }
         let (url, demo) = (url.clone(), job.demo);
-        // Each program builds its own single-threaded runtime: run it off this one.
-        let demo = offload::once("the blocking demo", move || run(mode, &url, &demo)).await?;
-        runs.push(demo?);
+        // Each program builds its own single-threaded runtime: run it off this one. A
+        // signal stops waiting for it: its blocking GETs cannot be interrupted, and its
+        // measurements would be of a cut-short program anyway.
+        let program = offload::once("the blocking demo", move || run(mode, &url, &demo));
+        tokio::select! {
+            done = program => runs.push(done??),
+            () = io.cancel.cancelled() => {
+                cut = Some(mode);
+                break;
+            }
+        }
     }
     let printed = if job.json {
-        print_json(&runs, io.out)
+        print_json(&runs, cut, io.out)
     } else {
-        print_table(&job, source.description(), &runs, io.out)
+        print_table(&job, source.description(), &runs, cut, io.out)
     };
     source.close().await;
     printed.map_err(io_error)?;
@@ -52,6 +64,7 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     Ok(Summary {
         ok,
         failed: calls - ok,
+        interrupted: io.cancel.is_cancelled(),
         ..Summary::default()
     })
 }
@@ -60,12 +73,14 @@ fn print_table(
     job: &BlockingJob,
     source: &str,
     runs: &[DemoRun],
+    cut: Option<Mode>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{} blocking GET(s) at a time, {} round(s), beside a {} ms heartbeat, to {source}\n",
+        "{} blocking GET(s) at a time on a pool of {} thread(s), {} round(s), beside a {} ms heartbeat, to {source}\n",
         job.demo.calls,
+        pool_size(&job.demo),
         job.demo.rounds,
         ms(job.demo.period)
     )?;
@@ -93,6 +108,13 @@ fn print_table(
             ms(run.beats.p99_lag())
         )?;
     }
+    if let Some(mode) = cut {
+        writeln!(
+            out,
+            "{:<10}  interrupted: stopped before it finished",
+            mode.as_str()
+        )?;
+    }
     writeln!(
         out,
         "\nwrong: the blocking call ran on the runtime's only thread, so the heartbeat froze.\n\
@@ -100,12 +122,27 @@ fn print_table(
     )
 }
 
-fn print_json(runs: &[DemoRun], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// Most threads the demo's pool runs, whatever `--calls` says (the library's
+/// `sync_to_async::MAX_POOL`): more calls per round queue for a thread instead of each
+/// starting one (`--calls 100000` used to start 100 000 threads).
+const MAX_POOL: usize = 512;
+
+/// Threads in the `correct` program's pool: one per call, at most [`MAX_POOL`].
+fn pool_size(demo: &Demo) -> usize {
+    demo.calls.clamp(1, MAX_POOL)
+}
+
+fn print_json(
+    runs: &[DemoRun],
+    cut: Option<Mode>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     for run in runs {
         let intervals: Vec<f64> = run.beats.intervals.iter().map(|d| ms(*d)).collect();
         let line = json!({
             "mode": run.mode.as_str(),
             "calls": run.calls,
+            "pool": pool_size(&Demo { calls: run.calls, ..Demo::default() }),
             "ok": run.ok,
             "total_ms": ms(run.total),
             "ticks": intervals.len(),
@@ -114,6 +151,13 @@ fn print_json(runs: &[DemoRun], out: &mut dyn std::io::Write) -> std::io::Result
             "intervals_ms": intervals,
         });
         writeln!(out, "{line}")?;
+    }
+    if let Some(mode) = cut {
+        writeln!(
+            out,
+            "{}",
+            json!({"mode": mode.as_str(), "interrupted": true})
+        )?;
     }
     Ok(())
 }

@@ -51,6 +51,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     .map_err(io_error)?;
     let started = Instant::now();
     let mut last_line = Instant::now();
+    let mut failed_calls = 0;
     let err = &mut *io.err;
     let result = run_crawl(
         transport,
@@ -58,6 +59,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         &store,
         &job.crawl,
         &mut |tick| {
+            failed_calls = tick.failed;
             if !terminal && last_line.elapsed() >= LINE_EVERY {
                 last_line = Instant::now();
                 let _ = writeln!(
@@ -127,9 +129,18 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         .iter()
         .filter(|r| r.list_error.is_some())
         .count();
+    // Each resource counted once: stored, failed (its fetch failed, or its list could
+    // not be read), or, after a signal, cancelled (never fetched).
+    let missing = (expected - stored.min(expected)) as usize;
+    let failed = if interrupted {
+        failed_calls.min(missing)
+    } else {
+        missing
+    };
     Ok(Summary {
         ok: stored as usize,
-        failed: (expected - stored.min(expected)) as usize + list_failures,
+        failed: failed + list_failures,
+        cancelled: missing - failed,
         retried: retried as usize,
         interrupted,
         ..Summary::default()

@@ -4,8 +4,8 @@
 //!
 //! Exit codes (also in the README): `0` every call succeeded; `1` a runtime failure, or
 //! every call failed; `2` bad input (nothing was fetched); `3` partial success (some calls
-//! failed, and what arrived was still printed); `130` interrupted by Ctrl-C (what had
-//! arrived was still printed).
+//! failed, and what arrived was still printed); `130` interrupted by Ctrl-C (SIGINT),
+//! `143` stopped by SIGTERM (in both, what had finished was still printed or stored).
 
 mod bench;
 mod blocking;
@@ -45,36 +45,61 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: some calls succeeded and some failed.
 pub const EXIT_PARTIAL: u8 = 3;
-/// Exit code: interrupted (Ctrl-C); everything that had finished was reported.
+/// Exit code: interrupted (Ctrl-C, SIGINT); everything that had finished was reported.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code: stopped by SIGTERM (128 + 15); everything that had finished was reported.
+pub const EXIT_TERMINATED: u8 = 143;
 
 /// Most N a command accepts: beyond this, it is a typo, not a workload.
 pub const MAX_CALLS: usize = 1_000_000;
 
-/// How a command went, call by call.
+/// How a command went, call by call. Every call has exactly one outcome: `ok`, `failed`,
+/// `timed_out` and `cancelled` are disjoint and add up to [`Summary::calls`]. Built by
+/// [`report::summarize`] and read by every report (table, JSON, summary line).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Calls that succeeded.
     pub ok: usize,
-    /// Calls that did not (timeouts and cancellations included).
+    /// Calls whose last attempt failed with an error (not a timeout, not a cancellation).
     pub failed: usize,
-    /// Retries made.
+    /// Retries made (attempts beyond each call's first; not calls).
     pub retried: usize,
     /// Calls whose last attempt timed out.
     pub timed_out: usize,
-    /// Calls cancelled (fail-fast or Ctrl-C).
+    /// Calls cancelled before they finished (fail-fast, Ctrl-C, SIGTERM).
     pub cancelled: usize,
-    /// The run was interrupted by Ctrl-C.
+    /// The run was interrupted by a signal.
     pub interrupted: bool,
 }
 
 impl Summary {
+    /// Every call, whatever its outcome.
+    pub fn calls(&self) -> usize {
+        self.ok + self.failed + self.timed_out + self.cancelled
+    }
+
+    /// Calls that did not succeed, for any reason.
+    pub fn not_ok(&self) -> usize {
+        self.failed + self.timed_out + self.cancelled
+    }
+
+    /// Calls that ran to an end of their own (succeeded, failed or timed out): what a rate
+    /// of requests per second counts.
+    pub fn completed(&self) -> usize {
+        self.ok + self.failed + self.timed_out
+    }
+
+    /// Completed calls per second of `wall` time.
+    pub fn rate(&self, wall: Duration) -> f64 {
+        self.completed() as f64 / wall.as_secs_f64().max(1e-9)
+    }
+
     /// The process exit code for this summary.
     pub fn exit_code(&self) -> u8 {
         if self.interrupted {
             return EXIT_INTERRUPTED;
         }
-        match (self.ok, self.failed) {
+        match (self.ok, self.not_ok()) {
             (_, 0) => EXIT_OK,
             (0, _) => EXIT_FAILED,
             _ => EXIT_PARTIAL,
@@ -99,12 +124,16 @@ pub fn exit_code_for(error: &Error) -> u8 {
     }
 }
 
-/// Where a command writes: its report, and its diagnostics.
+/// What a command gets from the binary: where it writes its report and its diagnostics,
+/// and the run's cancellation (the first SIGINT or SIGTERM cancels it).
 pub struct Io<'a> {
     /// The report (names, tables, JSON lines).
     pub out: &'a mut dyn Write,
     /// One line per failed call, and notes.
     pub err: &'a mut dyn Write,
+    /// Cancelled by the first signal: a command stops starting work, lets what it can
+    /// finish, and reports what finished (the same token the jobs' policies hold).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// Checks a number of calls: at least 1, at most [`MAX_CALLS`].

@@ -4,14 +4,13 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
-use super::report::{print_summary, Progress};
+use super::report::{escape_display, print_summary, summarize, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::CacheMode;
 use asyncdex::names::{run_mode, Mode, ModeRun, Plan};
 use asyncdex::pokeapi::random_ids;
 use asyncdex::source::{Source, Target};
 use asyncdex::{ErrorKind, Result};
-use asyncdex_engine::gather::Status;
 
 /// A validated `names` job.
 #[derive(Debug, Clone)]
@@ -107,14 +106,14 @@ fn print_table(
         job.seed,
         source.description()
     )?;
-    if let Some(best) = runs.iter().max_by_key(|r| r.ok()) {
+    if let Some(best) = runs.iter().max_by_key(|r| summarize(&r.outcomes).ok) {
         writeln!(out)?;
         let names = best.names();
         for (row, chunk) in names.chunks(3).enumerate() {
             let cells: Vec<String> = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, name)| format!("{:>4}. {:<24}", row * 3 + i + 1, name))
+                .map(|(i, name)| format!("{:>4}. {:<24}", row * 3 + i + 1, escape_display(name)))
                 .collect();
             writeln!(out, "{}", cells.concat().trim_end())?;
         }
@@ -122,22 +121,34 @@ fn print_table(
     writeln!(out)?;
     writeln!(
         out,
-        "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12}{:>10}{:>12}",
-        "mode", "requests", "ok", "failed", "retried", "wall (ms)", "speedup", "requests/s"
+        "{:<12}{:>9}{:>7}{:>8}{:>10}{:>10}{:>9}{:>12}{:>10}{:>12}",
+        "mode",
+        "requests",
+        "ok",
+        "failed",
+        "timed out",
+        "cancelled",
+        "retried",
+        "wall (ms)",
+        "speedup",
+        "requests/s"
     )?;
     for run in runs {
         let speed = speedup(runs, run).map_or("-".to_owned(), |s| format!("{s:.2}x"));
+        let s = summarize(&run.outcomes);
         writeln!(
             out,
-            "{:<12}{:>9}{:>7}{:>8}{:>9}{:>12.1}{:>10}{:>12.1}",
+            "{:<12}{:>9}{:>7}{:>8}{:>10}{:>10}{:>9}{:>12.1}{:>10}{:>12.1}",
             run.mode.as_str(),
-            run.outcomes.len(),
-            run.ok(),
-            run.failed(),
-            run.retried(),
+            s.calls(),
+            s.ok,
+            s.failed,
+            s.timed_out,
+            s.cancelled,
+            s.retried,
             ms(run.wall),
             speed,
-            run.rate()
+            s.rate(run.wall)
         )?;
     }
     if job.modes.contains(&Mode::Threads) || job.modes.contains(&Mode::Async) {
@@ -171,16 +182,17 @@ fn print_json(
                 }))
             })
             .collect();
+        let s = summarize(&run.outcomes);
         let line = json!({
             "mode": run.mode.as_str(),
-            "n": run.outcomes.len(),
-            "ok": run.ok(),
-            "failed": run.failed(),
-            "retried": run.retried(),
-            "timed_out": run.count(Status::TimedOut),
-            "cancelled": run.count(Status::Cancelled),
+            "n": s.calls(),
+            "ok": s.ok,
+            "failed": s.failed,
+            "retried": s.retried,
+            "timed_out": s.timed_out,
+            "cancelled": s.cancelled,
             "wall_ms": ms(run.wall),
-            "requests_per_s": (run.rate() * 10.0).round() / 10.0,
+            "requests_per_s": (s.rate(run.wall) * 10.0).round() / 10.0,
             "speedup": speedup(runs, run).map(|s| (s * 100.0).round() / 100.0),
             "seed": job.seed,
             "source": source.base_url(),

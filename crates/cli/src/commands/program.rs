@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
+use super::report::escape_display;
 use super::{io_error, ms, Io, Pictures, Summary};
 use crate::timeline::{Bar, Group};
 use asyncdex::http::{HttpOptions, Native};
 use asyncdex::pokeapi::Client;
 use asyncdex::program::{Context, Program};
 use asyncdex::source::{Source, Target};
-use asyncdex::{Error, Result};
+use asyncdex::{Error, ErrorKind, Result};
 use asyncdex_engine::compose::{Report, StepKind};
 use asyncdex_engine::gather::Status;
 
@@ -48,14 +49,16 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         }),
         None => None,
     };
-    let task = program.task(&devices, context.as_ref())?;
+    // A signal cancels the running steps and those not yet started; the report still
+    // holds every step, the finished ones with their results.
+    let task = program.task_until(&devices, context.as_ref(), &io.cancel)?;
     let ideal = task.critical_path();
     if !job.json {
         writeln!(
             io.out,
             "program {}: devices {}{}\n",
-            program.name(),
-            devices.ids().join(", "),
+            escape_display(program.name()),
+            escape_display(&devices.ids().join(", ")),
             source.as_ref().map_or(String::new(), |s| format!(
                 "; fetches from {}",
                 s.description()
@@ -77,11 +80,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
                 start: r.started,
                 end: r.finished,
                 retries: Vec::new(),
-                status: if r.result.is_ok() {
-                    Status::Ok
-                } else {
-                    Status::Failed
-                },
+                status: status(r),
             })
             .collect(),
     };
@@ -103,6 +102,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
                     "label": r.label, "kind": kind(r), "depth": depth,
                     "start_ms": ms(r.started), "end_ms": ms(r.finished),
                     "ok": r.result.is_ok(),
+                    "status": status(r).as_str(),
                     "result": match &r.result { Ok(t) => t.clone(), Err(e) => e.to_string() },
                 })
             })
@@ -138,17 +138,41 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         .map(|(_, r)| *r)
         .filter(|r| r.kind == StepKind::Action)
         .collect();
-    for r in actions.iter().filter(|r| r.result.is_err()) {
-        if let Err(e) = &r.result {
-            writeln!(io.err, "  failed: {}: {e}", r.label).map_err(io_error)?;
+    let mut summary = Summary::default();
+    for r in &actions {
+        match status(r) {
+            Status::Ok => summary.ok += 1,
+            Status::Cancelled => summary.cancelled += 1,
+            Status::TimedOut => summary.timed_out += 1,
+            Status::Failed => summary.failed += 1,
+        }
+        if let (Status::Failed, Err(e)) = (status(r), &r.result) {
+            let e = e.to_string();
+            let (label, e) = (escape_display(&r.label), escape_display(&e));
+            writeln!(io.err, "  failed: {label}: {e}").map_err(io_error)?;
         }
     }
-    let ok = actions.iter().filter(|r| r.result.is_ok()).count();
-    Ok(Summary {
-        ok,
-        failed: actions.len() - ok,
-        ..Summary::default()
-    })
+    writeln!(
+        io.err,
+        "program: {} steps: {} ok, {} failed, {} cancelled",
+        actions.len(),
+        summary.ok,
+        summary.failed,
+        summary.cancelled
+    )
+    .map_err(io_error)?;
+    summary.interrupted = io.cancel.is_cancelled();
+    Ok(summary)
+}
+
+/// How a step ended: a step the run's cancellation stopped is cancelled, not failed.
+fn status(r: &Report<Error>) -> Status {
+    match &r.result {
+        Ok(_) if r.children.iter().any(|c| status(c) == Status::Cancelled) => Status::Cancelled,
+        Ok(_) => Status::Ok,
+        Err(e) if e.kind() == ErrorKind::Cancelled => Status::Cancelled,
+        Err(_) => Status::Failed,
+    }
 }
 
 fn kind(r: &Report<Error>) -> &'static str {
@@ -165,14 +189,16 @@ fn print_steps(
 ) -> std::io::Result<()> {
     writeln!(out, "{:>9}{:>9}  step", "start s", "end s")?;
     for (depth, r) in steps {
+        let label = escape_display(&r.label);
         let name = match r.kind {
-            StepKind::Action => r.label.clone(),
-            _ => format!("{} ({})", r.label, kind(r)),
+            StepKind::Action => label.into_owned(),
+            _ => format!("{label} ({})", kind(r)),
         };
         let result = match &r.result {
-            Ok(t) if !t.is_empty() => format!("  → {t}"),
+            Ok(t) if !t.is_empty() => format!("  → {}", escape_display(t)),
             Ok(_) => String::new(),
-            Err(e) => format!("  ✗ {e}"),
+            Err(e) if e.kind() == ErrorKind::Cancelled => "  ✗ cancelled".to_owned(),
+            Err(e) => format!("  ✗ {}", escape_display(&e.to_string())),
         };
         writeln!(
             out,
@@ -185,8 +211,24 @@ fn print_steps(
     Ok(())
 }
 
-/// Reads a program file, or names the problem.
+/// Reads a program file, or names the problem. At most
+/// [`MAX_FILE_BYTES`](asyncdex::program::MAX_FILE_BYTES) and one byte more are read, so
+/// a huge file, or `/dev/zero`, is refused without being held in memory.
 pub fn read_program(path: &std::path::Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::invalid_input(format!("cannot read program {}: {e}", path.display())))
+    use std::io::Read;
+    let limit = asyncdex::program::MAX_FILE_BYTES;
+    let cannot = |e: std::io::Error| {
+        Error::invalid_input(format!("cannot read program {}: {e}", path.display()))
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit as u64 + 1).read_to_string(&mut text))
+        .map_err(cannot)?;
+    if text.len() > limit {
+        return Err(Error::invalid_input(format!(
+            "{}: larger than a program may be (at most {limit} bytes)",
+            path.display()
+        )));
+    }
+    Ok(text)
 }

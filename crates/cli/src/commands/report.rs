@@ -9,20 +9,16 @@ use super::Summary;
 use asyncdex::Error;
 use asyncdex_engine::gather::{Event, Outcome, Policy, Status};
 
-/// Counts a batch's outcomes into a [`Summary`].
+/// Counts a batch's outcomes into a [`Summary`]: the one place a call's outcome becomes a
+/// count, so the table, `--json`, the summary line and the exit code cannot disagree.
+/// Each call lands in exactly one of ok, failed, timed out, cancelled.
 pub fn summarize<T>(outcomes: &[Outcome<T, Error>]) -> Summary {
     let mut summary = Summary::default();
     for o in outcomes {
         match o.status() {
             Status::Ok => summary.ok += 1,
-            Status::TimedOut => {
-                summary.failed += 1;
-                summary.timed_out += 1;
-            }
-            Status::Cancelled => {
-                summary.failed += 1;
-                summary.cancelled += 1;
-            }
+            Status::TimedOut => summary.timed_out += 1,
+            Status::Cancelled => summary.cancelled += 1,
             Status::Failed => summary.failed += 1,
         }
         summary.retried += o.attempts.saturating_sub(1) as usize;
@@ -45,7 +41,7 @@ pub fn print_summary<T>(
         outcomes.len(),
         if outcomes.len() == 1 { "" } else { "s" },
         s.ok,
-        s.failed - s.timed_out - s.cancelled,
+        s.failed,
         s.retried,
         s.timed_out,
         s.cancelled
@@ -60,14 +56,35 @@ pub fn print_summary<T>(
                 };
                 writeln!(
                     err,
-                    "  failed: {}: {e} ({} {tries})",
-                    what(o.index),
+                    "  failed: {}: {} ({} {tries})",
+                    escape_display(&what(o.index)),
+                    escape_display(&e.to_string()),
                     o.attempts
                 )?;
             }
         }
     }
     Ok(s)
+}
+
+/// `text` made safe for a terminal: control characters (escape sequences, newlines,
+/// carriage returns, backspaces) are written as `\u{1b}`, `\n`… so a label in a program
+/// file or a name or error text from a server can neither recolour nor rewrite the
+/// screen, nor fake extra lines of the report. JSON output needs none of this (serde
+/// escapes); every human-readable line that quotes outside text goes through here.
+pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A progress bar on stderr when it is a terminal; nothing on a pipe.
@@ -127,4 +144,50 @@ pub fn print_cache(
         "cache: {} answered from disk, {} from the network{file}",
         c.hits, c.misses
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asyncdex_engine::gather::{Failure, Outcome};
+
+    fn outcome(index: usize, result: Result<u32, Failure<Error>>) -> Outcome<u32, Error> {
+        Outcome {
+            index,
+            started: std::time::Duration::ZERO,
+            finished: std::time::Duration::ZERO,
+            attempts: 1,
+            result,
+        }
+    }
+
+    #[test]
+    fn every_call_is_counted_once() {
+        let outcomes = vec![
+            outcome(0, Ok(1)),
+            outcome(1, Err(Failure::Cancelled)),
+            outcome(2, Err(Failure::TimedOut(std::time::Duration::from_secs(1)))),
+            outcome(3, Err(Failure::Failed(Error::invalid_input("x")))),
+            outcome(4, Err(Failure::Cancelled)),
+        ];
+        let s = summarize(&outcomes);
+        assert_eq!((s.ok, s.failed, s.timed_out, s.cancelled), (1, 1, 1, 2));
+        assert_eq!(s.calls(), outcomes.len());
+        assert_eq!(s.completed(), 3, "cancelled calls did not complete");
+        let mut err = Vec::new();
+        print_summary(&mut err, "x: ", &outcomes, |i| format!("#{i}")).unwrap();
+        let line = String::from_utf8(err).unwrap();
+        assert!(
+            line.starts_with("x: 5 calls: 1 ok, 1 failed, 0 retried, 1 timed out, 2 cancelled"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(escape_display("pikachu"), "pikachu");
+        let shown = escape_display("a\u{1b}[31mred\n\nnew\rline");
+        assert_eq!(shown, "a\\u{1b}[31mred\\n\\nnew\\rline");
+        assert!(!shown.chars().any(char::is_control));
+    }
 }

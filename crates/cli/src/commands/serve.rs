@@ -19,7 +19,7 @@ pub struct ServeJob {
     pub from: Option<PathBuf>,
 }
 
-/// Serves until Ctrl-C or SIGTERM, then stops gracefully.
+/// Serves until Ctrl-C or SIGTERM (the run's cancellation), then stops gracefully.
 pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     let data = match job.from.clone() {
         None => Data::embedded(),
@@ -37,9 +37,17 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     )
     .map_err(io_error)?;
     io.out.flush().map_err(io_error)?;
-    let stats = mirror::serve_data(listener, job.config, data, shutdown_signal())
-        .await
-        .map_err(io_error)?;
+    // The binary's signal handling (SIGINT and SIGTERM alike) cancels `io.cancel`: the
+    // mirror stops accepting, finishes what is in flight, and the stop is a normal one.
+    let stop = io.cancel.clone();
+    let stats = mirror::serve_data(
+        listener,
+        job.config,
+        data,
+        async move { stop.cancelled().await },
+    )
+    .await
+    .map_err(io_error)?;
     writeln!(
         io.out,
         "stopped after {} requests; faults injected: {}",
@@ -47,26 +55,4 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     )
     .map_err(io_error)?;
     Ok(Summary::default())
-}
-
-/// Completes on Ctrl-C, or on SIGTERM where there is one.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

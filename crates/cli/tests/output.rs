@@ -1,0 +1,89 @@
+//! A report that cannot be written is a failure: a closed stdout, a full disk, a reader
+//! that went away each give one `error:` line on stderr and exit 1, never a silent 0.
+
+use std::process::{Command, Output, Stdio};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs asyncdex through `sh -c` so the shell can close or redirect its stdout.
+fn sh(script: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn assert_one_error(out: &Output, what: &str, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{what}: one error line: {stderr}");
+    assert!(errors[0].contains(needle), "{what}: {stderr}");
+}
+
+#[test]
+fn a_closed_stdout_is_refused() {
+    for command in ["names 20", "stream 20"] {
+        let out = sh(&format!(
+            "\"$ASYNCDEX\" {command} --latency 0 --jitter 0 >&-"
+        ));
+        assert_one_error(&out, command, "standard output is closed");
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error() {
+    for command in ["names 20 --mode async", "stream 20", "names 5 --json"] {
+        let out = sh(&format!(
+            "\"$ASYNCDEX\" {command} --latency 0 --jitter 0 >/dev/full"
+        ));
+        assert_one_error(&out, command, "No space left");
+    }
+}
+
+#[test]
+fn a_reader_that_went_away_is_an_error() {
+    // `true` reads nothing and exits: every write after that meets EPIPE (Rust ignores
+    // SIGPIPE, so the write returns the error instead of killing the process).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["stream", "300", "--latency", "0", "--jitter", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert_one_error(&out, "stream to a closed pipe", "Broken pipe");
+}
+
+#[test]
+fn dev_null_on_purpose_is_fine() {
+    let out = sh("\"$ASYNCDEX\" names 3 --mode async --latency 0 --jitter 0 >/dev/null");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn program_text_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        "[[steps]]\nlabel = \"a\\u001b[31mred\\n\\nnewline\"\nwait_ms = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["program", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!stdout.contains('\u{1b}'), "no raw escape: {stdout:?}");
+    let line = stdout.lines().find(|l| l.contains("red")).unwrap();
+    assert!(line.contains("a\\u{1b}[31mred\\n\\nnewline"), "{line}");
+}

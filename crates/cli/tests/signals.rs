@@ -1,0 +1,212 @@
+//! SIGINT and SIGTERM stop every long-running command the same way: what finished is
+//! printed, the rest is marked cancelled, and the exit code names the signal (130 for
+//! SIGINT, 143 for SIGTERM). Each test signals the built binary mid-run and bounds the time.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Starts asyncdex with `args`, stdout and stderr piped.
+fn start(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("asyncdex starts")
+}
+
+/// Waits `after`, sends `signal`, and returns the output and how long the exit took.
+fn signal_after(child: Child, after: Duration, signal: &str) -> (Output, Duration) {
+    std::thread::sleep(after);
+    let sent = Instant::now();
+    common::signal(child.id(), signal);
+    let out = child.wait_with_output().unwrap();
+    (out, sent.elapsed())
+}
+
+const SIGNALS: [(&str, i32); 2] = [("INT", 130), ("TERM", 143)];
+
+#[test]
+fn names_keeps_what_finished_under_int_and_term() {
+    for (signal, code) in SIGNALS {
+        let child = start(&[
+            "names",
+            "40",
+            "--mode",
+            "async",
+            "-c",
+            "5",
+            "--latency",
+            "800",
+            "--jitter",
+            "0",
+            "--json",
+        ]);
+        let (out, took) = signal_after(child, Duration::from_millis(1400), signal);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            took < Duration::from_secs(3),
+            "SIG{signal}: stopped {took:?} after"
+        );
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 1, "SIG{signal}: the async mode is reported");
+        let count = |k: &str| lines[0][k].as_u64().unwrap();
+        assert!(
+            count("ok") >= 5,
+            "SIG{signal}: what finished is kept: {}",
+            lines[0]
+        );
+        assert_eq!(
+            count("ok") + count("failed") + count("timed_out") + count("cancelled"),
+            40,
+            "SIG{signal}: every call counted once: {}",
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn program_reports_finished_steps_and_cancels_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wait8s.toml");
+    std::fs::write(
+        &file,
+        "[[steps]]\nlabel = \"short\"\nwait_ms = 200\n[[steps]]\nlabel = \"long\"\nwait_ms = 8000\n",
+    )
+    .unwrap();
+    for (signal, code) in SIGNALS {
+        let child = start(&["program", file.to_str().unwrap(), "--json"]);
+        let (out, took) = signal_after(child, Duration::from_millis(900), signal);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            took < Duration::from_secs(3),
+            "SIG{signal}: stopped {took:?} after"
+        );
+        let lines = json_lines(&out);
+        let steps = lines[0]["steps"].as_array().unwrap();
+        let status = |label: &str| {
+            let step = steps.iter().find(|s| s["label"] == label).unwrap();
+            step["status"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(status("short"), "ok", "SIG{signal}: {}", lines[0]);
+        assert_eq!(status("long"), "cancelled", "SIG{signal}: {}", lines[0]);
+    }
+}
+
+#[test]
+fn blocking_stops_between_programs_and_reports_what_ran() {
+    for (signal, code) in SIGNALS {
+        // `before` takes 2 x 2 x 500 ms (the calls, then as long a heartbeat), then
+        // `wrong` blocks 2 x 500 ms more: the signal comes in the middle of `wrong`.
+        let child = start(&[
+            "blocking",
+            "--latency",
+            "500",
+            "--mode",
+            "all",
+            "--calls",
+            "2",
+            "--json",
+        ]);
+        let (out, took) = signal_after(child, Duration::from_millis(2500), signal);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            took < Duration::from_secs(3),
+            "SIG{signal}: stopped {took:?} after"
+        );
+        let lines = json_lines(&out);
+        assert_eq!(lines[0]["mode"], "before", "SIG{signal}: {lines:?}");
+        assert_eq!(
+            lines[0]["ok"], 2,
+            "SIG{signal}: the finished program: {lines:?}"
+        );
+        let last = lines.last().unwrap();
+        assert_eq!(last["interrupted"], true, "SIG{signal}: {lines:?}");
+    }
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    // A long blocking GET cannot be interrupted; the first signal stops waiting for it,
+    // and even a wedged run ends at the second.
+    let child = start(&["blocking", "--latency", "5000", "--mode", "correct"]);
+    std::thread::sleep(Duration::from_millis(700));
+    common::signal(child.id(), "INT");
+    common::signal(child.id(), "TERM");
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(130 | 143)),
+        "{code:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn fail_fast_counts_each_call_once_in_json_and_the_summary_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args([
+            "names",
+            "200",
+            "--mode",
+            "async",
+            "--fail-rate",
+            "0.3",
+            "--retries",
+            "0",
+            "--fail-fast",
+            "--json",
+            "--latency",
+            "0",
+            "--jitter",
+            "0",
+            "--seed",
+            "7",
+        ])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let lines = json_lines(&out);
+    let line = &lines[0];
+    let count = |k: &str| line[k].as_u64().unwrap();
+    let sum = count("ok") + count("failed") + count("timed_out") + count("cancelled");
+    assert_eq!(sum, 200, "disjoint counts add up to the calls: {line}");
+    assert!(count("failed") >= 1 && count("cancelled") >= 1, "{line}");
+    let completed = (count("ok") + count("failed") + count("timed_out")) as f64;
+    let rate = completed / (line["wall_ms"].as_f64().unwrap() / 1000.0);
+    let printed = line["requests_per_s"].as_f64().unwrap();
+    assert!(
+        (printed - rate).abs() <= rate * 0.05 + 0.2,
+        "{printed} vs {rate}: {line}"
+    );
+    let stderr = text(&out.stderr);
+    let summary = format!(
+        "{} ok, {} failed, 0 retried, {} timed out, {} cancelled",
+        count("ok"),
+        count("failed"),
+        count("timed_out"),
+        count("cancelled")
+    );
+    assert!(stderr.contains(&summary), "{summary:?} not in {stderr}");
+}
