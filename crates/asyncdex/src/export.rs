@@ -56,6 +56,9 @@ fn create_dir(path: &Path) -> Result<()> {
 
 /// Writes everything `store` holds under `dir` in PokeAPI's static layout. Blocking: from
 /// async code, run it on an offload pool.
+///
+/// Every body is checked before it is written ([`Store::for_each_verified`]): a damaged
+/// row stops the export with an error naming it, rather than publishing it.
 pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
     let api = dir.join("data/api/v2");
     create_dir(&api)?;
@@ -65,7 +68,7 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
         let folder = api.join(&endpoint);
         create_dir(&folder)?;
         let mut results = Vec::new();
-        store.for_each(&endpoint, |row| {
+        store.for_each_verified(&endpoint, |row| {
             let path = folder.join(row.id.to_string());
             create_dir(&path)?;
             write_atomic(&path.join("index.json"), &row.body)?;

@@ -13,7 +13,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::mirror::{BackgroundMirror, MirrorConfig};
+use crate::mirror::{raise_fd_limit, BackgroundMirror, MirrorConfig, ServeLimits};
 use crate::pokeapi::POKEAPI_URL;
 
 /// The validated choice of where to send calls.
@@ -71,6 +71,11 @@ impl Source {
     /// The embedded mirror runs on a thread and runtime of its own, so the mirror's work
     /// never competes with the client's event loop (nor stalls with it), and a client on a
     /// single-threaded runtime still gets a whole core for itself.
+    ///
+    /// The mirror and the client share this process's descriptors: starting the mirror
+    /// first raises the process's soft descriptor limit to its hard limit
+    /// ([`raise_fd_limit`]), and the mirror keeps at most half of them in connections
+    /// ([`ServeLimits::sharing_process`]), so it cannot starve the client.
     pub async fn open(target: Target) -> Result<Source> {
         match target {
             Target::Remote(url) => Ok(Source {
@@ -86,7 +91,11 @@ impl Source {
                 } else {
                     "embedded"
                 };
-                let start = move || BackgroundMirror::start_with(config, 1);
+                if let Err(e) = raise_fd_limit() {
+                    tracing::debug!("the descriptor limit stays as it was: {e}");
+                }
+                let limits = ServeLimits::sharing_process();
+                let start = move || BackgroundMirror::start_limited(config, 1, limits);
                 let mirror = asyncdex_engine::offload::once("starting the embedded mirror", start)
                     .await?
                     .map_err(|e| {

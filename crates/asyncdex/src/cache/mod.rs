@@ -10,7 +10,10 @@
 //! - a resource is one row, found by id or by name: `pokemon/25` and `pokemon/pikachu`
 //!   share one entry, whichever was asked first;
 //! - lists and anything else that is not `{api}/{resource}/{id or name}/` pass through;
-//! - the cache never fails a call: if the disk does, the call goes to the network.
+//! - the cache never fails a call, nor a run: a file it cannot open (garbage, cut short,
+//!   another program's) or a disk that fails later is warned about once, and from then on
+//!   every call goes to the network as if there were no cache. The file is left as it is
+//!   (`cache clear` removes it).
 //!
 //! Why not an HTTP-cache middleware crate (http-cache-reqwest)? It would serve one backend
 //! only, key entries by URL (so 25 and pikachu would be two entries) and need a second
@@ -32,7 +35,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,10 +62,33 @@ pub struct Counts {
 
 #[derive(Debug)]
 struct Inner {
-    store: AsyncStore,
+    /// `None`: the file could not be opened; every call goes to the network.
+    store: Option<AsyncStore>,
+    path: PathBuf,
+    /// Set at the first failure: warned about once, then the cache is out of the way.
+    disabled: AtomicBool,
     base: String,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+impl Inner {
+    /// The store, unless the cache has given up on it.
+    fn store(&self) -> Option<&AsyncStore> {
+        self.store
+            .as_ref()
+            .filter(|_| !self.disabled.load(Ordering::Relaxed))
+    }
+
+    /// Gives up on the file after `e`: says so once, for the whole run.
+    fn give_up(&self, e: &Error) {
+        if !self.disabled.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "cache: not using {} for the rest of this run: {e}",
+                self.path.display()
+            );
+        }
+    }
 }
 
 /// A disk cache for one API. Cheap to clone; clones share the file and the counts.
@@ -104,6 +130,11 @@ impl Cache {
     }
 
     /// Opens (or creates) the cache of the API at `base` in `dir`.
+    ///
+    /// Only a folder that cannot be created is an error. A file that cannot be opened as
+    /// a cache (garbage, cut short, another program's database) is warned about once and
+    /// left as it is: the cache is then disabled ([`Cache::is_disabled`]) and calls go to
+    /// the network.
     pub fn open(dir: &Path, base: &str) -> Result<Cache> {
         Cache::open_named(dir, base, base)
     }
@@ -117,15 +148,28 @@ impl Cache {
                 format!("cannot create the cache folder {}: {e}", dir.display()),
             )
         })?;
-        let store = Store::open(Cache::file_for(dir, name))?;
+        let path = Cache::file_for(dir, name);
+        let opened = Store::open(&path);
+        let inner = Inner {
+            store: opened.as_ref().ok().map(|s| AsyncStore::new(s.clone())),
+            path,
+            disabled: AtomicBool::new(false),
+            base: base.trim_end_matches('/').to_owned(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        };
+        if let Err(e) = &opened {
+            inner.give_up(e);
+        }
         Ok(Cache {
-            inner: Arc::new(Inner {
-                store: AsyncStore::new(store),
-                base: base.trim_end_matches('/').to_owned(),
-                hits: AtomicU64::new(0),
-                misses: AtomicU64::new(0),
-            }),
+            inner: Arc::new(inner),
         })
+    }
+
+    /// Whether the cache has given up on its file (it could not be opened, or a read or
+    /// write failed): calls then go to the network.
+    pub fn is_disabled(&self) -> bool {
+        self.inner.store().is_none()
     }
 
     /// Hits and misses so far.
@@ -136,9 +180,9 @@ impl Cache {
         }
     }
 
-    /// The file it keeps.
+    /// The file it keeps (or would, if it could be opened).
     pub fn path(&self) -> Option<&Path> {
-        self.inner.store.blocking().path()
+        Some(&self.inner.path)
     }
 
     /// `(endpoint, key)` of a resource URL of this API, or `None`.
@@ -175,7 +219,7 @@ impl Cache {
                 _ => None,
             },
             Err(e) => {
-                tracing::warn!("cache: {e}");
+                self.inner.give_up(&e);
                 None
             }
         };
@@ -207,7 +251,7 @@ impl Cache {
             _ => Ok(()),
         };
         if let Err(e) = result {
-            tracing::warn!("cache: {e}");
+            self.inner.give_up(&e);
         }
     }
 }
@@ -228,14 +272,16 @@ impl<T> Cached<T> {
 
 impl<T: Transport> Transport for Cached<T> {
     async fn get(&self, url: &str) -> Result<Response> {
-        let Some(cache) = &self.cache else {
+        let Some((cache, store)) = self
+            .cache
+            .as_ref()
+            .and_then(|c| Some((c, c.inner.store()?)))
+        else {
             return self.inner.get(url).await;
         };
         // The store blocks: its calls run on the store's offload pool.
         let (c, u) = (cache.clone(), url.to_owned());
-        let lookup = cache
-            .inner
-            .store
+        let lookup = store
             .run(move |store| Ok(c.lookup(store, &u)))
             .await
             .unwrap_or(Lookup::Bypass);
@@ -245,9 +291,7 @@ impl<T: Transport> Transport for Cached<T> {
             Lookup::Miss { endpoint, key } => {
                 let resp = self.inner.get(url).await?;
                 let (c, kept) = (cache.clone(), resp.clone());
-                let _ = cache
-                    .inner
-                    .store
+                let _ = store
                     .run(move |store| {
                         c.remember(store, &endpoint, &key, &kept);
                         Ok(())
@@ -261,10 +305,14 @@ impl<T: Transport> Transport for Cached<T> {
 
 impl<B: BlockingTransport> BlockingTransport for Cached<B> {
     fn get(&self, url: &str) -> Result<Response> {
-        let Some(cache) = &self.cache else {
+        let Some((cache, store)) = self
+            .cache
+            .as_ref()
+            .and_then(|c| Some((c, c.inner.store()?)))
+        else {
             return self.inner.get(url);
         };
-        let store = cache.inner.store.blocking();
+        let store = store.blocking();
         match cache.lookup(store, url) {
             Lookup::Hit(resp) => Ok(resp),
             Lookup::Bypass => self.inner.get(url),
@@ -293,6 +341,7 @@ pub enum CacheMode {
 
 impl CacheMode {
     /// The cache for `source`, or `None` when caching is off.
+    #[cfg(feature = "mirror")]
     pub fn open_for(&self, source: &crate::source::Source) -> Result<Option<Cache>> {
         let dir = match self {
             CacheMode::Off => return Ok(None),

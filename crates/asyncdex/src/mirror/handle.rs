@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{base_url_for, serve_state, Data, MirrorConfig, MirrorState, MirrorStats};
+use super::{base_url_for, serve_state, Data, MirrorConfig, MirrorState, MirrorStats, ServeLimits};
 
 /// A mirror running in this process, stopped by [`Mirror::stop`] or on drop.
 pub struct Mirror {
@@ -27,25 +27,35 @@ impl Mirror {
 
     /// Starts a mirror on `addr`.
     pub async fn start_on(addr: SocketAddr, config: MirrorConfig) -> std::io::Result<Mirror> {
-        Mirror::serve_on(addr, config, Data::embedded()).await
+        Mirror::serve_on(addr, config, Data::embedded(), ServeLimits::default()).await
+    }
+
+    /// Starts a mirror on `127.0.0.1` at a free port, holding clients to `limits`.
+    pub async fn start_limited(
+        config: MirrorConfig,
+        limits: ServeLimits,
+    ) -> std::io::Result<Mirror> {
+        let addr = "127.0.0.1:0".parse().expect("valid address");
+        Mirror::serve_on(addr, config, Data::embedded(), limits).await
     }
 
     /// Starts a mirror of `data` (a store or a static folder) on `127.0.0.1` at a free port.
     pub async fn start_from(data: Data, config: MirrorConfig) -> std::io::Result<Mirror> {
         let addr = "127.0.0.1:0".parse().expect("valid address");
-        Mirror::serve_on(addr, config, data).await
+        Mirror::serve_on(addr, config, data, ServeLimits::default()).await
     }
 
     async fn serve_on(
         addr: SocketAddr,
         config: MirrorConfig,
         data: Data,
+        limits: ServeLimits,
     ) -> std::io::Result<Mirror> {
         let listener = super::listen(addr)?;
         let addr = listener.local_addr()?;
         let state = MirrorState::with_data(base_url_for(addr), config, data);
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_state(listener, state.clone(), async {
+        let task = tokio::spawn(serve_state(listener, state.clone(), limits, async {
             let _ = rx.await;
         }));
         Ok(Mirror {
@@ -128,6 +138,16 @@ impl BackgroundMirror {
     ///
     /// Stopping gives requests in progress up to half a second, then drops them.
     pub fn start_with(config: MirrorConfig, workers: usize) -> std::io::Result<BackgroundMirror> {
+        BackgroundMirror::start_limited(config, workers, ServeLimits::default())
+    }
+
+    /// Like [`BackgroundMirror::start_with`], holding clients to `limits`: for a mirror
+    /// that shares the process with its client, [`ServeLimits::sharing_process`].
+    pub fn start_limited(
+        config: MirrorConfig,
+        workers: usize,
+        limits: ServeLimits,
+    ) -> std::io::Result<BackgroundMirror> {
         type Ready = std::io::Result<(SocketAddr, Arc<MirrorState>)>;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -162,7 +182,7 @@ impl BackgroundMirror {
                 let _ = ready_tx.send(Ok((addr, state.clone())));
                 runtime.block_on(async move {
                     let (graceful_tx, graceful_rx) = oneshot::channel::<()>();
-                    let server = serve_state(listener, state, async {
+                    let server = serve_state(listener, state, limits, async {
                         let _ = graceful_rx.await;
                     });
                     tokio::pin!(server);

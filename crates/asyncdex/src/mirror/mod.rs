@@ -27,9 +27,12 @@
 
 mod data;
 mod faults;
+mod fds;
 mod handle;
 mod render;
 mod routes;
+mod serve;
+mod tracked;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,9 +51,12 @@ pub use faults::{Fault, FaultCounts, Faults};
 
 use crate::pokeapi::Resource;
 use crate::pokedex::{Pokedex, Table};
+pub use fds::{fd_limit, raise_fd_limit, FdLimit};
 pub use handle::{BackgroundMirror, Mirror};
 use render::Renderer;
 pub use routes::app;
+use serve::serve_state;
+pub use serve::{ConnectionCap, ServeLimits};
 
 /// How the mirror behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,7 +274,7 @@ pub struct MirrorStats {
 
 /// Serves the embedded Pokédex on `listener` until `shutdown` completes, then stops
 /// gracefully: no new connections, requests in progress finish (stalled ones give up).
-/// Returns what it did.
+/// Returns what it did. Clients are held to [`ServeLimits::default`].
 pub async fn serve(
     listener: TcpListener,
     config: MirrorConfig,
@@ -284,55 +290,19 @@ pub async fn serve_data(
     data: Data,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<MirrorStats> {
-    let state = MirrorState::with_data(base_url_for(listener.local_addr()?), config, data);
-    serve_state(listener, state, shutdown).await
+    serve_limited(listener, config, data, ServeLimits::default(), shutdown).await
 }
 
-/// Most HTTP/2 streams one client may have open on one connection. hyper's default (200)
-/// would make a client with 10 000 calls in flight wait in line; a mirror wants them all.
-const MAX_H2_STREAMS: u32 = 100_000;
-
-/// The accept loop: HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on the same port.
-async fn serve_state(
+/// [`serve_data`] with clients held to `limits` (timeouts, most connections open).
+pub async fn serve_limited(
     listener: TcpListener,
-    state: Arc<MirrorState>,
+    config: MirrorConfig,
+    data: Data,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<MirrorStats> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
-
-    let service = TowerToHyperService::new(app(state.clone()));
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http2().max_concurrent_streams(MAX_H2_STREAMS);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before accept: wait a
-                    // little and go on, as a server must.
-                    tracing::warn!("mirror: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    state.shutdown.cancel(); // stalled requests give up
-    graceful.shutdown().await;
-    Ok(state.stats())
+    let state = MirrorState::with_data(base_url_for(listener.local_addr()?), config, data);
+    serve_state(listener, state, limits, shutdown).await
 }
 
 #[cfg(test)]

@@ -23,9 +23,11 @@
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
 
+mod checked;
 mod links;
 mod offloaded;
 mod rows;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -36,43 +38,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use links::{linked_ids, rebase, relativize, API_PATH};
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
+pub use schema::APPLICATION_ID;
+use schema::{Found, SCHEMA};
 
 use crate::error::{Error, ErrorKind, Result};
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS resources (
-    endpoint   TEXT    NOT NULL,
-    id         INTEGER NOT NULL,
-    name       TEXT,
-    url        TEXT    NOT NULL,
-    status     INTEGER NOT NULL,
-    body       BLOB    NOT NULL,
-    sha256     TEXT    NOT NULL,
-    fetched_at INTEGER NOT NULL,
-    expires_at INTEGER,
-    PRIMARY KEY (endpoint, id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS resources_by_name ON resources (endpoint, name);
-CREATE TABLE IF NOT EXISTS lists (
-    endpoint TEXT PRIMARY KEY,
-    count    INTEGER NOT NULL,
-    seen_at  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    endpoint TEXT    NOT NULL,
-    id       INTEGER NOT NULL,
-    error    TEXT    NOT NULL,
-    attempts INTEGER NOT NULL,
-    at       INTEGER NOT NULL,
-    PRIMARY KEY (endpoint, id)
-);
-CREATE TABLE IF NOT EXISTS misses (
-    endpoint   TEXT    NOT NULL,
-    key        TEXT    NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (endpoint, key)
-);
-";
 
 /// The blocking store: one SQLite connection, shared by clones.
 #[derive(Clone)]
@@ -87,55 +56,33 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The tables a store is made of.
-const STORE_TABLES: [&str; 4] = ["resources", "lists", "failures", "misses"];
-
-/// How many of a store's tables the database has, and how many others (SQLite's own
-/// not counted).
-fn tables(conn: &Connection) -> rusqlite::Result<(usize, usize)> {
-    let mut query = conn.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )?;
-    let names = query.query_map([], |r| r.get::<_, String>(0))?;
-    let (mut ours, mut others) = (0, 0);
-    for name in names {
-        if STORE_TABLES.contains(&name?.as_str()) {
-            ours += 1;
-        } else {
-            others += 1;
-        }
-    }
-    Ok((ours, others))
-}
-
-fn not_a_store(what: &str, hint: &str) -> Error {
-    Error::new(
-        ErrorKind::Database,
-        format!("{what}: it is not an asyncdex store ({hint})"),
-    )
-}
-
 fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |e| Error::new(ErrorKind::Database, format!("{what}: {e}"))
+    move |e| {
+        Error::new(
+            ErrorKind::Database,
+            format!("{what}: {}", schema::one_line(&e)),
+        )
+    }
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`, in WAL mode. An SQLite file that holds
-    /// other tables than a store's is refused before anything in it changes.
+    /// Opens (or creates) the store at `path`, in WAL mode.
+    ///
+    /// The file is inspected read-only first: one that is not an asyncdex store (another
+    /// program's database, or not SQLite at all) is refused with a one-line error saying
+    /// what it holds, and left byte for byte as it was (see [`APPLICATION_ID`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
+        let found = schema::inspect(path)?;
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).map_err(db_error(&what))?;
-        let (ours, others) = tables(&conn).map_err(db_error(&what))?;
-        if others > 0 && ours < STORE_TABLES.len() {
-            return Err(not_a_store(
-                &what,
-                "it holds other tables: choose a new file",
-            ));
-        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_error(&what))?;
-        Store::init(conn, Some(path.to_owned()), &what)
+        let store = Store::init(conn, Some(path.to_owned()), &what)?;
+        if found != (Found::Store { stamped: true }) {
+            store.with(|c| c.pragma_update(None, "application_id", APPLICATION_ID))?;
+        }
+        Ok(store)
     }
 
     /// Opens an existing store only to read it (`serve --from`, `export`, `cache stats`):
@@ -143,15 +90,20 @@ impl Store {
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
         use rusqlite::OpenFlags;
         let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!("cannot read the store {}: no such file", path.display()),
+            ));
+        }
+        if schema::inspect(path)? == Found::Empty {
+            return Err(schema::refused(path, "it is empty"));
+        }
         let what = format!("cannot read the store {}", path.display());
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db_error(&what))?;
-        let (ours, _) = tables(&conn).map_err(db_error(&what))?;
-        if ours != STORE_TABLES.len() {
-            return Err(not_a_store(&what, "write one with `asyncdex crawl`"));
-        }
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             path: Some(path.to_owned()),
@@ -175,7 +127,7 @@ impl Store {
         conn.execute_batch(SCHEMA).map_err(|e| {
             Error::new(
                 ErrorKind::Database,
-                format!("{what}: is it an asyncdex store? ({e})"),
+                format!("{what}: {}", schema::one_line(&e)),
             )
         })?;
         Ok(Store {
@@ -385,35 +337,14 @@ impl Store {
     }
 
     /// Calls `each` with every stored resource of `endpoint`, by id, one at a time (a
-    /// store can be larger than memory).
+    /// store can be larger than memory). Bodies are as stored, unchecked: to serve or
+    /// export them, [`Store::for_each_verified`].
     pub fn for_each(
         &self,
         endpoint: &str,
         mut each: impl FnMut(Stored) -> Result<()>,
     ) -> Result<()> {
-        let mut failed = None;
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, name, body, fetched_at, expires_at FROM resources
-                 WHERE endpoint = ?1 ORDER BY id",
-            )?;
-            let mut rows = stmt.query([endpoint])?;
-            while let Some(r) = rows.next()? {
-                let stored = Stored {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    body: Bytes::from(r.get::<_, Vec<u8>>(2)?),
-                    fetched_at: r.get(3)?,
-                    expires_at: r.get(4)?,
-                };
-                if let Err(e) = each(stored) {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            Ok(())
-        })?;
-        failed.map_or(Ok(()), Err)
+        self.scan(endpoint, |stored, _| each(stored))
     }
 }
 

@@ -1,0 +1,162 @@
+//! Reading bodies that are about to be served or exported: each is checked against the
+//! SHA-256 it was stored with, and must be JSON, so a damaged row (a disk error, an edit
+//! behind the store's back) is reported by name, never passed on as if it were data.
+
+use bytes::Bytes;
+use rusqlite::{params, OptionalExtension};
+
+use super::{sha256_hex, AsyncStore, Store, Stored};
+use crate::error::{Error, ErrorKind, Result};
+
+impl Store {
+    /// [`Store::get`], checked: the body must still have the SHA-256 it was written with
+    /// and be JSON. A damaged row is an error ([`ErrorKind::Database`]) naming the store,
+    /// the endpoint and the id; a missing one is `Ok(None)`.
+    pub fn get_verified(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
+        let by_id = key.parse::<u32>().ok();
+        let found = self.with(|conn| {
+            let sql = if by_id.is_some() {
+                "SELECT id, name, body, fetched_at, expires_at, sha256 FROM resources
+                 WHERE endpoint = ?1 AND id = ?2"
+            } else {
+                "SELECT id, name, body, fetched_at, expires_at, sha256 FROM resources
+                 WHERE endpoint = ?1 AND name = ?2"
+            };
+            let mut stmt = conn.prepare_cached(sql)?;
+            let key: &dyn rusqlite::ToSql = match &by_id {
+                Some(id) => id,
+                None => &key,
+            };
+            stmt.query_row(params![endpoint, key], read_row).optional()
+        })?;
+        match found {
+            Some((stored, sha)) => self.verify(endpoint, &stored, &sha).map(|()| Some(stored)),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Store::for_each`], checked as [`Store::get_verified`]: the first damaged row
+    /// stops it with an error naming it.
+    pub fn for_each_verified(
+        &self,
+        endpoint: &str,
+        mut each: impl FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
+        self.scan(endpoint, |stored, sha| {
+            self.verify(endpoint, &stored, sha)?;
+            each(stored)
+        })
+    }
+
+    /// Every row of `endpoint` by id, with its stored SHA-256, until `each` fails.
+    pub(super) fn scan(
+        &self,
+        endpoint: &str,
+        mut each: impl FnMut(Stored, &str) -> Result<()>,
+    ) -> Result<()> {
+        let mut failed = None;
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, body, fetched_at, expires_at, sha256 FROM resources
+                 WHERE endpoint = ?1 ORDER BY id",
+            )?;
+            let mut rows = stmt.query([endpoint])?;
+            while let Some(r) = rows.next()? {
+                let (stored, sha) = read_row(r)?;
+                if let Err(e) = each(stored, &sha) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn verify(&self, endpoint: &str, stored: &Stored, sha: &str) -> Result<()> {
+        let damaged = |why: String| {
+            let file = self
+                .path()
+                .map_or("(memory)".into(), |p| p.display().to_string());
+            Error::new(
+                ErrorKind::Database,
+                format!("store {file}: {endpoint}/{} is damaged: {why}", stored.id),
+            )
+        };
+        if sha256_hex(&stored.body) != sha {
+            return Err(damaged(
+                "its body is not the one written (SHA-256 differs); crawl it again".into(),
+            ));
+        }
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&stored.body) {
+            return Err(damaged(format!("its body is not JSON ({e})")));
+        }
+        Ok(())
+    }
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Stored, String)> {
+    Ok((
+        Stored {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            body: Bytes::from(r.get::<_, Vec<u8>>(2)?),
+            fetched_at: r.get(3)?,
+            expires_at: r.get(4)?,
+        },
+        r.get(5)?,
+    ))
+}
+
+impl AsyncStore {
+    /// [`Store::get_verified`], awaited.
+    pub async fn get_verified(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
+        let (endpoint, key) = (endpoint.to_owned(), key.to_owned());
+        self.run(move |s| s.get_verified(&endpoint, &key)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Row;
+    use super::*;
+
+    #[test]
+    fn a_damaged_body_is_an_error_naming_it_and_an_intact_one_is_served() {
+        let store = Store::open_in_memory().unwrap();
+        let body = |id: u32| format!(r#"{{"id":{id}}}"#).into_bytes();
+        store
+            .put(&[
+                Row::new("type", 1, Some("normal".into()), body(1)),
+                Row::new("type", 2, Some("fighting".into()), body(2)),
+                Row::new("type", 3, Some("flying".into()), b"not json".to_vec()),
+            ])
+            .unwrap();
+        store
+            .with(|c| c.execute("UPDATE resources SET body = x'7b7d' WHERE id = 2", []))
+            .unwrap();
+        assert_eq!(store.get_verified("type", "normal").unwrap().unwrap().id, 1);
+        assert!(store.get_verified("type", "99").unwrap().is_none());
+        let err = store.get_verified("type", "2").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Database);
+        assert!(err.to_string().contains("type/2 is damaged"), "{err}");
+        let err = store
+            .get_verified("type", "flying")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("type/3 is damaged: its body is not JSON"),
+            "{err}"
+        );
+        let mut seen = Vec::new();
+        let err = store
+            .for_each_verified("type", |s| {
+                seen.push(s.id);
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(seen, vec![1], "stops at the first damaged row");
+        assert!(err.to_string().contains("type/2"), "{err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+}

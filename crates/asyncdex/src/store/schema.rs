@@ -1,0 +1,238 @@
+//! What makes an SQLite file an asyncdex store, and how a file is told apart before anything
+//! in it changes.
+//!
+//! A store is stamped with [`APPLICATION_ID`] in SQLite's header (`PRAGMA application_id`,
+//! the field SQLite sets aside for exactly this). A file is inspected read-only first:
+//!
+//! - stamped with our id: a store;
+//! - stamped with another program's id: refused;
+//! - unstamped and empty (no tables): a new store, stamped when it is created;
+//! - unstamped with exactly a store's tables and columns: a store written before the
+//!   stamp existed, stamped when next opened for writing;
+//! - anything else: refused, saying which tables it has.
+//!
+//! A refused file is left byte for byte as it was: no journal mode changed, no table
+//! created, no `-wal` or `-shm` file beside it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The `application_id` in a store's header: `"adex"` in ASCII.
+pub const APPLICATION_ID: i32 = 0x6164_6578;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS resources (
+    endpoint   TEXT    NOT NULL,
+    id         INTEGER NOT NULL,
+    name       TEXT,
+    url        TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    body       BLOB    NOT NULL,
+    sha256     TEXT    NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (endpoint, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (endpoint, name);
+CREATE TABLE IF NOT EXISTS lists (
+    endpoint TEXT PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    seen_at  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    endpoint TEXT    NOT NULL,
+    id       INTEGER NOT NULL,
+    error    TEXT    NOT NULL,
+    attempts INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, id)
+);
+CREATE TABLE IF NOT EXISTS misses (
+    endpoint   TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, key)
+);
+";
+
+/// A store's tables and their columns, in order.
+const TABLES: [(&str, &[&str]); 4] = [
+    (
+        "resources",
+        &[
+            "endpoint",
+            "id",
+            "name",
+            "url",
+            "status",
+            "body",
+            "sha256",
+            "fetched_at",
+            "expires_at",
+        ],
+    ),
+    ("lists", &["endpoint", "count", "seen_at"]),
+    ("failures", &["endpoint", "id", "error", "attempts", "at"]),
+    ("misses", &["endpoint", "key", "expires_at"]),
+];
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Found {
+    /// Missing, empty, or an SQLite database with no tables: a store may be made of it.
+    Empty,
+    /// A store (stamped, or with exactly a store's schema).
+    Store {
+        /// Whether its header already carries [`APPLICATION_ID`].
+        stamped: bool,
+    },
+}
+
+/// Inspects `path` without changing it; an error (one line, naming the file) if it is
+/// not a store and not empty.
+pub(super) fn inspect(path: &Path) -> Result<Found> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => return Ok(Found::Empty),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Empty),
+        Err(e) => return Err(refused(path, &format!("cannot read it ({e})"))),
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| refused(path, &format!("cannot read it ({})", one_line(&e))))?;
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    inspect_conn(&conn).map_err(|why| refused(path, &why))
+}
+
+fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
+    let sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => "it is not an SQLite database".to_owned(),
+        _ => format!("cannot read it ({})", one_line(&e)),
+    };
+    let id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if id == APPLICATION_ID {
+        return Ok(Found::Store { stamped: true });
+    }
+    if id != 0 {
+        return Err(format!(
+            "it belongs to another program (application id {id:#010x})"
+        ));
+    }
+    let tables = names(
+        conn,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        [],
+    )
+    .map_err(sqlite)?;
+    if tables.is_empty() {
+        return Ok(Found::Empty);
+    }
+    let mut same = tables.len() == TABLES.len();
+    for (table, columns) in TABLES {
+        if !same {
+            break;
+        }
+        let found = names(
+            conn,
+            "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            [table],
+        )
+        .map_err(sqlite)?;
+        same = found.iter().map(String::as_str).eq(columns.iter().copied());
+    }
+    if same {
+        return Ok(Found::Store { stamped: false });
+    }
+    let mut shown: Vec<&str> = tables.iter().map(String::as_str).take(8).collect();
+    if tables.len() > shown.len() {
+        shown.push("…");
+    }
+    let what = if tables.len() == 1 { "table" } else { "tables" };
+    Err(format!("it has {what} {}", shown.join(", ")))
+}
+
+fn names<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// `path is not an asyncdex store: why`.
+pub(super) fn refused(path: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Database,
+        format!("{} is not an asyncdex store: {why}", path.display()),
+    )
+}
+
+/// An SQLite error on one line (some carry the statement, over several).
+pub(super) fn one_line(e: &rusqlite::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let mut short: String = first.chars().take(200).collect();
+    if short.len() < first.len() {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(dir: &Path, name: &str, sql: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        path
+    }
+
+    #[test]
+    fn files_are_told_apart_by_stamp_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(inspect(&d.join("missing.db")).unwrap(), Found::Empty);
+        std::fs::write(d.join("zero.db"), b"").unwrap();
+        assert_eq!(inspect(&d.join("zero.db")).unwrap(), Found::Empty);
+        let legacy = db(d, "legacy.db", SCHEMA);
+        assert_eq!(inspect(&legacy).unwrap(), Found::Store { stamped: false });
+        let stamped = db(
+            d,
+            "ours.db",
+            &format!("PRAGMA application_id = {APPLICATION_ID};"),
+        );
+        assert_eq!(inspect(&stamped).unwrap(), Found::Store { stamped: true });
+        let other = db(
+            d,
+            "other.db",
+            "PRAGMA application_id = 7; CREATE TABLE t (x);",
+        );
+        let err = inspect(&other).unwrap_err().to_string();
+        assert!(
+            err.contains("another program (application id 0x00000007)"),
+            "{err}"
+        );
+        let theirs = db(
+            d,
+            "theirs.db",
+            "CREATE TABLE resources (id INTEGER, owner TEXT); CREATE TABLE users (name TEXT);",
+        );
+        let err = inspect(&theirs).unwrap_err().to_string();
+        assert!(err.ends_with("is not an asyncdex store: it has tables resources, users"));
+        std::fs::write(
+            d.join("text.db"),
+            "plain text, long enough to be read as a header",
+        )
+        .unwrap();
+        let err = inspect(&d.join("text.db")).unwrap_err().to_string();
+        assert!(err.ends_with("it is not an SQLite database"), "{err}");
+    }
+}

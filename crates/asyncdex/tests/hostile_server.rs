@@ -1,0 +1,149 @@
+//! The mirror against clients that hold connections without using them: idle sockets by
+//! the dozen, a header never finished, a connection that never says a word. Each test
+//! sets small limits so the guard acts within the test's time, and asserts the server
+//! still answers.
+
+use std::time::Duration;
+
+use asyncdex::mirror::{ConnectionCap, Mirror, MirrorConfig, ServeLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Generous: the guards act in well under a second; a loaded machine may be slow.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+fn limits(cap: usize, header: Duration, idle: Duration) -> ServeLimits {
+    ServeLimits {
+        header_timeout: header,
+        idle_timeout: idle,
+        max_connections: ConnectionCap::Fixed(cap),
+    }
+}
+
+/// One `GET` on a fresh connection; the status line of the answer.
+async fn status_line(mirror: &Mirror, path: &str) -> String {
+    let mut stream = TcpStream::connect(mirror.addr()).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    timeout(PATIENCE, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().next().unwrap_or("").to_owned()
+}
+
+/// Whether the server closed `stream` (end of file, or reset) within `wait`.
+async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false, // still open
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // an error answer before closing is fine
+        }
+    }
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_idle_connections_make_room_for_a_request() {
+    let cap = 50;
+    let long = Duration::from_secs(60);
+    let mirror = Mirror::start_limited(MirrorConfig::default(), limits(cap, long, long))
+        .await
+        .unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..60 {
+        idle.push(TcpStream::connect(mirror.addr()).await.unwrap());
+    }
+    // Sixty idle sockets, a cap of fifty: the request is still answered.
+    assert_eq!(
+        status_line(&mirror, "/api/v2/pokemon/25/").await,
+        "HTTP/1.1 200 OK"
+    );
+    // To make room, the server closed the idle ones beyond the cap, and no more.
+    let checks = idle
+        .iter_mut()
+        .map(|s| closed_within(s, Duration::from_millis(1500)));
+    let closed = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter(|&c| c)
+        .count();
+    assert!(
+        closed >= 60 + 1 - cap,
+        "only {closed} idle connections closed"
+    );
+    assert!(closed <= 60, "{closed}");
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_half_sent_header_is_closed_after_the_header_timeout() {
+    let limits = limits(100, Duration::from_millis(300), Duration::from_secs(60));
+    let mirror = Mirror::start_limited(MirrorConfig::default(), limits)
+        .await
+        .unwrap();
+    let mut stream = TcpStream::connect(mirror.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /api/v2/pokemon/1/ HTTP/1.1\r\nHost: test\r\nX-Never: finished")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut stream, PATIENCE).await,
+        "the half-sent header was kept open"
+    );
+    assert_eq!(
+        status_line(&mirror, "/api/v2/type/13/").await,
+        "HTTP/1.1 200 OK"
+    );
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout() {
+    let limits = limits(100, Duration::from_secs(60), Duration::from_millis(300));
+    let mirror = Mirror::start_limited(MirrorConfig::default(), limits)
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(mirror.addr()).await.unwrap();
+    assert!(
+        closed_within(&mut silent, PATIENCE).await,
+        "a silent connection was kept open"
+    );
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_not_cut_by_the_idle_timeout() {
+    let config = MirrorConfig {
+        latency: Duration::from_millis(1200),
+        ..MirrorConfig::default()
+    };
+    let limits = limits(100, Duration::from_secs(60), Duration::from_millis(200));
+    let mirror = Mirror::start_limited(config, limits).await.unwrap();
+    // The request is in progress for six idle timeouts: it is answered all the same.
+    assert_eq!(
+        status_line(&mirror, "/api/v2/pokemon/1/").await,
+        "HTTP/1.1 200 OK"
+    );
+    mirror.stop().await;
+}
+
+#[test]
+fn the_embedded_mirrors_share_of_descriptors_leaves_the_client_half() {
+    asyncdex::mirror::raise_fd_limit().unwrap();
+    let whole = ServeLimits::default().connection_cap();
+    let shared = ServeLimits::sharing_process().connection_cap();
+    assert!(shared < whole, "{shared} of {whole}");
+    if let Some(soft) = asyncdex::mirror::fd_limit().and_then(|l| l.soft) {
+        assert!(shared as u64 <= soft / 2, "{shared} of {soft} descriptors");
+    }
+    assert_eq!(
+        limits(7, Duration::ZERO, Duration::ZERO).connection_cap(),
+        7
+    );
+}
