@@ -3,14 +3,13 @@
 
 mod common;
 
-use std::process::Command;
-
 use asyncdex::cache::{self, Cache, Cached};
 use asyncdex::http::{Blocking, HttpOptions, Native};
 use asyncdex::mirror::{BackgroundMirror, Mirror, MirrorConfig};
 use asyncdex::pokeapi::{BlockingClient, Client, Key};
 use asyncdex::store::{Row, Store};
 use asyncdex::ErrorKind;
+use common::binary::asyncdex;
 
 fn key(s: &str) -> Key {
     s.parse().unwrap()
@@ -120,14 +119,6 @@ fn the_blocking_client_shares_the_same_cache() {
     assert_eq!(client.pokemon(1).unwrap().name, "bulbasaur");
     assert_eq!(mirror.stats().requests, 1);
     assert_eq!(cache.counts().hits, 1);
-}
-
-fn asyncdex(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -44,3 +44,6 @@ pub fn signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(sent.success(), "kill -{signal} {pid} failed");
 }
+
+pub mod binary;
+pub mod crawl;

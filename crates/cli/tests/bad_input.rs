@@ -1,0 +1,221 @@
+//! Bad input, as a table: every case runs, and every failing case is reported at once.
+//!
+//! A usage error exits 2 with one `error:` line naming the problem and fetches nothing; a
+//! run that fails on the way (not found, timed out, refused, not JSON) exits 1 and says
+//! why. Neither ever panics.
+
+mod common;
+
+use std::time::Duration;
+
+use common::binary::{run_table, Case};
+
+/// Arguments the command line refuses before fetching anything.
+#[test]
+fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
+    let cases = [
+        Case::usage("pokemon id 0", &["get", "0"], "id 0"),
+        Case::usage("negative pokemon id", &["get", "-1"], "negative"),
+        Case::usage("empty pokemon name", &["get", ""], "empty"),
+        Case::usage("name with a space", &["get", "mr mime"], "invalid name"),
+        Case::usage("name with a slash", &["get", "a/b"], "invalid name"),
+        Case::usage("id over u32", &["get", "4294967296"], "too large"),
+        Case::usage("zero names", &["names", "0"], "at least 1"),
+        Case::usage("negative count", &["names", "-5"], "unexpected argument"),
+        Case::usage("count not a number", &["names", "abc"], "invalid value"),
+        Case::usage("count too large", &["names", "99999999"], "too large"),
+        Case::usage(
+            "zero concurrency",
+            &["names", "3", "-c", "0"],
+            "concurrency",
+        ),
+        Case::usage(
+            "zero cores",
+            &["names", "3", "--cores", "0"],
+            "cores must be at least 1",
+        ),
+        Case::usage(
+            "zero threads",
+            &["names", "3", "--threads", "0"],
+            "--threads",
+        ),
+        Case::usage(
+            "api not a url",
+            &["names", "3", "--api", "not a url"],
+            "--api",
+        ),
+        Case::usage(
+            "api not http",
+            &["names", "3", "--api", "ftp://x/api/v2"],
+            "--api",
+        ),
+        Case::usage(
+            "negative timeout",
+            &["names", "3", "--timeout", "-1"],
+            "timeout must be positive",
+        ),
+        Case::usage(
+            "zero timeout",
+            &["names", "3", "--timeout", "0"],
+            "timeout must be positive",
+        ),
+        Case::usage("zero rate", &["names", "3", "--rate", "0"], "rate must be"),
+        Case::usage(
+            "negative rate",
+            &["names", "3", "--rate", "-2"],
+            "rate must be",
+        ),
+        Case::usage(
+            "negative retries",
+            &["names", "3", "--retries", "-1"],
+            "unexpected argument",
+        ),
+        Case::usage(
+            "unknown mode",
+            &["names", "3", "--mode", "fast"],
+            "invalid value",
+        ),
+        Case::usage(
+            "fail rate over 1",
+            &["names", "3", "--fail-rate", "2"],
+            "--fail-rate must be between 0 and 1",
+        ),
+        Case::usage(
+            "fault rates adding up over 1",
+            &["names", "3", "--fail-rate", "0.6", "--stall-rate", "0.6"],
+            "add up to",
+        ),
+    ];
+    run_table(&cases, None);
+}
+
+/// Runs that start but fail: each says what failed and exits 1.
+#[test]
+fn failed_runs_say_what_failed_and_exit_1() {
+    let refused = common::refused_url();
+    let html = common::fixed_server(common::HTML, Duration::ZERO, 64);
+    let cases = [
+        Case::fails(
+            "id over i32 is looked up, and not found",
+            &["get", "2147483648", "--latency", "0"],
+            "not found: pokemon 2147483648",
+        ),
+        Case::fails(
+            "every call stalls past the timeout",
+            &[
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--stall-rate",
+                "1",
+                "--timeout",
+                "0.3",
+                "--retries",
+                "0",
+            ],
+            "1 timed out",
+        ),
+        Case::fails(
+            "every call throttled",
+            &[
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--throttle-rate",
+                "1",
+                "--retry-after",
+                "0",
+            ],
+            "HTTP 429",
+        ),
+        Case::fails(
+            "every body truncated",
+            &[
+                "get",
+                "25",
+                "--latency",
+                "0",
+                "--truncate-rate",
+                "1",
+                "--retries",
+                "0",
+            ],
+            "failed: pokemon 25",
+        ),
+        Case::fails(
+            "every connection reset while streaming",
+            &[
+                "stream",
+                "3",
+                "--latency",
+                "0",
+                "--reset-rate",
+                "1",
+                "--retries",
+                "1",
+            ],
+            "3 failed",
+        ),
+        Case::fails(
+            "get from an api nobody listens on",
+            &["get", "25", "--api", &refused],
+            "could not connect",
+        ),
+        Case::fails(
+            "async names from an api nobody listens on",
+            &["names", "3", "--mode", "async", "--api", &refused],
+            "could not connect",
+        ),
+        Case::fails(
+            "get from an api answering HTML",
+            &["get", "25", "--api", &html],
+            "non-JSON",
+        ),
+        Case::fails(
+            "stream from an api answering HTML",
+            &["stream", "2", "--api", &html],
+            "non-JSON",
+        ),
+    ];
+    run_table(&cases, None);
+}
+
+/// Crawl, export and serve: one line each, and nothing created on the way.
+#[test]
+fn crawl_and_export_report_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asyncdex.db");
+    let cases = [
+        Case::usage(
+            "resource name with a non-ASCII letter",
+            &["crawl", "--resources", "Pokémon", "--latency", "0"],
+            "invalid resource",
+        ),
+        Case::usage(
+            "empty resource name",
+            &["crawl", "--resources", "", "--latency", "0"],
+            r#"invalid resource """#,
+        ),
+        Case::usage(
+            "export from a store that does not exist",
+            &[
+                "export",
+                "--from",
+                "/nonexistent/x.db",
+                "--to",
+                "/tmp/never",
+            ],
+            "no store at",
+        ),
+        Case::fails(
+            "serve from a folder that does not exist",
+            &["serve", "--from", "/nonexistent/dir"],
+            "cannot serve",
+        )
+        .in_one_line(),
+    ];
+    run_table(&cases, Some(dir.path()));
+    assert!(!db.exists(), "a refused crawl created {}", db.display());
+}

@@ -1,0 +1,142 @@
+//! Running the `asyncdex` binary as a user does, and table tests over its answers.
+//!
+//! A table test runs every case, collects what went wrong into a `Vec<String>` (each entry
+//! naming its case), and asserts once at the end, so one broken case never hides another.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The embedded mirror made fast: no latency, no jitter.
+pub const FAST: [&str; 4] = ["--latency", "0", "--jitter", "0"];
+
+/// Runs asyncdex with `args`, `RUST_LOG` unset so stderr holds only what a user sees.
+pub fn asyncdex(args: &[&str]) -> Output {
+    asyncdex_in(args, None)
+}
+
+/// Like [`asyncdex`], from the working directory `dir` when one is given.
+pub fn asyncdex_in(args: &[&str], dir: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_asyncdex"));
+    command.args(args).env_remove("RUST_LOG");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command.output().expect("asyncdex runs")
+}
+
+/// Bytes as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every line of stdout as JSON (panics, naming the line, on one that is not).
+pub fn json_lines(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// One case of a table of failing runs: what it checks, the arguments, the exit code
+/// expected and a piece of text stderr must hold.
+pub struct Case<'a> {
+    /// What the case checks, in words; every failure report starts with it.
+    pub what: &'a str,
+    /// The arguments given to asyncdex.
+    pub args: Vec<&'a str>,
+    /// The documented exit code.
+    pub code: i32,
+    /// Text that stderr must contain.
+    pub needle: &'a str,
+    /// Whether stderr must be exactly one line (always so for a usage error).
+    pub one_line: bool,
+}
+
+impl<'a> Case<'a> {
+    /// A usage error: exit 2, one line starting with `error: `, nothing on stdout.
+    pub fn usage(what: &'a str, args: &[&'a str], needle: &'a str) -> Self {
+        Case {
+            what,
+            args: args.to_vec(),
+            code: 2,
+            needle,
+            one_line: true,
+        }
+    }
+
+    /// A run that fails (exit 1) and says why.
+    pub fn fails(what: &'a str, args: &[&'a str], needle: &'a str) -> Self {
+        Case {
+            what,
+            args: args.to_vec(),
+            code: 1,
+            needle,
+            one_line: false,
+        }
+    }
+
+    /// The same case, its stderr required to be a single line.
+    pub fn in_one_line(self) -> Self {
+        Case {
+            one_line: true,
+            ..self
+        }
+    }
+}
+
+/// Everything wrong with `out` as the answer to `case` (empty when all is well): the
+/// exit code, the needle, no panic, one line when asked; and for a usage error (exit 2)
+/// also a first line starting with `error: ` and nothing on stdout (nothing was fetched).
+pub fn problems(case: &Case, out: &Output) -> Vec<String> {
+    let stderr = text(&out.stderr);
+    let shown = stderr.trim_end(); // one report line per problem, however stderr ends
+    let label = format!("{} ({:?})", case.what, case.args);
+    let mut found = Vec::new();
+    if out.status.code() != Some(case.code) {
+        found.push(format!(
+            "{label}: exit {:?}, expected {}; stderr: {shown}",
+            out.status.code(),
+            case.code
+        ));
+    }
+    if !stderr.contains(case.needle) {
+        found.push(format!(
+            "{label}: expected {:?} in stderr: {shown}",
+            case.needle
+        ));
+    }
+    if stderr.contains("panicked") {
+        found.push(format!("{label}: panicked: {shown}"));
+    }
+    if (case.one_line || case.code == 2) && stderr.lines().count() != 1 {
+        found.push(format!("{label}: one line expected, got: {shown}"));
+    }
+    if case.code == 2 {
+        if !stderr.starts_with("error: ") {
+            found.push(format!("{label}: does not start with `error: `: {shown}"));
+        }
+        if !out.stdout.is_empty() {
+            found.push(format!(
+                "{label}: nothing should be fetched, stdout: {}",
+                text(&out.stdout)
+            ));
+        }
+    }
+    found
+}
+
+/// Runs every case (from `dir` when given) and fails once, listing every failing case.
+pub fn run_table(cases: &[Case], dir: Option<&Path>) {
+    let failures: Vec<String> = cases
+        .iter()
+        .flat_map(|case| problems(case, &asyncdex_in(&case.args, dir)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed checks:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

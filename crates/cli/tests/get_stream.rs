@@ -1,0 +1,72 @@
+//! `asyncdex get` and `asyncdex stream`: a table or JSON per Pokémon, what arrived kept
+//! when some are missing, and every streamed name with its arrival time.
+
+mod common;
+
+use common::binary::{asyncdex, json_lines, text, FAST};
+
+#[test]
+fn get_shows_a_table_or_json() {
+    let out = asyncdex(&[&["get", "25", "Bulbasaur"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let pikachu = stdout
+        .lines()
+        .find(|l| l.contains("pikachu"))
+        .expect(&stdout);
+    for cell in ["electric", "0.4 m", "6.0 kg", "35", "90"] {
+        assert!(pikachu.contains(cell), "{cell} missing in {pikachu}");
+    }
+    assert!(stdout.contains("grass/poison"), "{stdout}");
+
+    let out = asyncdex(&[&["get", "25", "133", "--json"][..], &FAST].concat());
+    let ids: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [25, 133]);
+}
+
+#[test]
+fn get_keeps_what_arrived_when_some_are_not_found() {
+    let out = asyncdex(&[&["get", "25", "99999", "missingno"][..], &FAST].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "partial success has its own code"
+    );
+    assert!(text(&out.stdout).contains("pikachu"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("not found: pokemon 99999"), "{stderr}");
+    assert!(stderr.contains("not found: pokemon missingno"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn stream_prints_every_name_with_its_arrival_time() {
+    let out = asyncdex(&[&["stream", "6", "--seed", "4", "--json"][..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 6);
+    let mut indexes: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1, 2, 3, 4, 5]);
+    let times: Vec<f64> = lines.iter().map(|l| l["at_ms"].as_f64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "arrival times grow: {times:?}"
+    );
+
+    let ordered = asyncdex(
+        &[
+            &["stream", "6", "--seed", "4", "--json", "--ordered"][..],
+            &FAST,
+        ]
+        .concat(),
+    );
+    let indexes: Vec<u64> = json_lines(&ordered)
+        .iter()
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4, 5], "--ordered keeps draw order");
+}

@@ -1,0 +1,76 @@
+//! `asyncdex serve`: the embedded mirror answers HTTP like PokeAPI, stops cleanly on
+//! SIGTERM, and refuses a taken port in one line.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::binary::{asyncdex, text};
+use serde_json::Value;
+
+#[test]
+fn serve_answers_http_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    let base = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .to_owned();
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .get(format!("{base}/pokemon/pikachu/"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=86400, s-maxage=86400"
+    );
+    let body: Value = serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body["id"], 25);
+    assert_eq!(
+        body["species"]["url"],
+        format!("{base}/pokemon-species/25/")
+    );
+    let mut missing = agent.get(format!("{base}/pokemon/99999")).call().unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.body_mut().read_to_string().unwrap(), "Not Found");
+    assert_eq!(
+        agent
+            .get(format!("{base}/nothing/"))
+            .call()
+            .unwrap()
+            .status(),
+        400
+    );
+
+    common::signal(child.id(), "TERM");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("stopped"), "{rest}");
+}
+
+#[test]
+fn serve_refuses_a_taken_port_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = asyncdex(&["serve", "--bind", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: cannot listen on"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+}
