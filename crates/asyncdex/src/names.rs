@@ -29,6 +29,7 @@
 
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "store")]
 use crate::cache::{Cache, Cached};
 use crate::error::{Error, Result};
 use crate::http::{Blocking, HttpOptions, Native, Offloaded, Transport};
@@ -64,6 +65,7 @@ pub struct Plan {
     /// Timeouts, retries, rate, cancellation, events; its concurrency is set per mode.
     pub policy: Policy,
     /// A disk cache in front of every mode's client (none by default).
+    #[cfg(feature = "store")]
     pub cache: Option<Cache>,
 }
 
@@ -76,6 +78,7 @@ impl Plan {
             concurrency: 64,
             http: HttpOptions::default(),
             policy: Policy::new(64),
+            #[cfg(feature = "store")]
             cache: None,
         }
     }
@@ -83,7 +86,7 @@ impl Plan {
     /// Rejects settings that could never work (no threads, no concurrency).
     pub fn validate(&self) -> Result<()> {
         if self.threads == 0 {
-            return Err(Error::invalid_input("--threads must be at least 1"));
+            return Err(Error::invalid_input("a pool needs at least 1 thread"));
         }
         gather::check_limit(self.concurrency)?;
         Ok(())
@@ -167,6 +170,18 @@ impl ModeRun {
     }
 }
 
+/// A client of `transport`, behind the plan's disk cache if it has one.
+#[cfg(feature = "store")]
+fn client<T: Transport>(base_url: &str, transport: T, plan: &Plan) -> Client<Cached<T>> {
+    Client::new(base_url, Cached::new(transport, plan.cache.clone()))
+}
+
+/// A client of `transport` (built without the disk cache).
+#[cfg(not(feature = "store"))]
+fn client<T: Transport>(base_url: &str, transport: T, _plan: &Plan) -> Client<T> {
+    Client::new(base_url, transport)
+}
+
 /// Fetches the names of `plan.ids` from the API at `base_url` in `mode`.
 pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun> {
     plan.validate()?;
@@ -178,13 +193,11 @@ pub async fn run_mode(mode: Mode, base_url: &str, plan: &Plan) -> Result<ModeRun
             // The same blocking client in both: one thread, or a pool of them.
             let pool = Pool::new(mode.as_str(), policy.concurrency);
             let blocking = Offloaded::new(Blocking::new(&plan.http), pool);
-            let client = Client::new(base_url, Cached::new(blocking, plan.cache.clone()));
-            fetch_names(client, ids.clone(), &policy, mode).await?
+            fetch_names(client(base_url, blocking, plan), ids.clone(), &policy, mode).await?
         }
         Mode::Async => {
             let native = Native::new(&plan.http)?;
-            let client = Client::new(base_url, Cached::new(native, plan.cache.clone()));
-            fetch_names(client, ids.clone(), &policy, mode).await?
+            fetch_names(client(base_url, native, plan), ids.clone(), &policy, mode).await?
         }
     };
     Ok(ModeRun {

@@ -60,7 +60,7 @@ pub struct CpuRun {
 
 /// `jobs` real-size Pokémon bodies (64 distinct ones, shared, to bound memory).
 pub fn real_size_bodies(jobs: usize) -> Vec<Bytes> {
-    let distinct = crate::mirror::padded_pokemon_bodies(64);
+    let distinct = crate::mirror::pokemon_bodies(64);
     (0..jobs)
         .map(|i| distinct[i % distinct.len()].clone())
         .collect()

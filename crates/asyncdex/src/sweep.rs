@@ -12,9 +12,10 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::draw::{draw, Ids};
 use crate::error::Result;
+use crate::http::Native;
 use crate::names::{run_mode, Mode, Plan};
-use crate::pokeapi::random_ids;
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct Sweep {
     pub budget: Duration,
     /// Threads, concurrency, client settings, policy.
     pub plan: Plan,
+    /// Where the ids are drawn from.
+    pub ids: Ids,
     /// Seed of the draws.
     pub seed: u64,
 }
@@ -67,6 +70,10 @@ pub fn ideal(mode: Mode, n: usize, latency: Duration, plan: &Plan) -> Duration {
 /// Runs the sweep against the API at `base_url`, calling `done` after each cell.
 pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> Result<Vec<Cell>> {
     sweep.plan.validate()?;
+    let pool = sweep
+        .ids
+        .resolve(&Native::new(&sweep.plan.http)?, base_url)
+        .await?;
     let mut cells = Vec::new();
     for &mode in &sweep.modes {
         for &n in &sweep.sizes {
@@ -75,7 +82,7 @@ pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> 
                 None
             } else {
                 let mut plan = sweep.plan.clone();
-                plan.ids = random_ids(n, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
+                plan.ids = draw(n, &pool, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
                 let run = run_mode(mode, base_url, &plan).await?;
                 Some((run.wall, run.ok()))
             };

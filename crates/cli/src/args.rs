@@ -1,11 +1,14 @@
 //! The command line's flags: clap derive types, and their conversion into the library's
-//! settings (`Target`, `HttpOptions`, `Policy`, `Faults`). No decisions live here.
+//! settings (`Target`, `HttpOptions`, `Policy`, `Faults`). Every number is parsed and
+//! bounded by [`crate::bounds`], so what reaches the library is valid.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::bounds;
 use crate::commands;
 use asyncdex::cache::{Cache, CacheMode};
+use asyncdex::draw::Ids;
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::{Faults, MirrorConfig};
 use asyncdex::names::{Mode, Plan};
@@ -70,7 +73,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
     pub out: std::path::PathBuf,
     /// Most requests in flight.
-    #[arg(short = 'c', long, default_value_t = 64)]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
     pub concurrency: usize,
     /// Also fetch resources that bodies link to, within the chosen resources.
     #[arg(long)]
@@ -85,7 +88,7 @@ pub struct CrawlArgs {
 #[derive(Args)]
 pub struct BenchArgs {
     /// The sizes N, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000")]
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000", value_parser = bounds::calls)]
     pub sizes: Vec<usize>,
     /// The modes, comma-separated.
     #[arg(
@@ -96,17 +99,21 @@ pub struct BenchArgs {
     )]
     pub modes: Vec<ModeArg>,
     /// Skip a cell whose ideal time is longer than this.
-    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = bounds::secs)]
     pub budget: Duration,
     /// Threads in the pool of the threads mode.
-    #[arg(long, default_value_t = Pool::default_size())]
+    #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// Most requests in flight in the async mode.
-    #[arg(short = 'c', long, default_value_t = 64)]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
     pub concurrency: usize,
     /// Seed of the draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
+    /// Pokémon the API lists (one list request before the run).
+    #[arg(long, value_name = "A-B", value_parser = parse_ids)]
+    pub ids: Option<Ids>,
     /// One JSON object per cell.
     #[arg(long)]
     pub json: bool,
@@ -160,16 +167,16 @@ pub struct BlockingArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub mode: DemoModeArg,
     /// Blocking GETs per round (all at once in the correct program).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = bounds::threads)]
     pub calls: usize,
     /// Rounds of calls, one after another (more rounds, more heartbeat samples).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = bounds::rounds)]
     pub rounds: usize,
     /// Heartbeat period.
-    #[arg(long, value_name = "MS", default_value_t = 10)]
+    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = bounds::period_millis)]
     pub period: u64,
     /// The server's latency: how long each blocking GET waits.
-    #[arg(long, value_name = "MS", default_value_t = 300)]
+    #[arg(long, value_name = "MS", default_value_t = 300, value_parser = bounds::millis)]
     pub latency: u64,
     /// A PokeAPI-compatible API root instead of the embedded mirror.
     #[arg(long, value_name = "URL")]
@@ -182,10 +189,10 @@ pub struct BlockingArgs {
 #[derive(Args)]
 pub struct CpuArgs {
     /// Real-size Pokémon bodies to parse.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = bounds::calls)]
     pub jobs: usize,
     /// Threads in the offload pool (default: min(32, cores + 4)).
-    #[arg(long, default_value_t = Pool::default_size())]
+    #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// One JSON object per line and way.
     #[arg(long)]
@@ -200,7 +207,8 @@ pub struct FaultArgs {
         long,
         value_name = "P",
         default_value_t = 0.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
     )]
     pub fail_rate: f64,
     /// Embedded mirror: probability of answering 429 with Retry-After and PokeAPI's throttle body.
@@ -208,7 +216,8 @@ pub struct FaultArgs {
         long,
         value_name = "P",
         default_value_t = 0.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
     )]
     pub throttle_rate: f64,
     /// Embedded mirror: probability of accepting a request and never answering.
@@ -216,7 +225,8 @@ pub struct FaultArgs {
         long,
         value_name = "P",
         default_value_t = 0.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
     )]
     pub stall_rate: f64,
     /// Embedded mirror: probability of promising a Content-Length and cutting the body in half.
@@ -224,7 +234,8 @@ pub struct FaultArgs {
         long,
         value_name = "P",
         default_value_t = 0.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
     )]
     pub truncate_rate: f64,
     /// Embedded mirror: probability of dropping the connection without answering.
@@ -232,11 +243,12 @@ pub struct FaultArgs {
         long,
         value_name = "P",
         default_value_t = 0.0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
     )]
     pub reset_rate: f64,
     /// Embedded mirror: the Retry-After sent with a 429.
-    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = bounds::whole_secs)]
     pub retry_after: u64,
 }
 
@@ -263,27 +275,28 @@ pub struct SourceArgs {
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// The embedded mirror's latency per request.
-    #[arg(long, value_name = "MS", default_value_t = 100)]
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = bounds::millis)]
     pub latency: u64,
     /// The embedded mirror's jitter: each delay is latency ± jitter.
-    #[arg(long, value_name = "MS", default_value_t = 20)]
+    #[arg(long, value_name = "MS", default_value_t = 20, value_parser = bounds::millis)]
     pub jitter: u64,
     /// Pad the embedded mirror's bodies to the size of real PokeAPI bodies (~250 KB).
     #[arg(long)]
     pub pad: bool,
     /// Time limit of each attempt of a request.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = bounds::secs, allow_negative_numbers = true)]
     pub timeout: Duration,
     /// Retries of a failed request: timeouts, connection errors, 429 and 5xx only
     /// (exponential backoff with full jitter; a server's Retry-After is honoured).
     /// [default: 2; crawl: 5]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = bounds::retries)]
     pub retries: Option<u32>,
     /// Most retries for the whole run (default: as many as there are requests, plus 10).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = bounds::retry_budget)]
     pub retry_budget: Option<usize>,
-    /// At most this many requests start per second (fractions allowed), shared by all.
-    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
+    /// At most this many requests start per second, shared by all: N (per second, fractions
+    /// allowed), or N/s, N/m, N/h, N/d (from 1/d to 1000000/s).
+    #[arg(long, value_name = "N[/UNIT]", allow_negative_numbers = true, value_parser = bounds::rate)]
     pub rate: Option<f64>,
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
     #[arg(long)]
@@ -295,8 +308,16 @@ pub struct SourceArgs {
     /// Spread async requests over N single-threaded runtimes, one thread each
     /// (thread-per-core, as oha does; default: one per core). 1: every request on one
     /// thread, the lesson's pure concurrency.
-    #[arg(long, value_name = "N", default_value_t = default_cores())]
+    #[arg(long, value_name = "N", default_value_t = default_cores(), value_parser = bounds::cores)]
     pub cores: usize,
+    /// Largest response body accepted, in MiB: a server that sends more (or an endless
+    /// body) fails that call instead of filling memory.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = bounds::mebibytes)]
+    pub max_body: u64,
+    /// Longest wait a server's Retry-After may impose before a retry; a longer one is
+    /// shortened to this (and the summary says so).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = bounds::whole_secs)]
+    pub max_retry_after: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -323,6 +344,7 @@ impl SourceArgs {
     pub fn http(&self, concurrency: usize) -> HttpOptions {
         HttpOptions {
             timeout: Some(self.timeout),
+            max_body: self.max_body * 1024 * 1024,
             max_idle_per_host: concurrency.max(1),
             http2: self.http2,
         }
@@ -353,8 +375,9 @@ impl SourceArgs {
     ) -> asyncdex::Result<Policy> {
         let mut policy = Policy::new(concurrency);
         policy.timeout = Some(self.timeout);
-        policy.retries = self.retries.unwrap_or(2);
+        policy.retries = self.retries.unwrap_or(bounds::DEFAULT_RETRIES);
         policy.retry_budget = self.retry_budget;
+        policy.max_retry_after = Duration::from_secs(self.max_retry_after);
         policy.rate = self.rate.map(RateLimit::per_second).transpose()?;
         policy.fail_fast = self.fail_fast;
         policy.cancel = cancel.clone();
@@ -388,7 +411,7 @@ impl ModeArg {
 #[derive(Args)]
 pub struct FetchArgs {
     /// Most requests in flight (the async mode's concurrency).
-    #[arg(short = 'c', long, default_value_t = 64)]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
     pub concurrency: usize,
     /// One JSON object per line instead of the report.
     #[arg(long)]
@@ -437,18 +460,22 @@ pub struct CacheArgs {
 
 #[derive(Args)]
 pub struct NamesArgs {
-    /// How many random Pokémon.
-    #[arg(default_value_t = 20)]
+    /// How many random Pokémon (1 to 1000000).
+    #[arg(default_value_t = 20, value_parser = bounds::calls)]
     pub n: usize,
     /// Which way to fetch: all three, compared, by default.
     #[arg(long, value_enum, default_value = "all")]
     pub mode: ModeArg,
     /// Threads in the pool of the threads mode (default: Python's min(32, cores + 4)).
-    #[arg(long, default_value_t = Pool::default_size())]
+    #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// Seed of the random draw (and of the mirror's jitter): same seed, same Pokémon.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
+    /// Pokémon the API lists (one list request before the run).
+    #[arg(long, value_name = "A-B", value_parser = parse_ids)]
+    pub ids: Option<Ids>,
     #[command(flatten)]
     pub fetch: FetchArgs,
 }
@@ -483,8 +510,8 @@ pub struct GetArgs {
 
 #[derive(Args)]
 pub struct StreamArgs {
-    /// How many random Pokémon.
-    #[arg(default_value_t = 20)]
+    /// How many random Pokémon (1 to 1000000).
+    #[arg(default_value_t = 20, value_parser = bounds::calls)]
     pub n: usize,
     /// Print in draw order instead of as they arrive.
     #[arg(long)]
@@ -492,6 +519,10 @@ pub struct StreamArgs {
     /// Seed of the random draw.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
+    /// Pokémon the API lists (one list request before the run).
+    #[arg(long, value_name = "A-B", value_parser = parse_ids)]
+    pub ids: Option<Ids>,
     #[command(flatten)]
     pub fetch: FetchArgs,
 }
@@ -502,10 +533,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
     /// Latency per request.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis)]
     pub latency: u64,
     /// Jitter: each delay is latency ± jitter.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis)]
     pub jitter: u64,
     /// Seed of the jitter sequence.
     #[arg(long, default_value_t = 0)]
@@ -531,18 +562,12 @@ pub struct ExportArgs {
     pub to: std::path::PathBuf,
 }
 
-pub fn parse_key(s: &str) -> Result<Key, String> {
-    s.parse::<Key>().map_err(|e| e.to_string())
+pub fn parse_ids(s: &str) -> Result<Ids, String> {
+    Ids::parse_range(s).map_err(|e| e.to_string())
 }
 
-pub fn parse_secs(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err(format!("the timeout must be positive, not {s}"));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+pub fn parse_key(s: &str) -> Result<Key, String> {
+    s.parse::<Key>().map_err(|e| e.to_string())
 }
 
 pub fn random_seed() -> u64 {

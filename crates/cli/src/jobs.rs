@@ -133,6 +133,7 @@ pub async fn run(
                     latency: Duration::from_millis(a.source.latency),
                     budget: a.budget,
                     plan,
+                    ids: a.ids.unwrap_or_default(),
                     seed: a.seed,
                 },
                 target: a.source.target(a.seed)?,
@@ -145,7 +146,7 @@ pub async fn run(
             let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.concurrency);
             crawl.follow = a.follow;
             crawl.policy = a.source.policy(a.concurrency, 0, &cancel)?;
-            crawl.policy.retries = a.source.retries.unwrap_or(5);
+            crawl.policy.retries = a.source.retries.unwrap_or(asyncdex::crawl::DEFAULT_RETRIES);
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,

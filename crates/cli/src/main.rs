@@ -8,6 +8,7 @@
 #![allow(rustdoc::bare_urls)]
 
 mod args;
+mod bounds;
 mod chart;
 mod commands;
 mod jobs;

@@ -235,6 +235,12 @@ pub struct Blob<'p> {
 }
 
 impl Blob<'_> {
+    /// Its position among the pack's blobs (`0..blob_count()`): a key for a cache of
+    /// what is made from it.
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
+
     /// Size of the decoded JSON in bytes.
     pub fn raw_len(&self) -> usize {
         self.pack.blob_rec(self.index).rawlen as usize

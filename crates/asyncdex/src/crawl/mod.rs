@@ -40,7 +40,6 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-pub(crate) use fetch::id_of;
 use fetch::{fetch_row, read_list, root_endpoints};
 pub use manifest::{Manifest, ResourceReport, Tick};
 
@@ -69,7 +68,7 @@ impl Crawl {
     /// A crawl of `resources` with `concurrency` calls in flight, 5 retries per call.
     pub fn new(resources: Option<Vec<String>>, concurrency: usize) -> Crawl {
         let mut policy = Policy::new(concurrency);
-        policy.retries = 5;
+        policy.retries = DEFAULT_RETRIES;
         Crawl {
             resources,
             follow: false,
@@ -82,7 +81,7 @@ impl Crawl {
         self.policy.check()?;
         if let Some(list) = &self.resources {
             if list.is_empty() {
-                return Err(Error::invalid_input("--resources names no resource"));
+                return Err(Error::invalid_input("the list of resources is empty"));
             }
             for r in list {
                 check_endpoint(r)?;
@@ -91,6 +90,10 @@ impl Crawl {
         Ok(())
     }
 }
+
+/// Retries per resource by default: a crawl must get everything, so it retries more
+/// than a one-off fetch.
+pub const DEFAULT_RETRIES: u32 = 5;
 
 /// Checks an endpoint name: lowercase letters, digits and dashes (`pokemon-species`).
 pub fn check_endpoint(name: &str) -> Result<&str> {
@@ -120,7 +123,14 @@ pub async fn crawl<T: Transport>(
     job.validate()?;
     let base: Arc<str> = base.trim_end_matches('/').into();
     let endpoints = match &job.resources {
-        Some(list) => list.clone(),
+        // A resource named twice is crawled, counted and reported once.
+        Some(list) => {
+            let mut seen = std::collections::HashSet::new();
+            list.iter()
+                .filter(|r| seen.insert(r.as_str()))
+                .cloned()
+                .collect()
+        }
         None => {
             // One call, with the same retries as any other.
             let (t, b) = (transport.clone(), base.clone());

@@ -1,5 +1,14 @@
-//! What a mirror serves: the embedded Pokédex, a crawled store, or a folder in PokeAPI's
-//! static layout (`data/api/v2/<resource>/<id>/index.json`).
+//! What a mirror serves: the whole PokeAPI embedded in the binary (the default), a crawled
+//! store, or a folder in PokeAPI's static layout (`data/api/v2/<resource>/<id>/index.json`).
+//!
+//! All three are read the same way: a list per endpoint (its entries in order, and a way
+//! to find an id by name), and a body per `(endpoint, id)` with its links relative
+//! (`/api/v2/type/13/`), as PokeAPI's static data keeps them; the routes make them
+//! absolute to the mirror's own address, as the live API makes them absolute to its own.
+//!
+//! The embedded data is [`asyncdex_pack`]: 15,514 files in 12.7 MB, each decoded when asked
+//! for (microseconds), none kept decoded, so serving all of it costs no more memory than
+//! serving one.
 //!
 //! Serving a folder must never expose anything outside it. The guarantee here does not
 //! rest on cleaning up paths: no byte of a request ever reaches the file system. The
@@ -11,35 +20,37 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use asyncdex_pack::Pack;
 use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pokeapi::Resource;
-use crate::pokedex::Pokedex;
-use crate::store::{rebase, AsyncStore, Store};
+use crate::store::{AsyncStore, Store};
 
 /// One list: its entries in order, and how to find an id by name.
 #[derive(Debug, Default)]
 pub(super) struct Listing {
-    pub(super) entries: Vec<(u32, Option<String>)>,
-    by_name: HashMap<String, u32>,
+    pub(super) entries: Vec<(i64, Option<String>)>,
+    by_name: HashMap<String, i64>,
 }
 
 impl Listing {
-    fn new(entries: Vec<(u32, Option<String>)>) -> Listing {
-        let by_name = entries
-            .iter()
-            .filter_map(|(id, name)| Some((name.clone()?, *id)))
-            .collect();
+    fn new(entries: Vec<(i64, Option<String>)>) -> Listing {
+        let mut by_name = HashMap::with_capacity(entries.len());
+        for (id, name) in &entries {
+            if let Some(name) = name {
+                // A name listed twice (PokeAPI's item list has one) finds the first.
+                by_name.entry(name.to_lowercase()).or_insert(*id);
+            }
+        }
         Listing { entries, by_name }
     }
 
     /// The id that `key` names: an id as it is (a resource may exist without being
     /// listed, as in PokeAPI's own static data), a name in any case through the list.
-    pub(super) fn resolve(&self, key: &str) -> Option<u32> {
-        match key.parse::<u32>() {
+    pub(super) fn resolve(&self, key: &str) -> Option<i64> {
+        match key.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => self.by_name.get(&key.to_lowercase()).copied(),
         }
@@ -48,7 +59,7 @@ impl Listing {
 
 #[derive(Debug, Clone)]
 enum Bodies {
-    Embedded,
+    Pack(&'static Pack),
     Store(AsyncStore),
     Dir(PathBuf),
 }
@@ -57,41 +68,53 @@ enum Bodies {
 #[derive(Debug, Clone)]
 pub struct Data {
     lists: Arc<BTreeMap<String, Listing>>,
+    /// The endpoints in the order the root index names them.
+    order: Arc<Vec<String>>,
     bodies: Bodies,
     description: String,
 }
 
+/// The store's name for `pokemon/{id}/encounters`: an endpoint of its own, keyed by the
+/// Pokémon's id.
+pub const ENCOUNTERS: &str = "pokemon-encounters";
+
+/// A body as stored: links relative. `None`: not there.
+pub(super) type Stored = Option<Result<Bytes>>;
+
 impl Data {
-    /// The embedded Pokédex: Pokémon, species and types.
+    /// The whole PokeAPI, embedded in the binary: 49 endpoints, 14,112 resources, 1,351
+    /// encounter lists, the root index and `meta`.
     pub fn embedded() -> Data {
-        let dex = Pokedex::get();
-        let named = |rows: Vec<(u32, &str)>| {
-            Listing::new(
-                rows.into_iter()
-                    .map(|(id, n)| (id, Some(n.to_owned())))
-                    .collect(),
-            )
-        };
-        let lists = Resource::ALL
-            .iter()
-            .map(|&r| {
-                let rows: Vec<(u32, &str)> = match r {
-                    Resource::Pokemon => dex.pokemon.iter().map(|p| (p.id, &*p.name)).collect(),
-                    Resource::Species => dex.species.iter().map(|s| (s.id, &*s.name)).collect(),
-                    Resource::Type => dex.types.iter().map(|t| (t.id, &*t.name)).collect(),
-                };
-                (r.as_str().to_owned(), named(rows))
-            })
-            .collect();
+        Data::pack(Pack::embedded())
+    }
+
+    /// Serves what `pack` holds.
+    pub fn pack(pack: &'static Pack) -> Data {
+        let mut lists = BTreeMap::new();
+        let mut order = Vec::new();
+        for list in pack.lists() {
+            let entries = list
+                .entries()
+                .iter()
+                .map(|e| (i64::from(e.id), e.name.map(str::to_owned)))
+                .collect();
+            lists.insert(list.name().to_owned(), Listing::new(entries));
+            order.push(list.name().to_owned());
+        }
+        let total: usize = lists.values().map(|l: &Listing| l.entries.len()).sum();
         Data {
+            description: format!(
+                "the whole PokeAPI, embedded ({} endpoints, {total} resources)",
+                order.len()
+            ),
             lists: Arc::new(lists),
-            bodies: Bodies::Embedded,
-            description: "the embedded Pokédex".into(),
+            order: Arc::new(order),
+            bodies: Bodies::Pack(pack),
         }
     }
 
     /// Opens what `serve --from` names: a store file written by `crawl`, or a folder in
-    /// PokeAPI's static layout (written by `export`).
+    /// PokeAPI's static layout (written by `export`, or PokeAPI's own api-data).
     pub fn open(path: &Path) -> Result<Data> {
         let meta = std::fs::metadata(path).map_err(|e| {
             Error::new(
@@ -110,7 +133,11 @@ impl Data {
     pub fn store(store: Store) -> Result<Data> {
         let mut lists = BTreeMap::new();
         for endpoint in store.endpoints()? {
-            let entries = store.entries(&endpoint)?;
+            let entries = store
+                .entries(&endpoint)?
+                .into_iter()
+                .map(|(id, name)| (i64::from(id), name))
+                .collect();
             lists.insert(endpoint, Listing::new(entries));
         }
         let total: usize = lists.values().map(|l: &Listing| l.entries.len()).sum();
@@ -121,6 +148,7 @@ impl Data {
                 .map_or("(memory)".into(), |p| p.display().to_string())
         );
         Ok(Data {
+            order: Arc::new(lists.keys().cloned().collect()),
             lists: Arc::new(lists),
             bodies: Bodies::Store(AsyncStore::new(store)),
             description,
@@ -128,7 +156,9 @@ impl Data {
     }
 
     /// Serves a folder in PokeAPI's static layout: every `data/api/v2/<resource>/index.json`
-    /// is a list, every `data/api/v2/<resource>/<id>/index.json` a resource.
+    /// that holds a list is a list, every `data/api/v2/<resource>/<id>/index.json` a
+    /// resource, `data/api/v2/pokemon/<id>/encounters/index.json` its encounters and
+    /// `data/api/v2/meta/index.json` the deploy stamp.
     pub fn dir(root: &Path) -> Result<Data> {
         let io = |what: &str, p: &Path, e: std::io::Error| {
             Error::new(
@@ -150,7 +180,8 @@ impl Data {
         let mut lists = BTreeMap::new();
         for entry in dir.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if check_endpoint(&name).is_err() {
+            // `meta` is the deploy stamp, not a list.
+            if name == "meta" || check_endpoint(&name).is_err() {
                 continue;
             }
             let index = api.join(&name).join("index.json");
@@ -167,7 +198,7 @@ impl Data {
             let entries = list
                 .results
                 .into_iter()
-                .filter_map(|e| Some((crate::crawl::id_of(&e.url)?, e.name)))
+                .filter_map(|e| Some((id_in(&e.url)?, e.name)))
                 .collect();
             lists.insert(name, Listing::new(entries));
         }
@@ -182,6 +213,7 @@ impl Data {
         }
         let total: usize = lists.values().map(|l: &Listing| l.entries.len()).sum();
         Ok(Data {
+            order: Arc::new(lists.keys().cloned().collect()),
             lists: Arc::new(lists),
             description: format!("folder {} ({total} resources)", root.display()),
             bodies: Bodies::Dir(root),
@@ -193,35 +225,136 @@ impl Data {
         &self.description
     }
 
-    /// Whether this is the embedded Pokédex (rendered, not read).
-    pub(super) fn is_embedded(&self) -> bool {
-        matches!(self.bodies, Bodies::Embedded)
-    }
-
     /// Every list, by endpoint.
     pub(super) fn lists(&self) -> &BTreeMap<String, Listing> {
         &self.lists
     }
 
-    /// The stored body of `endpoint`/`id`, links pointed at `base`. `None`: not there.
-    pub(super) async fn read(&self, endpoint: &str, id: u32, base: &str) -> Option<Bytes> {
-        let body = match &self.bodies {
-            Bodies::Embedded => return None,
-            Bodies::Store(store) => store.get(endpoint, &id.to_string()).await.ok()??.body,
-            Bodies::Dir(root) => {
-                let path = root.join(format!("data/api/v2/{endpoint}/{id}/index.json"));
-                // Resolving links and reading both wait for the disk: one trip off the runtime.
-                let root = root.clone();
-                asyncdex_engine::offload::once("reading a stored file", move || {
-                    std::fs::read(inside(&root, &path)?).ok()
-                })
-                .await
-                .ok()??
-                .into()
-            }
-        };
-        Some(rebase(&body, base))
+    /// The endpoints, in the root index's order.
+    pub(super) fn endpoints(&self) -> &[String] {
+        &self.order
     }
+
+    /// The root index as the data has it (links relative), if it has one: the embedded
+    /// data does; a store or folder's is made from its lists by the routes.
+    pub(super) fn root(&self) -> Option<&'static [u8]> {
+        match self.bodies {
+            Bodies::Pack(pack) => Some(pack.root()),
+            _ => None,
+        }
+    }
+
+    /// The body of `endpoint`/`id`, links relative.
+    pub(super) async fn read(&self, endpoint: &str, id: i64) -> Stored {
+        match &self.bodies {
+            Bodies::Pack(pack) => {
+                let id = i32::try_from(id).ok()?;
+                Some(pack.get(endpoint, id)?.map(Bytes::from).map_err(damaged))
+            }
+            Bodies::Store(store) => {
+                // Its SHA-256 and its JSON checked: a damaged row is an error, not a body.
+                let row = store.get_verified(endpoint, &id.to_string()).await;
+                row.map(|r| r.map(|r| r.body)).transpose()
+            }
+            Bodies::Dir(root) => {
+                let path = format!("{endpoint}/{id}");
+                checked(&path, self.file(root, &path).await)
+            }
+        }
+    }
+
+    /// The encounters of Pokémon `id`, links relative.
+    pub(super) async fn encounters(&self, id: i64) -> Stored {
+        match &self.bodies {
+            Bodies::Pack(pack) => {
+                let id = i32::try_from(id).ok()?;
+                Some(pack.encounters(id)?.map(Bytes::from).map_err(damaged))
+            }
+            Bodies::Store(store) => {
+                let row = store.get_verified(ENCOUNTERS, &id.to_string()).await;
+                row.map(|r| r.map(|r| r.body)).transpose()
+            }
+            Bodies::Dir(root) => {
+                let path = format!("pokemon/{id}/encounters");
+                checked(&path, self.file(root, &path).await)
+            }
+        }
+    }
+
+    /// PokeAPI's deploy stamp (`{deploy_date, hash, tag}`), if the data has one.
+    pub(super) async fn meta(&self) -> Stored {
+        match &self.bodies {
+            Bodies::Pack(pack) => Some(Ok(Bytes::from_static(pack.meta()))),
+            Bodies::Store(_) => None,
+            Bodies::Dir(root) => checked("meta", self.file(root, "meta").await),
+        }
+    }
+
+    /// `data/api/v2/{path}/index.json` under `root`, if it is there and inside it. `path`
+    /// is built from a known endpoint and a number only, never from a request's bytes.
+    async fn file(&self, root: &Path, path: &str) -> Result<Option<Bytes>> {
+        let (root, path) = (
+            root.to_path_buf(),
+            root.join(format!("data/api/v2/{path}/index.json")),
+        );
+        // Resolving links and reading both wait for the disk: one trip off the runtime.
+        let read = asyncdex_engine::offload::once("reading a stored file", move || {
+            let real = inside(&root, &path)?;
+            Some(std::fs::read(&real).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read {}: {e}", real.display()),
+                )
+            }))
+        });
+        read.await?.transpose().map(|b| b.map(Bytes::from))
+    }
+}
+
+/// A body read from a folder, served only if it is JSON: a damaged one is an
+/// error naming it (a 5xx), never a `200 application/json` of garbage. (The embedded
+/// pack is checked byte for byte against its source when it is built and in CI.)
+fn checked(path: &str, found: Result<Option<Bytes>>) -> Stored {
+    let body = match found {
+        Ok(body) => body?,
+        Err(e) => return Some(Err(e)),
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Some(Err(Error::new(
+            ErrorKind::Decode,
+            format!("the stored body of {path} is not JSON: {e}"),
+        )));
+    }
+    Some(Ok(body))
+}
+
+/// The real bodies of the first `n` Pokémon (~100–500 KB each), as the mirror at
+/// `http://127.0.0.1/api/v2` serves them: the honest input for parsing benchmarks and
+/// CPU-bound demos.
+pub fn pokemon_bodies(n: usize) -> Vec<Bytes> {
+    let pack = Pack::embedded();
+    let Some(list) = pack.list("pokemon") else {
+        return Vec::new();
+    };
+    list.ids()
+        .take(n)
+        .filter_map(|id| pack.get("pokemon", id)?.ok())
+        .map(|body| crate::store::rebase(&body, "http://127.0.0.1/api/v2"))
+        .collect()
+}
+
+/// A pack that cannot decode what its index promises.
+fn damaged(e: asyncdex_pack::PackError) -> Error {
+    Error::new(
+        ErrorKind::Decode,
+        format!("the embedded data is damaged: {e}"),
+    )
+    .with_source(e)
+}
+
+/// The id at the end of a list entry's url (`/api/v2/move-ailment/-1/` is -1).
+fn id_in(url: &str) -> Option<i64> {
+    url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }
 
 #[derive(Deserialize)]
@@ -240,4 +373,30 @@ struct StaticList {
 fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
     let real = path.canonicalize().ok()?;
     real.starts_with(root).then_some(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_data_lists_every_endpoint_in_the_root_order() {
+        let data = Data::embedded();
+        assert_eq!(data.endpoints().len(), 49);
+        assert_eq!(data.lists().len(), 49);
+        let total: usize = data.lists().values().map(|l| l.entries.len()).sum();
+        assert_eq!(total, 14_112);
+        let pokemon = &data.lists()["pokemon"];
+        assert_eq!(pokemon.resolve("PIKACHU"), Some(25));
+        assert_eq!(pokemon.resolve("25"), Some(25));
+        assert_eq!(pokemon.resolve("no-such-pokemon"), None);
+        assert_eq!(data.lists()["move-ailment"].resolve("unknown"), Some(-1));
+    }
+
+    #[test]
+    fn ids_are_read_from_list_urls_negative_ones_too() {
+        assert_eq!(id_in("/api/v2/move-ailment/-1/"), Some(-1));
+        assert_eq!(id_in("/api/v2/pokemon/25/"), Some(25));
+        assert_eq!(id_in("/api/v2/pokemon/x/"), None);
+    }
 }

@@ -87,7 +87,7 @@ impl Faults {
         for (name, rate) in Fault::NAMES.iter().zip(self.rates()) {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(Error::invalid_input(format!(
-                    "--{name}-rate must be between 0 and 1, not {rate}"
+                    "the {name} rate must be between 0 and 1, not {rate}"
                 )));
             }
         }

@@ -28,8 +28,8 @@
 mod data;
 mod faults;
 mod fds;
+mod gzip;
 mod handle;
-mod render;
 mod routes;
 mod serve;
 mod tracked;
@@ -37,23 +37,19 @@ mod tracked;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
-pub use data::Data;
+pub use data::{pokemon_bodies, Data};
 use faults::FaultState;
 pub use faults::{Fault, FaultCounts, Faults};
 
-use crate::pokeapi::Resource;
-use crate::pokedex::{Pokedex, Table};
 pub use fds::{fd_limit, raise_fd_limit, FdLimit};
 pub use handle::{BackgroundMirror, Mirror};
-use render::Renderer;
 pub use routes::app;
 use serve::serve_state;
 pub use serve::{ConnectionCap, ServeLimits};
@@ -137,14 +133,12 @@ pub struct MirrorState {
     shutdown: CancellationToken,
     /// What is served.
     data: Data,
-    renderer: Renderer,
-    dex: &'static Pokedex,
-    /// Bodies rendered once on first request, then served as shared bytes.
-    cache: [Vec<OnceLock<Bytes>>; 3],
+    /// Bodies compressed for clients that ask for gzip, kept.
+    gzip: gzip::GzipCache,
 }
 
 impl MirrorState {
-    /// State for a mirror of the embedded Pokédex whose public address is `base`
+    /// State for a mirror of the whole embedded PokeAPI whose public address is `base`
     /// (`http://127.0.0.1:8000/api/v2`).
     pub fn new(base: impl Into<String>, config: MirrorConfig) -> Arc<Self> {
         MirrorState::with_data(base, config, Data::embedded())
@@ -153,22 +147,14 @@ impl MirrorState {
     /// State for a mirror of `data` whose public address is `base`.
     pub fn with_data(base: impl Into<String>, config: MirrorConfig, data: Data) -> Arc<Self> {
         let base = base.into().trim_end_matches('/').to_owned();
-        let dex = Pokedex::get();
-        let slots = |n: usize| (0..n).map(|_| OnceLock::new()).collect();
         Arc::new(MirrorState {
-            renderer: Renderer::new(base.clone(), config.pad),
             base,
             config,
             requests: AtomicU64::new(0),
             faults: FaultState::default(),
             shutdown: CancellationToken::new(),
             data,
-            dex,
-            cache: [
-                slots(dex.pokemon.len()),
-                slots(dex.species.len()),
-                slots(dex.types.len()),
-            ],
+            gzip: gzip::GzipCache::default(),
         })
     }
 
@@ -184,43 +170,6 @@ impl MirrorState {
             faults: self.faults.counts(),
         }
     }
-
-    /// The body of `endpoint`/`key` (an id, or a name in any case), or `None` for a 404.
-    async fn body(&self, endpoint: &str, key: &str) -> Option<Bytes> {
-        if self.data.is_embedded() {
-            return self.rendered(Resource::from_segment(endpoint)?, key);
-        }
-        let id = self.data.lists().get(endpoint)?.resolve(key)?;
-        self.data.read(endpoint, id, &self.base).await
-    }
-
-    /// An embedded body, rendered on first request and kept.
-    fn rendered(&self, resource: Resource, key: &str) -> Option<Bytes> {
-        let (table, slot) = match resource {
-            Resource::Pokemon => (Table::Pokemon, 0),
-            Resource::Species => (Table::Species, 1),
-            Resource::Type => (Table::Type, 2),
-        };
-        let pos = self.dex.locate(table, key)?;
-        let body = self.cache[slot][pos].get_or_init(|| match table {
-            Table::Pokemon => self.renderer.pokemon(&self.dex.pokemon[pos]),
-            Table::Species => self.renderer.species(&self.dex.species[pos]),
-            Table::Type => self.renderer.kind(&self.dex.types[pos]),
-        });
-        Some(body.clone())
-    }
-}
-
-/// Real-size (~250 KB) bodies of the first `n` Pokémon, as the mirror serves them with
-/// `pad` on: the honest input for parsing benchmarks and CPU-bound demos.
-pub fn padded_pokemon_bodies(n: usize) -> Vec<Bytes> {
-    let renderer = Renderer::new("http://127.0.0.1/api/v2".into(), true);
-    Pokedex::get()
-        .pokemon
-        .iter()
-        .take(n)
-        .map(|p| renderer.pokemon(p))
-        .collect()
 }
 
 /// Listens on `addr` with a deep accept queue: thousands of clients that connect at

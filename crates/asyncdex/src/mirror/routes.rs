@@ -1,4 +1,12 @@
 //! The mirror's routes: `fn app(state) -> Router`, testable with `tower::ServiceExt::oneshot`.
+//!
+//! As PokeAPI: `/api/v2/` (the root index), `/api/v2/{endpoint}/` (a list, paged with
+//! `limit` and `offset`, 20 by default, with absolute `next` and `previous`),
+//! `/api/v2/{endpoint}/{id or name}/` (a resource; names in any case; with or without the
+//! trailing slash), `/api/v2/pokemon/{id}/encounters` and `/api/v2/meta` (the deploy
+//! stamp). Every link points at the mirror itself. A request asking for gzip gets it. The
+//! mirror's own counters (requests, faults injected) are at `/asyncdex/meta`, outside
+//! PokeAPI's paths.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -6,7 +14,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,8 +22,9 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::data::Listing;
-use super::{Fault, MirrorState};
+use super::data::{Listing, Stored};
+use super::{gzip, Fault, MirrorState};
+use crate::store::rebase;
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
 const DEFAULT_LIMIT: usize = 20;
@@ -26,6 +35,7 @@ pub fn app(state: Arc<MirrorState>) -> Router {
         .route("/api/v2", get(root))
         .route("/api/v2/", get(root))
         .route("/api/v2/{*path}", get(dispatch))
+        .route("/asyncdex/meta", get(stats))
         .fallback(|| async { bad_request() })
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), latency))
@@ -49,7 +59,7 @@ async fn inject_faults(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    if path == "/api/v2/meta" || !path.starts_with("/api/v2") {
+    if !path.starts_with("/api/v2") {
         return next.run(req).await;
     }
     let Some(fault) = state.faults.next(&state.config.faults, path) else {
@@ -104,18 +114,25 @@ struct ListQuery {
     offset: Option<String>,
 }
 
-async fn root(State(state): State<Arc<MirrorState>>) -> Response {
-    let base = &state.base;
-    let map: serde_json::Map<String, serde_json::Value> = state
-        .data
-        .lists()
-        .keys()
-        .map(|r| (r.clone(), format!("{base}/{r}/").into()))
-        .collect();
-    json(Bytes::from(
-        serde_json::to_vec(&map).expect("map serializes"),
-    ))
+async fn root(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
+    let body = match state.data.root() {
+        Some(stored) => stored.to_vec(),
+        None => {
+            // A store or a folder: the index made from its lists, links relative.
+            let map: serde_json::Map<String, serde_json::Value> = state
+                .data
+                .endpoints()
+                .iter()
+                .map(|r| (r.clone(), format!("{API}/{r}/").into()))
+                .collect();
+            serde_json::to_vec(&map).expect("map serializes")
+        }
+    };
+    state.answer(req.headers(), ".", &body)
 }
+
+/// The root of every relative link in stored bodies.
+const API: &str = "/api/v2";
 
 async fn dispatch(
     State(state): State<Arc<MirrorState>>,
@@ -126,17 +143,70 @@ async fn dispatch(
     let path = req.uri().path().trim_start_matches("/api/v2/");
     let path = path.strip_suffix('/').unwrap_or(path);
     let segments: Vec<&str> = path.split('/').collect();
+    let headers = req.headers();
+    let lists = state.data.lists();
     match segments[..] {
-        ["meta"] => meta(&state),
-        [resource] => match state.data.lists().get(resource) {
-            Some(listing) => list(&state, resource, listing, &query),
+        ["meta"] => stored(&state, headers, "meta", state.data.meta().await),
+        [resource] => match lists.get(resource) {
+            Some(listing) => {
+                let (key, body) = list(resource, listing, &query);
+                state.answer(headers, &key, &body)
+            }
             None => bad_request(),
         },
-        [resource, key] if !key.is_empty() => match state.data.lists().contains_key(resource) {
-            true => state.body(resource, key).await.map_or_else(not_found, json),
-            false => bad_request(),
+        [resource, key] if !key.is_empty() => match lists.get(resource) {
+            Some(listing) => match listing.resolve(key) {
+                Some(id) => {
+                    let found = state.data.read(resource, id).await;
+                    stored(&state, headers, &format!("{resource}/{id}"), found)
+                }
+                None => not_found(),
+            },
+            None => bad_request(),
+        },
+        ["pokemon", key, "encounters"] => match lists.get("pokemon").and_then(|l| l.resolve(key)) {
+            Some(id) => {
+                let found = state.data.encounters(id).await;
+                stored(&state, headers, &format!("pokemon/{id}/encounters"), found)
+            }
+            None => not_found(),
         },
         _ => bad_request(),
+    }
+}
+
+/// A stored body's answer: 200 with it, 404 if it is not there, 500 naming the damage if
+/// it cannot be served as it should be (never a 200 of garbage).
+fn stored(state: &MirrorState, headers: &HeaderMap, key: &str, found: Stored) -> Response {
+    match found {
+        None => not_found(),
+        Some(Ok(body)) => state.answer(headers, key, &body),
+        Some(Err(e)) => {
+            tracing::error!("mirror: cannot serve {key}: {e}");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+impl MirrorState {
+    /// A JSON answer: `body`'s relative links made absolute to this mirror, compressed
+    /// if the client asks for gzip (once per `key`, then kept).
+    fn answer(&self, headers: &HeaderMap, key: &str, body: &[u8]) -> Response {
+        let body = rebase(body, &self.base);
+        if gzip::accepts_gzip(headers) {
+            let packed = self.gzip.get(key, &body);
+            let mut response = json(packed);
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        } else {
+            let mut response = json(body);
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        }
     }
 }
 
@@ -157,7 +227,8 @@ struct ListPage<'a> {
     results: Vec<Item<'a>>,
 }
 
-fn list(state: &MirrorState, resource: &str, listing: &Listing, query: &ListQuery) -> Response {
+/// A page of `resource`'s list, links relative, and the key it is kept under.
+fn list(resource: &str, listing: &Listing, query: &ListQuery) -> (String, Vec<u8>) {
     let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
     let limit = parse(&query.limit)
         .filter(|&l| l > 0)
@@ -165,8 +236,7 @@ fn list(state: &MirrorState, resource: &str, listing: &Listing, query: &ListQuer
     let offset = parse(&query.offset).unwrap_or(0);
     let entries = &listing.entries;
     let count = entries.len();
-    let base = &state.base;
-    let page_url = |o: usize| format!("{base}/{resource}/?offset={o}&limit={limit}");
+    let page_url = |o: usize| format!("{API}/{resource}/?offset={o}&limit={limit}");
     let page = ListPage {
         count,
         next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
@@ -177,16 +247,16 @@ fn list(state: &MirrorState, resource: &str, listing: &Listing, query: &ListQuer
             .take(limit)
             .map(|(id, name)| Item {
                 name: name.as_deref(),
-                url: format!("{base}/{resource}/{id}/"),
+                url: format!("{API}/{resource}/{id}/"),
             })
             .collect(),
     };
-    json(Bytes::from(
-        serde_json::to_vec(&page).expect("page serializes"),
-    ))
+    let key = format!("{resource}?offset={offset}&limit={limit}");
+    (key, serde_json::to_vec(&page).expect("page serializes"))
 }
 
-fn meta(state: &MirrorState) -> Response {
+/// The mirror's own counters: what it serves, its latency, requests, faults injected.
+async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
     let c = &state.config;
     let body = serde_json::json!({
         "server": "asyncdex mirror",
@@ -198,20 +268,20 @@ fn meta(state: &MirrorState) -> Response {
         "latency_ms": millis(c.latency),
         "jitter_ms": millis(c.jitter),
         "seed": c.seed,
-        "padded": c.pad,
         "requests": state.requests.load(Ordering::Relaxed),
+        "gzip_kept_bytes": state.gzip.used(),
         "faults": Fault::NAMES.iter().zip(state.faults.counts().0)
             .map(|(name, n)| (*name, n))
             .collect::<std::collections::BTreeMap<_, _>>(),
     });
-    json(Bytes::from(body.to_string()))
+    json(body.to_string())
 }
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn json(body: Bytes) -> Response {
+fn json(body: impl Into<Body>) -> Response {
     (
         [
             (
@@ -223,7 +293,7 @@ fn json(body: Bytes) -> Response {
                 HeaderValue::from_static(CACHE_CONTROL),
             ),
         ],
-        Body::from(body),
+        body.into(),
     )
         .into_response()
 }

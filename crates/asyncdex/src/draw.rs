@@ -1,0 +1,144 @@
+//! Which Pokémon a run asks for: random ids drawn from the Pokémon the API itself lists.
+//!
+//! The lesson fetches random Pokémon. Drawing ids from a table of our own would ask a
+//! smaller PokeAPI-compatible server for Pokémon it does not have (a quarter of the calls
+//! 404s against one that stops at 898), so the ids come from the server: one list request
+//! (`/pokemon/?limit=100000`) before the run, every id it lists, drawn uniformly with
+//! replacement from a seed. [`Ids::Range`] draws from a range instead, with no list
+//! request, as the original lesson did (`1..=898`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> asyncdex::Result<()> {
+//! use asyncdex::draw::{draw, Ids};
+//! use asyncdex::http::{HttpOptions, Native};
+//! use asyncdex::mirror::{Mirror, MirrorConfig};
+//! use rand::SeedableRng;
+//!
+//! let mirror = Mirror::start(MirrorConfig::default()).await?;
+//! let pool = Ids::FromApi.resolve(&Native::new(&HttpOptions::default())?, mirror.base_url()).await?;
+//! assert_eq!(pool.len(), 1351); // every Pokémon the mirror lists, forms included
+//! let ids = draw(20, &pool, &mut rand::rngs::StdRng::seed_from_u64(1));
+//! assert!(ids.iter().all(|id| pool.contains(id)));
+//! assert_eq!(Ids::Range(1, 898).resolve(&Native::new(&HttpOptions::default())?, "unused").await?.len(), 898);
+//! # Ok(()) }
+//! ```
+
+use rand::Rng;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Transport;
+use crate::pokeapi::Page;
+
+/// Where a run's ids are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ids {
+    /// Every Pokémon the API lists (one list request).
+    #[default]
+    FromApi,
+    /// Every id from the first to the last, inclusive (no request).
+    Range(u32, u32),
+}
+
+impl Ids {
+    /// Parses `A-B` (`1-898`): a range of ids, A at least 1, B at least A.
+    pub fn parse_range(text: &str) -> Result<Ids> {
+        let bad = || {
+            Error::invalid_input(format!(
+                "{text:?} is not a range of ids: use A-B, e.g. 1-898"
+            ))
+        };
+        let (a, b) = text.split_once('-').ok_or_else(bad)?;
+        let (a, b): (u32, u32) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        Ok(Ids::Range(a, b))
+    }
+
+    /// The ids to draw from, asking the API at `base` for its list if need be.
+    pub async fn resolve<T: Transport>(&self, transport: &T, base: &str) -> Result<Vec<u32>> {
+        match *self {
+            Ids::Range(a, b) => Ok((a..=b).collect()),
+            Ids::FromApi => listed(transport, base).await,
+        }
+    }
+}
+
+/// Every Pokémon id the API at `base` lists, in its order.
+pub async fn listed<T: Transport>(transport: &T, base: &str) -> Result<Vec<u32>> {
+    let url = format!("{}/pokemon/?limit=100000", base.trim_end_matches('/'));
+    let resp = transport.get(&url).await?;
+    if resp.status != 200 {
+        return Err(Error::new(
+            ErrorKind::Status,
+            format!(
+                "HTTP {} from {url}: cannot list the Pokémon to draw from",
+                resp.status
+            ),
+        )
+        .with_status(resp.status)
+        .with_url(&url));
+    }
+    let page: Page = serde_json::from_slice(&resp.body).map_err(|e| {
+        Error::new(
+            ErrorKind::Decode,
+            format!("the Pokémon list at {url} is not a PokeAPI list: {e}"),
+        )
+        .with_url(&url)
+    })?;
+    let ids: Vec<u32> = page
+        .results
+        .iter()
+        .filter_map(|r| r.url.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            format!("the Pokémon list at {url} lists no Pokémon"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// `n` ids drawn uniformly, with replacement, from `pool` (empty if `pool` is).
+pub fn draw(n: usize, pool: &[u32], rng: &mut impl Rng) -> Vec<u32> {
+    if pool.is_empty() {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|_| pool[rng.random_range(0..pool.len())])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn ranges_parse_and_nonsense_is_refused() {
+        assert_eq!(Ids::parse_range("1-898").unwrap(), Ids::Range(1, 898));
+        for bad in ["0-10", "10-1", "abc", "1-", "-5", "1-2-3"] {
+            assert!(Ids::parse_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn draws_come_from_the_pool_and_repeat_with_the_seed() {
+        let pool = [3, 5, 7];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let ids = draw(100, &pool, &mut rng);
+        assert!(ids.iter().all(|id| pool.contains(id)));
+        assert!(
+            pool.iter().all(|p| ids.contains(p)),
+            "uniform over the pool"
+        );
+        let again = draw(100, &pool, &mut rand::rngs::StdRng::seed_from_u64(9));
+        assert_eq!(ids, again);
+        assert!(draw(5, &[], &mut rng).is_empty());
+    }
+}

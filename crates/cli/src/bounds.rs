@@ -1,0 +1,252 @@
+//! Every number a user gives, checked once, here: each flag's parser, its bounds and its
+//! default. Nothing past this module sees a count of 0, a thread count that would exhaust
+//! the system, a duration that overflows `Instant + Duration`, or a rate whose period is
+//! longer than a computer's lifetime.
+//!
+//! | what | flags | bounds |
+//! |---|---|---|
+//! | calls in a run (N) | `names N`, `stream N`, `cpu --jobs`, `bench --sizes` | 1 – 1 000 000 |
+//! | threads of a pool | `--threads` | 1 – 1 024 |
+//! | blocking calls at once | `blocking --calls` | 1 – 1 024 |
+//! | rounds | `blocking --rounds` | 1 – 10 000 |
+//! | requests in flight | `-c, --concurrency` | 1 – 100 000 |
+//! | cores (runtimes) | `--cores` | 1 – 256 |
+//! | retries per call | `--retries` | 0 – 100 |
+//! | retries per run | `--retry-budget` | 0 – 100 000 000 |
+//! | time limit of an attempt | `--timeout SECS` | > 0, at most 86 400 (a day) |
+//! | a sweep cell's budget | `bench --budget SECS` | > 0, at most 86 400 |
+//! | latency, jitter, heartbeat period | `--latency MS`, `--jitter MS`, `--period MS` | 0 – 3 600 000 (an hour; period at least 1) |
+//! | a 429's Retry-After the mirror sends | `--retry-after SECS` | 0 – 86 400 |
+//! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |
+//! | fault probabilities | `--fail-rate P` … | 0 – 1, adding up to at most 1 |
+//! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
+//! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
+//!
+//! Each parser is a clap `value_parser`, so a bad value is one line naming the flag
+//! (`error: invalid value '0' for '--threads <N>': must be at least 1`) and exit 2,
+//! before anything starts.
+
+use std::time::Duration;
+
+/// Most calls in one run: beyond this, it is a typo, not a workload.
+pub const MAX_CALLS: usize = 1_000_000;
+/// Most threads in a pool: a pool is for blocking calls, and a thousand blocked threads is
+/// already more than a machine should carry.
+pub const MAX_THREADS: usize = 1_024;
+/// Most requests in flight.
+pub const MAX_CONCURRENCY: usize = 100_000;
+/// Most single-threaded runtimes.
+pub const MAX_CORES: usize = 256;
+/// Most retries of one call.
+pub const MAX_RETRIES: u32 = 100;
+/// Most retries in one run.
+pub const MAX_RETRY_BUDGET: usize = 100_000_000;
+/// Longest time limit or budget, in seconds.
+pub const MAX_SECS: f64 = 86_400.0;
+/// Longest simulated latency, jitter or heartbeat period, in milliseconds.
+pub const MAX_MS: u64 = 3_600_000;
+/// Most rounds of the blocking demo.
+pub const MAX_ROUNDS: usize = 10_000;
+/// The slowest rate: one per day.
+pub const MIN_RATE_PER_SEC: f64 = 1.0 / 86_400.0;
+/// The fastest rate.
+pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
+
+/// Retries per call by default (a crawl's own default is the library's
+/// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
+pub const DEFAULT_RETRIES: u32 = 2;
+
+/// A whole number in `min..=max`.
+fn whole<T>(s: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let n: T = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if n < min {
+        return Err(format!("must be at least {min}"));
+    }
+    if n > max {
+        return Err(format!("{n} is too large: at most {max}"));
+    }
+    Ok(n)
+}
+
+/// A number of calls (N).
+pub fn calls(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_CALLS)
+}
+
+/// A pool's threads.
+pub fn threads(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_THREADS)
+}
+
+/// Requests in flight.
+pub fn concurrency(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_CONCURRENCY)
+}
+
+/// Single-threaded runtimes.
+pub fn cores(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_CORES)
+}
+
+/// Retries of one call.
+pub fn retries(s: &str) -> Result<u32, String> {
+    whole(s, 0, MAX_RETRIES)
+}
+
+/// Retries of a whole run.
+pub fn retry_budget(s: &str) -> Result<usize, String> {
+    whole(s, 0, MAX_RETRY_BUDGET)
+}
+
+/// Rounds of the blocking demo.
+pub fn rounds(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_ROUNDS)
+}
+
+/// Milliseconds from 0 to an hour (latency, jitter).
+pub fn millis(s: &str) -> Result<u64, String> {
+    whole(s, 0, MAX_MS)
+}
+
+/// Milliseconds from 1 to an hour (a period: 0 would spin).
+pub fn period_millis(s: &str) -> Result<u64, String> {
+    whole(s, 1, MAX_MS)
+}
+
+/// Whole seconds from 0 to a day (the Retry-After the mirror sends).
+pub fn whole_secs(s: &str) -> Result<u64, String> {
+    whole(s, 0, MAX_SECS as u64)
+}
+
+/// Mebibytes, 1 to 4 096 (a body size limit).
+pub fn mebibytes(s: &str) -> Result<u64, String> {
+    whole(s, 1, 4_096)
+}
+
+/// Seconds, fractions allowed: more than 0, at most a day.
+pub fn secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("must be a positive number of seconds, not {s}"));
+    }
+    if secs > MAX_SECS {
+        return Err(format!("must be at most {MAX_SECS} seconds (a day)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A probability, 0 to 1.
+pub fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("must be between 0 and 1, not {s}"));
+    }
+    Ok(p)
+}
+
+/// A rate: `N` per second, or `N/s`, `N/m`, `N/h`, `N/d` (N may have a fraction), as
+/// requests per second.
+pub fn rate(s: &str) -> Result<f64, String> {
+    let (number, unit) = match s.trim().split_once('/') {
+        Some((n, u)) => (n.trim(), u.trim()),
+        None => (s.trim(), "s"),
+    };
+    let per = match unit {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3_600.0,
+        "d" | "day" => 86_400.0,
+        other => return Err(format!("unknown unit {other:?}: use N/s, N/m, N/h or N/d")),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{number:?} is not a number"))?;
+    if !n.is_finite() || n <= 0.0 {
+        return Err(format!("must be a positive rate, not {s}"));
+    }
+    let per_sec = n / per;
+    if per_sec < MIN_RATE_PER_SEC {
+        return Err("must be at least 1 per day".into());
+    }
+    if per_sec > MAX_RATE_PER_SEC {
+        return Err(format!("must be at most {MAX_RATE_PER_SEC} per second"));
+    }
+    Ok(per_sec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every parser, at its bounds and past them: each case is checked and every failure
+    /// reported.
+    #[test]
+    fn every_bound_holds_at_its_edges() {
+        type Check = (&'static str, fn(&str) -> bool);
+        let cases: Vec<(&str, Check, bool)> = vec![
+            ("1", ("calls", |s| calls(s).is_ok()), true),
+            ("0", ("calls", |s| calls(s).is_ok()), false),
+            ("1000000", ("calls", |s| calls(s).is_ok()), true),
+            ("1000001", ("calls", |s| calls(s).is_ok()), false),
+            ("-1", ("calls", |s| calls(s).is_ok()), false),
+            ("1024", ("threads", |s| threads(s).is_ok()), true),
+            ("10000000", ("threads", |s| threads(s).is_ok()), false),
+            ("0", ("threads", |s| threads(s).is_ok()), false),
+            ("100000", ("concurrency", |s| concurrency(s).is_ok()), true),
+            ("100001", ("concurrency", |s| concurrency(s).is_ok()), false),
+            ("257", ("cores", |s| cores(s).is_ok()), false),
+            ("100", ("retries", |s| retries(s).is_ok()), true),
+            ("101", ("retries", |s| retries(s).is_ok()), false),
+            ("3600000", ("millis", |s| millis(s).is_ok()), true),
+            ("3600001", ("millis", |s| millis(s).is_ok()), false),
+            ("0", ("period", |s| period_millis(s).is_ok()), false),
+            ("0.001", ("secs", |s| secs(s).is_ok()), true),
+            ("86400", ("secs", |s| secs(s).is_ok()), true),
+            ("1e19", ("secs", |s| secs(s).is_ok()), false),
+            ("0", ("secs", |s| secs(s).is_ok()), false),
+            ("NaN", ("secs", |s| secs(s).is_ok()), false),
+            ("inf", ("secs", |s| secs(s).is_ok()), false),
+            ("1e-12", ("rate", |s| rate(s).is_ok()), false),
+            ("1e-300", ("rate", |s| rate(s).is_ok()), false),
+            ("0/s", ("rate", |s| rate(s).is_ok()), false),
+            ("5/fortnight", ("rate", |s| rate(s).is_ok()), false),
+            ("100/h", ("rate", |s| rate(s).is_ok()), true),
+            ("1/d", ("rate", |s| rate(s).is_ok()), true),
+            ("0.5/d", ("rate", |s| rate(s).is_ok()), false),
+            ("2e6", ("rate", |s| rate(s).is_ok()), false),
+            ("1.5", ("probability", |s| probability(s).is_ok()), false),
+            ("0.3", ("probability", |s| probability(s).is_ok()), true),
+        ];
+        let failures: Vec<String> = cases
+            .iter()
+            .filter(|(input, (_, check), want)| check(input) != *want)
+            .map(|(input, (name, _), want)| format!("{name}({input:?}) should be ok: {want}"))
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn rates_convert_to_per_second_and_errors_name_the_bound() {
+        assert_eq!(rate("100/h").unwrap(), 100.0 / 3600.0);
+        assert_eq!(rate("20").unwrap(), 20.0);
+        assert_eq!(rate("30/m").unwrap(), 0.5);
+        assert_eq!(
+            threads("2000").unwrap_err(),
+            "2000 is too large: at most 1024"
+        );
+        assert_eq!(calls("0").unwrap_err(), "must be at least 1");
+        assert!(secs("1e19").unwrap_err().contains("at most"));
+    }
+}
