@@ -5,6 +5,8 @@
 //! DIR/data/api/v2/index.json                  {"pokemon": "/api/v2/pokemon/", ...}
 //! DIR/data/api/v2/pokemon/index.json          {"count": 1351, "next": null, "results": [...]}
 //! DIR/data/api/v2/pokemon/25/index.json       the body, byte for byte as stored
+//! DIR/data/api/v2/pokemon/25/encounters/index.json   its encounters
+//! DIR/data/api/v2/meta/index.json             the deploy stamp
 //! ```
 //!
 //! Every file is written atomically (a temporary file, then a rename): a reader, or a
@@ -32,7 +34,7 @@ use serde_json::json;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_atomic;
-use crate::store::{Store, API_PATH};
+use crate::store::{is_listed, Store, API_PATH, ENCOUNTERS, META};
 
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +67,13 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
     let mut report = ExportReport::default();
     let mut root = serde_json::Map::new();
     for endpoint in store.endpoints()? {
+        if !is_listed(&endpoint) {
+            report.resources += export_unlisted(store, &api, &endpoint, &mut report.bytes)?;
+            if endpoint == META {
+                root.insert(META.into(), format!("{API_PATH}/{META}/").into());
+            }
+            continue;
+        }
         let folder = api.join(&endpoint);
         create_dir(&folder)?;
         let mut results = Vec::new();
@@ -96,4 +105,22 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
         serde_json::Value::Object(root).to_string().as_bytes(),
     )?;
     Ok(report)
+}
+
+/// Writes what has no list: the deploy stamp at `meta/index.json`, each Pokémon's
+/// encounters at `pokemon/{id}/encounters/index.json`. Returns how many files.
+fn export_unlisted(store: &Store, api: &Path, endpoint: &str, bytes: &mut u64) -> Result<usize> {
+    let mut written = 0;
+    store.for_each_verified(endpoint, |row| {
+        let folder = match endpoint {
+            ENCOUNTERS => api.join(format!("pokemon/{}/encounters", row.id)),
+            _ => api.join(META),
+        };
+        create_dir(&folder)?;
+        write_atomic(&folder.join("index.json"), &row.body)?;
+        *bytes += row.body.len() as u64;
+        written += 1;
+        Ok(())
+    })?;
+    Ok(written)
 }

@@ -86,11 +86,7 @@ impl Source {
             }),
             Target::Embedded(config) => {
                 let description = format!("embedded mirror ({})", config.describe());
-                let cache_name = if config.pad {
-                    "embedded-padded"
-                } else {
-                    "embedded"
-                };
+                let cache_name = "embedded";
                 if let Err(e) = raise_fd_limit() {
                     tracing::debug!("the descriptor limit stays as it was: {e}");
                 }

@@ -200,7 +200,7 @@ async fn a_stalled_server_without_retries_is_reported_as_timed_out() {
 }
 
 #[tokio::test]
-async fn throttling_looks_like_pokeapi_and_is_counted_in_meta() {
+async fn throttling_looks_like_pokeapi_and_is_counted_in_the_mirrors_own_meta() {
     let mirror = mirror(Faults {
         throttle: 1.0,
         retry_after_secs: 7,
@@ -217,7 +217,10 @@ async fn throttling_looks_like_pokeapi_and_is_counted_in_meta() {
         let retry_after = resp.headers()["retry-after"].to_str().unwrap().to_owned();
         let body = resp.body_mut().read_to_string().unwrap();
         let meta = agent
-            .get(format!("{base}/meta"))
+            .get(format!(
+                "{}/asyncdex/meta",
+                base.trim_end_matches("/api/v2")
+            ))
             .call()
             .unwrap()
             .body_mut()
@@ -236,7 +239,7 @@ async fn throttling_looks_like_pokeapi_and_is_counted_in_meta() {
     let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
     assert_eq!(
         meta["faults"]["throttle"], 1,
-        "meta itself is never faulted: {meta}"
+        "the mirror's own counters are never faulted: {meta}"
     );
     mirror.stop().await;
 }

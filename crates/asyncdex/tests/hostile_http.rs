@@ -76,12 +76,8 @@ async fn a_declared_huge_body_is_refused_before_it_is_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_holds_over_http2_too() {
-    let mirror = Mirror::start(MirrorConfig {
-        pad: true, // ~250 KB bodies
-        ..MirrorConfig::default()
-    })
-    .await
-    .unwrap();
+    // Its bodies are the real ones: pokemon/25 is ~250 KB.
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
     let url = format!("{}/pokemon/25/", mirror.base_url());
     let options = HttpOptions {
         http2: true,

@@ -45,7 +45,7 @@ pub enum Command {
     Get(GetArgs),
     /// Print N random names as they arrive (an async stream).
     Stream(StreamArgs),
-    /// Serve the embedded Pokédex as a PokeAPI-compatible HTTP server.
+    /// Serve the whole PokeAPI, embedded, as a PokeAPI-compatible HTTP server.
     Serve(ServeArgs),
     /// A 10 ms heartbeat beside a blocking GET: before, the wrong way (stall), the right way.
     Blocking(BlockingArgs),
@@ -280,9 +280,6 @@ pub struct SourceArgs {
     /// The embedded mirror's jitter: each delay is latency ± jitter.
     #[arg(long, value_name = "MS", default_value_t = 20, value_parser = bounds::millis)]
     pub jitter: u64,
-    /// Pad the embedded mirror's bodies to the size of real PokeAPI bodies (~250 KB).
-    #[arg(long)]
-    pub pad: bool,
     /// Time limit of each attempt of a request.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = bounds::secs, allow_negative_numbers = true)]
     pub timeout: Duration,
@@ -333,7 +330,6 @@ impl SourceArgs {
             latency: Duration::from_millis(self.latency),
             jitter: Duration::from_millis(self.jitter),
             seed,
-            pad: self.pad,
             faults: self.faults.faults(seed)?,
         };
         Target::parse(self.api.as_deref(), mirror)
@@ -541,11 +537,8 @@ pub struct ServeArgs {
     /// Seed of the jitter sequence.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Pad bodies to the size of real PokeAPI bodies (~250 KB).
-    #[arg(long, conflicts_with = "from")]
-    pub pad: bool,
     /// Serve a store written by `crawl` (a file), or a folder in PokeAPI's static layout
-    /// (data/api/v2/...) such as `export` writes, instead of the embedded Pokédex.
+    /// (data/api/v2/...) such as `export` writes, instead of the embedded PokeAPI.
     #[arg(long, value_name = "DB|DIR")]
     pub from: Option<std::path::PathBuf>,
     #[command(flatten)]

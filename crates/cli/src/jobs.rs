@@ -69,7 +69,6 @@ pub async fn run(
                 latency: Duration::from_millis(a.latency),
                 jitter: Duration::from_millis(a.jitter),
                 seed: a.seed,
-                pad: a.pad,
                 faults: a.faults.faults(a.seed)?,
             };
             commands::serve(

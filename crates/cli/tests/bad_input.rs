@@ -32,7 +32,7 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         Case::usage(
             "zero cores",
             &["names", "3", "--cores", "0"],
-            "cores must be at least 1",
+            "'--cores <N>': must be at least 1",
         ),
         Case::usage(
             "zero threads",
@@ -52,18 +52,22 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         Case::usage(
             "negative timeout",
             &["names", "3", "--timeout", "-1"],
-            "timeout must be positive",
+            "'--timeout <SECS>': must be a positive number of seconds",
         ),
         Case::usage(
             "zero timeout",
             &["names", "3", "--timeout", "0"],
-            "timeout must be positive",
+            "'--timeout <SECS>': must be a positive number of seconds",
         ),
-        Case::usage("zero rate", &["names", "3", "--rate", "0"], "rate must be"),
+        Case::usage(
+            "zero rate",
+            &["names", "3", "--rate", "0"],
+            "'--rate <N[/UNIT]>': must be a positive rate",
+        ),
         Case::usage(
             "negative rate",
             &["names", "3", "--rate", "-2"],
-            "rate must be",
+            "'--rate <N[/UNIT]>': must be a positive rate",
         ),
         Case::usage(
             "negative retries",
@@ -78,7 +82,68 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         Case::usage(
             "fail rate over 1",
             &["names", "3", "--fail-rate", "2"],
-            "--fail-rate must be between 0 and 1",
+            "'--fail-rate <P>': must be between 0 and 1",
+        ),
+        // Every number a user gives has a bound (bounds.rs), checked before anything starts.
+        Case::usage(
+            "ten million threads",
+            &["names", "50", "--threads", "10000000", "--mode", "threads"],
+            "'--threads <N>': 10000000 is too large: at most 1024",
+        ),
+        Case::usage(
+            "a hundred thousand cpu threads",
+            &["cpu", "--threads", "100000", "--jobs", "10"],
+            "'--threads <N>': 100000 is too large",
+        ),
+        Case::usage(
+            "a hundred thousand blocking calls",
+            &["blocking", "--calls", "100000", "--mode", "correct"],
+            "'--calls <N>': 100000 is too large",
+        ),
+        Case::usage(
+            "a rate of one per trillion seconds",
+            &["names", "1", "--rate", "1e-12"],
+            "must be at least 1 per day",
+        ),
+        Case::usage(
+            "a rate of 1e-300",
+            &["names", "1", "--rate", "1e-300"],
+            "must be at least 1 per day",
+        ),
+        Case::usage(
+            "a rate per fortnight",
+            &["names", "1", "--rate", "5/fortnight"],
+            "unknown unit \"fortnight\"",
+        ),
+        Case::usage(
+            "a timeout of 1e19 seconds",
+            &["names", "3", "--mode", "sequential", "--timeout", "1e19"],
+            "'--timeout <SECS>': must be at most",
+        ),
+        Case::usage(
+            "a latency of ten billion ms",
+            &["names", "3", "--latency", "10000000000"],
+            "'--latency <MS>':",
+        ),
+        Case::usage(
+            "a million in flight",
+            &["names", "3", "-c", "1000000"],
+            "is too large: at most 100000",
+        ),
+        Case::usage(
+            "a thousand retries",
+            &["names", "3", "--retries", "1000"],
+            "'--retries <N>': 1000 is too large",
+        ),
+        Case::usage(
+            "a zero body limit",
+            &["names", "3", "--max-body", "0"],
+            "'--max-body <MIB>': must be at least 1",
+        ),
+        Case::usage(
+            "a range of ids backwards",
+            &["names", "3", "--ids", "898-1"],
+            "not a range of ids",
         ),
         Case::usage(
             "fault rates adding up over 1",

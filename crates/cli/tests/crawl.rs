@@ -18,12 +18,20 @@ async fn a_crawl_stores_every_resource_of_every_list_and_says_so() {
     let store = Store::open_in_memory().unwrap();
     let manifest = crawl_into(mirror.base_url(), &store, None).await;
     assert!(manifest.complete(), "{manifest:?}");
-    let dex = asyncdex::pokedex::Pokedex::get();
-    let expected = [
-        ("pokemon", dex.pokemon.len()),
-        ("pokemon-species", dex.species.len()),
-        ("type", dex.types.len()),
-    ];
+    // Every list the root names, in its order; the Pokémon's encounters after them; the
+    // deploy stamp last: the whole API.
+    let mut expected = Vec::new();
+    for list in asyncdex_pack::Pack::embedded().lists() {
+        expected.push((list.name(), list.len()));
+        if list.name() == "pokemon" {
+            expected.push(("pokemon-encounters", list.len()));
+        }
+    }
+    expected.push(("meta", 1));
+    assert_eq!(
+        expected.iter().map(|(_, n)| n).sum::<usize>(),
+        14_112 + 1_351 + 1
+    );
     let got: Vec<(&str, usize)> = manifest
         .resources
         .iter()
@@ -48,8 +56,8 @@ async fn a_crawl_stores_every_resource_of_every_list_and_says_so() {
     assert_eq!(again.resources.iter().map(|r| r.fetched).sum::<u64>(), 0);
     assert_eq!(
         mirror.stats().requests - before,
-        4,
-        "the root and three lists only"
+        50,
+        "the root and the 49 lists, each once (the encounters reuse the Pokémon list)"
     );
     mirror.stop().await;
 }
@@ -178,7 +186,7 @@ async fn follow_fetches_what_bodies_link_to_within_the_chosen_resources() {
         let mut job = Crawl::new(Some(vec!["pokemon".into()]), 4);
         job.follow = follow;
         let manifest = crawl_job(mirror.base_url(), &store, &job).await;
-        let ids: Vec<u32> = store
+        let ids: Vec<i32> = store
             .entries("pokemon")
             .unwrap()
             .into_iter()

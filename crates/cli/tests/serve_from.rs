@@ -51,7 +51,7 @@ async fn a_store_is_served_like_the_embedded_pokedex() {
         ("a type by name", "/api/v2/type/electric/"),
         ("an id nobody has", "/api/v2/pokemon/99999/"),
         ("a name nobody has", "/api/v2/pokemon/agumon/"),
-        ("a resource never crawled nor embedded", "/api/v2/move/1/"),
+        ("an endpoint neither has", "/api/v2/digimon/1/"),
     ] {
         let want = get(&embedded, uri).await;
         let got = get(&from_store, uri).await;
@@ -60,7 +60,7 @@ async fn a_store_is_served_like_the_embedded_pokedex() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // What the store does not hold is not served, even if the embedded Pokédex has it.
+    // What the store does not hold is not served, even if the embedded data has it.
     assert_eq!(
         get(&from_store, "/api/v2/pokemon-species/25/").await.0,
         StatusCode::BAD_REQUEST

@@ -8,7 +8,7 @@ use super::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::pokeapi::status_error;
-use crate::store::Row;
+use crate::store::{relativize, Row, ENCOUNTERS, META};
 
 /// Largest page asked of a list endpoint (PokeAPI answers all of a list in one page).
 const PAGE: usize = 100_000;
@@ -30,11 +30,11 @@ struct ListPage {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Listing {
     pub(super) count: u64,
-    pub(super) ids: Vec<u32>,
+    pub(super) ids: Vec<i32>,
 }
 
 /// The id at the end of a resource URL (`.../pokemon/25/` → 25).
-pub(crate) fn id_of(url: &str) -> Option<u32> {
+pub(crate) fn id_of(url: &str) -> Option<i32> {
     url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }
 
@@ -60,6 +60,18 @@ pub(super) async fn read_list<T: Transport>(
     base: &str,
     endpoint: &str,
 ) -> Result<Listing> {
+    // Not lists of their own: the deploy stamp is one resource, and every Pokémon the
+    // list names has its encounters.
+    let endpoint = match endpoint {
+        META => {
+            return Ok(Listing {
+                count: 1,
+                ids: vec![0],
+            })
+        }
+        ENCOUNTERS => "pokemon",
+        other => other,
+    };
     let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
     let mut listing = Listing::default();
     loop {
@@ -94,10 +106,20 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
     let body = get_ok(transport, &url, "the API root").await?;
     let root: BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(&body).map_err(|e| decode_error("the API root", &url, e))?;
-    Ok(root
-        .into_keys()
-        .filter(|k| check_endpoint(k).is_ok())
-        .collect())
+    // Every list; after the Pokémon, their encounters; the deploy stamp last.
+    let mut endpoints = Vec::new();
+    for key in root.into_keys().filter(|k| check_endpoint(k).is_ok()) {
+        if key == META {
+            continue;
+        }
+        let pokemon = key == "pokemon";
+        endpoints.push(key);
+        if pokemon {
+            endpoints.push(ENCOUNTERS.to_owned());
+        }
+    }
+    endpoints.push(META.to_owned());
+    Ok(endpoints)
 }
 
 /// Fetches one resource and makes it a row (links relative).
@@ -105,8 +127,11 @@ pub(super) async fn fetch_row<T: Transport>(
     transport: &T,
     base: &str,
     endpoint: &str,
-    id: u32,
+    id: i32,
 ) -> Result<Row> {
+    if endpoint == ENCOUNTERS || endpoint == META {
+        return fetch_unlisted(transport, base, endpoint, id).await;
+    }
     let url = format!("{base}/{endpoint}/{id}/");
     let what = format!("{endpoint} {id}");
     let body = get_ok(transport, &url, &what).await?;
@@ -119,4 +144,25 @@ pub(super) async fn fetch_row<T: Transport>(
         .with_url(&url));
     }
     Ok(row)
+}
+
+/// Fetches what has no list and no `id` of its own: a Pokémon's encounters (a JSON array,
+/// kept under the Pokémon's id) or the deploy stamp (id 0).
+async fn fetch_unlisted<T: Transport>(
+    transport: &T,
+    base: &str,
+    endpoint: &str,
+    id: i32,
+) -> Result<Row> {
+    let (url, what) = match endpoint {
+        META => (format!("{base}/meta/"), "the deploy stamp".to_owned()),
+        _ => (
+            format!("{base}/pokemon/{id}/encounters"),
+            format!("the encounters of pokemon {id}"),
+        ),
+    };
+    let body = get_ok(transport, &url, &what).await?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+        .map_err(|e| decode_error(&what, &url, e))?;
+    Ok(Row::new(endpoint, id, None, relativize(&body, base)))
 }

@@ -40,12 +40,12 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use fetch::{fetch_row, read_list, root_endpoints};
+use fetch::{fetch_row, read_list, root_endpoints, Listing};
 pub use manifest::{Manifest, ResourceReport, Tick};
 
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::store::{linked_ids, AsyncStore, Row};
+use crate::store::{linked_ids, AsyncStore, Row, ENCOUNTERS};
 use asyncdex_engine::gather::{self, gather, Order, Outcome, Policy};
 
 /// Outcomes written per transaction, at most.
@@ -150,8 +150,13 @@ pub async fn crawl<T: Transport>(
         })
         .collect();
 
-    // 1. Every list, concurrently.
-    let lists = gather(endpoints.clone(), &job.policy, {
+    // 1. Every list, concurrently; each once (the encounters' ids are the Pokémon list's,
+    // read once for both).
+    let source = |e: &str| if e == ENCOUNTERS { "pokemon" } else { e }.to_owned();
+    let mut sources: Vec<String> = endpoints.iter().map(|e| source(e)).collect();
+    sources.sort();
+    sources.dedup();
+    let read = gather(sources.clone(), &job.policy, {
         let (transport, base) = (transport.clone(), base.clone());
         move |endpoint: String| {
             let (transport, base) = (transport.clone(), base.clone());
@@ -159,20 +164,31 @@ pub async fn crawl<T: Transport>(
         }
     })
     .await?;
+    let read: BTreeMap<&str, (u32, std::result::Result<Listing, String>)> = sources
+        .iter()
+        .zip(read)
+        .map(|(s, o)| {
+            (
+                s.as_str(),
+                (o.attempts, o.result.map_err(|e| e.to_string())),
+            )
+        })
+        .collect();
+    let lists = endpoints.iter().map(|e| read[source(e).as_str()].clone());
 
     // 2. What is missing: listed, and not stored intact.
-    let mut known: Vec<HashSet<u32>> = vec![HashSet::new(); endpoints.len()];
+    let mut known: Vec<HashSet<i32>> = vec![HashSet::new(); endpoints.len()];
     // Not stored intact, yet: what the rounds must fetch (a damaged row stays here until
     // it is fetched again, even though a row with its id is in the store).
-    let mut missing: Vec<HashSet<u32>> = vec![HashSet::new(); endpoints.len()];
-    let mut todo: Vec<(usize, u32)> = Vec::new();
-    for (i, outcome) in lists.into_iter().enumerate() {
+    let mut missing: Vec<HashSet<i32>> = vec![HashSet::new(); endpoints.len()];
+    let mut todo: Vec<(usize, i32)> = Vec::new();
+    for (i, (attempts, result)) in lists.enumerate() {
         let report = &mut reports[i];
-        report.retried += u64::from(outcome.attempts.saturating_sub(1));
-        let listing = match outcome.result {
+        report.retried += u64::from(attempts.saturating_sub(1));
+        let listing = match result {
             Ok(listing) => listing,
             Err(e) => {
-                report.list_error = Some(e.to_string());
+                report.list_error = Some(e);
                 continue;
             }
         };
@@ -210,7 +226,7 @@ pub async fn crawl<T: Transport>(
         let round = std::mem::take(&mut todo);
         let call = {
             let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
-            move |(i, id): (usize, u32)| {
+            move |(i, id): (usize, i32)| {
                 let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
                 async move { fetch_row(&transport, &base, &names[i], id).await }
             }
@@ -274,7 +290,7 @@ pub async fn crawl<T: Transport>(
             continue;
         }
         let endpoint = endpoints[i].clone();
-        let stored: HashSet<u32> = store
+        let stored: HashSet<i32> = store
             .run(move |s| s.entries(&endpoint))
             .await?
             .into_iter()

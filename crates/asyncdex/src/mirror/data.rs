@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{AsyncStore, Store};
+use crate::store::{is_listed, AsyncStore, Store, ENCOUNTERS, META};
 
 /// One list: its entries in order, and how to find an id by name.
 #[derive(Debug, Default)]
@@ -73,10 +73,6 @@ pub struct Data {
     bodies: Bodies,
     description: String,
 }
-
-/// The store's name for `pokemon/{id}/encounters`: an endpoint of its own, keyed by the
-/// Pokémon's id.
-pub const ENCOUNTERS: &str = "pokemon-encounters";
 
 /// A body as stored: links relative. `None`: not there.
 pub(super) type Stored = Option<Result<Bytes>>;
@@ -132,7 +128,7 @@ impl Data {
     /// Serves what `store` holds.
     pub fn store(store: Store) -> Result<Data> {
         let mut lists = BTreeMap::new();
-        for endpoint in store.endpoints()? {
+        for endpoint in store.endpoints()?.into_iter().filter(|e| is_listed(e)) {
             let entries = store
                 .entries(&endpoint)?
                 .into_iter()
@@ -285,8 +281,11 @@ impl Data {
     pub(super) async fn meta(&self) -> Stored {
         match &self.bodies {
             Bodies::Pack(pack) => Some(Ok(Bytes::from_static(pack.meta()))),
-            Bodies::Store(_) => None,
-            Bodies::Dir(root) => checked("meta", self.file(root, "meta").await),
+            Bodies::Store(store) => {
+                let row = store.get_verified(META, "0").await;
+                row.map(|r| r.map(|r| r.body)).transpose()
+            }
+            Bodies::Dir(root) => checked(META, self.file(root, META).await),
         }
     }
 

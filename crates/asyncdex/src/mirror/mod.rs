@@ -1,15 +1,17 @@
-//! An offline PokeAPI: the embedded Pokédex served over HTTP, with simulated latency.
+//! An offline PokeAPI: the whole of PokeAPI's data, embedded in the binary, served over
+//! HTTP with simulated latency.
 //!
 //! Every asyncdex command starts one in-process on `127.0.0.1:0` unless `--api` is given,
 //! so the lesson runs offline and its timings are reproducible; `asyncdex serve` runs it as
 //! a standalone server for any PokeAPI client.
 //!
-//! It behaves like PokeAPI for the data it has: `/api/v2/{pokemon,pokemon-species,type}/`
-//! lists with `limit`/`offset` and absolute `next`/`previous` links, details by id or
-//! (case-insensitive) name with or without the trailing slash, `404 Not Found` for unknown
-//! ids, `400` for unknown endpoints, and PokeAPI's `Cache-Control` header. Links point back
-//! at the mirror. Latency is a tokio timer per request, never a blocked thread, so ten
-//! thousand slow requests cost ten thousand timers, not ten thousand threads.
+//! It behaves like PokeAPI: all 49 endpoints, the root index, `pokemon/{id}/encounters`
+//! and `meta`; lists with `limit`/`offset` and absolute `next`/`previous` links, details
+//! by id or (case-insensitive) name with or without the trailing slash, `404 Not Found`
+//! for unknown ids, `400` for unknown endpoints, PokeAPI's `Cache-Control` header, gzip
+//! when asked. Bodies are PokeAPI's own (see [`data`](Data)), links pointing back at the
+//! mirror. Latency is a tokio timer per request, never a blocked thread, so ten thousand
+//! slow requests cost ten thousand timers, not ten thousand threads.
 //!
 //! The shape follows mini-redis: [`serve`] takes a bound listener and a shutdown future;
 //! [`app`] builds the router, which tests drive without a socket.
@@ -63,8 +65,6 @@ pub struct MirrorConfig {
     pub jitter: Duration,
     /// Seed for the jitter sequence: same seed, same delays in request order.
     pub seed: u64,
-    /// Pad bodies to the size of real PokeAPI bodies (~250 KB for a Pokémon).
-    pub pad: bool,
     /// Injected faults (none by default).
     pub faults: Faults,
 }
@@ -76,7 +76,6 @@ impl Default for MirrorConfig {
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
             seed: 0,
-            pad: false,
             faults: Faults::default(),
         }
     }
@@ -96,10 +95,9 @@ impl MirrorConfig {
             String::new()
         };
         format!(
-            "latency {} ms ± {} ms{}{faults}",
+            "latency {} ms ± {} ms{faults}",
             ms(self.latency),
             ms(self.jitter),
-            if self.pad { ", real-size bodies" } else { "" }
         )
     }
 
@@ -221,7 +219,7 @@ pub struct MirrorStats {
     pub faults: FaultCounts,
 }
 
-/// Serves the embedded Pokédex on `listener` until `shutdown` completes, then stops
+/// Serves the embedded PokeAPI on `listener` until `shutdown` completes, then stops
 /// gracefully: no new connections, requests in progress finish (stalled ones give up).
 /// Returns what it did. Clients are held to [`ServeLimits::default`].
 pub async fn serve(

@@ -13,7 +13,7 @@ impl Store {
     /// and be JSON. A damaged row is an error ([`ErrorKind::Database`]) naming the store,
     /// the endpoint and the id; a missing one is `Ok(None)`.
     pub fn get_verified(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
-        let by_id = key.parse::<u32>().ok();
+        let by_id = key.parse::<i32>().ok();
         let found = self.with(|conn| {
             let sql = if by_id.is_some() {
                 "SELECT id, name, body, fetched_at, expires_at, sha256 FROM resources
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn a_damaged_body_is_an_error_naming_it_and_an_intact_one_is_served() {
         let store = Store::open_in_memory().unwrap();
-        let body = |id: u32| format!(r#"{{"id":{id}}}"#).into_bytes();
+        let body = |id: i32| format!(r#"{{"id":{id}}}"#).into_bytes();
         store
             .put(&[
                 Row::new("type", 1, Some("normal".into()), body(1)),

@@ -8,6 +8,19 @@ use memchr::memmem;
 /// The path every stored link starts with, as in PokeAPI's static data.
 pub const API_PATH: &str = "/api/v2";
 
+/// The store's name for the encounters of each Pokémon (`/api/v2/pokemon/{id}/encounters`):
+/// an endpoint of its own, keyed by the Pokémon's id, with no list of its own (its ids are
+/// the Pokémon list's).
+pub const ENCOUNTERS: &str = "pokemon-encounters";
+
+/// The store's name for PokeAPI's deploy stamp (`/api/v2/meta`): one row, id 0.
+pub const META: &str = "meta";
+
+/// True for an endpoint the API lists (not [`ENCOUNTERS`] or [`META`]).
+pub fn is_listed(endpoint: &str) -> bool {
+    endpoint != ENCOUNTERS && endpoint != META
+}
+
 /// Makes every link to `base` in a JSON body relative: `"http://host/api/v2/x/1/"` becomes
 /// `"/api/v2/x/1/"` (whatever the base's own path, stored links start with [`API_PATH`]). Only JSON strings that start with the base are touched.
 ///
@@ -52,7 +65,7 @@ fn replace(body: &[u8], from: &[u8], to: &[u8]) -> Bytes {
 
 /// Every `(endpoint, id)` a relative body links to, e.g. `("pokemon-species", 25)` for
 /// `"/api/v2/pokemon-species/25/"`. Links without a numeric id are skipped.
-pub fn linked_ids(body: &[u8]) -> Vec<(&str, u32)> {
+pub fn linked_ids(body: &[u8]) -> Vec<(&str, i32)> {
     let prefix = format!("\"{API_PATH}/");
     let mut found = Vec::new();
     for at in memmem::find_iter(body, prefix.as_bytes()) {
@@ -63,7 +76,7 @@ pub fn linked_ids(body: &[u8]) -> Vec<(&str, u32)> {
         };
         let mut parts = link.trim_end_matches('/').split('/');
         if let (Some(endpoint), Some(id), None) = (parts.next(), parts.next(), parts.next()) {
-            if let Ok(id) = id.parse::<u32>() {
+            if let Ok(id) = id.parse::<i32>() {
                 found.push((endpoint, id));
             }
         }

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use links::{linked_ids, rebase, relativize, API_PATH};
+pub use links::{is_listed, linked_ids, rebase, relativize, API_PATH, ENCOUNTERS, META};
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
 pub use schema::APPLICATION_ID;
@@ -185,7 +185,7 @@ impl Store {
 
     /// The resource of `endpoint` with id or name `key`.
     pub fn get(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
-        let by_id = key.parse::<u32>().ok();
+        let by_id = key.parse::<i32>().ok();
         self.with(|conn| {
             let sql = if by_id.is_some() {
                 "SELECT id, name, body, fetched_at, expires_at FROM resources
@@ -213,13 +213,13 @@ impl Store {
     }
 
     /// Ids of `endpoint` stored intact: the body still has the SHA-256 it was written with.
-    pub fn valid_ids(&self, endpoint: &str) -> Result<std::collections::HashSet<u32>> {
+    pub fn valid_ids(&self, endpoint: &str) -> Result<std::collections::HashSet<i32>> {
         self.with(|conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT id, body, sha256 FROM resources WHERE endpoint = ?1")?;
             let rows = stmt.query_map([endpoint], |r| {
                 Ok((
-                    r.get::<_, u32>(0)?,
+                    r.get::<_, i32>(0)?,
                     sha256_hex(r.get_ref(1)?.as_blob()?) == r.get::<_, String>(2)?,
                 ))
             })?;
@@ -235,7 +235,7 @@ impl Store {
     }
 
     /// `(id, name)` of every stored resource of `endpoint`, by id.
-    pub fn entries(&self, endpoint: &str) -> Result<Vec<(u32, Option<String>)>> {
+    pub fn entries(&self, endpoint: &str) -> Result<Vec<(i32, Option<String>)>> {
         self.with(|conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT id, name FROM resources WHERE endpoint = ?1 ORDER BY id")?;
@@ -270,7 +270,7 @@ impl Store {
     pub fn record_failure(
         &self,
         endpoint: &str,
-        id: u32,
+        id: i32,
         error: &str,
         attempts: u32,
     ) -> Result<()> {

@@ -20,7 +20,7 @@ pub struct Row {
     /// The endpoint (`"pokemon"`).
     pub endpoint: String,
     /// Its id.
-    pub id: u32,
+    pub id: i32,
     /// Its name, if the resource has one.
     pub name: Option<String>,
     /// The HTTP status it was answered with (200).
@@ -35,7 +35,7 @@ pub struct Row {
 
 impl Row {
     /// A row fetched now, answered 200, with no expiry.
-    pub fn new(endpoint: &str, id: u32, name: Option<String>, body: impl Into<Bytes>) -> Row {
+    pub fn new(endpoint: &str, id: i32, name: Option<String>, body: impl Into<Bytes>) -> Row {
         Row {
             endpoint: endpoint.to_owned(),
             id,
@@ -52,7 +52,7 @@ impl Row {
     pub fn from_body(endpoint: &str, body: &[u8], base: &str) -> serde_json::Result<Row> {
         #[derive(serde::Deserialize)]
         struct IdName<'a> {
-            id: u32,
+            id: i32,
             #[serde(borrow)]
             name: Option<std::borrow::Cow<'a, str>>,
         }
@@ -76,7 +76,7 @@ impl Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     /// Its id.
-    pub id: u32,
+    pub id: i32,
     /// Its name, if any.
     pub name: Option<String>,
     /// The body (relative links).

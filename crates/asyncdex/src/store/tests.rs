@@ -1,6 +1,6 @@
 use super::*;
 
-fn row(endpoint: &str, id: u32, name: &str) -> Row {
+fn row(endpoint: &str, id: i32, name: &str) -> Row {
     Row::new(
         endpoint,
         id,

@@ -15,7 +15,7 @@ pub struct ServeJob {
     pub bind: SocketAddr,
     /// Latency, jitter, seed, padding.
     pub config: MirrorConfig,
-    /// A store or a static folder to serve instead of the embedded Pokédex.
+    /// A store or a static folder to serve instead of the embedded PokeAPI.
     pub from: Option<PathBuf>,
 }
 
