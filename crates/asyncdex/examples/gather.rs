@@ -9,9 +9,10 @@
 
 use std::time::{Duration, Instant};
 
+use asyncdex::draw::random_ids;
 use asyncdex::http::{HttpOptions, Native};
 use asyncdex::mirror::{Mirror, MirrorConfig};
-use asyncdex::pokeapi::{random_ids, Client};
+use asyncdex::pokeapi::Client;
 use asyncdex_engine::gather::{gather, Policy};
 use rand::SeedableRng;
 

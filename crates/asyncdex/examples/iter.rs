@@ -13,9 +13,10 @@
 
 use std::time::{Duration, Instant};
 
+use asyncdex::draw::random_ids;
 use asyncdex::http::{HttpOptions, Native};
 use asyncdex::mirror::{Mirror, MirrorConfig};
-use asyncdex::pokeapi::{random_ids, Client};
+use asyncdex::pokeapi::Client;
 use asyncdex_engine::gather::{stream, Order, Policy};
 use futures::StreamExt;
 use rand::SeedableRng;

@@ -104,6 +104,37 @@ pub async fn listed<T: Transport>(transport: &T, base: &str) -> Result<Vec<u32>>
     Ok(ids)
 }
 
+/// Every Pokémon id the embedded data lists (the mirror's; 1,351 of them, forms included),
+/// for examples and tests that draw without asking a server.
+#[cfg(feature = "mirror")]
+pub fn embedded() -> Vec<u32> {
+    asyncdex_pack::Pack::embedded()
+        .list("pokemon")
+        .map(|l| l.ids().filter_map(|id| u32::try_from(id).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// `n` ids drawn uniformly, with replacement, from every Pokémon the embedded data lists.
+///
+/// ```
+/// use rand::SeedableRng;
+/// let ids = asyncdex::draw::random_ids(20, &mut rand::rngs::StdRng::seed_from_u64(1));
+/// assert_eq!(ids.len(), 20);
+/// assert!(ids.iter().all(|&id| (1..=1025).contains(&id) || (10001..=10325).contains(&id)));
+/// ```
+#[cfg(feature = "mirror")]
+pub fn random_ids(n: usize, rng: &mut impl Rng) -> Vec<u32> {
+    draw(n, &embedded(), rng)
+}
+
+/// The name the embedded data gives Pokémon `id`, if it lists it.
+#[cfg(feature = "mirror")]
+pub fn embedded_name(id: u32) -> Option<&'static str> {
+    let list = asyncdex_pack::Pack::embedded().list("pokemon")?;
+    let id = i32::try_from(id).ok()?;
+    list.entries().iter().find(|e| e.id == id)?.name
+}
+
 /// `n` ids drawn uniformly, with replacement, from `pool` (empty if `pool` is).
 pub fn draw(n: usize, pool: &[u32], rng: &mut impl Rng) -> Vec<u32> {
     if pool.is_empty() {

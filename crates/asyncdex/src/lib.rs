@@ -17,7 +17,7 @@
 //! | concurrency (taking turns) vs parallelism (all cores) | [`parallelism`] |
 //! | design with concurrency: devices and programs of steps in sequence and in parallel | [`devices`], [`program`] |
 //! | how cost grows with the work, per mode | [`sweep`] |
-//! | an offline PokeAPI with latency and fault injection | [`mirror`], [`pokedex`] |
+//! | an offline PokeAPI (all of it) with latency and fault injection | [`mirror`] |
 //! | where calls go: the embedded mirror or a real API | [`source`] |
 //! | a blocking database used concurrently, unchanged | [`store`] |
 //! | a disk cache in front of any backend | [`cache`] |
@@ -48,7 +48,6 @@ pub mod names;
 #[cfg(feature = "mirror")]
 pub mod parallelism;
 pub mod pokeapi;
-pub mod pokedex;
 pub mod program;
 #[cfg(feature = "mirror")]
 pub mod source;

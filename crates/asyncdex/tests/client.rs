@@ -35,7 +35,11 @@ async fn check_async_client<T: Transport>(client: Client<T>) {
     assert_eq!((err.kind(), err.status()), (ErrorKind::NotFound, Some(404)));
     assert_eq!(err.to_string(), "not found: pokemon 99999");
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
-    assert!(!client.random_name(&mut rng).await.unwrap().is_empty());
+    let id = asyncdex::draw::random_ids(1, &mut rng)[0];
+    assert_eq!(
+        Some(client.name(id).await.unwrap().as_str()),
+        asyncdex::draw::embedded_name(id)
+    );
 }
 
 #[tokio::test]

@@ -426,9 +426,14 @@ fn models_parse_real_bodies() {
     assert_eq!(t.name, "electric");
     let list: Page = serde_json::from_value(fixture("pokemon-list.json").unwrap()).unwrap();
     assert_eq!(list.count, 1351);
-    // The static list and the embedded Pokédex name the same Pokémon in the same order.
-    let dex = asyncdex::pokedex::Pokedex::get();
-    let names: Vec<&str> = dex.pokemon.iter().map(|p| p.name.as_str()).collect();
+    // The static list and the embedded data name the same Pokémon in the same order.
+    let names: Vec<&str> = asyncdex_pack::Pack::embedded()
+        .list("pokemon")
+        .unwrap()
+        .entries()
+        .iter()
+        .map(|e| e.name.unwrap())
+        .collect();
     assert_eq!(
         list.results
             .iter()

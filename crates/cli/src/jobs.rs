@@ -28,6 +28,7 @@ pub async fn run(
             let job = NamesJob {
                 n: a.n,
                 seed,
+                ids: a.ids.unwrap_or_default(),
                 modes,
                 plan,
                 target: a.fetch.source.target(seed)?,
@@ -54,6 +55,7 @@ pub async fn run(
             let job = StreamJob {
                 n: a.n,
                 seed,
+                ids: a.ids.unwrap_or_default(),
                 ordered: a.ordered,
                 policy: a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?,
                 http: a.fetch.source.http(a.fetch.concurrency),

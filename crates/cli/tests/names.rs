@@ -13,7 +13,6 @@ fn names_json_follows_the_contract_and_all_modes_agree() {
     let lines = json_lines(&out);
     let modes: Vec<&str> = lines.iter().map(|l| l["mode"].as_str().unwrap()).collect();
     assert_eq!(modes, ["sequential", "threads", "async"]);
-    let dex = asyncdex::pokedex::Pokedex::get();
     for line in &lines {
         assert_eq!(
             (
@@ -29,12 +28,7 @@ fn names_json_follows_the_contract_and_all_modes_agree() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|id| {
-                dex.pokemon_by_id(id.as_u64().unwrap() as u32)
-                    .unwrap()
-                    .name
-                    .as_str()
-            })
+            .map(|id| asyncdex::draw::embedded_name(id.as_u64().unwrap() as u32).unwrap())
             .collect();
         let names: Vec<&str> = line["names"]
             .as_array()
@@ -134,4 +128,75 @@ fn names_draws_a_timeline_and_a_trace_with_one_bar_per_call() {
     assert!(complete
         .iter()
         .all(|e| e["ts"].is_u64() && e["dur"].is_u64() && e["name"].is_string()));
+}
+
+/// A PokeAPI-compatible server that knows three Pokémon: a folder in PokeAPI's layout.
+fn three_pokemon(root: &std::path::Path) {
+    let pack = asyncdex_pack::Pack::embedded();
+    let api = root.join("data/api/v2/pokemon");
+    let mut results = Vec::new();
+    for (id, name) in [(25, "pikachu"), (133, "eevee"), (150, "mewtwo")] {
+        std::fs::create_dir_all(api.join(id.to_string())).unwrap();
+        let body = pack.get("pokemon", id).unwrap().unwrap();
+        std::fs::write(api.join(format!("{id}/index.json")), body).unwrap();
+        results.push(serde_json::json!({"name": name, "url": format!("/api/v2/pokemon/{id}/")}));
+    }
+    let list = serde_json::json!({"count": 3, "next": null, "previous": null, "results": results});
+    std::fs::write(api.join("index.json"), list.to_string()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_drawn_from_the_pokemon_the_api_lists() {
+    use asyncdex::mirror::{Data, Mirror, MirrorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    three_pokemon(dir.path());
+    let data = Data::dir(dir.path()).unwrap();
+    let mirror = Mirror::start_from(data, MirrorConfig::default())
+        .await
+        .unwrap();
+    let api = mirror.base_url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        asyncdex(&[
+            "names", "30", "--mode", "async", "--json", "--api", &api, "--seed", "5",
+        ])
+    })
+    .await
+    .unwrap();
+    mirror.stop().await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = &json_lines(&out)[0];
+    assert_eq!(
+        (line["ok"].as_u64(), line["failed"].as_u64()),
+        (Some(30), Some(0))
+    );
+    let names: std::collections::BTreeSet<&str> = line["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["eevee", "mewtwo", "pikachu"].into(),
+        "only what it lists"
+    );
+}
+
+#[test]
+fn ids_from_a_range_draw_as_the_lesson_did() {
+    let out = asyncdex(
+        &[
+            &[
+                "names", "40", "--mode", "async", "--json", "--ids", "1-3", "--seed", "2",
+            ][..],
+            &FAST,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ids = json_lines(&out)[0]["ids"].as_array().unwrap().clone();
+    assert!(
+        ids.iter().all(|id| (1..=3).contains(&id.as_u64().unwrap())),
+        "{ids:?}"
+    );
 }

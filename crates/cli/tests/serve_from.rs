@@ -27,7 +27,7 @@ async fn get(state: &std::sync::Arc<MirrorState>, uri: &str) -> (StatusCode, Str
 }
 
 #[tokio::test]
-async fn a_store_is_served_like_the_embedded_pokedex() {
+async fn a_store_is_served_like_the_embedded_api() {
     let embedded = MirrorState::new("http://mirror.test/api/v2", MirrorConfig::default());
     let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
     let store = Store::open_in_memory().unwrap();

@@ -1,7 +1,7 @@
 //! The typed PokeAPI client, async and blocking, over any [`crate::http`] backend.
 //!
 //! Calls are one line each ([`Client::pokemon`], [`Client::species`], [`Client::kind`],
-//! [`Client::page`], [`Client::name`], [`Client::random_name`]); what they share (building
+//! [`Client::page`], [`Client::name`]); what they share (building
 //! the URL, telling a 404 from a broken body) lives in one place, so the async and the
 //! blocking client answer alike.
 //!
@@ -22,7 +22,6 @@ mod name;
 
 use std::sync::Arc;
 
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -32,7 +31,6 @@ pub use name::name_of;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, BlockingTransport, Response, Transport};
-use crate::pokedex::Pokedex;
 
 /// The public PokeAPI (`--api pokeapi`).
 pub const POKEAPI_URL: &str = "https://pokeapi.co/api/v2";
@@ -82,12 +80,6 @@ macro_rules! client_methods {
             Ok(name.into_owned())
         }
 
-        /// The name of a Pokémon drawn uniformly from every id that exists.
-        pub $($async_)? fn random_name(&self, rng: &mut impl Rng) -> Result<String> {
-            let id = random_ids(1, rng)[0];
-            self.name(id) $($await_)*
-        }
-
         /// One page of a list endpoint.
         pub $($async_)? fn page(&self, resource: Resource, limit: usize, offset: usize) -> Result<Page> {
             let url = format!("{}/{resource}/?limit={limit}&offset={offset}", self.base);
@@ -125,21 +117,6 @@ impl<B: BlockingTransport> BlockingClient<B> {
     }
 
     client_methods!(;);
-}
-
-/// `n` Pokémon ids drawn uniformly (with replacement) from every id that exists.
-///
-/// ```
-/// use rand::SeedableRng;
-/// let ids = asyncdex::pokeapi::random_ids(20, &mut rand::rngs::StdRng::seed_from_u64(1));
-/// assert_eq!(ids.len(), 20);
-/// assert!(ids.iter().all(|&id| (1..=1025).contains(&id) || (10001..=10326).contains(&id)));
-/// ```
-pub fn random_ids(n: usize, rng: &mut impl Rng) -> Vec<u32> {
-    let dex = Pokedex::get();
-    (0..n)
-        .map(|_| dex.pokemon[rng.random_range(0..dex.pokemon.len())].id)
-        .collect()
 }
 
 fn normalize_base(base_url: &str) -> Arc<str> {

@@ -7,8 +7,10 @@ use serde_json::json;
 use super::report::{escape_display, print_summary, summarize, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::CacheMode;
+use asyncdex::cache::Cached;
+use asyncdex::draw::{draw, Ids};
+use asyncdex::http::Native;
 use asyncdex::names::{run_mode, Mode, ModeRun, Plan};
-use asyncdex::pokeapi::random_ids;
 use asyncdex::source::{Source, Target};
 use asyncdex::{ErrorKind, Result};
 
@@ -19,6 +21,8 @@ pub struct NamesJob {
     pub n: usize,
     /// Seed of the random draw (same seed, same ids).
     pub seed: u64,
+    /// Where the ids are drawn from: the API's own list, or a range.
+    pub ids: Ids,
     /// Which modes to run, in order.
     pub modes: Vec<Mode>,
     /// Threads, concurrency and client settings (its `ids` are drawn from the seed).
@@ -37,9 +41,12 @@ pub struct NamesJob {
 pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
     job.plan.validate()?;
-    job.plan.ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
     job.plan.cache = job.cache.open_for(&source)?;
+    // Every mode asks for the same ids, drawn from what this API lists.
+    let lister = Cached::new(Native::new(&job.plan.http)?, job.plan.cache.clone());
+    let pool = job.ids.resolve(&lister, source.base_url()).await?;
+    job.plan.ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let mut runs = Vec::new();
     let mut logs = Vec::new();
     for &mode in &job.modes {

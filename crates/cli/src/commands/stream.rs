@@ -8,8 +8,9 @@ use serde_json::json;
 use super::report::print_summary;
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
+use asyncdex::draw::{draw, Ids};
 use asyncdex::http::{HttpOptions, Native};
-use asyncdex::pokeapi::{random_ids, Client};
+use asyncdex::pokeapi::Client;
 use asyncdex::source::{Source, Target};
 use asyncdex::Result;
 use asyncdex_engine::gather::{self, Order, Policy};
@@ -22,6 +23,8 @@ pub struct StreamJob {
     pub n: usize,
     /// Seed of the random draw.
     pub seed: u64,
+    /// Where the ids are drawn from: the API's own list, or a range.
+    pub ids: Ids,
     /// Yield in draw order instead of as completed.
     pub ordered: bool,
     /// Concurrency, timeouts, retries, rate, cancellation.
@@ -42,10 +45,11 @@ pub struct StreamJob {
 pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
     job.policy.check()?;
-    let ids = random_ids(job.n, &mut StdRng::seed_from_u64(job.seed));
     let source = Source::open(job.target.clone()).await?;
     let cache = job.cache.open_for(&source)?;
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
+    let pool = job.ids.resolve(&transport, source.base_url()).await?;
+    let ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let client = Client::new(source.base_url(), transport);
     let order = if job.ordered {
         Order::Input
