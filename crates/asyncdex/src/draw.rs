@@ -13,17 +13,20 @@
 //! use asyncdex::draw::{draw, Ids};
 //! use asyncdex::http::{HttpOptions, Native};
 //! use asyncdex::mirror::{Mirror, MirrorConfig};
+//! use asyncdex_engine::gather::Policy;
 //! use rand::SeedableRng;
 //!
 //! let mirror = Mirror::start(MirrorConfig::default()).await?;
-//! let pool = Ids::FromApi.resolve(&Native::new(&HttpOptions::default())?, mirror.base_url()).await?;
+//! let (http, policy) = (Native::new(&HttpOptions::default())?, Policy::new(1));
+//! let pool = Ids::FromApi.resolve(&http, mirror.base_url(), &policy).await?;
 //! assert_eq!(pool.len(), 1351); // every Pokémon the mirror lists, forms included
 //! let ids = draw(20, &pool, &mut rand::rngs::StdRng::seed_from_u64(1));
 //! assert!(ids.iter().all(|id| pool.contains(id)));
-//! assert_eq!(Ids::Range(1, 898).resolve(&Native::new(&HttpOptions::default())?, "unused").await?.len(), 898);
+//! assert_eq!(Ids::Range(1, 898).resolve(&http, "unused", &policy).await?.len(), 898);
 //! # Ok(()) }
 //! ```
 
+use asyncdex_engine::gather::{gather, Policy};
 use rand::Rng;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -59,12 +62,28 @@ impl Ids {
         Ok(Ids::Range(a, b))
     }
 
-    /// The ids to draw from, asking the API at `base` for its list if need be.
-    pub async fn resolve<T: Transport>(&self, transport: &T, base: &str) -> Result<Vec<u32>> {
-        match *self {
-            Ids::Range(a, b) => Ok((a..=b).collect()),
-            Ids::FromApi => listed(transport, base).await,
+    /// The ids to draw from, asking the API at `base` for its list if need be: one call,
+    /// under `policy` like any other (its timeout, retries, rate and cancellation).
+    pub async fn resolve<T: Transport>(
+        &self,
+        transport: &T,
+        base: &str,
+        policy: &Policy,
+    ) -> Result<Vec<u32>> {
+        if let Ids::Range(a, b) = *self {
+            return Ok((a..=b).collect());
         }
+        let (transport, base) = (transport.clone(), base.to_owned());
+        let mut one = policy.clone();
+        one.events = None; // not one of the run's calls: no bar, no span
+        let outcome = gather(vec![()], &one, move |()| {
+            let (transport, base) = (transport.clone(), base.clone());
+            async move { listed(&transport, &base).await }
+        })
+        .await?
+        .pop()
+        .expect("one outcome per input");
+        Ok(outcome.result?)
     }
 }
 

@@ -72,7 +72,11 @@ pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> 
     sweep.plan.validate()?;
     let pool = sweep
         .ids
-        .resolve(&Native::new(&sweep.plan.http)?, base_url)
+        .resolve(
+            &Native::new(&sweep.plan.http)?,
+            base_url,
+            &sweep.plan.policy,
+        )
         .await?;
     let mut cells = Vec::new();
     for &mode in &sweep.modes {

@@ -12,7 +12,7 @@ use asyncdex::draw::Ids;
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::{Faults, MirrorConfig};
 use asyncdex::names::{Mode, Plan};
-use asyncdex::pokeapi::Key;
+use asyncdex::pokeapi::Ref;
 use asyncdex::source::Target;
 use asyncdex_engine::gather::{Policy, RateLimit};
 use asyncdex_engine::offload::Pool;
@@ -41,7 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Fetch N random Pokémon names one by one, on threads and async; compare the timings.
     Names(NamesArgs),
-    /// Fetch Pokémon by id or name, concurrently, and show them.
+    /// Fetch any resources (pikachu, move/pound, evolution-chain/10), concurrently, and
+    /// show them.
     Get(GetArgs),
     /// Print N random names as they arrive (an async stream).
     Stream(StreamArgs),
@@ -497,9 +498,11 @@ impl PictureArgs {
 
 #[derive(Args)]
 pub struct GetArgs {
-    /// Ids or names (`25`, `pikachu`).
-    #[arg(required = true, value_name = "ID|NAME", allow_negative_numbers = true, value_parser = parse_key)]
-    pub keys: Vec<Key>,
+    /// What to fetch: a Pokémon by id or name (`25`, `pikachu`), any resource as
+    /// ENDPOINT/ID-OR-NAME (`move/pound`, `evolution-chain/10`), or a Pokémon's
+    /// encounters (`pokemon/25/encounters`).
+    #[arg(required = true, value_name = "RESOURCE", allow_negative_numbers = true, value_parser = parse_ref)]
+    pub keys: Vec<Ref>,
     #[command(flatten)]
     pub fetch: FetchArgs,
 }
@@ -559,8 +562,8 @@ pub fn parse_ids(s: &str) -> Result<Ids, String> {
     Ids::parse_range(s).map_err(|e| e.to_string())
 }
 
-pub fn parse_key(s: &str) -> Result<Key, String> {
-    s.parse::<Key>().map_err(|e| e.to_string())
+pub fn parse_ref(s: &str) -> Result<Ref, String> {
+    s.parse::<Ref>().map_err(|e| e.to_string())
 }
 
 pub fn random_seed() -> u64 {

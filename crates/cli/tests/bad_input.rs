@@ -18,7 +18,17 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         Case::usage("negative pokemon id", &["get", "-1"], "negative"),
         Case::usage("empty pokemon name", &["get", ""], "empty"),
         Case::usage("name with a space", &["get", "mr mime"], "invalid name"),
-        Case::usage("name with a slash", &["get", "a/b"], "invalid name"),
+        Case::usage("a path too deep", &["get", "a/b/c"], "invalid resource"),
+        Case::usage(
+            "an endpoint in capitals",
+            &["get", "Move/1"],
+            "invalid endpoint",
+        ),
+        Case::usage(
+            "encounters of a type",
+            &["get", "type/13/encounters"],
+            "invalid resource",
+        ),
         Case::usage("id over u32", &["get", "4294967296"], "too large"),
         Case::usage("zero names", &["names", "0"], "at least 1"),
         Case::usage("negative count", &["names", "-5"], "unexpected argument"),
@@ -163,7 +173,7 @@ fn failed_runs_say_what_failed_and_exit_1() {
         Case::fails(
             "id over i32 is looked up, and not found",
             &["get", "2147483648", "--latency", "0"],
-            "not found: pokemon 2147483648",
+            "not found: pokemon/2147483648",
         ),
         Case::fails(
             "every call stalls past the timeout",
@@ -207,13 +217,15 @@ fn failed_runs_say_what_failed_and_exit_1() {
                 "--retries",
                 "0",
             ],
-            "failed: pokemon 25",
+            "failed: pokemon/25",
         ),
         Case::fails(
             "every connection reset while streaming",
             &[
                 "stream",
                 "3",
+                "--ids",
+                "1-1025",
                 "--latency",
                 "0",
                 "--reset-rate",
@@ -240,8 +252,13 @@ fn failed_runs_say_what_failed_and_exit_1() {
         ),
         Case::fails(
             "stream from an api answering HTML",
-            &["stream", "2", "--api", &html],
+            &["stream", "2", "--ids", "1-9", "--api", &html],
             "non-JSON",
+        ),
+        Case::fails(
+            "names from an api whose list is HTML",
+            &["names", "2", "--api", &html],
+            "is not a PokeAPI list",
         ),
     ];
     run_table(&cases, None);

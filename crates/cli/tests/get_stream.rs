@@ -37,8 +37,8 @@ fn get_keeps_what_arrived_when_some_are_not_found() {
     );
     assert!(text(&out.stdout).contains("pikachu"));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("not found: pokemon 99999"), "{stderr}");
-    assert!(stderr.contains("not found: pokemon missingno"), "{stderr}");
+    assert!(stderr.contains("not found: pokemon/99999"), "{stderr}");
+    assert!(stderr.contains("not found: pokemon/missingno"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
 
@@ -69,4 +69,41 @@ fn stream_prints_every_name_with_its_arrival_time() {
         .map(|l| l["index"].as_u64().unwrap())
         .collect();
     assert_eq!(indexes, [0, 1, 2, 3, 4, 5], "--ordered keeps draw order");
+}
+
+#[test]
+fn get_takes_any_resource_of_any_endpoint() {
+    let args = [
+        "get",
+        "move/pound",
+        "evolution-chain/10",
+        "pokemon/25/encounters",
+        "ability/65",
+    ];
+    let out = asyncdex(&[&args[..], &FAST].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for line in [
+        "normal physical, power 40, accuracy 100, pp 35",
+        "pichu → pikachu → raichu",
+        "found in",
+        "overgrow",
+    ] {
+        assert!(table.contains(line), "{line:?} in:\n{table}");
+    }
+    // --json: every body whole, links pointing at the server asked.
+    let out = asyncdex(
+        &[
+            &["get", "move/pound", "item/master-ball", "--json"][..],
+            &FAST,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["name"], "pound");
+    assert!(lines[0]["learned_by_pokemon"].as_array().unwrap().len() > 50);
+    assert_eq!(lines[1]["id"], 1);
+    let url = lines[1]["category"]["url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 }

@@ -19,6 +19,7 @@
 mod key;
 mod models;
 mod name;
+mod reference;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use serde::Deserialize;
 pub use key::{Key, Resource};
 pub use models::*;
 pub use name::name_of;
+pub use reference::Ref;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, BlockingTransport, Response, Transport};
@@ -78,6 +80,13 @@ macro_rules! client_methods {
             let resp = self.transport.get(&url) $($await_)* ?;
             let name = decode_with(&resp, Resource::Pokemon, &key, &url, name_of)?;
             Ok(name.into_owned())
+        }
+
+        /// Any resource of any endpoint, as JSON (keys in the server's order).
+        pub $($async_)? fn json(&self, what: &Ref) -> Result<serde_json::Value> {
+            let url = format!("{}/{}", self.base, what.path());
+            let resp = self.transport.get(&url) $($await_)* ?;
+            decode_any(&resp, what, &url)
         }
 
         /// One page of a list endpoint.
@@ -138,11 +147,28 @@ fn decode<'a, M: Deserialize<'a>>(
     decode_with(resp, resource, key, url, serde_json::from_slice)
 }
 
+/// [`decode`] for any resource.
+fn decode_any(resp: &Response, what: &Ref, url: &str) -> Result<serde_json::Value> {
+    checked(resp, &what, url, serde_json::from_slice)
+}
+
 /// [`decode`] with its own parser (such as [`name_of`]).
 fn decode_with<'a, M>(
     resp: &'a Response,
     resource: Resource,
     key: &Key,
+    url: &str,
+    parse: impl FnOnce(&'a [u8]) -> serde_json::Result<M>,
+) -> Result<M> {
+    checked(resp, &format_args!("{resource} {key}"), url, parse)
+}
+
+/// A success's body through `parse`, or the error that says what really happened to the
+/// call for `what` (a 404 is "not found: `what`", a body that is not the JSON expected a
+/// decode error that says what came instead).
+fn checked<'a, M>(
+    resp: &'a Response,
+    what: &dyn std::fmt::Display,
     url: &str,
     parse: impl FnOnce(&'a [u8]) -> serde_json::Result<M>,
 ) -> Result<M> {
@@ -158,11 +184,11 @@ fn decode_with<'a, M>(
             };
             Error::new(
                 ErrorKind::Decode,
-                format!("could not decode {resource} {key} from {url}: {e}{hint}"),
+                format!("could not decode {what} from {url}: {e}{hint}"),
             )
             .with_url(url)
         }),
-        _ => Err(status_error(resp, &format_args!("{resource} {key}"), url)),
+        _ => Err(status_error(resp, what, url)),
     }
 }
 

@@ -1,10 +1,13 @@
-//! `asyncdex get <ID|NAME>...`: Pokémon fetched concurrently, shown as a table or JSON.
+//! `asyncdex get <RESOURCE>...`: any resources of any endpoint (`pikachu`, `move/pound`,
+//! `evolution-chain/10`, `pokemon/25/encounters`), fetched concurrently; Pokémon in their
+//! table, the rest one line each, or every body whole with `--json`.
 
+use super::report::escape_display;
 use super::report::{print_summary, Progress};
-use super::{group_from, io_error, Io, Pictures, Summary};
+use super::{group_from, io_error, summary, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
 use asyncdex::http::{HttpOptions, Native};
-use asyncdex::pokeapi::{Client, Key, Pokemon};
+use asyncdex::pokeapi::{Client, Pokemon, Ref};
 use asyncdex::source::{Source, Target};
 use asyncdex::Result;
 use asyncdex_engine::gather::{gather, Policy};
@@ -13,8 +16,8 @@ use asyncdex_engine::watchdog::LabelExt;
 /// A validated `get` job.
 #[derive(Debug, Clone)]
 pub struct GetJob {
-    /// The ids or names to fetch (already validated).
-    pub keys: Vec<Key>,
+    /// The resources to fetch (already validated).
+    pub keys: Vec<Ref>,
     /// Concurrency, timeouts, retries, rate, cancellation.
     pub policy: Policy,
     /// Client settings.
@@ -38,38 +41,79 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let client = Client::new(source.base_url(), transport);
     let progress = Progress::attach(&mut job.policy, "get");
     let log = job.pictures.log_for(&mut job.policy);
-    let outcomes = gather(job.keys.clone(), &job.policy, move |key| {
+    let outcomes = gather(job.keys.clone(), &job.policy, move |what: Ref| {
         let client = client.clone();
-        let label = format!("fetch pokemon/{key}");
-        async move { client.pokemon(key).await }.label(label)
+        let label = format!("fetch {what}");
+        async move { client.json(&what).await }.label(label)
     })
     .await?;
     progress.finish();
     source.close().await;
-    let found: Vec<&Pokemon> = outcomes
+    let found: Vec<(&Ref, &serde_json::Value)> = outcomes
         .iter()
-        .filter_map(|o| o.result.as_ref().ok())
+        .filter_map(|o| Some((&job.keys[o.index], o.result.as_ref().ok()?)))
         .collect();
     if job.json {
-        for p in &found {
-            writeln!(io.out, "{}", serde_json::to_string(p).expect("serializes"))
-                .map_err(io_error)?;
+        for (_, body) in &found {
+            writeln!(io.out, "{body}").map_err(io_error)?;
         }
-    } else if !found.is_empty() {
-        print_table(&found, io.out).map_err(io_error)?;
+    } else {
+        print_found(&found, io.out).map_err(io_error)?;
     }
     let keys = &job.keys;
     if let Some(log) = &log {
-        let group = group_from("get".into(), log, |i| format!("pokemon {}", keys[i]));
+        let group = group_from("get".into(), log, |i| keys[i].to_string());
         job.pictures.write("asyncdex get", &[group])?;
     }
-    let mut summary = print_summary(io.err, "get: ", &outcomes, |i| {
-        format!("pokemon {}", keys[i])
-    })
-    .map_err(io_error)?;
+    let mut summary =
+        print_summary(io.err, "get: ", &outcomes, |i| keys[i].to_string()).map_err(io_error)?;
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
+}
+
+/// Pokémon in their table (types, size, base stats), then every other resource in one line
+/// each: what it is, its id and name, and its summary.
+fn print_found(
+    found: &[(&Ref, &serde_json::Value)],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let is_pokemon = |r: &Ref| r.endpoint() == "pokemon" && !r.is_encounters();
+    let pokemon: Vec<Pokemon> = found
+        .iter()
+        .filter(|(r, _)| is_pokemon(r))
+        .filter_map(|(_, body)| serde_json::from_value((*body).clone()).ok())
+        .collect();
+    if !pokemon.is_empty() {
+        print_table(&pokemon.iter().collect::<Vec<_>>(), out)?;
+    }
+    let others: Vec<&(&Ref, &serde_json::Value)> =
+        found.iter().filter(|(r, _)| !is_pokemon(r)).collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    if !pokemon.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "{:<28}{:>6}  {:<26}summary", "resource", "id", "name")?;
+    for (r, body) in others {
+        let line = if r.is_encounters() {
+            summary::encounters(body)
+        } else {
+            summary::summary(r.endpoint(), body)
+        };
+        let id = body["id"].as_i64().map_or("-".into(), |id| id.to_string());
+        let name = body["name"].as_str().unwrap_or("-");
+        writeln!(
+            out,
+            "{:<28}{:>6}  {:<26}{}",
+            escape_display(&r.to_string()),
+            id,
+            escape_display(name),
+            escape_display(&line)
+        )?;
+    }
+    Ok(())
 }
 
 fn print_table(found: &[&Pokemon], out: &mut dyn std::io::Write) -> std::io::Result<()> {

@@ -19,6 +19,7 @@ mod program;
 pub mod report;
 mod serve;
 mod stream;
+mod summary;
 
 use std::io::Write;
 use std::time::Duration;

@@ -45,7 +45,10 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     job.plan.cache = job.cache.open_for(&source)?;
     // Every mode asks for the same ids, drawn from what this API lists.
     let lister = Cached::new(Native::new(&job.plan.http)?, job.plan.cache.clone());
-    let pool = job.ids.resolve(&lister, source.base_url()).await?;
+    let pool = job
+        .ids
+        .resolve(&lister, source.base_url(), &job.plan.policy)
+        .await?;
     job.plan.ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let mut runs = Vec::new();
     let mut logs = Vec::new();

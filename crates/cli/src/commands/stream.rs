@@ -48,7 +48,10 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
     let cache = job.cache.open_for(&source)?;
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
-    let pool = job.ids.resolve(&transport, source.base_url()).await?;
+    let pool = job
+        .ids
+        .resolve(&transport, source.base_url(), &job.policy)
+        .await?;
     let ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let client = Client::new(source.base_url(), transport);
     let order = if job.ordered {
