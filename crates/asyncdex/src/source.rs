@@ -78,9 +78,10 @@ impl Source {
     /// ([`ServeLimits::sharing_process`]), so it cannot starve the client.
     pub async fn open(target: Target) -> Result<Source> {
         match target {
+            // What is shown, and what names its cache file, never holds a password.
             Target::Remote(url) => Ok(Source {
-                description: url.clone(),
-                cache_name: url.clone(),
+                description: crate::http::redact_url(&url).into_owned(),
+                cache_name: crate::http::redact_url(&url).into_owned(),
                 base_url: url,
                 mirror: None,
             }),

@@ -107,3 +107,29 @@ fn get_takes_any_resource_of_any_endpoint() {
     let url = lines[1]["category"]["url"].as_str().unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 }
+
+#[test]
+fn a_password_in_the_api_url_is_never_printed() {
+    let refused = common::refused_url().replace("http://", "http://ash:pikachu-secret@");
+    for args in [
+        vec!["get", "25", "--api", refused.as_str(), "--retries", "0"],
+        vec![
+            "names",
+            "2",
+            "--api",
+            refused.as_str(),
+            "--retries",
+            "0",
+            "--json",
+        ],
+    ] {
+        let out = asyncdex(&args);
+        assert_ne!(out.status.code(), Some(0));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("pikachu-secret"), "{args:?}: {all}");
+        assert!(
+            all.contains("ash:***@") || all.contains("127.0.0.1"),
+            "{all}"
+        );
+    }
+}

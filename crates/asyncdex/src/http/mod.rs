@@ -158,11 +158,6 @@ impl<B: BlockingTransport> Offloaded<B> {
     pub fn new(inner: B, pool: Pool) -> Self {
         Offloaded { inner, pool }
     }
-
-    /// The pool the calls run on.
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
 }
 
 impl<B: BlockingTransport> Transport for Offloaded<B> {

@@ -219,19 +219,11 @@ pub struct MirrorStats {
     pub faults: FaultCounts,
 }
 
-/// Serves the embedded PokeAPI on `listener` until `shutdown` completes, then stops
+/// Serves `data` (the embedded PokeAPI, [`Data::embedded`], a crawled store, or a folder
+/// in PokeAPI's static layout) on `listener` until `shutdown` completes, then stops
 /// gracefully: no new connections, requests in progress finish (stalled ones give up).
 /// Returns what it did. Clients are held to [`ServeLimits::default`].
 pub async fn serve(
-    listener: TcpListener,
-    config: MirrorConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<MirrorStats> {
-    serve_data(listener, config, Data::embedded(), shutdown).await
-}
-
-/// [`serve`] for any [`Data`]: a crawled store, or a folder in PokeAPI's static layout.
-pub async fn serve_data(
     listener: TcpListener,
     config: MirrorConfig,
     data: Data,
@@ -240,7 +232,7 @@ pub async fn serve_data(
     serve_limited(listener, config, data, ServeLimits::default(), shutdown).await
 }
 
-/// [`serve_data`] with clients held to `limits` (timeouts, most connections open).
+/// [`serve`] with clients held to `limits` (timeouts, most connections open).
 pub async fn serve_limited(
     listener: TcpListener,
     config: MirrorConfig,

@@ -42,17 +42,23 @@ pub fn app(state: Arc<MirrorState>) -> Router {
         .with_state(state)
 }
 
-/// Waits the simulated network latency (a timer: no thread is blocked), then answers.
+/// Answers after the simulated latency (a timer: no thread is blocked). The answer is
+/// made while the timer runs, as a real server works while the network carries the
+/// request: a request costs `max(latency, the work)`, not their sum, so twenty large
+/// bodies asked at once are all ready when their latency is up.
 async fn latency(State(state): State<Arc<MirrorState>>, req: Request, next: Next) -> Response {
     let n = state.requests.fetch_add(1, Ordering::Relaxed);
     let delay = state.config.delay_for(n);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    if delay.is_zero() {
+        return next.run(req).await;
     }
-    next.run(req).await
+    let due = tokio::time::Instant::now() + delay;
+    let response = next.run(req).await;
+    tokio::time::sleep_until(due).await;
+    response
 }
 
-/// Misbehaves as configured (after the latency, like a real server would).
+/// Misbehaves as configured (the answer, good or bad, still comes after the latency).
 async fn inject_faults(
     State(state): State<Arc<MirrorState>>,
     req: Request,

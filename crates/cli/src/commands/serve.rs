@@ -40,7 +40,7 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     // The binary's signal handling (SIGINT and SIGTERM alike) cancels `io.cancel`: the
     // mirror stops accepting, finishes what is in flight, and the stop is a normal one.
     let stop = io.cancel.clone();
-    let stats = mirror::serve_data(
+    let stats = mirror::serve(
         listener,
         job.config,
         data,
