@@ -133,6 +133,8 @@ pub struct MirrorState {
     data: Data,
     /// Bodies compressed for clients that ask for gzip, kept.
     gzip: gzip::GzipCache,
+    /// Requests waiting out their latency (see the routes' `latency`).
+    early: std::sync::atomic::AtomicUsize,
 }
 
 impl MirrorState {
@@ -153,6 +155,7 @@ impl MirrorState {
             shutdown: CancellationToken::new(),
             data,
             gzip: gzip::GzipCache::default(),
+            early: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
