@@ -36,7 +36,7 @@ impl Target {
         }
         let bad = |why: &str| {
             Error::invalid_input(format!(
-                "invalid --api URL {api:?}: {why} (expected e.g. http://127.0.0.1:8000/api/v2, or 'pokeapi')"
+                "invalid API root {api:?}: {why} (expected e.g. http://127.0.0.1:8000/api/v2, or 'pokeapi')"
             ))
         };
         let url = reqwest::Url::parse(api).map_err(|e| bad(&e.to_string()))?;
@@ -186,7 +186,7 @@ mod tests {
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
-            assert!(err.to_string().contains("--api"), "{err}");
+            assert!(err.to_string().contains("invalid API root"), "{err}");
         }
     }
 }

@@ -333,7 +333,7 @@ impl SourceArgs {
             seed,
             faults: self.faults.faults(seed)?,
         };
-        Target::parse(self.api.as_deref(), mirror)
+        api_target(self.api.as_deref(), mirror)
     }
 
     /// Client settings; `concurrency` sizes the idle pool so that every connection of one
@@ -431,7 +431,7 @@ impl FetchArgs {
     pub fn cache_mode(&self) -> asyncdex::Result<CacheMode> {
         Ok(match (&self.cache, self.no_cache) {
             (_, true) => CacheMode::Off,
-            (Some(dir), _) if dir.as_os_str().is_empty() => CacheMode::In(Cache::default_dir()?),
+            (Some(dir), _) if dir.as_os_str().is_empty() => CacheMode::In(default_cache_dir()?),
             (Some(dir), _) => CacheMode::In(dir.clone()),
             (None, _) => CacheMode::Auto,
         })
@@ -556,6 +556,18 @@ pub struct ExportArgs {
     /// The folder to write PokeAPI's static layout into (data/api/v2/...).
     #[arg(long, value_name = "DIR")]
     pub to: std::path::PathBuf,
+}
+
+/// Where `--api` points (none: the embedded mirror), its error naming the flag.
+pub fn api_target(api: Option<&str>, mirror: MirrorConfig) -> asyncdex::Result<Target> {
+    Target::parse(api, mirror).map_err(|e| asyncdex::Error::invalid_input(format!("--api: {e}")))
+}
+
+/// The platform's cache folder, or an error saying to name one with `--cache DIR`.
+pub fn default_cache_dir() -> asyncdex::Result<std::path::PathBuf> {
+    Cache::default_dir().map_err(|e| {
+        asyncdex::Error::invalid_input(format!("{e} with --cache DIR (or --dir DIR for `cache`)"))
+    })
 }
 
 pub fn parse_ids(s: &str) -> Result<Ids, String> {

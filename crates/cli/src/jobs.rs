@@ -6,7 +6,6 @@ use crate::commands::{
     self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
 };
 use asyncdex::mirror::MirrorConfig;
-use asyncdex::source::Target;
 use asyncdex::sync_to_async;
 use tokio_util::sync::CancellationToken;
 
@@ -101,7 +100,7 @@ pub async fn run(
                     rounds: a.rounds,
                     period: Duration::from_millis(a.period),
                 },
-                target: Target::parse(a.api.as_deref(), mirror)?,
+                target: api_target(a.api.as_deref(), mirror)?,
                 json: a.json,
             };
             commands::blocking(job, io).await
@@ -160,7 +159,7 @@ pub async fn run(
         Command::Cache(a) => {
             let dir = match a.dir {
                 Some(dir) => dir,
-                None => asyncdex::cache::Cache::default_dir()?,
+                None => default_cache_dir()?,
             };
             let clear = matches!(a.command, CacheCommand::Clear);
             commands::cache(commands::CacheJob { dir, clear }, io).await

@@ -112,9 +112,7 @@ impl Cache {
     pub fn default_dir() -> Result<PathBuf> {
         dirs::cache_dir()
             .map(|d| d.join("asyncdex"))
-            .ok_or_else(|| {
-                Error::invalid_input("this system has no cache folder: give one with --cache DIR")
-            })
+            .ok_or_else(|| Error::invalid_input("this system has no cache folder: name one"))
     }
 
     /// The file in `dir` that caches the API named `api` (its root URL, or any stable

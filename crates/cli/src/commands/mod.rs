@@ -195,7 +195,7 @@ impl Pictures {
             return None;
         }
         let log = asyncdex_engine::events::EventLog::new();
-        policy.events = Some(log.sink(policy.events.take()));
+        policy.add_events(log.sink(None));
         Some(log)
     }
 

@@ -107,7 +107,7 @@ impl Progress {
         bar.set_prefix(title.to_owned());
         let sink = bar.clone();
         let retries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        policy.events = Some(Arc::new(move |event: &Event| match event {
+        policy.add_events(Arc::new(move |event: &Event| match event {
             Event::Queued { total } => sink.set_length(*total as u64),
             Event::Finished { .. } => sink.inc(1),
             Event::Retrying { .. } => {

@@ -174,6 +174,19 @@ impl Policy {
         Ok(())
     }
 
+    /// Adds `sink` to what receives every event of the batch. Sinks added before keep
+    /// receiving them, and in the order they were added: a progress bar and an event log
+    /// can be attached in either order (`events` itself may still be set outright).
+    pub fn add_events(&mut self, sink: EventSink) {
+        self.events = Some(match self.events.take() {
+            None => sink,
+            Some(before) => Arc::new(move |event: &Event| {
+                before(event);
+                sink(event);
+            }),
+        });
+    }
+
     pub(super) fn emit(&self, event: &Event) {
         if let Some(sink) = &self.events {
             sink(event);
@@ -228,6 +241,18 @@ mod tests {
         let budget = Budget::new(2);
         assert!(budget.take() && budget.take());
         assert!(!budget.take());
+    }
+
+    #[test]
+    fn added_sinks_all_receive_every_event_in_either_order() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut policy = Policy::new(1);
+        for name in ["bar", "log"] {
+            let seen = seen.clone();
+            policy.add_events(Arc::new(move |_: &Event| seen.lock().unwrap().push(name)));
+        }
+        policy.emit(&Event::Queued { total: 1 });
+        assert_eq!(*seen.lock().unwrap(), ["bar", "log"]);
     }
 
     #[test]
