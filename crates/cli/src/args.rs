@@ -338,13 +338,20 @@ impl SourceArgs {
 
     /// Client settings; `concurrency` sizes the idle pool so that every connection of one
     /// wave is reused by the next instead of being closed and opened again.
-    pub fn http(&self, concurrency: usize) -> HttpOptions {
-        HttpOptions {
+    ///
+    /// The connections must fit the process's descriptor limit: over HTTP/1.1 each request
+    /// in flight holds a socket, and the embedded mirror, in the same process, holds the
+    /// other end; a run that cannot open them fails before it starts, not call by call.
+    pub fn http(&self, concurrency: usize) -> asyncdex::Result<HttpOptions> {
+        if !self.http2 {
+            bounds::check_descriptors(concurrency, self.api.is_none())?;
+        }
+        Ok(HttpOptions {
             timeout: Some(self.timeout),
             max_body: self.max_body * 1024 * 1024,
             max_idle_per_host: concurrency.max(1),
             http2: self.http2,
-        }
+        })
     }
 
     /// The plan of a `names` run or a `bench` sweep: pool size, concurrency, client
@@ -359,7 +366,7 @@ impl SourceArgs {
         let mut plan = Plan::new(Vec::new());
         plan.threads = threads;
         plan.concurrency = concurrency;
-        plan.http = self.http(concurrency.max(threads));
+        plan.http = self.http(concurrency.max(threads))?;
         plan.policy = self.policy(concurrency, seed, cancel)?;
         Ok(plan)
     }

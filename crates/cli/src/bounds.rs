@@ -56,6 +56,35 @@ pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 /// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
 pub const DEFAULT_RETRIES: u32 = 2;
 
+/// Descriptors a run needs besides its connections (standard streams, the runtime, a
+/// store, the cache, the listener).
+pub const SPARE_FDS: u64 = 64;
+
+/// Checks that `connections` open at once (twice as many when the embedded mirror in this
+/// process holds the other ends) fit the descriptor limit, raised first as far as the
+/// system allows: one line naming `-c` and the limit instead of calls failing one by one.
+pub fn check_descriptors(connections: usize, embedded: bool) -> asyncdex::Result<()> {
+    let limit = match asyncdex::mirror::raise_fd_limit() {
+        Ok(Some(asyncdex::mirror::FdLimit {
+            soft: Some(soft), ..
+        })) => soft,
+        _ => return Ok(()), // no limit, or none it will tell: nothing to check against
+    };
+    let ends = if embedded { 2 } else { 1 };
+    let need = (connections as u64).saturating_mul(ends) + SPARE_FDS;
+    if need <= limit {
+        return Ok(());
+    }
+    let why = if embedded {
+        format!("{connections} connections at both ends: the client and the embedded mirror")
+    } else {
+        format!("{connections} connections")
+    };
+    Err(asyncdex::Error::invalid_input(format!(
+        "-c {connections} needs about {need} open files ({why}), but this process may open {limit}: lower -c, use --http2, or raise the limit (ulimit -n)"
+    )))
+}
+
 /// A whole number in `min..=max`.
 fn whole<T>(s: &str, min: T, max: T) -> Result<T, String>
 where

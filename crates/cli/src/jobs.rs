@@ -41,7 +41,7 @@ pub async fn run(
             let job = GetJob {
                 keys: a.keys,
                 policy: a.fetch.source.policy(a.fetch.concurrency, 0, &cancel)?,
-                http: a.fetch.source.http(a.fetch.concurrency),
+                http: a.fetch.source.http(a.fetch.concurrency)?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -57,7 +57,7 @@ pub async fn run(
                 ids: a.ids.unwrap_or_default(),
                 ordered: a.ordered,
                 policy: a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?,
-                http: a.fetch.source.http(a.fetch.concurrency),
+                http: a.fetch.source.http(a.fetch.concurrency)?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -117,7 +117,7 @@ pub async fn run(
                 text,
                 file,
                 target: a.source.target(0)?,
-                http: a.source.http(64),
+                http: a.source.http(64)?,
                 json: a.json,
                 pictures: a.pictures.pictures(),
             };
@@ -150,7 +150,7 @@ pub async fn run(
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,
-                http: a.source.http(a.concurrency),
+                http: a.source.http(a.concurrency)?,
                 target: a.source.target(0)?,
                 json: a.json,
             };

@@ -301,3 +301,38 @@ fn crawl_and_export_report_bad_input_in_one_line() {
     run_table(&cases, Some(dir.path()));
     assert!(!db.exists(), "a refused crawl created {}", db.display());
 }
+
+/// More connections than the process may open: refused before anything starts, naming -c
+/// and the limit, instead of calls failing one by one with "Too many open files".
+#[test]
+fn more_connections_than_descriptors_is_refused_up_front() {
+    let bin = env!("CARGO_BIN_EXE_asyncdex");
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -n 256 && exec {bin} names 300 --mode async -c 200 --latency 0"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = common::binary::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: -c 200 needs about 464 open files"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Over HTTP/2 a handful of connections carry them all: it runs.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -n 256 && exec {bin} names 300 --mode async -c 200 --latency 0 --http2 --json"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::binary::text(&out.stderr)
+    );
+}

@@ -43,13 +43,25 @@ async fn one_entry_answers_by_id_and_by_name_with_links_to_the_api_asked() {
         assert_eq!(err.kind(), ErrorKind::NotFound);
     }
     assert_eq!(mirror.stats().requests, 2);
-    // Lists are not resources: they always go to the server.
-    client
+    // A list page is kept by its query: the same page again is answered from disk, with
+    // its links pointing at the API asked; another page goes to the server.
+    let first = client
         .page(asyncdex::pokeapi::Resource::Type, 5, 0)
         .await
         .unwrap();
-    client
+    let again = client
         .page(asyncdex::pokeapi::Resource::Type, 5, 0)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert!(again
+        .next
+        .as_deref()
+        .unwrap()
+        .starts_with(mirror.base_url()));
+    assert_eq!(mirror.stats().requests, 3);
+    client
+        .page(asyncdex::pokeapi::Resource::Type, 5, 5)
         .await
         .unwrap();
     assert_eq!(mirror.stats().requests, 4);

@@ -133,3 +133,30 @@ fn a_password_in_the_api_url_is_never_printed() {
         );
     }
 }
+
+#[test]
+fn a_wait_a_server_asks_for_is_capped_and_the_cap_is_said() {
+    const THROTTLED: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 99999999999\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    let api = common::fixed_server(THROTTLED, std::time::Duration::ZERO, 8);
+    let started = std::time::Instant::now();
+    let out = asyncdex(&[
+        "get",
+        "25",
+        "--api",
+        &api,
+        "--retries",
+        "1",
+        "--max-retry-after",
+        "0",
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the cap held"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("a server asked to wait 99999999999 s before a retry; waited 0 s instead"),
+        "{stderr}"
+    );
+}

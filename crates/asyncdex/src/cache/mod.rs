@@ -188,6 +188,16 @@ impl Cache {
         let rest = url
             .strip_prefix(self.inner.base.as_str())?
             .strip_prefix('/')?;
+        // A page of a list (`pokemon/?limit=100000&offset=0`): kept under `pokemon#list`,
+        // by its query.
+        if let Some((endpoint, query)) = rest.split_once("/?") {
+            let valid = check_endpoint(endpoint).is_ok()
+                && !query.is_empty()
+                && query
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'&'));
+            return valid.then(|| (format!("{endpoint}{LIST}"), query.to_owned()));
+        }
         let mut parts = rest.trim_end_matches('/').split('/');
         let (endpoint, key) = (parts.next()?, parts.next()?);
         let valid_key = !key.is_empty() && !key.contains(['?', '#', '%']);
@@ -235,7 +245,14 @@ impl Cache {
         let now = now_ms();
         let result = match resp.status {
             200 => match resp.max_age.filter(|a| !a.is_zero()) {
-                // A body without a numeric id is not a resource: not kept.
+                // A list page is kept by its query; a resource by its id and name; a body
+                // without a numeric id is not a resource: not kept.
+                Some(age) if endpoint.ends_with(LIST) => {
+                    let body = crate::store::relativize(&resp.body, &self.inner.base);
+                    let mut row = Row::new(endpoint, 0, Some(key.to_owned()), body);
+                    row.expires_at = Some(now + age.as_millis() as i64);
+                    store.put(&[row])
+                }
                 Some(age) => match Row::from_body(endpoint, &resp.body, &self.inner.base) {
                     Ok(mut row) => {
                         row.expires_at = Some(now + age.as_millis() as i64);
@@ -253,6 +270,9 @@ impl Cache {
         }
     }
 }
+
+/// What marks a kept list page's endpoint (`pokemon#list`): no endpoint has a `#`.
+const LIST: &str = "#list";
 
 /// A transport with a [`Cache`] in front (or none: then it is the transport itself).
 #[derive(Debug, Clone)]

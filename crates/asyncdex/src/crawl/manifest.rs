@@ -15,8 +15,11 @@ pub struct ResourceReport {
     pub skipped: u64,
     /// Fetched and stored by this run.
     pub fetched: u64,
-    /// Not stored: their last fetch failed (or was cancelled).
+    /// Not stored: their fetch failed for good this run.
     pub failed: u64,
+    /// Not stored: the run stopped (Ctrl-C, SIGTERM, fail-fast) before they were fetched.
+    /// A rerun fetches them.
+    pub cancelled: u64,
     /// Retries this run made.
     pub retried: u64,
     /// Why the list itself could not be read, if it could not.
@@ -28,7 +31,10 @@ pub struct ResourceReport {
 impl ResourceReport {
     /// Everything the list promised is stored.
     pub fn complete(&self) -> bool {
-        self.list_error.is_none() && self.stored >= self.expected && self.failed == 0
+        self.list_error.is_none()
+            && self.stored >= self.expected
+            && self.failed == 0
+            && self.cancelled == 0
     }
 }
 

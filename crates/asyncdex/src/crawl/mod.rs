@@ -182,6 +182,9 @@ pub async fn crawl<T: Transport>(
     // it is fetched again, even though a row with its id is in the store).
     let mut missing: Vec<HashSet<i32>> = vec![HashSet::new(); endpoints.len()];
     let mut todo: Vec<(usize, i32)> = Vec::new();
+    // Fetched this run and failed for good (a cancelled call is not in here: it is missing
+    // because the run stopped, not because the server failed it).
+    let mut failed: Vec<HashSet<i32>> = vec![HashSet::new(); endpoints.len()];
     for (i, (attempts, result)) in lists.enumerate() {
         let report = &mut reports[i];
         report.retried += u64::from(attempts.saturating_sub(1));
@@ -260,6 +263,7 @@ pub async fn crawl<T: Transport>(
                     Err((e, _)) if e.kind() == crate::ErrorKind::Cancelled => {}
                     Err((e, attempts)) => {
                         progress.failed += 1;
+                        failed[i].insert(id);
                         if report.failures.len() < NAMED_FAILURES {
                             report.failures.push(format!("{id}: {e}"));
                         }
@@ -301,7 +305,9 @@ pub async fn crawl<T: Transport>(
             .iter()
             .filter(|id| stored.contains(id) && !missing[i].contains(id))
             .count() as u64;
-        report.failed = known[i].len() as u64 - report.stored;
+        let missing = known[i].len() as u64 - report.stored;
+        report.failed = (failed[i].len() as u64).min(missing);
+        report.cancelled = missing - report.failed;
     }
     Ok(Manifest { resources: reports })
 }

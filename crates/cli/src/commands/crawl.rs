@@ -100,6 +100,9 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         elapsed.as_secs_f64()
     )
     .map_err(io_error)?;
+    progress
+        .print_shortened(io.err, "crawl: ")
+        .map_err(io_error)?;
     for r in manifest.resources.iter().filter(|r| !r.complete()) {
         let why = match &r.list_error {
             Some(e) => format!("its list could not be read: {e}"),
@@ -150,14 +153,21 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
 fn print_manifest(m: &Manifest, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>9}",
-        "resource", "expected", "stored", "skipped", "fetched", "failed", "retried"
+        "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>10}{:>9}",
+        "resource", "expected", "stored", "skipped", "fetched", "failed", "cancelled", "retried"
     )?;
     for r in &m.resources {
         writeln!(
             out,
-            "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>9}",
-            r.endpoint, r.expected, r.stored, r.skipped, r.fetched, r.failed, r.retried
+            "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>10}{:>9}",
+            r.endpoint,
+            r.expected,
+            r.stored,
+            r.skipped,
+            r.fetched,
+            r.failed,
+            r.cancelled,
+            r.retried
         )?;
     }
     Ok(())

@@ -67,6 +67,9 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     }
     let mut summary =
         print_summary(io.err, "get: ", &outcomes, |i| keys[i].to_string()).map_err(io_error)?;
+    progress
+        .print_shortened(io.err, "get: ")
+        .map_err(io_error)?;
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)

@@ -52,6 +52,7 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     job.plan.ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let mut runs = Vec::new();
     let mut logs = Vec::new();
+    let mut watches = Vec::new();
     for &mode in &job.modes {
         if job.plan.policy.cancel.is_cancelled() {
             break; // Ctrl-C: report what the finished modes got
@@ -63,6 +64,7 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         progress.finish();
         runs.push(run?);
         logs.push(log);
+        watches.push(progress);
     }
     let groups: Vec<_> = runs
         .iter()
@@ -86,11 +88,12 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     source.close().await;
     report.map_err(io_error)?;
     let mut summary = Summary::default();
-    for run in &runs {
+    for (run, progress) in runs.iter().zip(&watches) {
         let label = format!("{}: ", run.mode);
         let ids = &run.ids;
         let s = print_summary(io.err, &label, &run.outcomes, |i| format!("id {}", ids[i]))
             .map_err(io_error)?;
+        progress.print_shortened(io.err, &label).map_err(io_error)?;
         summary.add(s);
     }
     super::report::print_cache(io.err, job.plan.cache.as_ref()).map_err(io_error)?;

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -87,16 +88,22 @@ pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A progress bar on stderr when it is a terminal; nothing on a pipe.
+/// A progress bar on stderr when it is a terminal (nothing on a pipe), and, either way, a
+/// watch on the waits servers asked for: one longer than the policy allows is shortened by
+/// the engine, and [`Progress::print_shortened`] says so.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// The longest wait a server asked for that was shortened, and what was waited.
+    shortened: Arc<std::sync::Mutex<Option<(Duration, Duration)>>>,
 }
 
 impl Progress {
-    /// Attaches a bar titled `title` to `policy`'s events, if stderr is a terminal.
+    /// Attaches to `policy`'s events: a bar titled `title` if stderr is a terminal, and the
+    /// watch on shortened waits.
     pub fn attach(policy: &mut Policy, title: &str) -> Progress {
+        let watch = Progress::watch(policy);
         if !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+            return watch;
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -116,7 +123,50 @@ impl Progress {
             }
             Event::Started { .. } => {}
         }));
-        Progress { bar: Some(bar) }
+        Progress {
+            bar: Some(bar),
+            ..watch
+        }
+    }
+
+    /// Only the watch on shortened waits, no bar (for a command that prints as it goes).
+    pub fn watch(policy: &mut Policy) -> Progress {
+        let shortened = Arc::new(std::sync::Mutex::new(None));
+        let watch = shortened.clone();
+        policy.add_events(Arc::new(move |event: &Event| {
+            if let Event::Retrying {
+                wait,
+                asked: Some(asked),
+                ..
+            } = event
+            {
+                if asked > wait {
+                    let mut longest = watch.lock().unwrap_or_else(|e| e.into_inner());
+                    if longest.is_none_or(|(a, _)| *asked > a) {
+                        *longest = Some((*asked, *wait));
+                    }
+                }
+            }
+        }));
+        Progress {
+            bar: None,
+            shortened,
+        }
+    }
+
+    /// One line if a server asked for a longer wait than the policy allows:
+    /// `names: a server asked to wait 99999999999 s before a retry; waited 60 s instead`.
+    pub fn print_shortened(&self, err: &mut dyn Write, label: &str) -> std::io::Result<()> {
+        let longest = *self.shortened.lock().unwrap_or_else(|e| e.into_inner());
+        match longest {
+            Some((asked, waited)) => writeln!(
+                err,
+                "{label}a server asked to wait {} s before a retry; waited {} s instead (at most --max-retry-after)",
+                asked.as_secs(),
+                waited.as_secs_f64()
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Removes the bar (before the report is printed).

@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
-use super::report::print_summary;
+use super::report::{print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
 use asyncdex::draw::{draw, Ids};
@@ -74,6 +74,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         .map_err(io_error)?;
     }
     let log = job.pictures.log_for(&mut job.policy);
+    let watch = Progress::watch(&mut job.policy);
     let started = std::time::Instant::now();
     let client = std::sync::Arc::new(client);
     let mut names = gather::stream(ids.clone(), &job.policy, order, move |id| {
@@ -112,6 +113,9 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         format!("#{} (id {})", i + 1, ids[i])
     })
     .map_err(io_error)?;
+    watch
+        .print_shortened(io.err, "stream: ")
+        .map_err(io_error)?;
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
