@@ -33,6 +33,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::pokeapi::Page;
 
+/// Most ids a range may hold: a range is drawn from as a list, and a million ids is
+/// already far more Pokémon than exist.
+pub const MAX_RANGE: u32 = 1_000_000;
+
 /// Where a run's ids are drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Ids {
@@ -44,7 +48,8 @@ pub enum Ids {
 }
 
 impl Ids {
-    /// Parses `A-B` (`1-898`): a range of ids, A at least 1, B at least A.
+    /// Parses `A-B` (`1-898`): a range of ids, A at least 1, B at least A, at most
+    /// [`MAX_RANGE`] ids and none past PokeAPI's largest possible id (`i32::MAX`).
     pub fn parse_range(text: &str) -> Result<Ids> {
         let bad = || {
             Error::invalid_input(format!(
@@ -58,6 +63,12 @@ impl Ids {
         );
         if a == 0 || b < a {
             return Err(bad());
+        }
+        if b > i32::MAX as u32 || b - a >= MAX_RANGE {
+            return Err(Error::invalid_input(format!(
+                "{text:?} is too large a range of ids: at most {MAX_RANGE} ids, none past {}",
+                i32::MAX
+            )));
         }
         Ok(Ids::Range(a, b))
     }
@@ -172,7 +183,16 @@ mod tests {
     #[test]
     fn ranges_parse_and_nonsense_is_refused() {
         assert_eq!(Ids::parse_range("1-898").unwrap(), Ids::Range(1, 898));
-        for bad in ["0-10", "10-1", "abc", "1-", "-5", "1-2-3"] {
+        for bad in [
+            "0-10",
+            "10-1",
+            "abc",
+            "1-",
+            "-5",
+            "1-2-3",
+            "1-4294967295",
+            "1-1000001",
+        ] {
             assert!(Ids::parse_range(bad).is_err(), "{bad}");
         }
     }

@@ -189,8 +189,9 @@ pub struct BlockingArgs {
 
 #[derive(Args)]
 pub struct CpuArgs {
-    /// Real-size Pokémon bodies to parse.
-    #[arg(long, value_name = "N", default_value_t = 400, value_parser = bounds::calls)]
+    /// Real-size Pokémon bodies to parse (1 to 10000: the inline way holds the runtime for
+    /// all of them, signals included).
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = bounds::jobs)]
     pub jobs: usize,
     /// Threads in the offload pool (default: min(32, cores + 4)).
     #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
@@ -507,8 +508,9 @@ impl PictureArgs {
 pub struct GetArgs {
     /// What to fetch: a Pokémon by id or name (`25`, `pikachu`), any resource as
     /// ENDPOINT/ID-OR-NAME (`move/pound`, `evolution-chain/10`), or a Pokémon's
-    /// encounters (`pokemon/25/encounters`).
-    #[arg(required = true, value_name = "RESOURCE", allow_negative_numbers = true, value_parser = parse_ref)]
+    /// encounters (`pokemon/25/encounters`). At most 100 at once (each whole body is kept
+    /// to print it; `crawl` is for more).
+    #[arg(required = true, num_args = 1..=100, value_name = "RESOURCE", allow_negative_numbers = true, value_parser = parse_ref)]
     pub keys: Vec<Ref>,
     #[command(flatten)]
     pub fetch: FetchArgs,

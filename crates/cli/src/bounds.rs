@@ -5,7 +5,8 @@
 //!
 //! | what | flags | bounds |
 //! |---|---|---|
-//! | calls in a run (N) | `names N`, `stream N`, `cpu --jobs`, `bench --sizes` | 1 – 1 000 000 |
+//! | calls in a run (N) | `names N`, `stream N`, `bench --sizes` | 1 – 1 000 000 |
+//! | CPU jobs | `cpu --jobs` | 1 – 10 000 |
 //! | threads of a pool | `--threads` | 1 – 1 024 |
 //! | blocking calls at once | `blocking --calls` | 1 – 1 024 |
 //! | rounds | `blocking --rounds` | 1 – 10 000 |
@@ -90,10 +91,14 @@ fn whole<T>(s: &str, min: T, max: T) -> Result<T, String>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let n: T = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    let digits = s.trim();
+    let n: T = digits.parse().map_err(|_| {
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{digits} is too large: at most {max}")
+        } else {
+            format!("{s:?} is not a whole number")
+        }
+    })?;
     if n < min {
         return Err(format!("must be at least {min}"));
     }
@@ -107,6 +112,15 @@ where
 pub fn calls(s: &str) -> Result<usize, String> {
     whole(s, 1, MAX_CALLS)
 }
+
+/// CPU jobs of the `cpu` lesson: its inline way holds the runtime (and so the signal
+/// handler) for all of them, so they stay a few seconds' worth.
+pub fn jobs(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_JOBS)
+}
+
+/// Most CPU jobs (`cpu --jobs`).
+pub const MAX_JOBS: usize = 10_000;
 
 /// A pool's threads.
 pub fn threads(s: &str) -> Result<usize, String> {
@@ -276,6 +290,10 @@ mod tests {
             "2000 is too large: at most 1024"
         );
         assert_eq!(calls("0").unwrap_err(), "must be at least 1");
+        assert_eq!(
+            concurrency("99999999999999999999").unwrap_err(),
+            "99999999999999999999 is too large: at most 100000"
+        );
         assert!(secs("1e19").unwrap_err().contains("at most"));
     }
 }

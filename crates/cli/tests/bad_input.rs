@@ -151,6 +151,16 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "'--max-body <MIB>': must be at least 1",
         ),
         Case::usage(
+            "a range of four billion ids",
+            &["names", "3", "--ids", "1-4294967295"],
+            "too large a range of ids",
+        ),
+        Case::usage(
+            "a million cpu jobs",
+            &["cpu", "--jobs", "1000000"],
+            "'--jobs <N>': 1000000 is too large: at most 10000",
+        ),
+        Case::usage(
             "a range of ids backwards",
             &["names", "3", "--ids", "898-1"],
             "not a range of ids",
@@ -332,6 +342,37 @@ fn more_connections_than_descriptors_is_refused_up_front() {
     assert_eq!(
         out.status.code(),
         Some(0),
+        "{}",
+        common::binary::text(&out.stderr)
+    );
+}
+
+/// A program file that is a FIFO would block its open forever: refused as not a file.
+#[test]
+fn a_program_that_is_not_a_regular_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("program.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = common::binary::asyncdex(&["program", fifo.to_str().unwrap()]);
+    let stderr = common::binary::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("it is not a regular file"), "{stderr}");
+}
+
+/// More resources than `get` keeps at once: refused before fetching.
+#[test]
+fn get_takes_at_most_a_hundred_resources() {
+    let many: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+    let mut args = vec!["get"];
+    args.extend(many.iter().map(String::as_str));
+    let out = common::binary::asyncdex(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
         "{}",
         common::binary::text(&out.stderr)
     );

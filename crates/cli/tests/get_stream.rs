@@ -160,3 +160,24 @@ fn a_wait_a_server_asks_for_is_capped_and_the_cap_is_said() {
         "{stderr}"
     );
 }
+
+#[test]
+fn what_a_server_says_is_printed_escaped_and_a_loose_body_is_still_printed() {
+    // A Pokémon whose name carries terminal escapes and whose height is below zero (so it
+    // does not fit the model): printed, escaped, not swallowed.
+    const BODY: &str = "{\"id\":1,\"name\":\"bulba\\u001b[2Jsaur\",\"height\":-5}";
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
+            BODY.len()
+        )
+        .into_boxed_str(),
+    );
+    let api = common::fixed_server(response, std::time::Duration::ZERO, 4);
+    let out = asyncdex(&["get", "1", "--api", &api]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("pokemon/1"), "printed: {stdout}");
+    assert!(!stdout.contains('\u{1b}'), "no raw escape: {stdout:?}");
+    assert!(stdout.contains("bulba\\u{1b}[2Jsaur"), "{stdout:?}");
+}

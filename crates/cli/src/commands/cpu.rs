@@ -30,6 +30,9 @@ pub async fn cpu(job: CpuJob, io: Io<'_>) -> Result<Summary> {
     let pool = Pool::new("cpu", job.threads);
     let mut runs = Vec::new();
     for &way in Way::ALL {
+        if io.cancel.is_cancelled() {
+            break; // a signal: report the ways that ran
+        }
         runs.push(run_way(way, bodies.clone(), &pool).await?);
     }
     if runs.windows(2).any(|w| w[0].checksum != w[1].checksum) {
@@ -49,6 +52,7 @@ pub async fn cpu(job: CpuJob, io: Io<'_>) -> Result<Summary> {
     Ok(Summary {
         ok: runs.len(),
         failed: 0,
+        interrupted: io.cancel.is_cancelled(),
         ..Summary::default()
     })
 }

@@ -81,17 +81,22 @@ fn print_found(
     found: &[(&Ref, &serde_json::Value)],
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    // Pokémon in their table; anything else, and a Pokémon body that does not fit the
+    // model (a field missing, a height below zero), one line each: nothing that arrived
+    // goes unprinted.
     let is_pokemon = |r: &Ref| r.endpoint() == "pokemon" && !r.is_encounters();
-    let pokemon: Vec<Pokemon> = found
-        .iter()
-        .filter(|(r, _)| is_pokemon(r))
-        .filter_map(|(_, body)| serde_json::from_value((*body).clone()).ok())
-        .collect();
+    let mut pokemon: Vec<Pokemon> = Vec::new();
+    let mut others: Vec<&(&Ref, &serde_json::Value)> = Vec::new();
+    for entry in found {
+        let (r, body) = entry;
+        match is_pokemon(r).then(|| serde_json::from_value::<Pokemon>((*body).clone())) {
+            Some(Ok(p)) => pokemon.push(p),
+            _ => others.push(entry),
+        }
+    }
     if !pokemon.is_empty() {
         print_table(&pokemon.iter().collect::<Vec<_>>(), out)?;
     }
-    let others: Vec<&(&Ref, &serde_json::Value)> =
-        found.iter().filter(|(r, _)| !is_pokemon(r)).collect();
     if others.is_empty() {
         return Ok(());
     }
@@ -131,8 +136,8 @@ fn print_table(found: &[&Pokemon], out: &mut dyn std::io::Write) -> std::io::Res
             out,
             "{:>6}  {:<26}{:<18}{:>6.1} m{:>7.1} kg  {:>4}{:>5}{:>5}{:>5}{:>5}{:>5}",
             p.id,
-            p.name,
-            p.type_names().join("/"),
+            escape_display(&p.name),
+            escape_display(&p.type_names().join("/")),
             f64::from(p.height) / 10.0,
             f64::from(p.weight) / 10.0,
             stat("hp"),

@@ -220,6 +220,14 @@ pub fn read_program(path: &std::path::Path) -> Result<String> {
     let cannot = |e: std::io::Error| {
         Error::invalid_input(format!("cannot read program {}: {e}", path.display()))
     };
+    // Only a regular file: opening a FIFO would wait for a writer forever (signals too).
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Error::invalid_input(format!(
+            "cannot read program {}: it is not a regular file",
+            path.display()
+        )));
+    }
     let mut text = String::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(limit as u64 + 1).read_to_string(&mut text))

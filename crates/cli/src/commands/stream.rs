@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
-use super::report::{print_summary, Progress};
+use super::report::{escape_display, print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
 use asyncdex::draw::{draw, Ids};
@@ -90,6 +90,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
                 let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "attempts": o.attempts});
                 writeln!(io.out, "{line}")
             } else {
+                let name = escape_display(name);
                 writeln!(io.out, "{at:>10.1} ms  #{:<3} {name} (id {id})", o.index + 1)
             }
             .map_err(io_error)?;
