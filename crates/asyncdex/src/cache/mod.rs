@@ -41,7 +41,7 @@ use std::time::Duration;
 
 mod files;
 
-pub use files::{clear, stats, FileStats};
+pub use files::{clear, clear_dir, is_cache_file, stats, Cleared, FileStats};
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
