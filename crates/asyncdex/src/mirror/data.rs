@@ -16,6 +16,7 @@
 //! be a number or resolve, through that list, to one; the file path is then built from
 //! those two alone. Symbolic links are followed only when they stay inside the folder.
 
+use super::bounded::{kind_of, read_bounded, MAX_FILE};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -120,8 +121,17 @@ impl Data {
         })?;
         if meta.is_dir() {
             Data::dir(path)
-        } else {
+        } else if meta.is_file() {
             Data::store(Store::open_existing(path)?)
+        } else {
+            Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "cannot serve {}: it is {}, not a store file or a folder",
+                    path.display(),
+                    kind_of(&meta)
+                ),
+            ))
         }
     }
 
@@ -184,7 +194,7 @@ impl Data {
             let Some(index) = inside(&root, &index) else {
                 continue;
             };
-            let text = std::fs::read(&index).map_err(|e| io("list", &index, e))?;
+            let text = read_bounded(&index, MAX_FILE).map_err(|e| io("list", &index, e))?;
             let list: StaticList = serde_json::from_slice(&text).map_err(|e| {
                 Error::new(
                     ErrorKind::Decode,
@@ -299,7 +309,7 @@ impl Data {
         // Resolving links and reading both wait for the disk: one trip off the runtime.
         let read = asyncdex_engine::offload::once("reading a stored file", move || {
             let real = inside(&root, &path)?;
-            Some(std::fs::read(&real).map_err(|e| {
+            Some(read_bounded(&real, MAX_FILE).map_err(|e| {
                 Error::new(
                     ErrorKind::Io,
                     format!("cannot read {}: {e}", real.display()),

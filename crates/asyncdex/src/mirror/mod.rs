@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod bounded;
 mod data;
 mod faults;
 mod fds;
@@ -46,6 +47,7 @@ use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
+pub use bounded::MAX_FILE;
 pub use data::{pokemon_bodies, Data};
 use faults::FaultState;
 pub use faults::{Fault, FaultCounts, Faults};
