@@ -57,13 +57,22 @@ async fn latency(State(state): State<Arc<MirrorState>>, req: Request, next: Next
     }
     let due = tokio::time::Instant::now() + delay;
     let waiting = Waiting::enter(&state.early);
-    if waiting.0 < EARLY {
-        let response = next.run(req).await;
-        tokio::time::sleep_until(due).await;
-        response
-    } else {
-        tokio::time::sleep_until(due).await;
-        next.run(req).await
+    // A mirror that is stopping answers the waiting at once: a latency of an hour must not
+    // hold a graceful shutdown for an hour.
+    let stopping = state.shutdown.clone();
+    let wait = async move {
+        if waiting.0 < EARLY {
+            let response = next.run(req).await;
+            tokio::time::sleep_until(due).await;
+            response
+        } else {
+            tokio::time::sleep_until(due).await;
+            next.run(req).await
+        }
+    };
+    tokio::select! {
+        response = wait => response,
+        _ = stopping.cancelled() => plain(StatusCode::SERVICE_UNAVAILABLE, "the mirror is stopping\n"),
     }
 }
 
