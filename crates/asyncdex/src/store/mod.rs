@@ -70,9 +70,12 @@ impl Store {
     ///
     /// The file is inspected read-only first: one that is not an asyncdex store (another
     /// program's database, or not SQLite at all) is refused with a one-line error saying
-    /// what it holds, and left byte for byte as it was (see [`APPLICATION_ID`]).
+    /// what it holds, and left byte for byte as it was (see [`APPLICATION_ID`]). A path that
+    /// is not a regular file (a device, a FIFO, a directory) is refused before SQLite opens
+    /// it, so nothing (no `-journal`) appears beside it.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
+        schema::check_regular(path, "cannot open the store")?;
         let found = schema::inspect(path)?;
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).map_err(db_error(&what))?;
@@ -96,6 +99,7 @@ impl Store {
                 format!("cannot read the store {}: no such file", path.display()),
             ));
         }
+        schema::check_regular(path, "cannot read the store")?;
         if schema::inspect(path)? == Found::Empty {
             return Err(schema::refused(path, "it is empty"));
         }

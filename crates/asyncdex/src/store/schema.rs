@@ -91,6 +91,48 @@ pub(super) enum Found {
     },
 }
 
+/// Refuses a path that exists and is not a regular file (a device such as `/dev/null`, a
+/// FIFO, a directory, a link to one), before SQLite touches it: SQLite would open it, or
+/// leave a `-journal` beside it (`/dev/null-journal`).
+pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{what} {}: {e}", path.display()),
+            ))
+        }
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = meta.file_type();
+    let mut is = if kind.is_dir() {
+        "a directory"
+    } else {
+        "something else"
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            is = "a character device";
+        } else if kind.is_block_device() {
+            is = "a block device";
+        } else if kind.is_fifo() {
+            is = "a FIFO (named pipe)";
+        } else if kind.is_socket() {
+            is = "a socket";
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        format!("{what} {}: it is {is}, not a regular file", path.display()),
+    ))
+}
+
 /// Inspects `path` without changing it; an error (one line, naming the file) if it is
 /// not a store and not empty.
 pub(super) fn inspect(path: &Path) -> Result<Found> {
