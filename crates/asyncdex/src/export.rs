@@ -9,6 +9,8 @@
 //! DIR/data/api/v2/meta/index.json             the deploy stamp
 //! ```
 //!
+//! Every folder it creates or enters is a real directory inside the folder it is given:
+//! a symbolic link planted on the way (`data/api/v2`, `v2/type`) is refused, not followed.
 //! Every file is written atomically (a temporary file, then a rename): a reader, or a
 //! server already serving the folder, sees the old file or the new one, never half.
 //! Bodies are written exactly as stored (links relative), so crawl → export → serve →
@@ -28,7 +30,7 @@
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -47,13 +49,46 @@ pub struct ExportReport {
     pub bytes: u64,
 }
 
-fn create_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot create {}: {e}", path.display()),
-        )
-    })
+fn io_error(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot create {}: {why}", path.display()),
+    )
+}
+
+/// The folder `name` in `parent` (itself a real folder inside `root`), created if missing.
+///
+/// Every folder an export creates or enters must be a real directory inside the
+/// canonical `root`: a symbolic link planted at `data/api/v2` or `v2/type` would send
+/// every file written under it somewhere else, so it is refused, never followed.
+fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
+    let path = parent.join(name);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(io_error(
+                &path,
+                "it is a symbolic link (an export writes only inside the folder it is given)",
+            ));
+        }
+        Ok(meta) if !meta.is_dir() => return Err(io_error(&path, "it is not a directory")),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(&path).map_err(|e| io_error(&path, e))?;
+        }
+        Err(e) => return Err(io_error(&path, e)),
+    }
+    let real = path.canonicalize().map_err(|e| io_error(&path, e))?;
+    if !real.starts_with(root) {
+        return Err(io_error(
+            &path,
+            format!(
+                "it resolves to {}, outside {}",
+                real.display(),
+                root.display()
+            ),
+        ));
+    }
+    Ok(path)
 }
 
 /// Writes everything `store` holds under `dir` in PokeAPI's static layout. Blocking: from
@@ -62,24 +97,26 @@ fn create_dir(path: &Path) -> Result<()> {
 /// Every body is checked before it is written ([`Store::for_each_verified`]): a damaged
 /// row stops the export with an error naming it, rather than publishing it.
 pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
-    let api = dir.join("data/api/v2");
-    create_dir(&api)?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let root = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+    let mut api = root.clone();
+    for name in ["data", "api", "v2"] {
+        api = enter(&root, &api, name)?;
+    }
     let mut report = ExportReport::default();
-    let mut root = serde_json::Map::new();
+    let mut index = serde_json::Map::new();
     for endpoint in store.endpoints()? {
         if !is_listed(&endpoint) {
-            report.resources += export_unlisted(store, &api, &endpoint, &mut report.bytes)?;
+            report.resources += export_unlisted(store, &root, &api, &endpoint, &mut report.bytes)?;
             if endpoint == META {
-                root.insert(META.into(), format!("{API_PATH}/{META}/").into());
+                index.insert(META.into(), format!("{API_PATH}/{META}/").into());
             }
             continue;
         }
-        let folder = api.join(&endpoint);
-        create_dir(&folder)?;
+        let folder = enter(&root, &api, &endpoint)?;
         let mut results = Vec::new();
         store.for_each_verified(&endpoint, |row| {
-            let path = folder.join(row.id.to_string());
-            create_dir(&path)?;
+            let path = enter(&root, &folder, &row.id.to_string())?;
             write_atomic(&path.join("index.json"), &row.body)?;
             report.resources += 1;
             report.bytes += row.body.len() as u64;
@@ -98,25 +135,34 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
         });
         write_atomic(&folder.join("index.json"), list.to_string().as_bytes())?;
         report.lists += 1;
-        root.insert(endpoint.clone(), format!("{API_PATH}/{endpoint}/").into());
+        index.insert(endpoint.clone(), format!("{API_PATH}/{endpoint}/").into());
     }
     write_atomic(
         &api.join("index.json"),
-        serde_json::Value::Object(root).to_string().as_bytes(),
+        serde_json::Value::Object(index).to_string().as_bytes(),
     )?;
     Ok(report)
 }
 
 /// Writes what has no list: the deploy stamp at `meta/index.json`, each Pokémon's
 /// encounters at `pokemon/{id}/encounters/index.json`. Returns how many files.
-fn export_unlisted(store: &Store, api: &Path, endpoint: &str, bytes: &mut u64) -> Result<usize> {
+fn export_unlisted(
+    store: &Store,
+    root: &Path,
+    api: &Path,
+    endpoint: &str,
+    bytes: &mut u64,
+) -> Result<usize> {
     let mut written = 0;
     store.for_each_verified(endpoint, |row| {
         let folder = match endpoint {
-            ENCOUNTERS => api.join(format!("pokemon/{}/encounters", row.id)),
-            _ => api.join(META),
+            ENCOUNTERS => {
+                let pokemon = enter(root, api, "pokemon")?;
+                let id = enter(root, &pokemon, &row.id.to_string())?;
+                enter(root, &id, "encounters")?
+            }
+            _ => enter(root, api, META)?,
         };
-        create_dir(&folder)?;
         write_atomic(&folder.join("index.json"), &row.body)?;
         *bytes += row.body.len() as u64;
         written += 1;
