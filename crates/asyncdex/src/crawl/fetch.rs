@@ -12,6 +12,12 @@ use crate::store::{relativize, Row, ENCOUNTERS, META};
 
 /// Largest page asked of a list endpoint (PokeAPI answers all of a list in one page).
 const PAGE: usize = 100_000;
+/// Pages one list may take, at most: a server whose `next` never ends is stopped here.
+pub const MAX_LIST_PAGES: usize = 10_000;
+/// Ids one list may name, at most (PokeAPI's largest has under 11 000).
+pub const MAX_LIST_IDS: usize = 1_000_000;
+/// Endpoints one crawl may cover, at most (PokeAPI has under 100).
+pub const MAX_ENDPOINTS: usize = 1_000;
 
 /// A list entry: its `url` ends with the id (unnamed resources have no `name`).
 #[derive(Deserialize)]
@@ -31,6 +37,8 @@ struct ListPage {
 pub(super) struct Listing {
     pub(super) count: u64,
     pub(super) ids: Vec<i32>,
+    /// Entries whose url ends in no usable id (`abc`, `4294967295`): they cannot be fetched.
+    pub(super) unusable: u64,
 }
 
 /// The id at the end of a resource URL (`.../pokemon/25/` → 25).
@@ -67,6 +75,7 @@ pub(super) async fn read_list<T: Transport>(
             return Ok(Listing {
                 count: 1,
                 ids: vec![0],
+                unusable: 0,
             })
         }
         ENCOUNTERS => "pokemon",
@@ -74,7 +83,16 @@ pub(super) async fn read_list<T: Transport>(
     };
     let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
     let mut listing = Listing::default();
-    loop {
+    let mut seen = std::collections::HashSet::new();
+    let refuse = |why: String, url: &str| {
+        Error::new(
+            ErrorKind::Decode,
+            format!("the {endpoint} list cannot be read: {why}"),
+        )
+        .with_url(url)
+    };
+    for _ in 0..MAX_LIST_PAGES {
+        seen.insert(url.clone());
         let what = format!("the {endpoint} list");
         let body = get_ok(transport, &url, &what).await.map_err(|e| {
             if matches!(e.status(), Some(400 | 404)) {
@@ -90,14 +108,44 @@ pub(super) async fn read_list<T: Transport>(
         let page: ListPage =
             serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
         listing.count = page.count;
-        listing
-            .ids
-            .extend(page.results.iter().filter_map(|e| id_of(&e.url)));
-        match page.next {
-            Some(next) if listing.ids.len() < page.count as usize => url = next,
-            _ => return Ok(listing),
+        for entry in &page.results {
+            match id_of(&entry.url) {
+                Some(id) => listing.ids.push(id),
+                None => listing.unusable += 1,
+            }
         }
+        if listing.ids.len() as u64 + listing.unusable > MAX_LIST_IDS as u64 {
+            return Err(refuse(
+                format!("it names more than {MAX_LIST_IDS} entries"),
+                &url,
+            ));
+        }
+        let next = match page.next {
+            Some(next) if (listing.ids.len() as u64 + listing.unusable) < page.count => next,
+            _ => return Ok(listing),
+        };
+        if !under(&next, base) {
+            return Err(refuse(
+                format!("its next page {next} is not under {base}/"),
+                &url,
+            ));
+        }
+        if seen.contains(&next) {
+            return Err(refuse(
+                format!("its next page {next} was already read (a loop)"),
+                &url,
+            ));
+        }
+        url = next;
     }
+    Err(refuse(format!("it runs past {MAX_LIST_PAGES} pages"), &url))
+}
+
+/// Whether `url` is under the API `base` (same scheme, host, port and path prefix):
+/// a list's `next` may not send the crawl to another site.
+fn under(url: &str, base: &str) -> bool {
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Every endpoint the API's root names (`GET {base}/`).
@@ -119,6 +167,16 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
         }
     }
     endpoints.push(META.to_owned());
+    if endpoints.len() > MAX_ENDPOINTS {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            format!(
+                "the API root at {url} names {} endpoints, more than the {MAX_ENDPOINTS} a crawl covers",
+                endpoints.len()
+            ),
+        )
+        .with_url(&url));
+    }
     Ok(endpoints)
 }
 

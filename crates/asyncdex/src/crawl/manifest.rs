@@ -24,14 +24,16 @@ pub struct ResourceReport {
     pub retried: u64,
     /// Why the list itself could not be read, if it could not.
     pub list_error: Option<String>,
-    /// The first few failures: `id: reason`.
+    /// The first few failures (`id: reason`), and why anything else was left out.
     pub failures: Vec<String>,
 }
 
 impl ResourceReport {
-    /// Everything the list promised is stored.
+    /// Everything the list promised is stored, and nothing was left out for a reason
+    /// named in `failures` (entries with no usable id, links past the crawl's cap).
     pub fn complete(&self) -> bool {
         self.list_error.is_none()
+            && self.failures.is_empty()
             && self.stored >= self.expected
             && self.failed == 0
             && self.cancelled == 0

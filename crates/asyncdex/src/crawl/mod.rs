@@ -41,6 +41,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use fetch::{fetch_row, read_list, root_endpoints, Listing};
+pub use fetch::{MAX_ENDPOINTS, MAX_LIST_IDS, MAX_LIST_PAGES};
 pub use manifest::{Manifest, ResourceReport, Tick};
 
 use crate::error::{Error, Result};
@@ -52,6 +53,9 @@ use asyncdex_engine::gather::{self, gather, Order, Outcome, Policy};
 const BATCH: usize = 256;
 /// Failures named per resource in the manifest.
 const NAMED_FAILURES: usize = 5;
+/// Resources one crawl schedules, at most (listed and followed together): bodies that
+/// link to ever more new ids stop growing the crawl here, and the manifest says so.
+pub const MAX_SCHEDULED: usize = 1_000_000;
 
 /// What to crawl and how hard to push.
 #[derive(Debug, Clone)]
@@ -62,6 +66,8 @@ pub struct Crawl {
     pub follow: bool,
     /// Concurrency, timeouts, retries, rate, cancellation.
     pub policy: Policy,
+    /// Resources this crawl schedules, at most ([`MAX_SCHEDULED`] by default).
+    pub max_scheduled: usize,
 }
 
 impl Crawl {
@@ -73,6 +79,7 @@ impl Crawl {
             resources,
             follow: false,
             policy,
+            max_scheduled: MAX_SCHEDULED,
         }
     }
 
@@ -82,6 +89,12 @@ impl Crawl {
         if let Some(list) = &self.resources {
             if list.is_empty() {
                 return Err(Error::invalid_input("the list of resources is empty"));
+            }
+            if list.len() > MAX_ENDPOINTS {
+                return Err(Error::invalid_input(format!(
+                    "{} resources named, more than the {MAX_ENDPOINTS} a crawl covers",
+                    list.len()
+                )));
             }
             for r in list {
                 check_endpoint(r)?;
@@ -185,6 +198,10 @@ pub async fn crawl<T: Transport>(
     // Fetched this run and failed for good (a cancelled call is not in here: it is missing
     // because the run stopped, not because the server failed it).
     let mut failed: Vec<HashSet<i32>> = vec![HashSet::new(); endpoints.len()];
+    // Everything ever scheduled: listed ids plus followed links, capped at MAX_SCHEDULED;
+    // per resource, how many were left out for the cap.
+    let mut scheduled = 0usize;
+    let mut over_cap: Vec<u64> = vec![0; endpoints.len()];
     for (i, (attempts, result)) in lists.enumerate() {
         let report = &mut reports[i];
         report.retried += u64::from(attempts.saturating_sub(1));
@@ -203,13 +220,23 @@ pub async fn crawl<T: Transport>(
         let endpoint = endpoints[i].clone();
         let valid = store.run(move |s| s.valid_ids(&endpoint)).await?;
         report.expected = count;
+        if listing.unusable > 0 {
+            report.failures.push(format!(
+                "{} listed entries have no usable id (their url does not end in a number that fits)",
+                listing.unusable
+            ));
+        }
         for id in listing.ids {
             if !known[i].insert(id) {
                 continue;
             }
             if valid.contains(&id) {
                 report.skipped += 1;
+            } else if scheduled >= job.max_scheduled {
+                known[i].remove(&id);
+                over_cap[i] += 1;
             } else {
+                scheduled += 1;
                 missing[i].insert(id);
                 todo.push((i, id));
             }
@@ -249,12 +276,20 @@ pub async fn crawl<T: Transport>(
                         missing[i].remove(&id);
                         if job.follow {
                             for (endpoint, linked) in linked_ids(&row.body) {
-                                if let Some(&j) = index.get(endpoint) {
-                                    if known[j].insert(linked) {
-                                        missing[j].insert(linked);
-                                        todo.push((j, linked));
-                                    }
+                                let Some(&j) = index.get(endpoint) else {
+                                    continue;
+                                };
+                                if known[j].contains(&linked) {
+                                    continue;
                                 }
+                                if scheduled >= job.max_scheduled {
+                                    over_cap[j] += 1;
+                                    continue;
+                                }
+                                scheduled += 1;
+                                known[j].insert(linked);
+                                missing[j].insert(linked);
+                                todo.push((j, linked));
                             }
                         }
                         rows.push(row);
@@ -290,6 +325,12 @@ pub async fn crawl<T: Transport>(
     // written, and a damaged row not fetched again is still missing: being there is
     // enough for the rest.
     for (i, report) in reports.iter_mut().enumerate() {
+        if over_cap[i] > 0 {
+            report.failures.push(format!(
+                "{} resources not fetched: the crawl reached its cap of {} resources",
+                over_cap[i], job.max_scheduled
+            ));
+        }
         if report.list_error.is_some() {
             continue;
         }

@@ -1,0 +1,252 @@
+//! A crawl against a hostile API, and a store or export pointed at hostile paths: each
+//! bound is enforced at the one place its kind of input enters (a list's `next`, the
+//! follow queue, the API root, a list entry's url, the store's path, the export's folders).
+
+mod common;
+
+use std::time::Duration;
+
+use asyncdex::crawl::{crawl, Crawl, Manifest, MAX_ENDPOINTS};
+use asyncdex::http::{HttpOptions, Native};
+use asyncdex::mirror::{Mirror, MirrorConfig};
+use asyncdex::store::{AsyncStore, Row, Store};
+use common::{respond, serve, Request};
+
+const JSON: &str = "Content-Type: application/json\r\n";
+
+/// A crawl of `resources` (or the root's) at `base`, no retries, into memory.
+async fn run(base: &str, resources: Option<Vec<String>>, follow: bool, cap: usize) -> Manifest {
+    try_run(base, resources, follow, cap).await.unwrap()
+}
+
+async fn try_run(
+    base: &str,
+    resources: Option<Vec<String>>,
+    follow: bool,
+    cap: usize,
+) -> asyncdex::Result<Manifest> {
+    let mut job = Crawl::new(resources, 4);
+    job.policy.retries = 0;
+    job.policy.timeout = Some(Duration::from_secs(10));
+    job.follow = follow;
+    job.max_scheduled = cap;
+    let store = AsyncStore::new(Store::open_in_memory().unwrap());
+    let transport = Native::new(&HttpOptions::default()).unwrap();
+    let mut tick = |_| {};
+    let run = crawl(transport, base, &store, &job, &mut tick);
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the crawl ends")
+}
+
+fn host(req: &Request) -> String {
+    req.header("host").unwrap_or("").to_owned()
+}
+
+#[tokio::test]
+async fn a_next_link_that_loops_back_is_stopped_with_a_reason() {
+    let addr = serve(20, |req, s| {
+        let next = format!("http://{}{}", host(req), req.path());
+        let body = format!(
+            r#"{{"count":5,"next":"{next}","results":[{{"url":"http://{}/api/v2/type/1/"}}]}}"#,
+            host(req)
+        );
+        respond(s, "200 OK", JSON, &body);
+    });
+    let m = run(
+        &format!("{addr}/api/v2"),
+        Some(vec!["type".into()]),
+        false,
+        100,
+    )
+    .await;
+    let err = m.resources[0].list_error.as_deref().expect("a list error");
+    assert!(err.contains("already read (a loop)"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    assert!(!m.complete());
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_not_followed() {
+    let addr = serve(20, |req, s| {
+        let port = host(req).rsplit(':').next().unwrap_or("").to_owned();
+        let body = format!(
+            r#"{{"count":5,"next":"http://127.0.0.2:{port}/api/v2/type/?offset=1","results":[]}}"#
+        );
+        respond(s, "200 OK", JSON, &body);
+    });
+    let m = run(
+        &format!("{addr}/api/v2"),
+        Some(vec!["type".into()]),
+        false,
+        100,
+    )
+    .await;
+    let err = m.resources[0].list_error.as_deref().expect("a list error");
+    assert!(err.contains("is not under"), "{err}");
+    assert!(err.contains("127.0.0.2"), "{err}");
+}
+
+/// Each `type/N` links to `type/2N` and `type/2N+1`: without a cap, a crawl never ends.
+#[tokio::test]
+async fn following_links_stops_at_the_cap_and_says_so() {
+    let addr = serve(100, |req, s| {
+        let path = req.path();
+        if path.starts_with("/api/v2/type/?") {
+            let body = format!(
+                r#"{{"count":1,"next":null,"results":[{{"url":"http://{}/api/v2/type/1/"}}]}}"#,
+                host(req)
+            );
+            return respond(s, "200 OK", JSON, &body);
+        }
+        let id: i32 = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (a, b) = (2 * id, 2 * id + 1);
+        let body = format!(
+            r#"{{"id":{id},"name":"t{id}","a":"/api/v2/type/{a}/","b":"/api/v2/type/{b}/"}}"#
+        );
+        respond(s, "200 OK", JSON, &body);
+    });
+    let m = run(
+        &format!("{addr}/api/v2"),
+        Some(vec!["type".into()]),
+        true,
+        5,
+    )
+    .await;
+    let r = &m.resources[0];
+    assert_eq!(r.fetched, 5, "{r:?}");
+    assert!(
+        r.failures.iter().any(|f| f.contains("cap of 5 resources")),
+        "{r:?}"
+    );
+    assert!(!m.complete(), "a capped crawl is not complete");
+}
+
+#[tokio::test]
+async fn a_root_naming_too_many_endpoints_is_refused() {
+    let addr = serve(5, |_, s| {
+        let names: Vec<String> = (0..=MAX_ENDPOINTS)
+            .map(|i| format!(r#""e{i}":"/api/v2/e{i}/""#))
+            .collect();
+        respond(s, "200 OK", JSON, &format!("{{{}}}", names.join(",")));
+    });
+    let err = try_run(&format!("{addr}/api/v2"), None, false, 100)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than the 1000"), "{err}");
+    let many = (0..=MAX_ENDPOINTS).map(|i| format!("e{i}")).collect();
+    let err = Crawl::new(Some(many), 4)
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than the 1000"), "{err}");
+    assert!(!err.contains("--"), "{err}");
+}
+
+#[tokio::test]
+async fn entries_without_a_usable_id_are_counted_with_a_reason() {
+    let addr = serve(5, |req, s| {
+        let h = host(req);
+        let body = format!(
+            r#"{{"count":2,"next":null,"results":[{{"url":"http://{h}/api/v2/type/4294967295/"}},{{"url":"http://{h}/api/v2/type/abc/"}}]}}"#
+        );
+        respond(s, "200 OK", JSON, &body);
+    });
+    let m = run(
+        &format!("{addr}/api/v2"),
+        Some(vec!["type".into()]),
+        false,
+        100,
+    )
+    .await;
+    let r = &m.resources[0];
+    assert_eq!((r.expected, r.stored), (2, 0), "{r:?}");
+    assert!(
+        r.failures
+            .iter()
+            .any(|f| f.starts_with("2 listed entries have no usable id")),
+        "{r:?}"
+    );
+    assert!(!m.complete());
+}
+
+#[tokio::test]
+async fn the_listed_ids_count_against_the_cap_too() {
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let m = run(mirror.base_url(), Some(vec!["type".into()]), false, 3).await;
+    mirror.stop().await;
+    let r = &m.resources[0];
+    assert_eq!(r.fetched, 3, "{r:?}");
+    assert!(r.failures.iter().any(|f| f.contains("cap of 3")), "{r:?}");
+    assert!(!m.complete());
+}
+
+#[test]
+fn a_store_path_that_is_not_a_regular_file_is_refused_before_sqlite_touches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let err = Store::open(&fifo).unwrap_err().to_string();
+    assert!(
+        err.ends_with("it is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+    let sub = dir.path().join("folder");
+    std::fs::create_dir(&sub).unwrap();
+    let err = Store::open(&sub).unwrap_err().to_string();
+    assert!(
+        err.ends_with("it is a directory, not a regular file"),
+        "{err}"
+    );
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    assert!(Store::open(&link).unwrap_err().to_string().contains("FIFO"));
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["folder", "link", "pipe"], "nothing beside them");
+    assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
+}
+
+fn one_row_store() -> Store {
+    let store = Store::open_in_memory().unwrap();
+    let body = br#"{"id":13}"#.to_vec();
+    store
+        .put(&[Row::new("type", 13, Some("electric".into()), body)])
+        .unwrap();
+    store
+}
+
+#[test]
+fn export_refuses_to_write_through_a_symlinked_folder() {
+    for planted in ["data/api/v2", "data/api/v2/type"] {
+        let to = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let link = to.path().join(planted);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+        let err = asyncdex::export::export(&one_row_store(), to.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("symbolic link"), "{planted}: {err}");
+        assert!(err.contains(planted), "{planted}: {err}");
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "{planted}: nothing written outside"
+        );
+    }
+}
