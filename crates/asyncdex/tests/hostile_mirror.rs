@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use asyncdex::mirror::{Data, Mirror, MirrorConfig, MAX_FILE};
+use asyncdex::mirror::{Data, Mirror, MirrorConfig, MAX_FILE, MAX_H2_STREAMS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -128,4 +128,35 @@ fn what_is_neither_a_file_nor_a_folder_is_refused_naming_what_it_is() {
         assert!(e.contains("pipe.db") && e.contains("FIFO"), "{e}");
         assert!(!e.contains("empty"), "{e}");
     }
+}
+
+/// A client that never opens its receive window holds every answer it asked for; the
+/// server lets one connection have only so many open at once.
+#[tokio::test]
+async fn an_http2_client_that_reads_nothing_may_open_only_so_many_streams() {
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let tcp = TcpStream::connect(mirror.addr()).await.unwrap();
+    let (mut send, conn) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, bytes::Bytes>(tcp)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(conn);
+    let req = hyper::Request::get(format!("{}/pokemon/25", mirror.base_url()))
+        .body(())
+        .unwrap();
+    let (answer, _) = send.send_request(req, true).unwrap();
+    let answer = timeout(PATIENCE, answer)
+        .await
+        .expect("headers come")
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let most = send.current_max_send_streams();
+    assert!(
+        (100..=MAX_H2_STREAMS as usize).contains(&most),
+        "the server allows {most} streams per connection"
+    );
+    drop((answer, send));
+    driver.abort();
+    timeout(PATIENCE, mirror.stop()).await.expect("stops");
 }

@@ -56,7 +56,7 @@ pub use fds::{fd_limit, raise_fd_limit, FdLimit};
 pub use handle::{BackgroundMirror, Mirror};
 pub use routes::app;
 use serve::serve_state;
-pub use serve::{ConnectionCap, ServeLimits};
+pub use serve::{ConnectionCap, ServeLimits, MAX_H2_STREAMS};
 
 /// How the mirror behaves.
 #[derive(Debug, Clone, PartialEq)]

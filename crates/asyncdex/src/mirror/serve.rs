@@ -99,8 +99,16 @@ impl ServeLimits {
 const MAX_CAP: usize = 1 << 24;
 
 /// Most HTTP/2 streams one client may have open on one connection. hyper's default (200)
-/// would make a client with 10 000 calls in flight wait in line; a mirror wants them all.
-const MAX_H2_STREAMS: u32 = 100_000;
+/// makes a client with 10 000 calls in flight wait in line more than it needs; but each
+/// open stream holds its answer (PokeAPI's are ~250 KB) until the client reads it, so a
+/// client that never opens its receive window could make 100 000 streams hold 25 GB.
+/// A thousand: plenty to multiplex (a client queues the rest and sends them as streams
+/// finish), at most ~250 MB held per connection.
+pub const MAX_H2_STREAMS: u32 = 1_000;
+
+/// Most bytes of one stream's answer hyper hands to HTTP/2 ahead of the client's window:
+/// an unread answer is not copied whole into the send buffer as well.
+const H2_SEND_BUF: usize = 64 * 1024;
 
 /// The accept loop: HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on the same port.
 pub(super) async fn serve_state(
@@ -122,7 +130,8 @@ pub(super) async fn serve_state(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_H2_STREAMS);
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_send_buf_size(H2_SEND_BUF);
     let cap = limits.connection_cap();
     let slots = Arc::new(Semaphore::new(cap));
     let conns = Arc::new(Conns::default());
