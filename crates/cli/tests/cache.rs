@@ -9,7 +9,7 @@ use asyncdex::mirror::{BackgroundMirror, Mirror, MirrorConfig};
 use asyncdex::pokeapi::{BlockingClient, Client, Key};
 use asyncdex::store::{Row, Store};
 use asyncdex::ErrorKind;
-use common::binary::asyncdex;
+use common::binary::{asyncdex, text};
 
 fn key(s: &str) -> Key {
     s.parse().unwrap()
@@ -193,4 +193,17 @@ fn a_second_names_run_answers_from_the_cache_without_the_network() {
     let text = String::from_utf8_lossy(&asyncdex(&["cache", "stats", "--dir", cache_dir]).stdout)
         .into_owned();
     assert!(text.contains("holds nothing"), "{text}");
+}
+
+#[test]
+fn cache_clear_leaves_files_that_are_not_the_caches() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.db");
+    std::fs::write(&notes, "my notes").unwrap();
+    let out = asyncdex(&["cache", "--dir", dir.path().to_str().unwrap(), "clear"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("removed 0 files"), "{stdout}");
+    assert!(stdout.contains("left 1 file"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
 }

@@ -419,8 +419,14 @@ mod tests {
             parse("http://h/api/v2/pokemon/25"),
             Some(("pokemon".into(), "25".into()))
         );
+        // A list page is kept by its query, under its endpoint's list.
+        assert_eq!(
+            parse("http://h/api/v2/pokemon/?limit=20&offset=0"),
+            Some(("pokemon#list".into(), "limit=20&offset=0".into()))
+        );
         for bypass in [
-            "http://h/api/v2/pokemon/?limit=20&offset=0",
+            "http://h/api/v2/pokemon/?limit=20&offset=0#x",
+            "http://h/api/v2/pokemon/?",
             "http://h/api/v2/",
             "http://other/api/v2/pokemon/25/",
             "http://h/api/v2/pokemon/25/extra/",

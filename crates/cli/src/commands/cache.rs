@@ -22,7 +22,7 @@ pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
     // Reading SQLite files and deleting files both block: off the runtime.
     let work = offload::once("reading the cache", move || {
         if clear {
-            asyncdex::cache::clear(&dir).map(Err)
+            asyncdex::cache::clear_dir(&dir).map(Err)
         } else {
             asyncdex::cache::stats(&dir).map(Ok)
         }
@@ -30,12 +30,25 @@ pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
     let done = work.await??;
     let dir = job.dir.display();
     match done {
-        Err((files, bytes)) => writeln!(
-            io.out,
-            "cache: removed {files} file{} ({:.1} MB) from {dir}",
-            if files == 1 { "" } else { "s" },
-            bytes as f64 / 1e6
-        ),
+        Err(cleared) => {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            writeln!(
+                io.out,
+                "cache: removed {} file{} ({:.1} MB) from {dir}",
+                cleared.files,
+                plural(cleared.files),
+                cleared.bytes as f64 / 1e6
+            )
+            .and_then(|()| match cleared.left {
+                0 => Ok(()),
+                n => writeln!(
+                    io.out,
+                    "cache: left {n} file{} in {dir} that {} not asyncdex cache files",
+                    plural(n),
+                    if n == 1 { "is" } else { "are" }
+                ),
+            })
+        }
         Ok(files) if files.is_empty() => writeln!(io.out, "cache: {dir} holds nothing"),
         Ok(files) => (|| {
             writeln!(io.out, "cache: {dir}")?;
