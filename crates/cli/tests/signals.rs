@@ -48,6 +48,8 @@ fn names_keeps_what_finished_under_int_and_term() {
         let child = start(&[
             "names",
             "40",
+            "--ids",
+            "1-1025", // no list request first: the first five arrive at 0.8 s
             "--mode",
             "async",
             "-c",
@@ -169,6 +171,8 @@ fn fail_fast_counts_each_call_once_in_json_and_the_summary_line() {
         .args([
             "names",
             "200",
+            "--ids",
+            "1-1025", // no list request: it would be faulted too
             "--mode",
             "async",
             "--fail-rate",
