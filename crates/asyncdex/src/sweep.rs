@@ -50,10 +50,11 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// Measured / ideal.
+    /// Measured / ideal; `None` when skipped, or when the ideal is zero (no latency: no
+    /// ideal to compare with).
     pub fn ratio(&self) -> Option<f64> {
         let (wall, _) = self.measured?;
-        Some(wall.as_secs_f64() / self.ideal.as_secs_f64().max(1e-9))
+        (!self.ideal.is_zero()).then(|| wall.as_secs_f64() / self.ideal.as_secs_f64())
     }
 }
 
@@ -106,6 +107,18 @@ pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_latency_means_no_ratio_rather_than_a_division_by_zero() {
+        let cell = |ideal| Cell {
+            mode: Mode::Async,
+            n: 10,
+            ideal,
+            measured: Some((Duration::from_millis(16), 10)),
+        };
+        assert_eq!(cell(Duration::ZERO).ratio(), None);
+        assert_eq!(cell(Duration::from_millis(8)).ratio(), Some(2.0));
+    }
 
     #[test]
     fn ideals_follow_the_width_of_each_mode() {

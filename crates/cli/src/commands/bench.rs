@@ -156,12 +156,12 @@ fn print_cell(
         match (state, cell.measured) {
             (CellState::Measured, Some((wall, _))) => writeln!(
                 out,
-                "{:<12}{:>7}{:>12.1}{:>12.1}{:>8.2}{:>12.1}",
+                "{:<12}{:>7}{:>12.1}{:>12.1}{:>8}{:>12.1}",
                 cell.mode.as_str(),
                 cell.n,
                 ms(wall),
                 ms(cell.ideal),
-                cell.ratio().unwrap_or(0.0),
+                cell.ratio().map_or("-".into(), |r| format!("{r:.2}")),
                 rate(wall)
             ),
             (CellState::Interrupted, _) => writeln!(
