@@ -252,9 +252,24 @@ pub struct FaultArgs {
     /// Embedded mirror: the Retry-After sent with a 429.
     #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = bounds::whole_secs)]
     pub retry_after: u64,
+    /// Embedded mirror: serve at most N requests at once; more wait in a queue (latency
+    /// grows as Little's law says), and past the queue are answered 503 (default: no limit).
+    #[arg(long, value_name = "N", value_parser = bounds::capacity)]
+    pub capacity: Option<usize>,
+    /// Embedded mirror, with --capacity: how many requests may wait for a place.
+    #[arg(long, value_name = "M", default_value_t = 1000, value_parser = bounds::queue, requires = "capacity")]
+    pub queue: usize,
 }
 
 impl FaultArgs {
+    /// The mirror's capacity, if one was asked for.
+    pub fn capacity(&self) -> Option<asyncdex::mirror::Capacity> {
+        self.capacity.map(|servers| asyncdex::mirror::Capacity {
+            servers,
+            queue: self.queue,
+        })
+    }
+
     pub fn faults(&self, seed: u64) -> asyncdex::Result<Faults> {
         let faults = Faults {
             fail: self.fail_rate,
@@ -333,6 +348,7 @@ impl SourceArgs {
             jitter: Duration::from_millis(self.jitter),
             seed,
             faults: self.faults.faults(seed)?,
+            capacity: self.faults.capacity(),
         };
         api_target(self.api.as_deref(), mirror)
     }

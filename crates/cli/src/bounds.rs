@@ -20,6 +20,7 @@
 //! | a 429's Retry-After the mirror sends | `--retry-after SECS` | 0 – 86 400 |
 //! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |
 //! | fault probabilities | `--fail-rate P` … | 0 – 1, adding up to at most 1 |
+//! | a server's capacity and queue | `--capacity N`, `--queue M` | 1 – 100 000, 0 – 1 000 000 |
 //! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
 //! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
 //!
@@ -121,6 +122,16 @@ pub fn jobs(s: &str) -> Result<usize, String> {
 
 /// Most CPU jobs (`cpu --jobs`).
 pub const MAX_JOBS: usize = 10_000;
+
+/// A server's capacity: requests served at once.
+pub fn capacity(s: &str) -> Result<usize, String> {
+    whole(s, 1, MAX_CONCURRENCY)
+}
+
+/// Requests that may wait for a place at a server with a capacity.
+pub fn queue(s: &str) -> Result<usize, String> {
+    whole(s, 0, MAX_CALLS)
+}
 
 /// A pool's threads.
 pub fn threads(s: &str) -> Result<usize, String> {

@@ -71,6 +71,7 @@ pub async fn run(
                 jitter: Duration::from_millis(a.jitter),
                 seed: a.seed,
                 faults: a.faults.faults(a.seed)?,
+                capacity: a.faults.capacity(),
             };
             commands::serve(
                 ServeJob {

@@ -49,9 +49,20 @@ fn main() -> ExitCode {
                 && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
         {
             // One line that names the problem; `--help` has the rest.
+            // clap may spread the problem over a few lines before its usage ("the
+            // following required arguments were not provided:" then the argument): they
+            // are joined, so the one line still names it.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            let _ = writeln!(std::io::stderr(), "{first} (see --help)");
+            let problem: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            let line = match problem.join(" ") {
+                l if l.is_empty() => "error: invalid arguments".to_owned(),
+                l => l,
+            };
+            let _ = writeln!(std::io::stderr(), "{line} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }
         Err(e) => {

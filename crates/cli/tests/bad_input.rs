@@ -161,6 +161,16 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "'--jobs <N>': 1000000 is too large: at most 10000",
         ),
         Case::usage(
+            "a server of no capacity",
+            &["serve", "--capacity", "0"],
+            "'--capacity <N>': must be at least 1",
+        ),
+        Case::usage(
+            "a queue without a capacity",
+            &["names", "3", "--queue", "5"],
+            "--capacity",
+        ),
+        Case::usage(
             "a range of ids backwards",
             &["names", "3", "--ids", "898-1"],
             "not a range of ids",

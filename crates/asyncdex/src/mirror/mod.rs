@@ -28,6 +28,7 @@
 //! ```
 
 mod bounded;
+mod capacity;
 mod data;
 mod faults;
 mod fds;
@@ -52,6 +53,7 @@ pub use data::{pokemon_bodies, Data};
 use faults::FaultState;
 pub use faults::{Fault, FaultCounts, Faults};
 
+pub use capacity::{Capacity, CapacityStats};
 pub use fds::{fd_limit, raise_fd_limit, FdLimit};
 pub use handle::{BackgroundMirror, Mirror};
 pub use routes::app;
@@ -69,6 +71,8 @@ pub struct MirrorConfig {
     pub seed: u64,
     /// Injected faults (none by default).
     pub faults: Faults,
+    /// How many requests it serves at once and lets wait (`None`, the default: no limit).
+    pub capacity: Option<Capacity>,
 }
 
 impl Default for MirrorConfig {
@@ -79,6 +83,7 @@ impl Default for MirrorConfig {
             jitter: Duration::ZERO,
             seed: 0,
             faults: Faults::default(),
+            capacity: None,
         }
     }
 }
@@ -96,8 +101,11 @@ impl MirrorConfig {
         } else {
             String::new()
         };
+        let capacity = self.capacity.map_or(String::new(), |c| {
+            format!(", capacity {} (queue {})", c.servers, c.queue)
+        });
         format!(
-            "latency {} ms ± {} ms{faults}",
+            "latency {} ms ± {} ms{capacity}{faults}",
             ms(self.latency),
             ms(self.jitter),
         )
@@ -137,6 +145,8 @@ pub struct MirrorState {
     gzip: gzip::GzipCache,
     /// Requests waiting out their latency (see the routes' `latency`).
     early: std::sync::atomic::AtomicUsize,
+    /// The places and the queue, when the mirror has a capacity.
+    gate: Option<capacity::Gate>,
 }
 
 impl MirrorState {
@@ -151,13 +161,14 @@ impl MirrorState {
         let base = base.into().trim_end_matches('/').to_owned();
         Arc::new(MirrorState {
             base,
-            config,
             requests: AtomicU64::new(0),
             faults: FaultState::default(),
             shutdown: CancellationToken::new(),
             data,
             gzip: gzip::GzipCache::default(),
             early: std::sync::atomic::AtomicUsize::new(0),
+            gate: config.capacity.map(capacity::Gate::new),
+            config,
         })
     }
 
@@ -171,6 +182,7 @@ impl MirrorState {
         MirrorStats {
             requests: self.requests(),
             faults: self.faults.counts(),
+            capacity: self.gate.as_ref().map(capacity::Gate::stats),
         }
     }
 }
@@ -222,6 +234,8 @@ pub struct MirrorStats {
     pub requests: u64,
     /// Faults injected, by kind.
     pub faults: FaultCounts,
+    /// What its capacity did, if it has one.
+    pub capacity: Option<CapacityStats>,
 }
 
 /// Serves `data` (the embedded PokeAPI, [`Data::embedded`], a crawled store, or a folder

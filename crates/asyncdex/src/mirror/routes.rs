@@ -39,7 +39,32 @@ pub fn app(state: Arc<MirrorState>) -> Router {
         .fallback(|| async { bad_request() })
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), latency))
+        .layer(middleware::from_fn_with_state(state.clone(), capacity))
         .with_state(state)
+}
+
+/// Holds a place for the request while it is served (its latency included), when the
+/// mirror has a capacity: waits in the queue for one, or is turned away with 503 and
+/// `Retry-After: 1` when the queue is full. The mirror's own counters are never held up.
+async fn capacity(State(state): State<Arc<MirrorState>>, req: Request, next: Next) -> Response {
+    let Some(gate) = &state.gate else {
+        return next.run(req).await;
+    };
+    if !req.uri().path().starts_with("/api/v2") {
+        return next.run(req).await;
+    }
+    match gate.enter().await {
+        Some(_place) => next.run(req).await,
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::RETRY_AFTER, "1"),
+            ],
+            "Service Unavailable",
+        )
+            .into_response(),
+    }
 }
 
 /// Answers after the simulated latency (a timer: no thread is blocked). While few requests
@@ -314,6 +339,11 @@ async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
         "seed": c.seed,
         "requests": state.requests.load(Ordering::Relaxed),
         "gzip_kept_bytes": state.gzip.used(),
+        "capacity": state.config.capacity.map(|c| serde_json::json!({
+            "servers": c.servers,
+            "queue": c.queue,
+            "stats": state.gate.as_ref().map(|g| g.stats()),
+        })),
         "faults": Fault::NAMES.iter().zip(state.faults.counts().0)
             .map(|(name, n)| (*name, n))
             .collect::<std::collections::BTreeMap<_, _>>(),

@@ -54,5 +54,16 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         stats.requests, stats.faults
     )
     .map_err(io_error)?;
+    if let Some(c) = stats.capacity {
+        writeln!(
+            io.out,
+            "capacity: {} requests waited for a place (mean {:.1} ms, longest {:.1} ms), {} turned away with 503",
+            c.queued,
+            c.mean_wait().as_secs_f64() * 1e3,
+            c.max_wait_us as f64 / 1e3,
+            c.rejected
+        )
+        .map_err(io_error)?;
+    }
     Ok(Summary::default())
 }
