@@ -114,6 +114,24 @@ pub struct Context {
     pub client: Client<Native>,
     /// The expected time of one fetch, if known.
     pub fetch_latency: Option<Duration>,
+    /// Places for fetches in flight: a parallel block of ten thousand fetches takes its
+    /// turns through [`MAX_FETCHES`] places instead of opening ten thousand connections.
+    pub in_flight: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// Most fetch steps of one program in flight at once.
+pub const MAX_FETCHES: usize = 64;
+
+impl Context {
+    /// Fetch steps through `client`, each expected to take `fetch_latency`, at most
+    /// [`MAX_FETCHES`] at once.
+    pub fn new(client: Client<Native>, fetch_latency: Option<Duration>) -> Context {
+        Context {
+            client,
+            fetch_latency,
+            in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_FETCHES)),
+        }
+    }
 }
 
 impl Program {
@@ -338,7 +356,12 @@ fn build(
         } => {
             let ctx = context.ok_or_else(|| Error::invalid_input("fetch steps need an API"))?;
             let (client, resource, key) = (ctx.client.clone(), *resource, key.clone());
+            let in_flight = ctx.in_flight.clone();
             let run = async move {
+                let _place = in_flight
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::new(crate::ErrorKind::Cancelled, "the program stopped"))?;
                 Ok(match resource {
                     Resource::Pokemon => client.pokemon(key).await?.name,
                     Resource::Species => client.species(key).await?.name,

@@ -195,6 +195,9 @@ pub fn secs(s: &str) -> Result<Duration, String> {
     if secs > MAX_SECS {
         return Err(format!("must be at most {MAX_SECS} seconds (a day)"));
     }
+    if secs < 0.001 {
+        return Err(format!("must be at least 0.001 seconds, not {s}"));
+    }
     Ok(Duration::from_secs_f64(secs))
 }
 
@@ -267,6 +270,7 @@ mod tests {
             ("3600001", ("millis", |s| millis(s).is_ok()), false),
             ("0", ("period", |s| period_millis(s).is_ok()), false),
             ("0.001", ("secs", |s| secs(s).is_ok()), true),
+            ("0.0000000001", ("secs", |s| secs(s).is_ok()), false),
             ("86400", ("secs", |s| secs(s).is_ok()), true),
             ("1e19", ("secs", |s| secs(s).is_ok()), false),
             ("0", ("secs", |s| secs(s).is_ok()), false),

@@ -70,3 +70,39 @@ fn program_files_fetch_wait_and_report_bad_input_by_line() {
         None,
     );
 }
+
+/// A parallel block of 130 fetches takes its turns through 64 places: three waves of the
+/// latency at least, and every fetch answered (not 130 connections at once).
+#[test]
+fn a_wide_parallel_block_fetches_through_a_bounded_number_of_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<String> = (1..=130)
+        .map(|i| format!("{{ fetch = \"pokemon/{i}\" }}"))
+        .collect();
+    let text = format!(
+        "name = \"wide\"\n[[steps]]\nparallel = [{}]\n",
+        steps.join(", ")
+    );
+    let file = dir.path().join("wide.toml");
+    std::fs::write(&file, text).unwrap();
+    let started = std::time::Instant::now();
+    let out = common::binary::asyncdex(&[
+        "program",
+        file.to_str().unwrap(),
+        "--latency",
+        "100",
+        "--jitter",
+        "0",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::binary::text(&out.stderr)
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(300),
+        "130 fetches through 64 places take three waves: {took:?}"
+    );
+}

@@ -144,8 +144,12 @@ pub(super) async fn read_list<T: Transport>(
 /// Whether `url` is under the API `base` (same scheme, host, port and path prefix):
 /// a list's `next` may not send the crawl to another site.
 fn under(url: &str, base: &str) -> bool {
-    url.strip_prefix(base)
-        .is_some_and(|rest| rest.starts_with('/'))
+    // Text under the root, and no `.` or `..` segment that a server would resolve to a
+    // path outside it.
+    url.strip_prefix(base).is_some_and(|rest| {
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        rest.starts_with('/') && !path.split('/').any(|seg| seg == ".." || seg == ".")
+    })
 }
 
 /// Every endpoint the API's root names (`GET {base}/`).
@@ -223,4 +227,24 @@ async fn fetch_unlisted<T: Transport>(
     serde_json::from_slice::<serde::de::IgnoredAny>(&body)
         .map_err(|e| decode_error(&what, &url, e))?;
     Ok(Row::new(endpoint, id, None, relativize(&body, base)))
+}
+
+#[cfg(test)]
+mod under_tests {
+    use super::under;
+
+    #[test]
+    fn a_next_link_stays_under_the_root_as_a_server_would_resolve_it() {
+        let base = "http://h/x/api/v2";
+        assert!(under("http://h/x/api/v2/pokemon/?offset=20", base));
+        assert!(under("http://h/x/api/v2/pokemon/?offset=../20", base));
+        for outside in [
+            "http://h/x/api/v2/pokemon/../../../y/api/v2/pokemon/",
+            "http://h/x/api/v2/./pokemon/",
+            "http://h/x/api/v2x/pokemon/",
+            "http://other/x/api/v2/pokemon/",
+        ] {
+            assert!(!under(outside, base), "{outside}");
+        }
+    }
 }

@@ -40,13 +40,13 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         false => None,
     };
     let context = match &source {
-        Some(s) => Some(Context {
-            client: Client::new(s.base_url(), Native::new(&job.http)?),
-            fetch_latency: match &job.target {
+        Some(s) => Some(Context::new(
+            Client::new(s.base_url(), Native::new(&job.http)?),
+            match &job.target {
                 Target::Embedded(config) => Some(config.latency),
                 Target::Remote(_) => None,
             },
-        }),
+        )),
         None => None,
     };
     // A signal cancels the running steps and those not yet started; the report still
