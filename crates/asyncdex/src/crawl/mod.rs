@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+pub(crate) use fetch::id_of;
 use fetch::{fetch_row, read_list, root_endpoints, Listing};
 pub use fetch::{MAX_ENDPOINTS, MAX_LIST_IDS, MAX_LIST_PAGES};
 pub use manifest::{Manifest, ResourceReport, Tick};

@@ -204,7 +204,7 @@ impl Data {
             let entries = list
                 .results
                 .into_iter()
-                .filter_map(|e| Some((id_in(&e.url)?, e.name)))
+                .filter_map(|e| Some((i64::from(crate::crawl::id_of(&e.url)?), e.name)))
                 .collect();
             lists.insert(name, Listing::new(entries));
         }
@@ -361,11 +361,6 @@ fn damaged(e: asyncdex_pack::PackError) -> Error {
     .with_source(e)
 }
 
-/// The id at the end of a list entry's url (`/api/v2/move-ailment/-1/` is -1).
-fn id_in(url: &str) -> Option<i64> {
-    url.trim_end_matches('/').rsplit('/').next()?.parse().ok()
-}
-
 #[derive(Deserialize)]
 struct StaticEntry {
     name: Option<String>,
@@ -404,8 +399,9 @@ mod tests {
 
     #[test]
     fn ids_are_read_from_list_urls_negative_ones_too() {
-        assert_eq!(id_in("/api/v2/move-ailment/-1/"), Some(-1));
-        assert_eq!(id_in("/api/v2/pokemon/25/"), Some(25));
-        assert_eq!(id_in("/api/v2/pokemon/x/"), None);
+        use crate::crawl::id_of;
+        assert_eq!(id_of("/api/v2/move-ailment/-1/"), Some(-1));
+        assert_eq!(id_of("/api/v2/pokemon/25/"), Some(25));
+        assert_eq!(id_of("/api/v2/pokemon/x/"), None);
     }
 }
