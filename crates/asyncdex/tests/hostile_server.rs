@@ -18,6 +18,7 @@ fn limits(cap: usize, header: Duration, idle: Duration) -> ServeLimits {
         header_timeout: header,
         idle_timeout: idle,
         max_connections: ConnectionCap::Fixed(cap),
+        shutdown_grace: Duration::from_secs(10),
     }
 }
 
@@ -146,4 +147,40 @@ fn the_embedded_mirrors_share_of_descriptors_leaves_the_client_half() {
         limits(7, Duration::ZERO, Duration::ZERO).connection_cap(),
         7
     );
+}
+
+/// A client that never reads its answers holds the server's writes; once the server stops,
+/// the connection gets `shutdown_grace` to finish, then it is dropped: `serve` returns
+/// instead of waiting for a client that may never read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_waits_for_a_client_that_never_reads_only_so_long() {
+    let mut limits = limits(64, Duration::from_secs(30), Duration::from_secs(60));
+    limits.shutdown_grace = Duration::from_millis(300);
+    let listener = asyncdex::mirror::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(asyncdex::mirror::serve_limited(
+        listener,
+        MirrorConfig::default(),
+        asyncdex::mirror::Data::embedded(),
+        limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    // 64 answers of 250 KB asked at once and never read: 16 MB, far more than the kernel's
+    // buffers hold, so the server's writes stay stuck.
+    let request = "GET /api/v2/pokemon/25/ HTTP/1.1\r\nHost: test\r\n\r\n".repeat(64);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    let returned = timeout(Duration::from_secs(5), server).await;
+    assert!(
+        returned.is_ok(),
+        "serve waited for a client that never reads"
+    );
+    drop(stream);
 }

@@ -47,6 +47,10 @@ pub struct ServeLimits {
     pub idle_timeout: Duration,
     /// Most connections open at once. Default: [`ConnectionCap::FdShare`] of 100 %.
     pub max_connections: ConnectionCap,
+    /// Once the server stops, how long a connection may take to finish what it has in
+    /// progress before it is dropped: a client that reads a byte now and then cannot keep a
+    /// stopping server up. Default: 10 s.
+    pub shutdown_grace: Duration,
 }
 
 /// How many connections a server keeps open at most.
@@ -62,12 +66,14 @@ pub enum ConnectionCap {
 }
 
 impl Default for ServeLimits {
-    /// Header timeout 30 s, idle timeout 60 s, up to all descriptors but 64 in connections.
+    /// Header timeout 30 s, idle timeout 60 s, up to all descriptors but 64 in connections,
+    /// 10 s for connections to finish once the server stops.
     fn default() -> Self {
         ServeLimits {
             header_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: ConnectionCap::FdShare(100),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -176,7 +182,11 @@ pub(super) async fn serve_state(
         let served = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), tracked)
             .into_owned();
-        let (stop, idle) = (state.shutdown.clone(), limits.idle_timeout);
+        let (stop, idle, grace) = (
+            state.shutdown.clone(),
+            limits.idle_timeout,
+            limits.shutdown_grace,
+        );
         tokio::spawn(async move {
             let _slot = (permit, registered);
             let mut served = pin!(served);
@@ -187,11 +197,12 @@ pub(super) async fn serve_state(
                 _ = stop.cancelled() => false,
             };
             served.as_mut().graceful_shutdown();
-            if evicted {
-                let _ = tokio::time::timeout(Duration::from_secs(1), served).await;
+            let limit = if evicted {
+                Duration::from_secs(1)
             } else {
-                let _ = served.await;
-            }
+                grace
+            };
+            let _ = tokio::time::timeout(limit, served).await;
         });
     }
     drop(listener);
