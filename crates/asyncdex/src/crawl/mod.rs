@@ -48,7 +48,7 @@ pub use manifest::{Manifest, ResourceReport, Tick};
 use crate::error::{Error, Result};
 use crate::http::Transport;
 use crate::store::{linked_ids, AsyncStore, Row, ENCOUNTERS};
-use asyncdex_engine::gather::{self, gather, Order, Outcome, Policy};
+use asyncdex_engine::gather::{self, gather, with_shared, Order, Outcome, Policy};
 
 /// Outcomes written per transaction, at most.
 const BATCH: usize = 256;
@@ -136,6 +136,8 @@ pub async fn crawl<T: Transport>(
 ) -> Result<Manifest> {
     job.validate()?;
     let base: Arc<str> = base.trim_end_matches('/').into();
+    // What every call of the crawl shares: each gets its own clone.
+    let shared = (transport.clone(), base.clone());
     let endpoints = match &job.resources {
         // A resource named twice is crawled, counted and reported once.
         Some(list) => {
@@ -147,11 +149,13 @@ pub async fn crawl<T: Transport>(
         }
         None => {
             // One call, with the same retries as any other.
-            let (t, b) = (transport.clone(), base.clone());
-            let root = gather(vec![()], &job.policy, move |()| {
-                let (t, b) = (t.clone(), b.clone());
-                async move { root_endpoints(&t, &b).await }
-            });
+            let root = gather(
+                vec![()],
+                &job.policy,
+                with_shared(shared.clone(), |(t, b), ()| async move {
+                    root_endpoints(&t, &b).await
+                }),
+            );
             let outcome = root.await?.pop().expect("one outcome per input");
             outcome.result?
         }
@@ -170,14 +174,10 @@ pub async fn crawl<T: Transport>(
     let mut sources: Vec<String> = endpoints.iter().map(|e| source(e)).collect();
     sources.sort();
     sources.dedup();
-    let read = gather(sources.clone(), &job.policy, {
-        let (transport, base) = (transport.clone(), base.clone());
-        move |endpoint: String| {
-            let (transport, base) = (transport.clone(), base.clone());
-            async move { read_list(&transport, &base, &endpoint).await }
-        }
-    })
-    .await?;
+    let call = with_shared(shared.clone(), |(t, b), endpoint: String| async move {
+        read_list(&t, &b, &endpoint).await
+    });
+    let read = gather(sources.clone(), &job.policy, call).await?;
     let read: BTreeMap<&str, (u32, std::result::Result<Listing, String>)> = sources
         .iter()
         .zip(read)
@@ -255,13 +255,12 @@ pub async fn crawl<T: Transport>(
     while !todo.is_empty() && !job.policy.cancel.is_cancelled() {
         progress.total += todo.len();
         let round = std::mem::take(&mut todo);
-        let call = {
-            let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
-            move |(i, id): (usize, i32)| {
-                let (transport, base, names) = (transport.clone(), base.clone(), names.clone());
-                async move { fetch_row(&transport, &base, &names[i], id).await }
-            }
-        };
+        let call = with_shared(
+            (shared.clone(), names.clone()),
+            |((t, b), names), (i, id): (usize, i32)| async move {
+                fetch_row(&t, &b, &names[i], id).await
+            },
+        );
         let outcomes = gather::stream(round.clone(), &job.policy, Order::Completed, call)?;
         let mut chunks = outcomes.ready_chunks(BATCH);
         while let Some(chunk) = chunks.next().await {

@@ -79,6 +79,33 @@ where
     type Future = Fut;
 }
 
+/// A call that gets its own clone of `shared` each time, with its input: the
+/// clone-per-call closure every batch over a client would otherwise write out.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> asyncdex_engine::Result<()> {
+/// use std::sync::Arc;
+/// use asyncdex_engine::gather::{gather, with_shared, Policy};
+///
+/// let prefix: Arc<str> = "item-".into();
+/// let call = with_shared(prefix, |prefix, i: u32| async move {
+///     Ok::<_, std::io::Error>(format!("{prefix}{i}"))
+/// });
+/// let outcomes = gather(vec![1, 2], &Policy::new(2), call).await?;
+/// assert_eq!(outcomes[1].result.as_deref().unwrap(), "item-2");
+/// # Ok(()) }
+/// ```
+pub fn with_shared<S, I, Fut>(
+    shared: S,
+    call: impl Fn(S, I) -> Fut + Send + Sync + 'static,
+) -> impl Fn(I) -> Fut + Send + Sync + 'static
+where
+    S: Clone + Send + Sync + 'static,
+{
+    move |input| call(shared.clone(), input)
+}
+
 /// What a batch's inputs must be: each call gets a clone (a retry gets another), and the
 /// inputs are shared by the threads that drive the calls.
 pub trait Input: Clone + Send + Sync + 'static {}
