@@ -89,7 +89,7 @@ fn print_found(
     let mut others: Vec<&(&Ref, &serde_json::Value)> = Vec::new();
     for entry in found {
         let (r, body) = entry;
-        match is_pokemon(r).then(|| serde_json::from_value::<Pokemon>((*body).clone())) {
+        match is_pokemon(r).then(|| <Pokemon as serde::Deserialize>::deserialize(*body)) {
             Some(Ok(p)) => pokemon.push(p),
             _ => others.push(entry),
         }
