@@ -19,6 +19,7 @@ fn limits(cap: usize, header: Duration, idle: Duration) -> ServeLimits {
         idle_timeout: idle,
         max_connections: ConnectionCap::Fixed(cap),
         shutdown_grace: Duration::from_secs(10),
+        ..ServeLimits::default()
     }
 }
 

