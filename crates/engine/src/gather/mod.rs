@@ -17,7 +17,8 @@
 //!   whole batch; a wait the error asks for (a server's `Retry-After`) is honoured, up to
 //!   [`Policy::max_retry_after`] (however long it asks: [`Event::Retrying`] reports both
 //!   the wait asked for and the wait kept);
-//! - an optional **rate limit** shared by every call;
+//! - an optional **rate limit** with bursts, shared by every call or one per key (see
+//!   [`RateLimit`]), waited for before each attempt and outside its timeout;
 //! - **collect-all** (default) or **fail-fast** (the first failure cancels the rest), and
 //!   outside **cancellation** (Ctrl-C) through [`Policy::cancel`];
 //! - **exactly one [`Outcome`] per input**: ok, failed, timed out or cancelled (a
@@ -47,6 +48,7 @@
 mod classify;
 mod cores;
 mod policy;
+mod rate;
 pub mod stream;
 
 use std::future::Future;
@@ -58,7 +60,8 @@ use rand::SeedableRng;
 
 pub use classify::{Classify, Failure, Retry};
 use policy::Budget;
-pub use policy::{Backoff, EventSink, Policy, RateLimit};
+pub use policy::{Backoff, EventSink, Policy};
+pub use rate::{RateKey, RateLimit};
 pub use stream::{stream, Order};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -314,7 +317,7 @@ where
     let mut rng: Option<Box<rand::rngs::StdRng>> = None;
     loop {
         if let Some(rate) = &policy.rate {
-            rate.until_ready().await;
+            rate.until_ready(index).await;
         }
         *attempts += 1;
         let attempt = *attempts;

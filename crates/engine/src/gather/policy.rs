@@ -1,15 +1,13 @@
 //! How a batch of calls behaves: concurrency, timeouts, retries, rate, failure policy.
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use super::Event;
+use super::{Event, RateLimit};
 use crate::error::{Error, Result};
 
 /// Exponential backoff with full jitter: the n-th retry waits a uniformly random time in
@@ -43,44 +41,6 @@ impl Backoff {
     }
 }
 
-/// A rate limit shared by every clone (and so by every call that holds one).
-#[derive(Clone)]
-pub struct RateLimit {
-    per_second: f64,
-    limiter: Arc<DefaultDirectRateLimiter>,
-}
-
-impl std::fmt::Debug for RateLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RateLimit({}/s)", self.per_second)
-    }
-}
-
-impl RateLimit {
-    /// At most `per_second` calls start per second (fractions allowed: 0.5 is one every
-    /// 2 s), with no bursts.
-    pub fn per_second(per_second: f64) -> Result<RateLimit> {
-        if !(per_second.is_finite() && per_second > 0.0) {
-            return Err(Error::invalid_input(format!(
-                "the rate must be a positive number of requests per second, not {per_second}"
-            )));
-        }
-        let period = Duration::from_secs_f64(1.0 / per_second);
-        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
-            .expect("period is positive")
-            .allow_burst(NonZeroU32::MIN);
-        Ok(RateLimit {
-            per_second,
-            limiter: Arc::new(RateLimiter::direct(quota)),
-        })
-    }
-
-    /// Waits until a call may start.
-    pub async fn until_ready(&self) {
-        self.limiter.until_ready().await;
-    }
-}
-
 /// Receives every [`Event`] of a batch (progress bars, logs, timelines).
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -109,7 +69,8 @@ pub struct Policy {
     pub retry_budget: Option<usize>,
     /// Longest `Retry-After` honoured; a longer one is shortened to this.
     pub max_retry_after: Duration,
-    /// A rate limit shared by the calls.
+    /// A rate limit shared by the calls (and by every batch given a clone of it); see
+    /// [`RateLimit::keyed`] for one budget per key.
     pub rate: Option<RateLimit>,
     /// Cancel the rest at the first failure.
     pub fail_fast: bool,
@@ -253,13 +214,5 @@ mod tests {
         }
         policy.emit(&Event::Queued { total: 1 });
         assert_eq!(*seen.lock().unwrap(), ["bar", "log"]);
-    }
-
-    #[test]
-    fn bad_rates_are_rejected() {
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(RateLimit::per_second(bad).is_err(), "{bad}");
-        }
-        assert!(RateLimit::per_second(0.5).is_ok());
     }
 }

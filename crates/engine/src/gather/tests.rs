@@ -318,7 +318,7 @@ async fn outside_cancellation_stops_calls_in_flight_at_once() {
     );
 }
 
-/// governor keeps real time, so this test does too.
+/// The limit sleeps on tokio's clock; this test keeps real time all the same, end to end.
 #[tokio::test]
 async fn the_rate_limit_spaces_calls_out() {
     let mut policy = Policy::new(64);
