@@ -41,6 +41,15 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether a compressed body is shared with the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kept {
+    /// Kept: every answer of it shares one copy.
+    Yes,
+    /// Not kept (the cache is full): this copy is the answer's own.
+    No,
+}
+
 /// Compressed bodies by key, kept within [`BUDGET`].
 #[derive(Debug, Default)]
 pub(super) struct GzipCache {
@@ -50,10 +59,11 @@ pub(super) struct GzipCache {
 
 impl GzipCache {
     /// `body` compressed: kept from an earlier request for `key`, or compressed now (and
-    /// kept, if the budget allows).
-    pub(super) fn get(&self, key: &str, body: &[u8]) -> Bytes {
+    /// kept, if the budget allows). `Kept::No` when it was not kept: then this answer's
+    /// copy is its own, and costs memory while it is in flight.
+    pub(super) fn get(&self, key: &str, body: &[u8]) -> (Bytes, Kept) {
         if let Some(hit) = self.read().get(key) {
-            return hit.clone();
+            return (hit.clone(), Kept::Yes);
         }
         let packed = compress(body);
         if self.used.load(Ordering::Relaxed) + packed.len() <= BUDGET {
@@ -62,8 +72,9 @@ impl GzipCache {
                 self.used.fetch_add(packed.len(), Ordering::Relaxed);
                 kept.insert(key.into(), packed.clone());
             }
+            return (packed, Kept::Yes);
         }
-        packed
+        (packed, Kept::No)
     }
 
     /// Bytes of compressed bodies kept.
@@ -108,9 +119,10 @@ mod tests {
     fn a_body_is_compressed_once_and_decompresses_to_itself() {
         let cache = GzipCache::default();
         let body = br#"{"name":"pikachu","url":"/api/v2/pokemon/25/"}"#.repeat(100);
-        let first = cache.get("pokemon/25", &body);
+        let (first, kept) = cache.get("pokemon/25", &body);
+        assert_eq!(kept, Kept::Yes);
         assert_eq!(cache.used(), first.len());
-        let second = cache.get("pokemon/25", b"not asked again");
+        let (second, _) = cache.get("pokemon/25", b"not asked again");
         assert_eq!(first, second, "kept, not compressed again");
         let mut back = Vec::new();
         flate2::read::GzDecoder::new(&first[..])

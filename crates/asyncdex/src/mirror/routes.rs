@@ -255,7 +255,14 @@ impl MirrorState {
     fn answer(&self, headers: &HeaderMap, key: &str, body: &[u8]) -> Response {
         let body = rebase(body, &self.base);
         if gzip::accepts_gzip(headers) {
-            let packed = self.gzip.get(key, &body);
+            let packed = match self.gzip.get(key, &body) {
+                (kept, gzip::Kept::Yes) => kept,
+                // Its own copy: charged like any rendered answer.
+                (own, gzip::Kept::No) => match self.budget.charge(Vec::from(own)) {
+                    Some(charged) => charged,
+                    None => return unavailable(),
+                },
+            };
             let mut response = json(packed);
             let h = response.headers_mut();
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
