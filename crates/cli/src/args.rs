@@ -308,8 +308,9 @@ pub struct SourceArgs {
     /// Most retries for the whole run (default: as many as there are requests, plus 10).
     #[arg(long, value_name = "N", value_parser = bounds::retry_budget)]
     pub retry_budget: Option<usize>,
-    /// At most this many requests start per second, shared by all: N (per second, fractions
-    /// allowed), or N/s, N/m, N/h, N/d (from 1/d to 1000000/s).
+    /// At most this many requests start per second to each host, shared by all its
+    /// requests: N (per second, fractions allowed), or N/s, N/m, N/h, N/d (from 1/d to
+    /// 1000000/s).
     #[arg(long, value_name = "N[/UNIT]", allow_negative_numbers = true, value_parser = bounds::rate)]
     pub rate: Option<f64>,
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
@@ -353,6 +354,10 @@ impl SourceArgs {
         api_target(self.api.as_deref(), mirror)
     }
 
+    /// With --rate: up to N requests may start at once after a quiet spell (a token
+    /// bucket of N), then one per 1/rate. [default: 1, no bursts]
+    #[arg(long, value_name = "N", requires = "rate", allow_negative_numbers = true, value_parser = bounds::burst)]
+    pub burst: Option<u32>,
     /// Client settings; `concurrency` sizes the idle pool so that every connection of one
     /// wave is reused by the next instead of being closed and opened again.
     ///
@@ -399,7 +404,10 @@ impl SourceArgs {
         policy.retries = self.retries.unwrap_or(bounds::DEFAULT_RETRIES);
         policy.retry_budget = self.retry_budget;
         policy.max_retry_after = Duration::from_secs(self.max_retry_after);
-        policy.rate = self.rate.map(RateLimit::per_second).transpose()?;
+        policy.rate = self
+            .rate
+            .map(|rate| RateLimit::new(rate, self.burst.unwrap_or(1)))
+            .transpose()?;
         policy.fail_fast = self.fail_fast;
         policy.cancel = cancel.clone();
         policy.seed = seed;

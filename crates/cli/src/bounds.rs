@@ -19,6 +19,7 @@
 //! | latency, jitter, heartbeat period | `--latency MS`, `--jitter MS`, `--period MS` | 0 – 3 600 000 (an hour; period at least 1) |
 //! | a 429's Retry-After the mirror sends | `--retry-after SECS` | 0 – 86 400 |
 //! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |
+//! | a rate's burst | `--burst N` | 1 – 1 000 000 (and a burst of slow calls spanning over a century is refused) |
 //! | fault probabilities | `--fail-rate P` … | 0 – 1, adding up to at most 1 |
 //! | a server's capacity and queue | `--capacity N`, `--queue M` | 1 – 100 000, 0 – 1 000 000 |
 //! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
@@ -55,6 +56,8 @@ pub const MIN_RATE_PER_SEC: f64 = 1.0 / 86_400.0;
 pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 
 /// Retries per call by default (a crawl's own default is the library's
+/// The largest burst.
+pub const MAX_BURST: u32 = 1_000_000;
 /// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
 pub const DEFAULT_RETRIES: u32 = 2;
 
@@ -171,6 +174,11 @@ pub fn millis(s: &str) -> Result<u64, String> {
 /// Milliseconds from 1 to an hour (a period: 0 would spin).
 pub fn period_millis(s: &str) -> Result<u64, String> {
     whole(s, 1, MAX_MS)
+/// Calls a rate limit lets start at once.
+pub fn burst(s: &str) -> Result<u32, String> {
+    whole(s, 1, MAX_BURST)
+}
+
 }
 
 /// Whole seconds from 0 to a day (the Retry-After the mirror sends).
@@ -312,3 +320,12 @@ mod tests {
         assert!(secs("1e19").unwrap_err().contains("at most"));
     }
 }
+            ("0", ("burst", |s| burst(s).is_ok()), false),
+            ("5", ("burst", |s| burst(s).is_ok()), true),
+            ("1000000", ("burst", |s| burst(s).is_ok()), true),
+            ("1000001", ("burst", |s| burst(s).is_ok()), false),
+            (
+                "99999999999999999999",
+                ("burst", |s| burst(s).is_ok()),
+                false,
+            ),

@@ -94,6 +94,48 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             &["names", "3", "--fail-rate", "2"],
             "'--fail-rate <P>': must be between 0 and 1",
         ),
+        Case::usage(
+            "a rate of zero per second",
+            &["names", "3", "--rate", "0/s"],
+            "'--rate <N[/UNIT]>': must be a positive rate",
+        ),
+        Case::usage(
+            "a rate per fortnight",
+            &["names", "3", "--rate", "5/fortnight"],
+            "unknown unit \"fortnight\"",
+        ),
+        Case::usage(
+            "a rate too fast",
+            &["names", "3", "--rate", "1e300/s"],
+            "at most 1000000 per second",
+        ),
+        Case::usage(
+            "a burst of zero",
+            &["names", "3", "--rate", "20/s", "--burst", "0"],
+            "'--burst <N>': must be at least 1",
+        ),
+        Case::usage(
+            "a huge burst",
+            &[
+                "names",
+                "3",
+                "--rate",
+                "20/s",
+                "--burst",
+                "99999999999999999999",
+            ],
+            "'--burst <N>': 99999999999999999999 is too large",
+        ),
+        Case::usage(
+            "a burst of slow calls spanning centuries",
+            &["names", "3", "--rate", "1/d", "--burst", "1000000"],
+            "the burst 1000000 is too large",
+        ),
+        Case::usage(
+            "a burst without a rate",
+            &["names", "3", "--burst", "5"],
+            "--rate",
+        ),
         // Every number a user gives has a bound (bounds.rs), checked before anything starts.
         Case::usage(
             "ten million threads",

@@ -41,6 +41,7 @@ mod credentials;
 mod direct;
 mod failure;
 mod headers;
+mod host;
 mod native;
 mod redirect;
 
@@ -52,6 +53,7 @@ use bytes::Bytes;
 pub use blocking::Blocking;
 pub use credentials::redact_url;
 pub use headers::{parse_max_age, parse_retry_after};
+pub use host::host_key;
 pub use native::Native;
 pub use redirect::MAX_REDIRECTS;
 

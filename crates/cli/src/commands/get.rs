@@ -6,7 +6,7 @@ use super::report::escape_display;
 use super::report::{print_summary, Progress};
 use super::{group_from, io_error, summary, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
-use asyncdex::http::{HttpOptions, Native};
+use asyncdex::http::{host_key, HttpOptions, Native};
 use asyncdex::pokeapi::{Client, Pokemon, Ref};
 use asyncdex::source::{Source, Target};
 use asyncdex::Result;
@@ -40,6 +40,15 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
     let client = Client::new(source.base_url(), transport);
     let progress = Progress::attach(&mut job.policy, "get");
+    if let Some(rate) = &job.policy.rate {
+        // The limit is each host's: every call is keyed by the host its URL names.
+        let hosts: Vec<u64> = job
+            .keys
+            .iter()
+            .map(|r| host_key(&format!("{}/{}", client.base_url(), r.path())))
+            .collect();
+        job.policy.rate = Some(rate.keyed(move |i| hosts[i]));
+    }
     let log = job.pictures.log_for(&mut job.policy);
     let outcomes = gather(job.keys.clone(), &job.policy, move |what: Ref| {
         let client = client.clone();
