@@ -114,7 +114,7 @@ async fn an_answer_the_server_says_not_to_keep_is_not_kept() {
         }
         assert_eq!(cache.counts().hits, 0);
         let stats = cache::stats(dir.path()).unwrap();
-        assert!(stats[0].endpoints.is_empty(), "{stats:?}");
+        assert!(stats.files[0].endpoints.is_empty(), "{stats:?}");
     }
 }
 
@@ -206,4 +206,30 @@ fn cache_clear_leaves_files_that_are_not_the_caches() {
     assert!(stdout.contains("removed 0 files"), "{stdout}");
     assert!(stdout.contains("left 1 file"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+}
+
+#[test]
+fn a_cache_file_set_aside_is_said_and_its_calls_counted_as_the_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = BackgroundMirror::start(MirrorConfig::default()).unwrap();
+    std::fs::write(Cache::file_for(dir.path(), mirror.base_url()), [0xAB; 4096]).unwrap();
+    let out = asyncdex(&[
+        "get",
+        "1",
+        "2",
+        "--cache",
+        dir.path().to_str().unwrap(),
+        "--api",
+        mirror.base_url(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("cache: ")).unwrap();
+    assert!(line.contains("2 from the network"), "{line}");
+    assert!(line.contains("set aside"), "{line}");
+    assert_eq!(mirror.stats().requests, 2);
+    // `cache stats` shows the garbage file as skipped, and does not fail.
+    let stats = asyncdex(&["cache", "stats", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(stats.status.code(), Some(0), "{}", text(&stats.stderr));
+    assert!(text(&stats.stdout).contains("skipped, not an asyncdex store"));
 }

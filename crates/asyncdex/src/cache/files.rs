@@ -18,20 +18,80 @@ pub struct FileStats {
     pub endpoints: Vec<crate::store::EndpointStats>,
 }
 
-/// Every cache file in `dir`, with what it holds (an empty list if the folder is missing).
-pub fn stats(dir: &Path) -> Result<Vec<FileStats>> {
-    let mut files = Vec::new();
-    for path in cache_files(dir)? {
-        if path.extension().is_some_and(|e| e == "db") {
-            let store = Store::open_existing(&path)?;
-            files.push(FileStats {
+/// What a cache folder holds: the stores in it, and the files named like them that were
+/// not read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Folder {
+    /// Every asyncdex store in it, with what it holds.
+    pub files: Vec<FileStats>,
+    /// Files named `*.db`, `*.db-wal` or `*.db-shm` that were not read, and why: not ours
+    /// (not stamped as an asyncdex store), unreadable, or not a regular file (a symbolic
+    /// link is never followed out of the folder).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Every cache file in `dir`, with what it holds (nothing if the folder is missing).
+///
+/// Hostile folders are read safely: a symbolic link or other non-regular file is not
+/// followed, a file not stamped as an asyncdex store is never opened by SQLite (which
+/// could leave a `-wal` and `-shm` beside someone else's database), and a store that
+/// cannot be read is skipped with its reason; none of them fails the rest.
+pub fn stats(dir: &Path) -> Result<Folder> {
+    let (found, irregular) = cache_files(dir)?;
+    let mut folder = Folder {
+        skipped: irregular
+            .into_iter()
+            .map(|p| (p, "not a regular file (not followed)".to_owned()))
+            .collect(),
+        ..Folder::default()
+    };
+    for path in found {
+        let is_db = path.extension().is_some_and(|e| e == "db");
+        if !is_db {
+            continue; // a -wal or -shm: counted with its store
+        }
+        if !stamped(&path) {
+            folder
+                .skipped
+                .push((path, "not an asyncdex store (left unread)".into()));
+            continue;
+        }
+        match Store::open_existing(&path).and_then(|store| store.stats()) {
+            Ok(endpoints) => folder.files.push(FileStats {
                 bytes: on_disk(&path),
-                endpoints: store.stats()?,
+                endpoints,
                 path,
-            });
+            }),
+            Err(e) => folder.skipped.push((path, format!("unreadable: {e}"))),
         }
     }
-    Ok(files)
+    Ok(folder)
+}
+
+/// Whether the regular file at `path` may be an asyncdex store, read with plain file
+/// reads, so that a file that is not ours is never handed to SQLite: an SQLite header
+/// stamped with [`APPLICATION_ID`](crate::store::APPLICATION_ID), or not stamped *yet*
+/// beside a write-ahead log (a store still open keeps its stamp in the `-wal` until a
+/// checkpoint; SQLite then makes no new file beside it, since both already exist).
+fn stamped(path: &Path) -> bool {
+    use std::io::Read;
+    let regular = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    if !regular(path) {
+        return false;
+    }
+    let mut header = [0u8; 72];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
+        return false;
+    }
+    let id = &header[68..72];
+    let with_suffix = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    id == crate::store::APPLICATION_ID.to_be_bytes()
+        || (id == [0; 4] && regular(&with_suffix("-wal")) && regular(&with_suffix("-shm")))
 }
 
 /// What [`clear_dir`] did: files removed, their bytes, and the files it left.
@@ -71,8 +131,11 @@ pub fn clear(dir: &Path) -> Result<(usize, u64)> {
 /// matching `*.db*` (a crawl store, another program's database, a text file called
 /// `notes.db`, a log whose database is gone) is left and counted in [`Cleared::left`].
 pub fn clear_dir(dir: &Path) -> Result<Cleared> {
-    let mut done = Cleared::default();
-    let found = cache_files(dir)?;
+    let (found, irregular) = cache_files(dir)?;
+    let mut done = Cleared {
+        left: irregular.len(),
+        ..Cleared::default()
+    };
     let ours: Vec<&PathBuf> = found
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "db") && is_cache_file(p))
@@ -110,7 +173,7 @@ pub fn is_cache_file(path: &Path) -> bool {
             let stem = stem.to_string_lossy();
             !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if !named || !std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
+    if !named || !stamped(path) {
         return false;
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -131,11 +194,13 @@ pub fn is_cache_file(path: &Path) -> bool {
             .unwrap_or(false)
 }
 
-/// The files in `dir` named like the cache's (`*.db`, `*.db-wal`, `*.db-shm`), sorted.
-fn cache_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The entries of `dir` named like the cache's (`*.db`, `*.db-wal`, `*.db-shm`), sorted:
+/// the regular files, and the rest (symbolic links, directories, FIFOs), which are never
+/// followed or opened.
+fn cache_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -143,21 +208,22 @@ fn cache_files(dir: &Path) -> Result<Vec<PathBuf>> {
             ))
         }
     };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into());
-            p.is_file()
-                && [".db", ".db-wal", ".db-shm"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
-        })
-        .collect();
+    let (mut files, mut others) = (Vec::new(), Vec::new());
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ![".db", ".db-wal", ".db-shm"]
+            .iter()
+            .any(|s| name.ends_with(s))
+        {
+            continue;
+        }
+        // The entry's own type: a symbolic link is a link, wherever it points.
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if regular { &mut files } else { &mut others }.push(entry.path());
+    }
     files.sort();
-    Ok(files)
+    others.sort();
+    Ok((files, others))
 }
 
 fn on_disk(db: &Path) -> u64 {
@@ -166,7 +232,10 @@ fn on_disk(db: &Path) -> u64 {
         .map(|suffix| {
             let mut p = db.as_os_str().to_owned();
             p.push(suffix);
-            std::fs::metadata(PathBuf::from(p)).map_or(0, |m| m.len())
+            std::fs::symlink_metadata(PathBuf::from(p))
+                .ok()
+                .filter(|m| m.is_file())
+                .map_or(0, |m| m.len())
         })
         .sum()
 }
@@ -213,5 +282,79 @@ mod tests {
         assert!(done.files >= 1, "{done:?}");
         assert!(done.left >= 4, "{done:?}");
         assert!(!is_cache_file(&d.join("crawl.db")));
+    }
+
+    /// A folder with one real cache file in it, and its path.
+    fn with_one_cache(dir: &Path) -> PathBuf {
+        let cache = Cache::open(dir, "http://127.0.0.1:1/api/v2").unwrap();
+        let store = Store::open(cache.path().unwrap()).unwrap();
+        let mut row = Row::new("pokemon", 25, Some("pikachu".into()), b"{}".to_vec());
+        row.expires_at = Some(i64::MAX);
+        store.put(&[row]).unwrap();
+        cache.path().unwrap().to_path_buf()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stats_never_follows_a_link_out_of_the_folder() {
+        let (outside, inside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let target = with_one_cache(outside.path());
+        std::os::unix::fs::symlink(&target, inside.path().join("elsewhere.db")).unwrap();
+        let folder = stats(inside.path()).unwrap();
+        assert!(folder.files.is_empty(), "{folder:?}");
+        assert_eq!(folder.skipped.len(), 1, "{folder:?}");
+        assert!(folder.skipped[0].1.contains("not a regular file"));
+        let cleared = clear_dir(inside.path()).unwrap();
+        assert_eq!((cleared.files, cleared.left), (0, 1));
+        assert!(target.exists());
+    }
+
+    #[test]
+    fn stats_leaves_no_wal_beside_another_programs_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("theirs.db");
+        let conn = rusqlite::Connection::open(&theirs).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE notes (t); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+        drop(conn);
+        let beside = |suffix: &str| dir.path().join(format!("theirs.db{suffix}")).exists();
+        assert!(
+            !beside("-wal") && !beside("-shm"),
+            "a clean close removes them"
+        );
+        let folder = stats(dir.path()).unwrap();
+        assert!(!is_cache_file(&theirs));
+        assert!(
+            !beside("-wal") && !beside("-shm"),
+            "stats left files beside theirs"
+        );
+        assert!(folder.skipped[0].1.contains("not an asyncdex store"));
+    }
+
+    #[test]
+    fn garbage_files_are_counted_and_the_rest_still_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = with_one_cache(dir.path());
+        std::fs::write(dir.path().join("garbage.db"), vec![0xAB; 5000]).unwrap();
+        // Stamped like ours, then cut short: unreadable, not a failure of the whole run.
+        let mut cut = std::fs::read(&ours).unwrap();
+        cut.truncate(200);
+        std::fs::write(dir.path().join("cut.db"), cut).unwrap();
+        let folder = stats(dir.path()).unwrap();
+        assert_eq!(folder.files.len(), 1, "{folder:?}");
+        assert_eq!(folder.files[0].path, ours);
+        assert_eq!(folder.files[0].endpoints[0].rows, 1);
+        let why: Vec<(String, &str)> = folder
+            .skipped
+            .iter()
+            .map(|(p, why)| (p.file_name().unwrap().to_string_lossy().into(), &why[..]))
+            .collect();
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(
+            why[0].0 == "cut.db" && why[0].1.starts_with("unreadable"),
+            "{why:?}"
+        );
+        assert!(why[1].0 == "garbage.db" && why[1].1.contains("not an asyncdex store"));
     }
 }

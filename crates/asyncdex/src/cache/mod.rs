@@ -41,7 +41,7 @@ use std::time::Duration;
 
 mod files;
 
-pub use files::{clear, clear_dir, is_cache_file, stats, Cleared, FileStats};
+pub use files::{clear, clear_dir, is_cache_file, stats, Cleared, FileStats, Folder};
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -170,7 +170,8 @@ impl Cache {
         self.inner.store().is_none()
     }
 
-    /// Hits and misses so far.
+    /// Hits and misses so far. A call sent to the network after the cache set its file
+    /// aside ([`Cache::is_disabled`]) is a miss too.
     pub fn counts(&self) -> Counts {
         Counts {
             hits: self.inner.hits.load(Ordering::Relaxed),
@@ -240,6 +241,14 @@ impl Cache {
         hit.map_or(Lookup::Miss { endpoint, key }, Lookup::Hit)
     }
 
+    /// Counts a call the cache would have looked up but, set aside, sent straight to the
+    /// network: a miss all the same, so "from the network" stays true.
+    fn count_set_aside(&self, url: &str) {
+        if self.parse(url).is_some() {
+            self.inner.misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Keeps `resp` if it may be kept. Failures are logged, never returned.
     fn remember(&self, store: &Store, endpoint: &str, key: &str, resp: &Response) {
         let now = now_ms();
@@ -290,11 +299,11 @@ impl<T> Cached<T> {
 
 impl<T: Transport> Transport for Cached<T> {
     async fn get(&self, url: &str) -> Result<Response> {
-        let Some((cache, store)) = self
-            .cache
-            .as_ref()
-            .and_then(|c| Some((c, c.inner.store()?)))
-        else {
+        let Some(cache) = &self.cache else {
+            return self.inner.get(url).await;
+        };
+        let Some(store) = cache.inner.store() else {
+            cache.count_set_aside(url);
             return self.inner.get(url).await;
         };
         // The store blocks: its calls run on the store's offload pool.
@@ -323,11 +332,11 @@ impl<T: Transport> Transport for Cached<T> {
 
 impl<B: BlockingTransport> BlockingTransport for Cached<B> {
     fn get(&self, url: &str) -> Result<Response> {
-        let Some((cache, store)) = self
-            .cache
-            .as_ref()
-            .and_then(|c| Some((c, c.inner.store()?)))
-        else {
+        let Some(cache) = &self.cache else {
+            return self.inner.get(url);
+        };
+        let Some(store) = cache.inner.store() else {
+            cache.count_set_aside(url);
             return self.inner.get(url);
         };
         let store = store.blocking();

@@ -3,6 +3,7 @@
 use asyncdex_engine::offload;
 use std::path::PathBuf;
 
+use super::report::escape_display;
 use super::{io_error, Io, Summary};
 use asyncdex::Result;
 
@@ -49,22 +50,39 @@ pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
                 ),
             })
         }
-        Ok(files) if files.is_empty() => writeln!(io.out, "cache: {dir} holds nothing"),
-        Ok(files) => (|| {
+        Ok(folder) if folder.files.is_empty() && folder.skipped.is_empty() => {
+            writeln!(io.out, "cache: {dir} holds nothing")
+        }
+        Ok(folder) => (|| {
             writeln!(io.out, "cache: {dir}")?;
-            for file in &files {
+            for file in &folder.files {
                 let name = file.path.file_name().unwrap_or_default().to_string_lossy();
-                writeln!(io.out, "  {name} ({:.1} MB)", file.bytes as f64 / 1e6)?;
+                writeln!(
+                    io.out,
+                    "  {} ({:.1} MB)",
+                    escape_display(&name),
+                    file.bytes as f64 / 1e6
+                )?;
                 for e in &file.endpoints {
                     writeln!(
                         io.out,
                         "    {:<20}{:>7} resources{:>7} expired{:>10.1} KB",
-                        e.endpoint,
+                        escape_display(&e.endpoint),
                         e.rows,
                         e.expired,
                         e.bytes as f64 / 1e3
                     )?;
                 }
+            }
+            // What was not read is said, file by file: never a silent gap, never a failure.
+            for (path, why) in &folder.skipped {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                writeln!(
+                    io.out,
+                    "  {}: skipped, {}",
+                    escape_display(&name),
+                    escape_display(why)
+                )?;
             }
             Ok(())
         })(),
