@@ -26,12 +26,15 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
+
 use asyncdex_engine::gather::{gather, Policy};
 use rand::Rng;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
-use crate::pokeapi::Page;
 
 /// Most ids a range may hold: a range is drawn from as a list, and a million ids is
 /// already far more Pokémon than exist.
@@ -113,18 +116,24 @@ pub async fn listed<T: Transport>(transport: &T, base: &str) -> Result<Vec<u32>>
         .with_status(resp.status)
         .with_url(&url));
     }
-    let page: Page = serde_json::from_slice(&resp.body).map_err(|e| {
-        Error::new(
+    let listed: Listed<{ MAX_RANGE as usize }> =
+        serde_json::from_slice(&resp.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                format!("the Pokémon list at {url} is not a PokeAPI list: {e}"),
+            )
+            .with_url(&url)
+        })?;
+    if listed.results.more {
+        return Err(Error::new(
             ErrorKind::Decode,
-            format!("the Pokémon list at {url} is not a PokeAPI list: {e}"),
+            format!(
+                "the Pokémon list at {url} names more than {MAX_RANGE} Pokémon, the most a run draws from (draw from a range of ids instead)"
+            ),
         )
-        .with_url(&url)
-    })?;
-    let ids: Vec<u32> = page
-        .results
-        .iter()
-        .filter_map(|r| r.url.trim_end_matches('/').rsplit('/').next()?.parse().ok())
-        .collect();
+        .with_url(&url));
+    }
+    let ids = listed.results.ids;
     if ids.is_empty() {
         return Err(Error::new(
             ErrorKind::Decode,
@@ -132,6 +141,69 @@ pub async fn listed<T: Transport>(transport: &T, base: &str) -> Result<Vec<u32>>
         ));
     }
     Ok(ids)
+}
+
+/// A list page as a draw reads it: only the ids in its `results`, at most `MAX`.
+///
+/// A list is read entry by entry, and each entry's name and url are looked at in the
+/// body (borrowed) and dropped: what is kept is four bytes per id, never the page as
+/// strings (3 million entries as [`Page`](crate::pokeapi::Page) took 623 MB). Past `MAX`
+/// ids the rest is skipped unread and `more` says so.
+#[derive(Deserialize)]
+struct Listed<const MAX: usize> {
+    results: CappedIds<MAX>,
+}
+
+/// The ids of a list's entries (an entry with no url, or none ending in an id, adds
+/// none), at most `MAX`; `more`: there were more.
+struct CappedIds<const MAX: usize> {
+    ids: Vec<u32>,
+    more: bool,
+}
+
+/// One entry: its url, borrowed from the body when it has no escapes.
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow, default)]
+    url: Option<Cow<'a, str>>,
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for CappedIds<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries<const MAX: usize>;
+        impl<'de, const MAX: usize> Visitor<'de> for Entries<MAX> {
+            type Value = CappedIds<MAX>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of entries")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = CappedIds {
+                    ids: Vec::new(),
+                    more: false,
+                };
+                while !out.more {
+                    let Some(entry) = seq.next_element::<Entry>()? else {
+                        return Ok(out);
+                    };
+                    let id = entry
+                        .url
+                        .as_deref()
+                        .and_then(|u| u.trim_end_matches('/').rsplit('/').next()?.parse().ok());
+                    match id {
+                        Some(_) if out.ids.len() == MAX => out.more = true,
+                        Some(id) => out.ids.push(id),
+                        None => {}
+                    }
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Entries::<MAX>)
+    }
 }
 
 /// Every Pokémon id the embedded data lists (the mirror's; 1,351 of them, forms included),
@@ -195,6 +267,23 @@ mod tests {
         ] {
             assert!(Ids::parse_range(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_list_is_read_for_its_ids_only_and_at_most_max() {
+        let body = br#"{"count":9,"results":[{"name":"a","url":"http://h/pokemon/1/"},
+            {"url":null},{"name":"c"},{"url":"http://h/pokemon/x/"},{"url":"http://h/pokemon/4/"},
+            {"url":"http://h/pokemon/5/"}]}"#;
+        let all: Listed<3> = serde_json::from_slice(body).unwrap();
+        assert_eq!((all.results.ids, all.results.more), (vec![1, 4, 5], false));
+        let capped: Listed<2> = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            (capped.results.ids, capped.results.more),
+            (vec![1, 4], true)
+        );
+        // What is skipped past the cap must still be JSON.
+        let cut = br#"{"results":[{"url":"/1/"},{"url":"/2/"},{"url":"/3/"},{"#;
+        assert!(serde_json::from_slice::<Listed<1>>(cut).is_err());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A crawl against a hostile API, and a store or export pointed at hostile paths: each
 //! bound is enforced at the one place its kind of input enters (a list's `next`, the
 //! follow queue, the API root, a list entry's url, the store's path, the export's folders).
+//! What a hostile list says (entries without a url, root names that are no endpoint
+//! names, a count of 10^12 over two entries) is counted in the manifest with its reason;
+//! none fails the rest. A draw's list is bounded too.
 
 mod common;
 
@@ -249,4 +252,103 @@ fn export_refuses_to_write_through_a_symlinked_folder() {
             "{planted}: nothing written outside"
         );
     }
+}
+
+/// A server whose root names `type` (plus `extra_root` keys), whose `type` list is
+/// `list`, and whose `type/N/` answers that type.
+fn typed_api(list: &'static str, extra_root: &'static str) -> String {
+    let addr = serve(50, move |req: &Request, s| {
+        let host = req.header("host").unwrap_or("").to_owned();
+        let path = req.path().to_owned();
+        let body = if path == "/api/v2/" {
+            format!(r#"{{"type":"http://{host}/api/v2/type/"{extra_root}}}"#)
+        } else if path.starts_with("/api/v2/type/?") {
+            list.replace("HOST", &host)
+        } else if let Some(id) = path.strip_prefix("/api/v2/type/") {
+            let id = id.trim_end_matches('/');
+            format!(r#"{{"id":{id},"name":"t{id}"}}"#)
+        } else if path == "/api/v2/meta/" {
+            r#"{"deploy_date":"x"}"#.to_owned()
+        } else {
+            return respond(s, "404 Not Found", "", "");
+        };
+        respond(s, "200 OK", JSON, &body);
+    });
+    format!("{addr}/api/v2")
+}
+
+#[tokio::test]
+async fn entries_without_a_url_are_counted_and_the_rest_fetched() {
+    let base = typed_api(
+        r#"{"count":4,"next":null,"results":[{"url":null},{"url":"http://HOST/api/v2/type/1/"},{"name":"x"},{"url":7}]}"#,
+        "",
+    );
+    let m = run(&base, Some(vec!["type".into()]), false, 100).await;
+    let r = &m.resources[0];
+    assert_eq!(r.list_error, None, "{r:?}");
+    assert_eq!((r.expected, r.stored, r.fetched), (4, 1, 1), "{r:?}");
+    assert!(
+        r.failures
+            .iter()
+            .any(|f| f.starts_with("3 listed entries have no url")),
+        "{r:?}"
+    );
+    assert!(!m.complete());
+}
+
+#[tokio::test]
+async fn a_root_name_that_is_no_endpoint_is_reported_not_dropped() {
+    let base = typed_api(
+        r#"{"count":1,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"}]}"#,
+        r#","Bad Name":"http://x/","évolution":"http://x/""#,
+    );
+    let m = run(&base, None, false, 100).await;
+    let shown: Vec<(&str, Option<&str>)> = m
+        .resources
+        .iter()
+        .map(|r| (r.endpoint.as_str(), r.list_error.as_deref()))
+        .collect();
+    for bad in ["\"Bad Name\"", "\"évolution\""] {
+        let (_, why) = shown.iter().find(|(e, _)| *e == bad).expect("reported");
+        assert!(why.unwrap().contains("not an endpoint name"), "{shown:?}");
+    }
+    let t = m.resources.iter().find(|r| r.endpoint == "type").unwrap();
+    assert_eq!((t.stored, t.list_error.as_deref()), (1, None));
+    assert!(!m.complete(), "the clone lacks what the root named");
+}
+
+#[tokio::test]
+async fn a_claimed_count_is_shown_as_a_claim_not_expected() {
+    let base = typed_api(
+        r#"{"count":1000000000000,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"},{"url":"http://HOST/api/v2/type/2/"}]}"#,
+        "",
+    );
+    let m = run(&base, Some(vec!["type".into()]), false, 100).await;
+    let r = &m.resources[0];
+    assert_eq!((r.expected, r.stored), (2, 2), "{r:?}");
+    assert_eq!(r.claimed, Some(1_000_000_000_000));
+    assert_eq!(m.totals(), (2, 2));
+    let json = serde_json::to_value(r).unwrap();
+    assert_eq!(json["claimed"], 1_000_000_000_000u64);
+}
+
+#[tokio::test]
+async fn a_draw_refuses_a_list_of_more_than_a_million_ids() {
+    use asyncdex::draw::{listed, MAX_RANGE};
+    let n = MAX_RANGE as usize + 1;
+    let mut list = String::from(r#"{"count":0,"next":null,"results":["#);
+    for id in 1..=n {
+        list.push_str(&format!(r#"{{"url":"/{id}/"}},"#));
+    }
+    list.pop();
+    list.push_str("]}");
+    let list: &'static str = Box::leak(list.into_boxed_str());
+    let addr = serve(1, move |_, s| respond(s, "200 OK", JSON, list));
+    let transport = Native::new(&HttpOptions::default()).unwrap();
+    let err = listed(&transport, &format!("{addr}/api/v2"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("names more than 1000000 Pokémon"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
 }

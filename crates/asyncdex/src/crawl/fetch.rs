@@ -19,10 +19,23 @@ pub const MAX_LIST_IDS: usize = 1_000_000;
 /// Endpoints one crawl may cover, at most (PokeAPI has under 100).
 pub const MAX_ENDPOINTS: usize = 1_000;
 
-/// A list entry: its `url` ends with the id (unnamed resources have no `name`).
+/// A list entry: its `url` ends with the id (unnamed resources have no `name`). A url
+/// that is null, missing or not a string is kept as `None`: that entry is counted as
+/// unusable, and the rest of the list is still read.
 #[derive(Deserialize)]
 struct Entry {
-    url: String,
+    #[serde(default, deserialize_with = "string_or_none")]
+    url: Option<String>,
+}
+
+/// A string, or `None` for anything else (null, a number, an object).
+fn string_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -35,10 +48,33 @@ struct ListPage {
 /// What a list says: its count and every id in it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Listing {
+    /// The entries the list named (usable or not): what a crawl of it can expect. A
+    /// server's `count` is not taken on trust; see `claimed`.
     pub(super) count: u64,
     pub(super) ids: Vec<i32>,
-    /// Entries whose url ends in no usable id (`abc`, `4294967295`): they cannot be fetched.
+    /// Entries that cannot be fetched: a url that ends in no usable id (`abc`,
+    /// `4294967295`), or no url at all (counted in `no_url` too).
     pub(super) unusable: u64,
+    /// Of `unusable`, the entries whose url was null, missing or not a string.
+    pub(super) no_url: u64,
+    /// The list's own `count`, when it differs from the entries it named (a list that
+    /// claims 10^12 entries and names three).
+    pub(super) claimed: Option<u64>,
+}
+
+impl Listing {
+    /// Entries seen so far, usable or not.
+    fn seen(&self) -> u64 {
+        self.ids.len() as u64 + self.unusable
+    }
+
+    /// The list, read to its end: `count` is what it named; a claim that differs is kept
+    /// in `claimed`.
+    fn finish(mut self, claimed: u64) -> Listing {
+        self.count = self.seen();
+        self.claimed = (claimed != self.count).then_some(claimed);
+        self
+    }
 }
 
 /// The id at the end of a resource URL (`.../pokemon/25/` → 25).
@@ -75,10 +111,17 @@ pub(super) async fn read_list<T: Transport>(
             return Ok(Listing {
                 count: 1,
                 ids: vec![0],
-                unusable: 0,
+                ..Listing::default()
             })
         }
         ENCOUNTERS => "pokemon",
+        // A name the API's root gave that is no endpoint name (see `root_endpoints`).
+        other if check_endpoint(other).is_err() => {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!("the API root names {other}, which is not an endpoint name (lowercase letters, digits and dashes): not crawled"),
+            ))
+        }
         other => other,
     };
     let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
@@ -107,22 +150,25 @@ pub(super) async fn read_list<T: Transport>(
         })?;
         let page: ListPage =
             serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
-        listing.count = page.count;
         for entry in &page.results {
-            match id_of(&entry.url) {
-                Some(id) => listing.ids.push(id),
-                None => listing.unusable += 1,
+            match entry.url.as_deref().map(id_of) {
+                Some(Some(id)) => listing.ids.push(id),
+                Some(None) => listing.unusable += 1,
+                None => {
+                    listing.unusable += 1;
+                    listing.no_url += 1;
+                }
             }
         }
-        if listing.ids.len() as u64 + listing.unusable > MAX_LIST_IDS as u64 {
+        if listing.seen() > MAX_LIST_IDS as u64 {
             return Err(refuse(
                 format!("it names more than {MAX_LIST_IDS} entries"),
                 &url,
             ));
         }
         let next = match page.next {
-            Some(next) if (listing.ids.len() as u64 + listing.unusable) < page.count => next,
-            _ => return Ok(listing),
+            Some(next) if listing.seen() < page.count => next,
+            _ => return Ok(listing.finish(page.count)),
         };
         if !under(&next, base) {
             return Err(refuse(
@@ -158,9 +204,18 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
     let body = get_ok(transport, &url, "the API root").await?;
     let root: BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(&body).map_err(|e| decode_error("the API root", &url, e))?;
-    // Every list; after the Pokémon, their encounters; the deploy stamp last.
+    // Every list; after the Pokémon, their encounters; the deploy stamp last. A name that
+    // is no endpoint name is not dropped: it is kept quoted (`"Bad Name"`, cut to 64
+    // characters; the quotes keep it invalid), so that reading its list fails with the
+    // reason and the manifest reports it like any list that could not be read.
     let mut endpoints = Vec::new();
-    for key in root.into_keys().filter(|k| check_endpoint(k).is_ok()) {
+    for key in root.into_keys() {
+        if check_endpoint(&key).is_err() {
+            let cut: String = key.chars().take(64).collect();
+            let more = if cut.len() < key.len() { "…" } else { "" };
+            endpoints.push(format!("{cut:?}{more}"));
+            continue;
+        }
         if key == META {
             continue;
         }

@@ -7,8 +7,12 @@ use serde::Serialize;
 pub struct ResourceReport {
     /// The endpoint.
     pub endpoint: String,
-    /// How many its list says there are (plus any found by following links).
+    /// How many entries its list named (plus any found by following links).
     pub expected: u64,
+    /// The list's own `count`, when it differs from the entries it named: a server's
+    /// claim (10^12 over three entries) is shown as a claim, never taken as `expected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<u64>,
     /// How many the store now holds intact.
     pub stored: u64,
     /// Already stored intact before this run: skipped.

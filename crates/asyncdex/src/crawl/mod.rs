@@ -221,10 +221,17 @@ pub async fn crawl<T: Transport>(
         let endpoint = endpoints[i].clone();
         let valid = store.run(move |s| s.valid_ids(&endpoint)).await?;
         report.expected = count;
-        if listing.unusable > 0 {
+        report.claimed = listing.claimed;
+        let bad_id = listing.unusable - listing.no_url;
+        if bad_id > 0 {
             report.failures.push(format!(
-                "{} listed entries have no usable id (their url does not end in a number that fits)",
-                listing.unusable
+                "{bad_id} listed entries have no usable id (their url does not end in a number that fits)"
+            ));
+        }
+        if listing.no_url > 0 {
+            report.failures.push(format!(
+                "{} listed entries have no url (null, missing or not a string)",
+                listing.no_url
             ));
         }
         for id in listing.ids {

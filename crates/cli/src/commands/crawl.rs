@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::report::Progress;
+use super::report::{escape_display, Progress};
 use super::{io_error, Io, Summary};
 use asyncdex::crawl::{crawl as run_crawl, Crawl, Manifest};
 use asyncdex::http::{HttpOptions, Native};
@@ -117,7 +117,19 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
                 }
             ),
         };
-        writeln!(io.err, "  incomplete: {}: {why}", r.endpoint).map_err(io_error)?;
+        let name = escape_display(&r.endpoint);
+        writeln!(io.err, "  incomplete: {name}: {}", escape_display(&why)).map_err(io_error)?;
+    }
+    // A list's count is the server's claim; what it named is what was expected.
+    for r in &manifest.resources {
+        if let Some(claimed) = r.claimed {
+            let (name, named) = (escape_display(&r.endpoint), r.expected);
+            writeln!(
+                io.err,
+                "  note: {name}: its list claimed {claimed} entries and named {named}"
+            )
+            .map_err(io_error)?;
+        }
     }
     if !manifest.complete() {
         writeln!(
@@ -160,7 +172,7 @@ fn print_manifest(m: &Manifest, out: &mut dyn std::io::Write) -> std::io::Result
         writeln!(
             out,
             "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>10}{:>9}",
-            r.endpoint,
+            escape_display(&r.endpoint),
             r.expected,
             r.stored,
             r.skipped,
