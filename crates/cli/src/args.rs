@@ -313,6 +313,10 @@ pub struct SourceArgs {
     /// 1000000/s).
     #[arg(long, value_name = "N[/UNIT]", allow_negative_numbers = true, value_parser = bounds::rate)]
     pub rate: Option<f64>,
+    /// With --rate: up to N requests may start at once after a quiet spell (a token
+    /// bucket of N), then one per 1/rate. [default: 1, no bursts]
+    #[arg(long, value_name = "N", requires = "rate", allow_negative_numbers = true, value_parser = bounds::burst)]
+    pub burst: Option<u32>,
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
     #[arg(long)]
     pub fail_fast: bool,
@@ -354,10 +358,6 @@ impl SourceArgs {
         api_target(self.api.as_deref(), mirror)
     }
 
-    /// With --rate: up to N requests may start at once after a quiet spell (a token
-    /// bucket of N), then one per 1/rate. [default: 1, no bursts]
-    #[arg(long, value_name = "N", requires = "rate", allow_negative_numbers = true, value_parser = bounds::burst)]
-    pub burst: Option<u32>,
     /// Client settings; `concurrency` sizes the idle pool so that every connection of one
     /// wave is reused by the next instead of being closed and opened again.
     ///

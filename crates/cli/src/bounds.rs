@@ -54,10 +54,10 @@ pub const MAX_ROUNDS: usize = 10_000;
 pub const MIN_RATE_PER_SEC: f64 = 1.0 / 86_400.0;
 /// The fastest rate.
 pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
-
-/// Retries per call by default (a crawl's own default is the library's
 /// The largest burst.
 pub const MAX_BURST: u32 = 1_000_000;
+
+/// Retries per call by default (a crawl's own default is the library's
 /// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
 pub const DEFAULT_RETRIES: u32 = 2;
 
@@ -161,6 +161,11 @@ pub fn retry_budget(s: &str) -> Result<usize, String> {
     whole(s, 0, MAX_RETRY_BUDGET)
 }
 
+/// Calls a rate limit lets start at once.
+pub fn burst(s: &str) -> Result<u32, String> {
+    whole(s, 1, MAX_BURST)
+}
+
 /// Rounds of the blocking demo.
 pub fn rounds(s: &str) -> Result<usize, String> {
     whole(s, 1, MAX_ROUNDS)
@@ -174,11 +179,6 @@ pub fn millis(s: &str) -> Result<u64, String> {
 /// Milliseconds from 1 to an hour (a period: 0 would spin).
 pub fn period_millis(s: &str) -> Result<u64, String> {
     whole(s, 1, MAX_MS)
-/// Calls a rate limit lets start at once.
-pub fn burst(s: &str) -> Result<u32, String> {
-    whole(s, 1, MAX_BURST)
-}
-
 }
 
 /// Whole seconds from 0 to a day (the Retry-After the mirror sends).
@@ -292,6 +292,15 @@ mod tests {
             ("1/d", ("rate", |s| rate(s).is_ok()), true),
             ("0.5/d", ("rate", |s| rate(s).is_ok()), false),
             ("2e6", ("rate", |s| rate(s).is_ok()), false),
+            ("0", ("burst", |s| burst(s).is_ok()), false),
+            ("5", ("burst", |s| burst(s).is_ok()), true),
+            ("1000000", ("burst", |s| burst(s).is_ok()), true),
+            ("1000001", ("burst", |s| burst(s).is_ok()), false),
+            (
+                "99999999999999999999",
+                ("burst", |s| burst(s).is_ok()),
+                false,
+            ),
             ("1.5", ("probability", |s| probability(s).is_ok()), false),
             ("0.3", ("probability", |s| probability(s).is_ok()), true),
         ];
@@ -320,12 +329,3 @@ mod tests {
         assert!(secs("1e19").unwrap_err().contains("at most"));
     }
 }
-            ("0", ("burst", |s| burst(s).is_ok()), false),
-            ("5", ("burst", |s| burst(s).is_ok()), true),
-            ("1000000", ("burst", |s| burst(s).is_ok()), true),
-            ("1000001", ("burst", |s| burst(s).is_ok()), false),
-            (
-                "99999999999999999999",
-                ("burst", |s| burst(s).is_ok()),
-                false,
-            ),

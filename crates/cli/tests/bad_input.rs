@@ -80,21 +80,6 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "'--rate <N[/UNIT]>': must be a positive rate",
         ),
         Case::usage(
-            "negative retries",
-            &["names", "3", "--retries", "-1"],
-            "unexpected argument",
-        ),
-        Case::usage(
-            "unknown mode",
-            &["names", "3", "--mode", "fast"],
-            "invalid value",
-        ),
-        Case::usage(
-            "fail rate over 1",
-            &["names", "3", "--fail-rate", "2"],
-            "'--fail-rate <P>': must be between 0 and 1",
-        ),
-        Case::usage(
             "a rate of zero per second",
             &["names", "3", "--rate", "0/s"],
             "'--rate <N[/UNIT]>': must be a positive rate",
@@ -135,6 +120,21 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "a burst without a rate",
             &["names", "3", "--burst", "5"],
             "--rate",
+        ),
+        Case::usage(
+            "negative retries",
+            &["names", "3", "--retries", "-1"],
+            "unexpected argument",
+        ),
+        Case::usage(
+            "unknown mode",
+            &["names", "3", "--mode", "fast"],
+            "invalid value",
+        ),
+        Case::usage(
+            "fail rate over 1",
+            &["names", "3", "--fail-rate", "2"],
+            "'--fail-rate <P>': must be between 0 and 1",
         ),
         // Every number a user gives has a bound (bounds.rs), checked before anything starts.
         Case::usage(

@@ -39,7 +39,6 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let cache = job.cache.open_for(&source)?;
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
     let client = Client::new(source.base_url(), transport);
-    let progress = Progress::attach(&mut job.policy, "get");
     if let Some(rate) = &job.policy.rate {
         // The limit is each host's: every call is keyed by the host its URL names.
         let hosts: Vec<u64> = job
@@ -49,6 +48,7 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
             .collect();
         job.policy.rate = Some(rate.keyed(move |i| hosts[i]));
     }
+    let progress = Progress::attach(&mut job.policy, "get");
     let log = job.pictures.log_for(&mut job.policy);
     let outcomes = gather(job.keys.clone(), &job.policy, move |what: Ref| {
         let client = client.clone();

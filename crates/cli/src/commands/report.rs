@@ -189,6 +189,13 @@ pub fn print_cache(
     let file = cache
         .path()
         .map_or(String::new(), |p| format!(" ({})", p.display()));
+    // A file set aside (garbage, another program's, a disk that failed) is said here too,
+    // not only in the warning: the counts alone would read as a cache that worked.
+    let aside = if cache.is_disabled() {
+        "; the cache file was set aside, not used"
+    } else {
+        ""
+    };
     writeln!(
         err,
         "cache: {} answered from disk, {} from the network{file}{aside}",
@@ -241,10 +248,3 @@ mod tests {
         assert!(!shown.chars().any(char::is_control));
     }
 }
-    // A file set aside (garbage, another program's, a disk that failed) is said here too,
-    // not only in the warning: the counts alone would read as a cache that worked.
-    let aside = if cache.is_disabled() {
-        "; the cache file was set aside, not used"
-    } else {
-        ""
-    };
