@@ -88,9 +88,14 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{n}.tmp-asyncdex", std::process::id()))
 }
 
-/// What a file system entry that is not a regular file is, in words.
-fn describe(meta: &std::fs::Metadata) -> &'static str {
+/// What a file system entry that is not a regular file is, in words (`a directory`,
+/// `a device`, `a FIFO (named pipe)`, `a socket`, `a symbolic link`), for an error that
+/// names why a path was refused. Give it `symlink_metadata`'s answer to name links.
+pub fn describe(meta: &std::fs::Metadata) -> &'static str {
     let kind = meta.file_type();
+    if kind.is_symlink() {
+        return "a symbolic link";
+    }
     if kind.is_dir() {
         return "a directory";
     }

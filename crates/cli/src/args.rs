@@ -82,6 +82,10 @@ pub struct CrawlArgs {
     /// The manifest as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Seed of the retries' jitter and of the embedded mirror's delays and faults
+    /// (--fail-rate…): same seed, same faults. [default: random, printed]
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub source: SourceArgs,
 }

@@ -146,13 +146,14 @@ pub async fn run(
         Command::Crawl(a) => {
             let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.concurrency);
             crawl.follow = a.follow;
-            crawl.policy = a.source.policy(a.concurrency, 0, &cancel)?;
+            let seed = a.seed.unwrap_or_else(random_seed);
+            crawl.policy = a.source.policy(a.concurrency, seed, &cancel)?;
             crawl.policy.retries = a.source.retries.unwrap_or(asyncdex::crawl::DEFAULT_RETRIES);
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,
                 http: a.source.http(a.concurrency)?,
-                target: a.source.target(0)?,
+                target: a.source.target(seed)?,
                 json: a.json,
             };
             commands::crawl(job, io).await

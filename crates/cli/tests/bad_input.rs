@@ -343,6 +343,22 @@ fn crawl_and_export_report_bad_input_in_one_line() {
             r#"invalid resource """#,
         ),
         Case::usage(
+            "a crawl into stdout",
+            &["crawl", "--out", "/dev/stdout", "--resources", "type"],
+            "cannot keep the store in /dev/stdout: it is a symbolic link, not a regular file",
+        )
+        .in_one_line(),
+        Case::usage(
+            "a crawl into a folder",
+            &["crawl", "--out", "/tmp", "--resources", "type"],
+            "cannot keep the store in /tmp: it is a directory",
+        ),
+        Case::usage(
+            "a crawl into a device",
+            &["crawl", "--out", "/dev/null", "--resources", "type"],
+            "it is a device, not a regular file",
+        ),
+        Case::usage(
             "export from a store that does not exist",
             &[
                 "export",

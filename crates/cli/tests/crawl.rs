@@ -243,3 +243,36 @@ async fn a_damaged_row_is_fetched_again_and_missing_until_it_is() {
     assert!(r.failures[0].starts_with("1: not found"), "{r:?}");
     assert!(!manifest.complete());
 }
+
+#[test]
+fn a_crawl_takes_a_seed_for_its_faults_and_says_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.db");
+    let args = [
+        "crawl",
+        "--resources",
+        "type",
+        "--latency",
+        "0",
+        "--fail-rate",
+        "0.2",
+        "--retries",
+        "0",
+        "--json",
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = || {
+        std::fs::remove_file(&out).ok();
+        let got = common::binary::asyncdex(&args);
+        let stderr = common::binary::text(&got.stderr);
+        assert!(stderr.contains("(seed 7)"), "{stderr}");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(got.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        manifest["resources"][0]["failed"].clone()
+    };
+    // The same seed, the same faults: the same calls fail.
+    assert_eq!(run(), run());
+}

@@ -136,8 +136,11 @@ fn a_password_in_the_api_url_is_never_printed() {
 
 #[test]
 fn a_wait_a_server_asks_for_is_capped_and_the_cap_is_said() {
-    const THROTTLED: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 99999999999\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
-    let api = common::fixed_server(THROTTLED, std::time::Duration::ZERO, 8);
+    let api = common::fixed_server(
+        common::binary::THROTTLED_FOR_AGES,
+        std::time::Duration::ZERO,
+        8,
+    );
     let started = std::time::Instant::now();
     let out = asyncdex(&[
         "get",

@@ -214,3 +214,27 @@ fn fail_fast_counts_each_call_once_in_json_and_the_summary_line() {
     );
     assert!(stderr.contains(&summary), "{summary:?} not in {stderr}");
 }
+
+#[test]
+fn a_shortened_wait_cut_off_by_a_signal_is_not_reported_as_waited() {
+    let api = common::fixed_server(common::binary::THROTTLED_FOR_AGES, Duration::ZERO, 8);
+    let child = start(&[
+        "get",
+        "25",
+        "--api",
+        &api,
+        "--retries",
+        "1",
+        "--max-retry-after",
+        "60",
+    ]);
+    let (out, took) = signal_after(child, Duration::from_millis(1500), "INT");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("waited 60 s"), "{stderr}");
+    assert!(
+        stderr.contains("shortened to 60 s; the run stopped before that wait was over"),
+        "{stderr}"
+    );
+}

@@ -35,6 +35,7 @@ pub struct CrawlJob {
 /// manifest, and a line naming what is missing if anything is.
 pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     job.crawl.validate()?;
+    check_out(&job.out)?;
     let out = job.out.clone();
     let store = offload::once("opening the store", move || Store::open(out)).await??;
     let store = AsyncStore::new(store);
@@ -44,9 +45,10 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     let progress = Progress::attach(&mut job.crawl.policy, "crawl");
     writeln!(
         io.err,
-        "crawling {} into {}",
+        "crawling {} into {} (seed {})",
         source.description(),
-        job.out.display()
+        job.out.display(),
+        job.crawl.policy.seed
     )
     .map_err(io_error)?;
     let started = Instant::now();
@@ -160,6 +162,22 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         interrupted,
         ..Summary::default()
     })
+}
+
+/// Refuses, before SQLite or the source sees it, a store path that names anything but a
+/// regular file (or nothing yet): a directory, a device, a FIFO, or a symbolic link, such
+/// as `/dev/stdout` (a link to whatever stdout is: SQLite would write a database into a
+/// terminal or pipe and try to put its `-wal` beside the link, in `/dev`). Bad input:
+/// exit 2, nothing started, nothing created.
+fn check_out(out: &std::path::Path) -> Result<()> {
+    match std::fs::symlink_metadata(out) {
+        Ok(meta) if !meta.is_file() => Err(asyncdex::Error::invalid_input(format!(
+            "cannot keep the store in {}: it is {}, not a regular file (name a file to create or resume)",
+            out.display(),
+            asyncdex::files::describe(&meta)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn print_manifest(m: &Manifest, out: &mut dyn std::io::Write) -> std::io::Result<()> {

@@ -1,6 +1,7 @@
 //! What every fetching command prints at the end, and its progress bar while it runs.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,8 +94,19 @@ pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
 /// the engine, and [`Progress::print_shortened`] says so.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    /// The longest wait a server asked for that was shortened, and what was waited.
-    shortened: Arc<std::sync::Mutex<Option<(Duration, Duration)>>>,
+    /// The waits servers asked for that were shortened.
+    shortened: Arc<std::sync::Mutex<Shortened>>,
+}
+
+/// Shortened waits, each `(asked, kept)`: pending until the retry starts (then waited) or
+/// the call ends without it (then cut short by the run stopping).
+#[derive(Default)]
+struct Shortened {
+    pending: std::collections::HashMap<usize, (Duration, Duration)>,
+    /// The longest asked for whose retry did start.
+    waited: Option<(Duration, Duration)>,
+    /// The longest asked for whose call ended during the wait.
+    cut_short: Option<(Duration, Duration)>,
 }
 
 impl Progress {
@@ -130,22 +142,45 @@ impl Progress {
     }
 
     /// Only the watch on shortened waits, no bar (for a command that prints as it goes).
+    ///
+    /// A shortened wait is only *waited* once the retry it was for starts: a call
+    /// cancelled during the wait (Ctrl-C, fail-fast) never waited it out, and the line
+    /// says so instead of claiming the wait.
     pub fn watch(policy: &mut Policy) -> Progress {
-        let shortened = Arc::new(std::sync::Mutex::new(None));
+        let shortened = Arc::new(std::sync::Mutex::new(Shortened::default()));
         let watch = shortened.clone();
+        // Most runs never see a shortened wait: the lock is only taken while one is pending.
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         policy.add_events(Arc::new(move |event: &Event| {
-            if let Event::Retrying {
-                wait,
-                asked: Some(asked),
-                ..
-            } = event
-            {
-                if asked > wait {
-                    let mut longest = watch.lock().unwrap_or_else(|e| e.into_inner());
-                    if longest.is_none_or(|(a, _)| *asked > a) {
-                        *longest = Some((*asked, *wait));
+            let lock = || watch.lock().unwrap_or_else(|e| e.into_inner());
+            match event {
+                Event::Retrying {
+                    index,
+                    wait,
+                    asked: Some(asked),
+                    ..
+                } if asked > wait => {
+                    pending.fetch_add(1, Ordering::Relaxed);
+                    lock().pending.insert(*index, (*asked, *wait));
+                }
+                Event::Started { index, .. } | Event::Finished { index, .. }
+                    if pending.load(Ordering::Relaxed) > 0 =>
+                {
+                    let mut s = lock();
+                    let Some(wait) = s.pending.remove(index) else {
+                        return;
+                    };
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                    let slot = if matches!(event, Event::Started { .. }) {
+                        &mut s.waited
+                    } else {
+                        &mut s.cut_short
+                    };
+                    if slot.is_none_or(|(a, _)| wait.0 > a) {
+                        *slot = Some(wait);
                     }
                 }
+                _ => {}
             }
         }));
         Progress {
@@ -155,18 +190,25 @@ impl Progress {
     }
 
     /// One line if a server asked for a longer wait than the policy allows:
-    /// `names: a server asked to wait 99999999999 s before a retry; waited 60 s instead`.
+    /// `names: a server asked to wait 99999999999 s before a retry; waited 60 s instead`,
+    /// or, when the run stopped during every such wait, that it was to wait that long.
     pub fn print_shortened(&self, err: &mut dyn Write, label: &str) -> std::io::Result<()> {
-        let longest = *self.shortened.lock().unwrap_or_else(|e| e.into_inner());
-        match longest {
-            Some((asked, waited)) => writeln!(
-                err,
-                "{label}a server asked to wait {} s before a retry; waited {} s instead (at most --max-retry-after)",
+        let s = self.shortened.lock().unwrap_or_else(|e| e.into_inner());
+        let secs = |d: Duration| d.as_secs_f64();
+        let line = match (s.waited, s.cut_short) {
+            (Some((asked, kept)), _) => format!(
+                "a server asked to wait {} s before a retry; waited {} s instead",
                 asked.as_secs(),
-                waited.as_secs_f64()
+                secs(kept)
             ),
-            None => Ok(()),
-        }
+            (None, Some((asked, kept))) => format!(
+                "a server asked to wait {} s before a retry, shortened to {} s; the run stopped before that wait was over",
+                asked.as_secs(),
+                secs(kept)
+            ),
+            (None, None) => return Ok(()),
+        };
+        writeln!(err, "{label}{line} (at most --max-retry-after)")
     }
 
     /// Removes the bar (before the report is printed).

@@ -11,6 +11,9 @@ use serde_json::Value;
 /// The embedded mirror made fast: no latency, no jitter.
 pub const FAST: [&str; 4] = ["--latency", "0", "--jitter", "0"];
 
+/// A 429 whose `Retry-After` is 99 999 999 999 s: a wait no run should keep.
+pub const THROTTLED_FOR_AGES: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 99999999999\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+
 /// Runs asyncdex with `args`, `RUST_LOG` unset so stderr holds only what a user sees.
 pub fn asyncdex(args: &[&str]) -> Output {
     asyncdex_in(args, None)
