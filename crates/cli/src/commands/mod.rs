@@ -14,6 +14,7 @@ mod cpu;
 mod crawl;
 mod export;
 mod get;
+mod limit;
 mod names;
 mod program;
 pub mod report;
@@ -181,6 +182,7 @@ fn group_from(
                 status: span.status,
             })
             .collect(),
+        limit: log.limits(),
     }
 }
 
