@@ -89,6 +89,16 @@ macro_rules! client_methods {
             decode_any(&resp, what, &url)
         }
 
+        /// Any resource of any endpoint, its body as the server sent it: checked to be
+        /// JSON (skimmed, never built as a tree, so a 30 MB body costs 30 MB, not the
+        /// gigabytes a [`serde_json::Value`] of it takes).
+        pub $($async_)? fn raw(&self, what: &Ref) -> Result<bytes::Bytes> {
+            let url = format!("{}/{}", self.base, what.path());
+            let resp = self.transport.get(&url) $($await_)* ?;
+            checked(&resp, &what, &url, serde_json::from_slice::<serde::de::IgnoredAny>)?;
+            Ok(resp.body)
+        }
+
         /// One page of a list endpoint.
         pub $($async_)? fn page(&self, resource: Resource, limit: usize, offset: usize) -> Result<Page> {
             let url = format!("{}/{resource}/?limit={limit}&offset={offset}", self.base);

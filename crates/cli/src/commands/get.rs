@@ -53,18 +53,19 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     let outcomes = gather(job.keys.clone(), &job.policy, move |what: Ref| {
         let client = client.clone();
         let label = format!("fetch {what}");
-        async move { client.json(&what).await }.label(label)
+        async move { client.raw(&what).await }.label(label)
     })
     .await?;
     progress.finish();
     source.close().await;
-    let found: Vec<(&Ref, &serde_json::Value)> = outcomes
+    // Bodies are kept as the bytes that came: a tree of a 30 MB body is 2.2 GB.
+    let found: Vec<(&Ref, &[u8])> = outcomes
         .iter()
-        .filter_map(|o| Some((&job.keys[o.index], o.result.as_ref().ok()?)))
+        .filter_map(|o| Some((&job.keys[o.index], &o.result.as_ref().ok()?[..])))
         .collect();
     if job.json {
         for (_, body) in &found {
-            writeln!(io.out, "{body}").map_err(io_error)?;
+            write_one_line(body, io.out).map_err(io_error)?;
         }
     } else {
         print_found(&found, io.out).map_err(io_error)?;
@@ -84,21 +85,29 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     Ok(summary)
 }
 
+/// A JSON body on one line of `out`. The client checked it is JSON, and JSON has no raw
+/// line break inside a string (they are written `\n`), so every CR and LF in it is
+/// whitespace between tokens: dropping them leaves the same JSON, on one line, without
+/// parsing it again.
+fn write_one_line(body: &[u8], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for part in body.split(|&b| b == b'\n' || b == b'\r') {
+        out.write_all(part)?;
+    }
+    out.write_all(b"\n")
+}
+
 /// Pokémon in their table (types, size, base stats), then every other resource in one line
 /// each: what it is, its id and name, and its summary.
-fn print_found(
-    found: &[(&Ref, &serde_json::Value)],
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
+fn print_found(found: &[(&Ref, &[u8])], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     // Pokémon in their table; anything else, and a Pokémon body that does not fit the
     // model (a field missing, a height below zero), one line each: nothing that arrived
     // goes unprinted.
     let is_pokemon = |r: &Ref| r.endpoint() == "pokemon" && !r.is_encounters();
     let mut pokemon: Vec<Pokemon> = Vec::new();
-    let mut others: Vec<&(&Ref, &serde_json::Value)> = Vec::new();
+    let mut others: Vec<&(&Ref, &[u8])> = Vec::new();
     for entry in found {
         let (r, body) = entry;
-        match is_pokemon(r).then(|| <Pokemon as serde::Deserialize>::deserialize(*body)) {
+        match is_pokemon(r).then(|| serde_json::from_slice::<Pokemon>(body)) {
             Some(Ok(p)) => pokemon.push(p),
             _ => others.push(entry),
         }
@@ -119,14 +128,13 @@ fn print_found(
         } else {
             summary::summary(r.endpoint(), body)
         };
-        let id = body["id"].as_i64().map_or("-".into(), |id| id.to_string());
-        let name = body["name"].as_str().unwrap_or("-");
+        let (id, name) = summary::head(body);
         writeln!(
             out,
             "{:<28}{:>6}  {:<26}{}",
             escape_display(&r.to_string()),
-            id,
-            escape_display(name),
+            escape_display(&id),
+            escape_display(&name),
             escape_display(&line)
         )?;
     }

@@ -14,7 +14,7 @@ mod cpu;
 mod crawl;
 mod export;
 mod get;
-mod limit;
+mod lenient;
 mod names;
 mod program;
 pub mod report;
@@ -182,7 +182,6 @@ fn group_from(
                 status: span.status,
             })
             .collect(),
-        limit: log.limits(),
     }
 }
 
