@@ -16,6 +16,7 @@ mod export;
 mod get;
 mod lenient;
 mod names;
+mod postgres;
 mod program;
 pub mod report;
 mod serve;
