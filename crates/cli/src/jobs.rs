@@ -155,13 +155,6 @@ pub async fn run(
                 http: a.source.http(a.concurrency)?,
                 target: a.source.target(seed)?,
                 json: a.json,
-                status: a.status,
-                sharing: asyncdex::crawl::shared::Sharing {
-                    lease: a
-                        .lease
-                        .map_or(asyncdex::pg::queue::DEFAULT_LEASE, Duration::from_secs),
-                    rate: a.source.rate,
-                },
             };
             commands::crawl(job, io).await
         }

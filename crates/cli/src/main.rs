@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         })
     });
     let cancel = CancellationToken::new();
-    let signals = match signals::listen(&runtime, cancel.clone()) {
+    let signals = match signals::listen(cancel.clone()) {
         Ok(signals) => signals,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: cannot listen for signals: {e}");

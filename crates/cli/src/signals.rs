@@ -10,13 +10,19 @@
 //! run later), so a signal that arrives early is never met by the default disposition,
 //! which would kill the process and lose what it had.
 //!
+//! They listen on a thread of their own, with a small runtime of its own, not on the
+//! command's: a client command runs on one thread, and a command that blocks that thread
+//! (`blocking --mode wrong` does it on purpose; a bug might by accident) would otherwise
+//! keep the listener from running at all, so neither Ctrl-C nor the second signal (the
+//! escape hatch) would be seen until the thread came back. Cancelling the token from
+//! another thread is what it is made for: the command's tasks wake on their own runtime.
+//!
 //! SIGPIPE is not handled here: Rust ignores it before `main`, so a write to a closed pipe
 //! returns `EPIPE` as an error to the code that wrote, which reports it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::{EXIT_INTERRUPTED, EXIT_TERMINATED};
@@ -36,21 +42,37 @@ impl Signals {
     }
 }
 
-/// Installs the handlers on `runtime`; the first signal cancels `cancel`.
-pub fn listen(runtime: &Runtime, cancel: CancellationToken) -> std::io::Result<Signals> {
-    let _entered = runtime.enter();
+/// Installs the handlers, on a thread of their own (see the module docs), before it
+/// returns; the first signal cancels `cancel`, the second exits.
+pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
     let first = Arc::new(AtomicU8::new(0));
-    let mut next = Next::new()?;
-    runtime.spawn({
-        let first = Arc::clone(&first);
-        async move {
-            let code = next.recv().await;
-            first.store(code, Ordering::SeqCst);
-            cancel.cancel();
-            let code = next.recv().await;
-            std::process::exit(i32::from(code));
-        }
-    });
+    let (installed, ready) = std::sync::mpsc::channel();
+    let seen = Arc::clone(&first);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let (runtime, mut next) = match runtime.and_then(|rt| {
+                let next = rt.block_on(async { Next::new() })?;
+                Ok((rt, next))
+            }) {
+                Ok(both) => both,
+                Err(e) => return drop(installed.send(Err(e))),
+            };
+            let _ = installed.send(Ok(()));
+            runtime.block_on(async move {
+                let code = next.recv().await;
+                seen.store(code, Ordering::SeqCst);
+                cancel.cancel();
+                let code = next.recv().await;
+                std::process::exit(i32::from(code));
+            });
+        })?;
+    ready
+        .recv()
+        .map_err(|_| std::io::Error::other("the signal thread ended before listening"))??;
     Ok(Signals { first })
 }
 

@@ -238,3 +238,39 @@ fn a_shortened_wait_cut_off_by_a_signal_is_not_reported_as_waited() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_second_signal_exits_at_once_even_while_the_runtime_is_blocked() {
+    // Ten Pokémon as JSON (~1 MB) into a pipe nobody reads: the write blocks the
+    // command's only runtime thread once the pipe's 64 KiB are full. The signals must be
+    // heard elsewhere, or neither Ctrl-C nor the second signal could end the run.
+    let ids: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    let mut args = vec!["get", "--json", "--latency", "0", "--jitter", "0"];
+    args.extend(ids.iter().map(String::as_str));
+    let mut child = start(&args);
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(child.try_wait().unwrap().is_none(), "it is stuck writing");
+    common::signal(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(200));
+    common::signal(child.id(), "TERM");
+    let sent = Instant::now();
+    // Not wait_with_output: reading stdout would unblock the write.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if status.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(143),
+        "exits at the second signal"
+    );
+}

@@ -24,8 +24,6 @@
 //! ```
 
 mod checked;
-#[cfg(feature = "postgres")]
-pub(crate) use checked::verify;
 mod links;
 mod offloaded;
 mod rows;

@@ -16,7 +16,6 @@ mod export;
 mod get;
 mod lenient;
 mod names;
-mod postgres;
 mod program;
 pub mod report;
 mod serve;
