@@ -204,6 +204,11 @@ impl Classify for Error {
     fn is_timeout(&self) -> bool {
         self.kind == ErrorKind::Timeout
     }
+
+    /// A server that answers 429 (too many requests) or 503 (no capacity) asks for less.
+    fn is_overload(&self) -> bool {
+        self.kind == ErrorKind::Status && matches!(self.status, Some(429 | 503))
+    }
 }
 
 /// The engine's own failures (a policy that cannot work, a pool's panic or shutdown).
@@ -260,6 +265,14 @@ mod tests {
             .is_transient());
         assert!(Error::new(ErrorKind::Timeout, "x").is_transient());
         assert!(!Error::new(ErrorKind::Decode, "x").is_transient());
+    }
+
+    #[test]
+    fn only_429_and_503_say_the_server_is_overloaded() {
+        let status = |s| Error::new(ErrorKind::Status, "x").with_status(s);
+        assert!(status(429).is_overload() && status(503).is_overload());
+        assert!(!status(500).is_overload() && !status(502).is_overload());
+        assert!(!Error::new(ErrorKind::Connect, "x").is_overload());
     }
 
     #[test]

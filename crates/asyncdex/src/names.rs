@@ -104,6 +104,8 @@ impl Plan {
             // Blocking calls wait on their pool's threads: more runtimes would only add
             // threads that wait for those.
             policy.cores = 1;
+            // The pool's size is these modes' limit: an adaptive one is the async mode's.
+            policy.adaptive = None;
         }
         policy
     }

@@ -73,9 +73,8 @@ pub struct CrawlArgs {
     /// The store file: created if missing; a rerun fetches only what it lacks.
     #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
     pub out: std::path::PathBuf,
-    /// Most requests in flight.
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// Also fetch resources that bodies link to, within the chosen resources.
     #[arg(long)]
     pub follow: bool,
@@ -440,12 +439,44 @@ impl ModeArg {
     }
 }
 
+/// `-c N|auto` and `--max-concurrency N`: how many requests a fetching command (names,
+/// get, stream, crawl) keeps in flight.
+#[derive(Args, Clone, Copy)]
+pub struct LimitArgs {
+    /// Most requests in flight (the async mode's concurrency), or `auto`: found as the run
+    /// goes, starting at 4, rising while latency stays at its floor, falling when it grows
+    /// or the server answers 429/503 or times out (at most --max-concurrency).
+    #[arg(short = 'c', long, value_name = "N|auto", default_value = "64", value_parser = bounds::concurrency_or_auto)]
+    pub concurrency: bounds::Concurrency,
+    /// With -c auto: the most requests in flight the limit may reach.
+    #[arg(long, value_name = "N", default_value_t = bounds::DEFAULT_MAX_CONCURRENCY, value_parser = bounds::concurrency)]
+    pub max_concurrency: usize,
+}
+
+impl LimitArgs {
+    /// Most requests in flight: N, or the adaptive limit's maximum (what the connection
+    /// pool and the descriptor check are sized for).
+    pub fn most(&self) -> usize {
+        match self.concurrency {
+            bounds::Concurrency::Fixed(n) => n,
+            bounds::Concurrency::Auto => self.max_concurrency,
+        }
+    }
+
+    /// `policy` (built for [`LimitArgs::most`] in flight), adaptive if `-c auto`.
+    pub fn apply(&self, mut policy: Policy) -> Policy {
+        if self.concurrency == bounds::Concurrency::Auto {
+            policy.adaptive = Some(asyncdex_engine::gather::Adaptive::default());
+        }
+        policy
+    }
+}
+
 /// What every fetching command (names, get, stream) takes.
 #[derive(Args)]
 pub struct FetchArgs {
-    /// Most requests in flight (the async mode's concurrency).
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// One JSON object per line instead of the report.
     #[arg(long)]
     pub json: bool,

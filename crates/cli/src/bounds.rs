@@ -10,7 +10,8 @@
 //! | threads of a pool | `--threads` | 1 – 1 024 |
 //! | blocking calls at once | `blocking --calls` | 1 – 1 024 |
 //! | rounds | `blocking --rounds` | 1 – 10 000 |
-//! | requests in flight | `-c, --concurrency` | 1 – 100 000 |
+//! | requests in flight | `-c, --concurrency` | 1 – 100 000, or `auto` |
+//! | most an adaptive limit may reach | `--max-concurrency` (with `-c auto`) | 1 – 100 000 (default 1 000) |
 //! | cores (runtimes) | `--cores` | 1 – 256 |
 //! | retries per call | `--retries` | 0 – 100 |
 //! | retries per run | `--retry-budget` | 0 – 100 000 000 |
@@ -145,6 +146,29 @@ pub fn threads(s: &str) -> Result<usize, String> {
 pub fn concurrency(s: &str) -> Result<usize, String> {
     whole(s, 1, MAX_CONCURRENCY)
 }
+
+/// What `-c` says: so many requests in flight, or `auto` (an adaptive limit, at most
+/// `--max-concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// Exactly this many in flight.
+    Fixed(usize),
+    /// Found as the run goes.
+    Auto,
+}
+
+/// `-c N` (1 – 100 000) or `-c auto`.
+pub fn concurrency_or_auto(s: &str) -> Result<Concurrency, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(Concurrency::Auto);
+    }
+    concurrency(s)
+        .map(Concurrency::Fixed)
+        .map_err(|e| format!("{e} (or auto)"))
+}
+
+/// The most an adaptive limit may reach unless `--max-concurrency` says otherwise.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 1000;
 
 /// Single-threaded runtimes.
 pub fn cores(s: &str) -> Result<usize, String> {

@@ -20,10 +20,11 @@ pub async fn run(
         Command::Names(a) => {
             let seed = a.seed.unwrap_or_else(random_seed);
             let modes = a.mode.modes();
-            let plan = a
+            let mut plan = a
                 .fetch
                 .source
-                .plan(a.threads, a.fetch.concurrency, seed, &cancel)?;
+                .plan(a.threads, a.fetch.limit.most(), seed, &cancel)?;
+            plan.policy = a.fetch.limit.apply(plan.policy);
             let job = NamesJob {
                 n: a.n,
                 seed,
@@ -40,8 +41,12 @@ pub async fn run(
         Command::Get(a) => {
             let job = GetJob {
                 keys: a.keys,
-                policy: a.fetch.source.policy(a.fetch.concurrency, 0, &cancel)?,
-                http: a.fetch.source.http(a.fetch.concurrency)?,
+                policy: (a.fetch.limit).apply(a.fetch.source.policy(
+                    a.fetch.limit.most(),
+                    0,
+                    &cancel,
+                )?),
+                http: a.fetch.source.http(a.fetch.limit.most())?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -56,8 +61,12 @@ pub async fn run(
                 seed,
                 ids: a.ids.unwrap_or_default(),
                 ordered: a.ordered,
-                policy: a.fetch.source.policy(a.fetch.concurrency, seed, &cancel)?,
-                http: a.fetch.source.http(a.fetch.concurrency)?,
+                policy: (a.fetch.limit).apply(a.fetch.source.policy(
+                    a.fetch.limit.most(),
+                    seed,
+                    &cancel,
+                )?),
+                http: a.fetch.source.http(a.fetch.limit.most())?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -144,15 +153,17 @@ pub async fn run(
             commands::bench(job, io).await
         }
         Command::Crawl(a) => {
-            let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.concurrency);
+            let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.limit.most());
             crawl.follow = a.follow;
             let seed = a.seed.unwrap_or_else(random_seed);
-            crawl.policy = a.source.policy(a.concurrency, seed, &cancel)?;
+            crawl.policy = a
+                .limit
+                .apply(a.source.policy(a.limit.most(), seed, &cancel)?);
             crawl.policy.retries = a.source.retries.unwrap_or(asyncdex::crawl::DEFAULT_RETRIES);
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,
-                http: a.source.http(a.concurrency)?,
+                http: a.source.http(a.limit.most())?,
                 target: a.source.target(seed)?,
                 json: a.json,
             };

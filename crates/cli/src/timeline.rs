@@ -17,7 +17,8 @@
 //!     retries: vec![],
 //!     status: Status::Ok,
 //! };
-//! let groups = vec![Group { name: "async".into(), bars: vec![bar("id 25", 100), bar("id 4", 90)] }];
+//! let bars = vec![bar("id 25", 100), bar("id 4", 90)];
+//! let groups = vec![Group { name: "async".into(), bars, limit: vec![] }];
 //! let picture = svg("names", &groups);
 //! assert_eq!(picture.matches("class=\"bar ok\"").count(), 2);
 //! let json: serde_json::Value = serde_json::from_str(&trace(&groups)).unwrap();
@@ -53,6 +54,9 @@ pub struct Group {
     pub name: String,
     /// Its bars, top to bottom.
     pub bars: Vec<Bar>,
+    /// An adaptive limit's value over time (`-c auto`): when each value began. Drawn as a
+    /// step line over the bars, scaled to its highest value. Empty for a fixed limit.
+    pub limit: Vec<(Duration, usize)>,
 }
 
 const WIDTH: f64 = 1000.0;
@@ -113,7 +117,7 @@ pub fn svg(title: &str, groups: &[Group]) -> String {
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11">
 <title>{t}</title>
-<style>.bar{{stroke:none}}.ok{{fill:#3a8ee6}}.failed{{fill:#e05252}}.timed_out{{fill:#e0a030}}.cancelled{{fill:#aaaaaa}}.retry{{stroke:#222;stroke-width:1.5}}.grid{{stroke:#ddd}}.group{{font-weight:bold;font-size:13px}}</style>
+<style>.bar{{stroke:none}}.ok{{fill:#3a8ee6}}.failed{{fill:#e05252}}.timed_out{{fill:#e0a030}}.cancelled{{fill:#aaaaaa}}.retry{{stroke:#222;stroke-width:1.5}}.grid{{stroke:#ddd}}.group{{font-weight:bold;font-size:13px}}.limit{{fill:none;stroke:#2a9d4a;stroke-width:1.5}}</style>
 <rect width="100%" height="100%" fill="white"/>
 <text x="8" y="22" font-size="15" font-weight="bold">{t}</text>
 "#,
@@ -148,6 +152,8 @@ pub fn svg(title: &str, groups: &[Group]) -> String {
             escape(&group.name)
         );
         y += HEADER;
+        let bottom = y + group.bars.len() as f64 * row;
+        limit_line(&mut out, &group.limit, (y, bottom), total, &x);
         for bar in &group.bars {
             let (s, e) = (
                 bar.start.as_secs_f64() * 1000.0,
@@ -189,10 +195,43 @@ pub fn svg(title: &str, groups: &[Group]) -> String {
     }
     let _ = writeln!(
         out,
-        r##"<text x="{LEFT}" y="36" fill="#555">blue ok · red failed · orange timed out · grey cancelled · black tick: a retry</text>"##
+        r##"<text x="{LEFT}" y="36" fill="#555">blue ok · red failed · orange timed out · grey cancelled · black tick: a retry · green line: the limit (-c auto)</text>"##
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// An adaptive limit as a step line between `top` and `bottom` (its highest value at the
+/// top), from its first value to the end of the axis, labelled with that highest value.
+fn limit_line(
+    out: &mut String,
+    limit: &[(Duration, usize)],
+    (top, bottom): (f64, f64),
+    total_ms: f64,
+    x: &impl Fn(f64) -> f64,
+) {
+    let Some(highest) = limit.iter().map(|l| l.1).max() else {
+        return;
+    };
+    let y = |l: usize| bottom - (bottom - top) * l as f64 / highest.max(1) as f64;
+    let mut points = Vec::with_capacity(limit.len() * 2 + 1);
+    for (i, &(at, l)) in limit.iter().enumerate() {
+        let at = x(at.as_secs_f64() * 1000.0);
+        if i > 0 {
+            points.push(format!("{at:.1},{:.1}", y(limit[i - 1].1)));
+        }
+        points.push(format!("{at:.1},{:.1}", y(l)));
+    }
+    let last = limit[limit.len() - 1].1;
+    points.push(format!("{:.1},{:.1}", x(total_ms), y(last)));
+    let _ = writeln!(
+        out,
+        r##"<polyline class="limit" points="{}"><title>limit (-c auto): {} at the end, at most {highest}</title></polyline><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#2a9d4a">limit {highest}</text>"##,
+        points.join(" "),
+        last,
+        x(total_ms),
+        top + 10.0
+    );
 }
 
 /// The Chrome trace event format: one complete event (`ph: "X"`) per bar, one thread per
@@ -216,6 +255,17 @@ pub fn trace(groups: &[Group]) -> String {
                 "args": {"status": colour_class(bar.status), "retries": bar.retries.len()},
             }));
         }
+        // A counter track (`ph: "C"`) of the adaptive limit, beside the group's calls.
+        for &(at, limit) in &group.limit {
+            events.push(json!({
+                "name": format!("{} limit", group.name),
+                "ph": "C",
+                "ts": at.as_micros() as u64,
+                "pid": 1,
+                "tid": tid,
+                "args": {"limit": limit},
+            }));
+        }
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms"}).to_string()
 }
@@ -223,4 +273,42 @@ pub fn trace(groups: &[Group]) -> String {
 /// Writes `contents` to `path` atomically (a temporary file, then a rename).
 pub fn write_file(path: &std::path::Path, contents: &str) -> asyncdex::Result<()> {
     asyncdex::files::write_atomic(path, contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_adaptive_limit_is_drawn_beside_the_calls_and_traced_as_a_counter() {
+        let ms = Duration::from_millis;
+        let bar = Bar {
+            label: "id 1".into(),
+            start: Duration::ZERO,
+            end: ms(300),
+            retries: vec![],
+            status: Status::Ok,
+        };
+        let limit = vec![(Duration::ZERO, 4), (ms(100), 8), (ms(200), 6)];
+        let groups = vec![Group {
+            name: "async".into(),
+            bars: vec![bar],
+            limit,
+        }];
+        let picture = svg("names", &groups);
+        assert_eq!(picture.matches("<polyline class=\"limit\"").count(), 1);
+        assert!(
+            picture.contains("limit 8"),
+            "labelled with its highest value"
+        );
+        let json: serde_json::Value = serde_json::from_str(&trace(&groups)).unwrap();
+        let counters: Vec<u64> = json["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "C")
+            .map(|e| e["args"]["limit"].as_u64().unwrap())
+            .collect();
+        assert_eq!(counters, [4, 8, 6]);
+    }
 }

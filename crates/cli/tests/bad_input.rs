@@ -40,6 +40,21 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "concurrency",
         ),
         Case::usage(
+            "an adaptive limit of at most 0",
+            &["names", "3", "-c", "auto", "--max-concurrency", "0"],
+            "'--max-concurrency <N>': must be at least 1",
+        ),
+        Case::usage(
+            "an adaptive limit past the bound",
+            &["crawl", "-c", "auto", "--max-concurrency", "100001"],
+            "'--max-concurrency <N>': 100001 is too large",
+        ),
+        Case::usage(
+            "a concurrency that is neither a number nor auto",
+            &["stream", "3", "-c", "lots"],
+            "(or auto)",
+        ),
+        Case::usage(
             "zero cores",
             &["names", "3", "--cores", "0"],
             "'--cores <N>': must be at least 1",

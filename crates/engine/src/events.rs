@@ -87,10 +87,22 @@ impl EventLog {
                     spans[index].finished = at;
                     spans[index].status = status;
                 }
-                Event::Queued { .. } | Event::Retrying { .. } => {}
+                Event::Queued { .. } | Event::Retrying { .. } | Event::Limit { .. } => {}
             }
         }
         spans
+    }
+
+    /// An adaptive limit's value over time ([`Event::Limit`]): when each value began.
+    /// Empty for a fixed limit.
+    pub fn limits(&self) -> Vec<(Duration, usize)> {
+        self.entries()
+            .into_iter()
+            .filter_map(|(at, event)| match event {
+                Event::Limit { limit } => Some((at, limit)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

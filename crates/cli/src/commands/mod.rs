@@ -15,6 +15,7 @@ mod crawl;
 mod export;
 mod get;
 mod lenient;
+mod limit;
 mod names;
 mod program;
 pub mod report;
@@ -182,6 +183,7 @@ fn group_from(
                 status: span.status,
             })
             .collect(),
+        limit: log.limits(),
     }
 }
 

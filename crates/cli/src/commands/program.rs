@@ -83,6 +83,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
                 status: status(r),
             })
             .collect(),
+        limit: Vec::new(),
     };
     let title = match ideal {
         Some(ideal) => format!(

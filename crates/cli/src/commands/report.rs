@@ -94,6 +94,8 @@ pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
 /// the engine, and [`Progress::print_shortened`] says so.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// Where an adaptive limit settled (`-c auto`), said after the summary.
+    limit: Option<super::limit::LimitWatch>,
     /// The waits servers asked for that were shortened.
     shortened: Arc<std::sync::Mutex<Shortened>>,
 }
@@ -133,7 +135,7 @@ impl Progress {
                 let n = retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 sink.set_message(format!("{n} retried"));
             }
-            Event::Started { .. } => {}
+            Event::Started { .. } | Event::Limit { .. } => {}
         }));
         Progress {
             bar: Some(bar),
@@ -185,6 +187,7 @@ impl Progress {
         }));
         Progress {
             bar: None,
+            limit: super::limit::LimitWatch::attach(policy),
             shortened,
         }
     }
@@ -192,7 +195,12 @@ impl Progress {
     /// One line if a server asked for a longer wait than the policy allows:
     /// `names: a server asked to wait 99999999999 s before a retry; waited 60 s instead`,
     /// or, when the run stopped during every such wait, that it was to wait that long.
+    ///
+    /// First, where an adaptive limit settled (`-c auto`), if the run had one.
     pub fn print_shortened(&self, err: &mut dyn Write, label: &str) -> std::io::Result<()> {
+        if let Some(limit) = &self.limit {
+            limit.print(err, label)?;
+        }
         let s = self.shortened.lock().unwrap_or_else(|e| e.into_inner());
         let secs = |d: Duration| d.as_secs_f64();
         let line = match (s.waited, s.cut_short) {

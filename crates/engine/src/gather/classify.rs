@@ -37,6 +37,13 @@ pub trait Classify: fmt::Display {
     fn is_timeout(&self) -> bool {
         false
     }
+
+    /// True if this error is the other side saying it has too much to do (for HTTP, a
+    /// `429 Too Many Requests` or `503 Service Unavailable`): an adaptive limit
+    /// ([`Adaptive`](super::Adaptive)) falls when it hears it. Default: false.
+    fn is_overload(&self) -> bool {
+        false
+    }
 }
 
 impl Classify for std::io::Error {

@@ -22,7 +22,11 @@
 //!   their own. Each takes the next input from the shared queue whenever it has room, so
 //!   a busier core simply takes fewer.
 //! - The concurrency limit is split between the drivers (64 over 2 cores: 32 each), so
-//!   the batch never has more calls in flight than its policy allows.
+//!   the batch never has more calls in flight than its policy allows. An adaptive limit
+//!   (the `adaptive` module) is split the same way, afresh at each turn of each driver:
+//!   it changes when an attempt ends, which wakes the driver that ran it. A driver whose
+//!   share is 0 (a limit of 1 over 2 cores) waits for the limit to change, or for the
+//!   queue to run out.
 //! - A window bounds what waits for the consumer: an input starts only while calls in
 //!   flight and outcomes unread are fewer than four times `concurrency` (in input order:
 //!   only while it is fewer than `concurrency` places after the next outcome due, as
@@ -109,6 +113,11 @@ impl<I: Clone> Queue<I> {
     fn has_room(&self) -> bool {
         self.next.load(SeqCst) < self.horizon.load(SeqCst)
     }
+
+    /// Every input has been taken.
+    fn exhausted(&self) -> bool {
+        self.next.load(SeqCst) >= self.inputs.len()
+    }
 }
 
 /// The consumer read `n` more outcomes: the window moves on by as many.
@@ -138,6 +147,8 @@ where
     E: Classify + Output,
     F: CallFn<I, T, E>,
 {
+    // With an adaptive limit, its maximum: the drivers, the window and the connections are
+    // sized for the most the limit may reach.
     let limit = batch.policy.concurrency;
     let cores = count(batch.policy.cores, limit, inputs.len());
     // Completed order: what is in flight plus what waits unread stays under four times
@@ -163,7 +174,7 @@ where
         let (queue, stop) = (Arc::clone(&queue), stop.clone());
         move || {
             for core in 1..cores {
-                let share = share(limit, cores, core);
+                let share = Share { core, cores };
                 let driver = drive(&batch, &queue, share, Some(LINGER), tx.clone());
                 let stop = stop.clone();
                 let spawned = std::thread::Builder::new()
@@ -174,7 +185,7 @@ where
                     tracing::warn!("gather: cannot start core {core}: {e}");
                 }
             }
-            let driver = drive(&batch, &queue, share(limit, cores, 0), None, tx);
+            let driver = drive(&batch, &queue, Share { core: 0, cores }, None, tx);
             tokio::spawn(until_stopped(driver, stop));
         }
     });
@@ -219,13 +230,32 @@ async fn until_stopped(driver: impl Future<Output = ()>, stop: CancellationToken
     }
 }
 
-/// One driver: starts calls from the queue while it has room (at most `share` in
+/// Which part of the limit a driver has: driver `core` of `cores`.
+#[derive(Clone, Copy)]
+struct Share {
+    core: usize,
+    cores: usize,
+}
+
+impl Share {
+    /// The driver's calls in flight allowed now: its part of the policy's fixed limit, or
+    /// of the adaptive limit's current value.
+    fn of<F>(self, batch: &Batch<F>) -> usize {
+        let limit = match &batch.limiter {
+            Some(limiter) => limiter.current(),
+            None => batch.policy.concurrency,
+        };
+        share(limit, self.cores, self.core)
+    }
+}
+
+/// One driver: starts calls from the queue while it has room (at most its share in
 /// flight), polls them, and sends each outcome on, until every input has started and
 /// its own calls have finished.
 fn drive<I, T, E, F>(
     batch: &Arc<Batch<F>>,
     queue: &Arc<Queue<I>>,
-    share: usize,
+    part: Share,
     linger: Option<Duration>,
     tx: mpsc::UnboundedSender<Vec<Outcome<T, E>>>,
 ) -> impl Future<Output = ()> + Send + 'static
@@ -246,7 +276,12 @@ where
         let lingering = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(lingering);
         let mut linger_over = false;
+        // Every input has started (`Take::Done` was seen: it stays so).
+        let mut exhausted = false;
         loop {
+            // Made before the share is read, so that a change in between is not missed.
+            let changed = batch.limiter.as_ref().map(|l| l.changed.notified());
+            let share = part.of(&batch);
             let mut full = false;
             while in_flight.len() < share {
                 match queue.take() {
@@ -257,16 +292,35 @@ where
                         full = true;
                         break;
                     }
-                    Take::Done => break,
+                    Take::Done => {
+                        if !exhausted {
+                            exhausted = true;
+                            // A driver without a share waits for a change: this is one.
+                            if let Some(limiter) = &batch.limiter {
+                                limiter.changed.notify_waiters();
+                            }
+                        }
+                        break;
+                    }
                 }
             }
-            let over = in_flight.is_empty() && !full;
+            // No share and nothing in flight: wait for the limit to change (unless the
+            // queue ran out meanwhile: then this driver is done).
+            exhausted |= share == 0 && queue.exhausted();
+            let idle = share == 0 && in_flight.is_empty() && !exhausted;
+            let over = in_flight.is_empty() && exhausted;
             // Passed on at once by the consumer's own thread (a wake-up there is cheap);
             // from another thread after a short linger, so that one wake-up across cores
             // carries many. Never held while waiting for room, or at the end.
             // (Half its share at most: what lingers counts against the window, and the
             // window should hold back a consumer that falls behind, not one that keeps up.)
             let enough = done.len() >= (share / 2).max(1);
+            let changed = async move {
+                match changed {
+                    Some(changed) => changed.await,
+                    None => std::future::pending().await,
+                }
+            };
             let now = linger.is_none() || linger_over || full || over || enough;
             if !done.is_empty() && now {
                 linger_over = false;
@@ -306,6 +360,7 @@ where
                     }
                 }
                 _ = room, if full => {}
+                _ = changed, if idle => {}
                 _ = &mut lingering, if waiting_to_send => linger_over = true,
             }
         }
@@ -328,10 +383,10 @@ where
     let (batch, cancel) = (Arc::clone(batch), cancel.clone());
     async move {
         let started = batch.epoch.elapsed();
-        let mut attempts = 0;
+        let (mut attempts, mut hedged) = (0, None);
         let result = {
-            let attempts = &mut attempts;
-            let run = AssertUnwindSafe(attempt_loop(&batch, index, input, attempts));
+            let (attempts, won) = (&mut attempts, &mut hedged);
+            let run = AssertUnwindSafe(attempt_loop(&batch, index, input, attempts, won));
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => Err(Failure::Cancelled),
@@ -345,6 +400,7 @@ where
             started,
             finished: batch.epoch.elapsed(),
             attempts,
+            hedged,
             result,
         }
     }

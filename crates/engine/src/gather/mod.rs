@@ -45,6 +45,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adaptive;
 mod classify;
 mod cores;
 mod policy;
@@ -58,6 +59,7 @@ use std::time::{Duration, Instant};
 use futures::stream::StreamExt;
 use rand::SeedableRng;
 
+pub use adaptive::Adaptive;
 pub use classify::{Classify, Failure, Retry};
 use policy::Budget;
 pub use policy::{Backoff, EventSink, Policy};
@@ -200,6 +202,12 @@ pub enum Event {
         /// [`Policy::max_retry_after`]: a reporter can say so.
         asked: Option<Duration>,
     },
+    /// An adaptive limit ([`Policy::adaptive`]) is now `limit` calls in flight: once when
+    /// the batch starts, then at each change.
+    Limit {
+        /// Calls in flight allowed from now on.
+        limit: usize,
+    },
     /// The call ended.
     Finished {
         /// The call.
@@ -280,6 +288,8 @@ struct Batch<F> {
     policy: Policy,
     budget: Budget,
     epoch: Instant,
+    /// The adaptive limit, if the policy asks for one.
+    limiter: Option<adaptive::Limiter>,
 }
 
 impl<F> Batch<F> {
@@ -290,7 +300,16 @@ impl<F> Batch<F> {
         // Fail-fast cancels this batch only; an outside cancel still reaches it.
         policy.cancel = policy.cancel.child_token();
         policy.emit(&Event::Queued { total });
+        let limiter = policy
+            .adaptive
+            .map(|a| adaptive::Limiter::new(a, policy.concurrency));
+        if let Some(limiter) = &limiter {
+            policy.emit(&Event::Limit {
+                limit: limiter.current(),
+            });
+        }
         Ok(Arc::new(Batch {
+            limiter,
             budget: Budget::new(policy.retry_budget.unwrap_or(total.saturating_add(10))),
             call,
             policy,
@@ -322,17 +341,21 @@ where
         *attempts += 1;
         let attempt = *attempts;
         policy.emit(&Event::Started { index, attempt });
+        let timing = batch.limiter.as_ref().map(|limiter| limiter.begin());
         let call = (batch.call)(input.clone());
-        let failure = match policy.timeout {
+        let result = match policy.timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) => Failure::Failed(e),
-                Err(_) => Failure::TimedOut(limit),
+                Ok(result) => result.map_err(Failure::Failed),
+                Err(_) => Err(Failure::TimedOut(limit)),
             },
-            None => match call.await {
-                Ok(value) => return Ok(value),
-                Err(e) => Failure::Failed(e),
-            },
+            None => call.await.map_err(Failure::Failed),
+        };
+        if let Some(timing) = timing {
+            timing.end(adaptive::Signal::of(&result), policy);
+        }
+        let failure = match result {
+            Ok(value) => return Ok(value),
+            Err(failure) => failure,
         };
         let asked = match failure.retry() {
             Retry::No => return Err(failure),

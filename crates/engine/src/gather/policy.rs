@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use super::{Event, RateLimit};
+use super::{Adaptive, Event, RateLimit};
 use crate::error::{Error, Result};
 
 /// Exponential backoff with full jitter: the n-th retry waits a uniformly random time in
@@ -56,8 +56,13 @@ pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct Policy {
-    /// Most calls in flight (required; 0 is rejected).
+    /// Most calls in flight (required; 0 is rejected). With [`Policy::adaptive`], the
+    /// most the adaptive limit may reach.
     pub concurrency: usize,
+    /// Find the limit as the batch goes, between 1 and `concurrency`: rising while latency
+    /// stays near its floor, falling when it grows or the server is overloaded (see
+    /// [`Adaptive`]). `None` (the default): `concurrency` calls in flight throughout.
+    pub adaptive: Option<Adaptive>,
     /// Time limit of one attempt. `None`: none.
     pub timeout: Option<Duration>,
     /// Retries per call after the first attempt (only transient failures are retried).
@@ -91,6 +96,7 @@ impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
             .field("concurrency", &self.concurrency)
+            .field("adaptive", &self.adaptive)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("backoff", &self.backoff)
@@ -107,6 +113,7 @@ impl Policy {
     pub fn new(concurrency: usize) -> Policy {
         Policy {
             concurrency,
+            adaptive: None,
             timeout: None,
             retries: 0,
             backoff: Backoff::default(),
