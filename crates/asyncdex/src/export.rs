@@ -36,7 +36,35 @@ use serde_json::json;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_atomic;
-use crate::store::{is_listed, Store, API_PATH, ENCOUNTERS, META};
+use crate::store::{is_listed, Store, Stored, API_PATH, ENCOUNTERS, META};
+
+/// What an export reads of a store: its endpoints, and each one's rows, checked. The
+/// SQLite [`Store`] is one; the PostgreSQL store (`pg::rows::BlockingPg`) another.
+pub trait Exportable {
+    /// Every endpoint with stored resources or a list count, sorted.
+    fn endpoints(&self) -> Result<Vec<String>>;
+    /// Calls `each` with every row of `endpoint` by id, checked; the first damaged row
+    /// stops it with an error naming it.
+    fn for_each_verified(
+        &self,
+        endpoint: &str,
+        each: &mut dyn FnMut(Stored) -> Result<()>,
+    ) -> Result<()>;
+}
+
+impl Exportable for Store {
+    fn endpoints(&self) -> Result<Vec<String>> {
+        Store::endpoints(self)
+    }
+
+    fn for_each_verified(
+        &self,
+        endpoint: &str,
+        each: &mut dyn FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
+        Store::for_each_verified(self, endpoint, each)
+    }
+}
 
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,7 +124,7 @@ fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 ///
 /// Every body is checked before it is written ([`Store::for_each_verified`]): a damaged
 /// row stops the export with an error naming it, rather than publishing it.
-pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
+pub fn export(store: &dyn Exportable, dir: &Path) -> Result<ExportReport> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let root = dir.canonicalize().map_err(|e| io_error(dir, e))?;
     let mut api = root.clone();
@@ -115,7 +143,7 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
         }
         let folder = enter(&root, &api, &endpoint)?;
         let mut results = Vec::new();
-        store.for_each_verified(&endpoint, |row| {
+        store.for_each_verified(&endpoint, &mut |row| {
             let path = enter(&root, &folder, &row.id.to_string())?;
             write_atomic(&path.join("index.json"), &row.body)?;
             report.resources += 1;
@@ -147,14 +175,14 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportReport> {
 /// Writes what has no list: the deploy stamp at `meta/index.json`, each Pokémon's
 /// encounters at `pokemon/{id}/encounters/index.json`. Returns how many files.
 fn export_unlisted(
-    store: &Store,
+    store: &dyn Exportable,
     root: &Path,
     api: &Path,
     endpoint: &str,
     bytes: &mut u64,
 ) -> Result<usize> {
     let mut written = 0;
-    store.for_each_verified(endpoint, |row| {
+    store.for_each_verified(endpoint, &mut |row| {
         let folder = match endpoint {
             ENCOUNTERS => {
                 let pokemon = enter(root, api, "pokemon")?;

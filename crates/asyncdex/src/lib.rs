@@ -47,6 +47,8 @@ mod named;
 pub mod names;
 #[cfg(feature = "mirror")]
 pub mod parallelism;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod pokeapi;
 pub mod program;
 #[cfg(feature = "mirror")]

@@ -70,9 +70,19 @@ pub struct CrawlArgs {
     /// The resources, comma-separated (default: every list the API's root names).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub resources: Option<Vec<String>>,
-    /// The store file: created if missing; a rerun fetches only what it lacks.
-    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    /// The store: a file (created if missing; a rerun fetches only what it lacks), or a
+    /// postgres://user:password@host:port/database URL, whose queue any number of crawls
+    /// share (each fetches what nobody else has).
+    #[arg(long, value_name = "FILE|URL", default_value = "asyncdex.db")]
     pub out: std::path::PathBuf,
+    /// With a postgres:// --out: print where the shared crawl stands (done, leased,
+    /// failed, left) and exit, fetching nothing.
+    #[arg(long)]
+    pub status: bool,
+    /// With a postgres:// --out: seconds a lease lasts unless its worker renews it (how
+    /// long a killed worker's batch waits to be taken over). [default: 30]
+    #[arg(long, value_name = "SECONDS", value_parser = bounds::lease_secs)]
+    pub lease: Option<u64>,
     #[command(flatten)]
     pub limit: LimitArgs,
     /// Also fetch resources that bodies link to, within the chosen resources.
@@ -608,9 +618,10 @@ pub struct ServeArgs {
     /// Seed of the jitter sequence.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Serve a store written by `crawl` (a file), or a folder in PokeAPI's static layout
-    /// (data/api/v2/...) such as `export` writes, instead of the embedded PokeAPI.
-    #[arg(long, value_name = "DB|DIR")]
+    /// Serve a store written by `crawl` (a file or a postgres:// URL), or a folder in
+    /// PokeAPI's static layout (data/api/v2/...) such as `export` writes, instead of the
+    /// embedded PokeAPI.
+    #[arg(long, value_name = "DB|URL|DIR")]
     pub from: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub faults: FaultArgs,
@@ -618,8 +629,8 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// The store to export (written by `crawl`).
-    #[arg(long, value_name = "FILE", default_value = "asyncdex.db")]
+    /// The store to export (written by `crawl`): a file or a postgres:// URL.
+    #[arg(long, value_name = "FILE|URL", default_value = "asyncdex.db")]
     pub from: std::path::PathBuf,
     /// The folder to write PokeAPI's static layout into (data/api/v2/...).
     #[arg(long, value_name = "DIR")]

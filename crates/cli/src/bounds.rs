@@ -210,6 +210,11 @@ pub fn whole_secs(s: &str) -> Result<u64, String> {
     whole(s, 0, MAX_SECS as u64)
 }
 
+/// Seconds a shared crawl's lease lasts: 1 to an hour.
+pub fn lease_secs(s: &str) -> Result<u64, String> {
+    whole(s, 1, 3_600)
+}
+
 /// Mebibytes, 1 to 4 096 (a body size limit).
 pub fn mebibytes(s: &str) -> Result<u64, String> {
     whole(s, 1, 4_096)

@@ -166,6 +166,13 @@ pub async fn run(
                 http: a.source.http(a.limit.most())?,
                 target: a.source.target(seed)?,
                 json: a.json,
+                status: a.status,
+                sharing: asyncdex::crawl::shared::Sharing {
+                    lease: a
+                        .lease
+                        .map_or(asyncdex::pg::queue::DEFAULT_LEASE, Duration::from_secs),
+                    rate: a.source.rate,
+                },
             };
             commands::crawl(job, io).await
         }

@@ -34,6 +34,8 @@
 
 mod fetch;
 mod manifest;
+#[cfg(feature = "postgres")]
+pub mod shared;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -138,28 +140,7 @@ pub async fn crawl<T: Transport>(
     let base: Arc<str> = base.trim_end_matches('/').into();
     // What every call of the crawl shares: each gets its own clone.
     let shared = (transport.clone(), base.clone());
-    let endpoints = match &job.resources {
-        // A resource named twice is crawled, counted and reported once.
-        Some(list) => {
-            let mut seen = std::collections::HashSet::new();
-            list.iter()
-                .filter(|r| seen.insert(r.as_str()))
-                .cloned()
-                .collect()
-        }
-        None => {
-            // One call, with the same retries as any other.
-            let root = gather(
-                vec![()],
-                &job.policy,
-                with_shared(shared.clone(), |(t, b), ()| async move {
-                    root_endpoints(&t, &b).await
-                }),
-            );
-            let outcome = root.await?.pop().expect("one outcome per input");
-            outcome.result?
-        }
-    };
+    let endpoints = choose_endpoints(job, &shared).await?;
     let mut reports: Vec<ResourceReport> = endpoints
         .iter()
         .map(|e| ResourceReport {
@@ -358,6 +339,35 @@ pub async fn crawl<T: Transport>(
         report.cancelled = missing - report.failed;
     }
     Ok(Manifest { resources: reports })
+}
+
+/// The endpoints `job` names, each once, or every list the API's root names.
+async fn choose_endpoints<T: Transport>(
+    job: &Crawl,
+    shared: &(T, Arc<str>),
+) -> Result<Vec<String>> {
+    Ok(match &job.resources {
+        // A resource named twice is crawled, counted and reported once.
+        Some(list) => {
+            let mut seen = std::collections::HashSet::new();
+            list.iter()
+                .filter(|r| seen.insert(r.as_str()))
+                .cloned()
+                .collect()
+        }
+        None => {
+            // One call, with the same retries as any other.
+            let root = gather(
+                vec![()],
+                &job.policy,
+                with_shared(shared.clone(), |(t, b), ()| async move {
+                    root_endpoints(&t, &b).await
+                }),
+            );
+            let outcome = root.await?.pop().expect("one outcome per input");
+            outcome.result?
+        }
+    })
 }
 
 fn outcome_row(outcome: Outcome<Row, Error>) -> std::result::Result<Row, (Error, u32)> {

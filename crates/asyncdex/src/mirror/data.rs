@@ -62,6 +62,8 @@ impl Listing {
 enum Bodies {
     Pack(&'static Pack),
     Store(AsyncStore),
+    #[cfg(feature = "postgres")]
+    Postgres(crate::pg::PgStore),
     Dir(PathBuf),
 }
 
@@ -139,26 +141,59 @@ impl Data {
     pub fn store(store: Store) -> Result<Data> {
         let mut lists = BTreeMap::new();
         for endpoint in store.endpoints()?.into_iter().filter(|e| is_listed(e)) {
-            let entries = store
-                .entries(&endpoint)?
-                .into_iter()
-                .map(|(id, name)| (i64::from(id), name))
-                .collect();
-            lists.insert(endpoint, Listing::new(entries));
+            let entries = store.entries(&endpoint)?;
+            lists.insert(endpoint, entries);
         }
+        let name = store
+            .path()
+            .map_or("(memory)".into(), |p| p.display().to_string());
+        Ok(Data::stored(
+            lists,
+            name,
+            Bodies::Store(AsyncStore::new(store)),
+        ))
+    }
+
+    /// Serves what the PostgreSQL `store` holds, as [`Data::store`] serves a file.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres(store: crate::pg::PgStore) -> Result<Data> {
+        let mut lists = BTreeMap::new();
+        for endpoint in store
+            .endpoints()
+            .await?
+            .into_iter()
+            .filter(|e| is_listed(e))
+        {
+            let entries = store.entries(&endpoint).await?;
+            lists.insert(endpoint, entries);
+        }
+        let name = store.describe().to_owned();
+        Ok(Data::stored(lists, name, Bodies::Postgres(store)))
+    }
+
+    /// A store's lists (`(id, name)` per endpoint) and bodies.
+    fn stored(
+        entries: BTreeMap<String, Vec<(i32, Option<String>)>>,
+        name: String,
+        bodies: Bodies,
+    ) -> Data {
+        let lists: BTreeMap<String, Listing> = entries
+            .into_iter()
+            .map(|(endpoint, entries)| {
+                let entries = entries
+                    .into_iter()
+                    .map(|(id, name)| (i64::from(id), name))
+                    .collect();
+                (endpoint, Listing::new(entries))
+            })
+            .collect();
         let total: usize = lists.values().map(|l: &Listing| l.entries.len()).sum();
-        let description = format!(
-            "store {} ({total} resources)",
-            store
-                .path()
-                .map_or("(memory)".into(), |p| p.display().to_string())
-        );
-        Ok(Data {
+        Data {
             order: Arc::new(lists.keys().cloned().collect()),
             lists: Arc::new(lists),
-            bodies: Bodies::Store(AsyncStore::new(store)),
-            description,
-        })
+            bodies,
+            description: format!("store {name} ({total} resources)"),
+        }
     }
 
     /// Serves a folder in PokeAPI's static layout: every `data/api/v2/<resource>/index.json`
@@ -257,11 +292,10 @@ impl Data {
                 let id = i32::try_from(id).ok()?;
                 Some(pack.get(endpoint, id)?.map(Bytes::from).map_err(damaged))
             }
-            Bodies::Store(store) => {
-                // Its SHA-256 and its JSON checked: a damaged row is an error, not a body.
-                let row = store.get_verified(endpoint, &id.to_string()).await;
-                row.map(|r| r.map(|r| r.body)).transpose()
-            }
+            // Its SHA-256 and its JSON checked: a damaged row is an error, not a body.
+            Bodies::Store(_) => self.stored_body(endpoint, id).await,
+            #[cfg(feature = "postgres")]
+            Bodies::Postgres(_) => self.stored_body(endpoint, id).await,
             Bodies::Dir(root) => {
                 let path = format!("{endpoint}/{id}");
                 checked(&path, self.file(root, &path).await)
@@ -276,10 +310,9 @@ impl Data {
                 let id = i32::try_from(id).ok()?;
                 Some(pack.encounters(id)?.map(Bytes::from).map_err(damaged))
             }
-            Bodies::Store(store) => {
-                let row = store.get_verified(ENCOUNTERS, &id.to_string()).await;
-                row.map(|r| r.map(|r| r.body)).transpose()
-            }
+            Bodies::Store(_) => self.stored_body(ENCOUNTERS, id).await,
+            #[cfg(feature = "postgres")]
+            Bodies::Postgres(_) => self.stored_body(ENCOUNTERS, id).await,
             Bodies::Dir(root) => {
                 let path = format!("pokemon/{id}/encounters");
                 checked(&path, self.file(root, &path).await)
@@ -291,12 +324,23 @@ impl Data {
     pub(super) async fn meta(&self) -> Stored {
         match &self.bodies {
             Bodies::Pack(pack) => Some(Ok(Bytes::from_static(pack.meta()))),
-            Bodies::Store(store) => {
-                let row = store.get_verified(META, "0").await;
-                row.map(|r| r.map(|r| r.body)).transpose()
-            }
+            Bodies::Store(_) => self.stored_body(META, 0).await,
+            #[cfg(feature = "postgres")]
+            Bodies::Postgres(_) => self.stored_body(META, 0).await,
             Bodies::Dir(root) => checked(META, self.file(root, META).await),
         }
+    }
+
+    /// The checked body of `endpoint`/`id` from a store (SQLite or PostgreSQL).
+    async fn stored_body(&self, endpoint: &str, id: i64) -> Stored {
+        let key = id.to_string();
+        let row = match &self.bodies {
+            Bodies::Store(store) => store.get_verified(endpoint, &key).await,
+            #[cfg(feature = "postgres")]
+            Bodies::Postgres(store) => store.get_verified(endpoint, &key).await,
+            _ => return None,
+        };
+        row.map(|r| r.map(|r| r.body)).transpose()
     }
 
     /// `data/api/v2/{path}/index.json` under `root`, if it is there and inside it. `path`

@@ -74,25 +74,31 @@ impl Store {
     }
 
     fn verify(&self, endpoint: &str, stored: &Stored, sha: &str) -> Result<()> {
-        let damaged = |why: String| {
-            let file = self
-                .path()
-                .map_or("(memory)".into(), |p| p.display().to_string());
-            Error::new(
-                ErrorKind::Database,
-                format!("store {file}: {endpoint}/{} is damaged: {why}", stored.id),
-            )
-        };
-        if sha256_hex(&stored.body) != sha {
-            return Err(damaged(
-                "its body is not the one written (SHA-256 differs); crawl it again".into(),
-            ));
-        }
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&stored.body) {
-            return Err(damaged(format!("its body is not JSON ({e})")));
-        }
-        Ok(())
+        let file = self
+            .path()
+            .map_or("(memory)".into(), |p| p.display().to_string());
+        verify(&format!("store {file}"), endpoint, stored, sha)
     }
+}
+
+/// Checks a body read back from any store (`store` names it): it must still have the
+/// SHA-256 `sha` it was written with, and be JSON.
+pub(crate) fn verify(store: &str, endpoint: &str, stored: &Stored, sha: &str) -> Result<()> {
+    let damaged = |why: String| {
+        Error::new(
+            ErrorKind::Database,
+            format!("{store}: {endpoint}/{} is damaged: {why}", stored.id),
+        )
+    };
+    if sha256_hex(&stored.body) != sha {
+        return Err(damaged(
+            "its body is not the one written (SHA-256 differs); crawl it again".into(),
+        ));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&stored.body) {
+        return Err(damaged(format!("its body is not JSON ({e})")));
+    }
+    Ok(())
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Stored, String)> {

@@ -24,6 +24,8 @@
 //! ```
 
 mod checked;
+#[cfg(feature = "postgres")]
+pub(crate) use checked::verify;
 mod links;
 mod offloaded;
 mod rows;

@@ -5,10 +5,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::postgres;
 use super::report::{escape_display, Progress};
 use super::{io_error, Io, Summary};
-use asyncdex::crawl::{crawl as run_crawl, Crawl, Manifest};
+use asyncdex::crawl::shared::{crawl_shared, Sharing};
+use asyncdex::crawl::{crawl as run_crawl, Crawl, Manifest, Tick};
 use asyncdex::http::{HttpOptions, Native};
+use asyncdex::pg::PgStore;
 use asyncdex::source::{Source, Target};
 use asyncdex::store::{AsyncStore, Store};
 use asyncdex::Result;
@@ -29,16 +32,46 @@ pub struct CrawlJob {
     pub target: Target,
     /// The manifest as one JSON object instead of a table.
     pub json: bool,
+    /// Only print where a shared (PostgreSQL) crawl stands.
+    pub status: bool,
+    /// How a crawl into PostgreSQL shares the work (lease, the whole crawl's rate).
+    pub sharing: Sharing,
+}
+
+/// Where a crawl writes.
+enum Out {
+    Sqlite(AsyncStore),
+    Postgres(PgStore),
 }
 
 /// Runs a crawl: a progress bar on a terminal (plain lines every 2 s otherwise), then the
 /// manifest, and a line naming what is missing if anything is.
 pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     job.crawl.validate()?;
-    check_out(&job.out)?;
-    let out = job.out.clone();
-    let store = offload::once("opening the store", move || Store::open(out)).await??;
-    let store = AsyncStore::new(store);
+    let url = postgres::url_of(&job.out).map(str::to_owned);
+    let lease_given = job.sharing.lease != asyncdex::pg::queue::DEFAULT_LEASE;
+    postgres::check_flags(url.as_deref(), job.status, lease_given)?;
+    if let (Some(url), true) = (&url, job.status) {
+        return postgres::status(url, job.json, io).await;
+    }
+    let (store, shown) = match &url {
+        Some(url) => {
+            let store = PgStore::connect(url).await?;
+            let shown = store.describe().to_owned();
+            // The shared crawl applies the rate itself, to every worker together.
+            job.crawl.policy.rate = None;
+            (Out::Postgres(store), shown)
+        }
+        None => {
+            check_out(&job.out)?;
+            let out = job.out.clone();
+            let store = offload::once("opening the store", move || Store::open(out)).await??;
+            (
+                Out::Sqlite(AsyncStore::new(store)),
+                job.out.display().to_string(),
+            )
+        }
+    };
     let source = Source::open(job.target.clone()).await?;
     let transport = Native::new(&job.http)?;
     let terminal = std::io::stderr().is_terminal();
@@ -47,7 +80,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         io.err,
         "crawling {} into {} (seed {})",
         source.description(),
-        job.out.display(),
+        shown,
         job.crawl.policy.seed
     )
     .map_err(io_error)?;
@@ -55,34 +88,35 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     let mut last_line = Instant::now();
     let mut failed_calls = 0;
     let err = &mut *io.err;
-    let result = run_crawl(
-        transport,
-        source.base_url(),
-        &store,
-        &job.crawl,
-        &mut |tick| {
-            failed_calls = tick.failed;
-            if !terminal && last_line.elapsed() >= LINE_EVERY {
-                last_line = Instant::now();
-                let _ = writeln!(
-                    err,
-                    "crawl: {}/{} done, {} failed, {:.1} s",
-                    tick.done,
-                    tick.total,
-                    tick.failed,
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        },
-    )
-    .await;
+    let mut on_tick = |tick: Tick| {
+        failed_calls = tick.failed;
+        if !terminal && last_line.elapsed() >= LINE_EVERY {
+            last_line = Instant::now();
+            let _ = writeln!(
+                err,
+                "crawl: {}/{} done, {} failed, {:.1} s",
+                tick.done,
+                tick.total,
+                tick.failed,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let base = source.base_url();
+    let result = match &store {
+        Out::Sqlite(store) => run_crawl(transport, base, store, &job.crawl, &mut on_tick).await,
+        Out::Postgres(store) => {
+            let sharing = &job.sharing;
+            crawl_shared(transport, base, store, &job.crawl, sharing, &mut on_tick).await
+        }
+    };
     progress.finish();
     source.close().await;
     let manifest = result?;
     let elapsed = started.elapsed();
     if job.json {
         let line = serde_json::json!({
-            "store": job.out.display().to_string(),
+            "store": shown,
             "complete": manifest.complete(),
             "seconds": elapsed.as_secs_f64(),
             "resources": manifest.resources,
@@ -96,7 +130,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     writeln!(
         io.err,
         "crawl: {stored} of {expected} stored in {} ({} fetched, {} already there, {retried} retried) in {:.2} s",
-        job.out.display(),
+        shown,
         manifest.resources.iter().map(|r| r.fetched).sum::<u64>(),
         manifest.resources.iter().map(|r| r.skipped).sum::<u64>(),
         elapsed.as_secs_f64()
@@ -105,6 +139,15 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     progress
         .print_shortened(io.err, "crawl: ")
         .map_err(io_error)?;
+    if let Out::Postgres(store) = &store {
+        let endpoints: Vec<String> = manifest
+            .resources
+            .iter()
+            .map(|r| r.endpoint.clone())
+            .collect();
+        let line = postgres::queue_line(store, &endpoints).await?;
+        writeln!(io.err, "{line}").map_err(io_error)?;
+    }
     for r in manifest.resources.iter().filter(|r| !r.complete()) {
         let why = match &r.list_error {
             Some(e) => format!("its list could not be read: {e}"),

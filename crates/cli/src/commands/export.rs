@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{io_error, Io, Summary};
+use asyncdex::pg::rows::BlockingPg;
 use asyncdex::store::Store;
 use asyncdex::{Error, Result};
 
@@ -19,7 +20,12 @@ pub struct ExportJob {
 
 /// Writes the store's resources and lists under `to` (each file atomically).
 pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
-    if !job.from.is_file() {
+    let url = super::postgres::url_of(&job.from).map(str::to_owned);
+    let postgres = match &url {
+        Some(url) => Some(asyncdex::pg::PgStore::open_existing(url).await?),
+        None => None,
+    };
+    if postgres.is_none() && !job.from.is_file() {
         return Err(Error::invalid_input(format!(
             "no store at {} (write one with `asyncdex crawl --out {}`)",
             job.from.display(),
@@ -29,9 +35,10 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     let started = Instant::now();
     let (from, to) = (job.from.clone(), job.to.clone());
     // Reading the database and writing thousands of files both block: off the runtime.
-    let report = offload::once("exporting", move || {
-        let store = Store::open_existing(&from)?;
-        asyncdex::export::export(&store, &to)
+    let runtime = tokio::runtime::Handle::current();
+    let report = offload::once("exporting", move || match postgres {
+        Some(store) => asyncdex::export::export(&BlockingPg::new(store, runtime), &to),
+        None => asyncdex::export::export(&Store::open_existing(&from)?, &to),
     })
     .await??;
     writeln!(

@@ -17,6 +17,7 @@ mod get;
 mod lenient;
 mod limit;
 mod names;
+mod postgres;
 mod program;
 pub mod report;
 mod serve;

@@ -23,7 +23,10 @@ pub struct ServeJob {
 pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     let data = match job.from.clone() {
         None => Data::embedded(),
-        Some(path) => offload::once("opening the data", move || Data::open(&path)).await??,
+        Some(path) => match super::postgres::url_of(&path) {
+            Some(url) => Data::postgres(asyncdex::pg::PgStore::open_existing(url).await?).await?,
+            None => offload::once("opening the data", move || Data::open(&path)).await??,
+        },
     };
     let listener = mirror::listen(job.bind)
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", job.bind)))?;

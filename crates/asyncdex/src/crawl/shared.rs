@@ -1,0 +1,297 @@
+//! A crawl shared by any number of workers through one PostgreSQL queue
+//! ([`crate::pg::queue`]): processes started at any time, on one machine or many, finish
+//! the crawl together, each resource stored once, and a worker killed with `kill -9`
+//! loses nothing.
+//!
+//! A worker:
+//!
+//! 1. chooses the endpoints as any crawl does (the ones named, or the API root's);
+//! 2. seeds the queue from their lists, unless another worker already did (the seeding
+//!    lock makes it exactly one of them); a new run first queues again what failed;
+//! 3. runs two *lanes*, each leasing a batch (half the concurrency) and fetching it
+//!    through [`gather()`]: while one lane waits for its batch's
+//!    slowest call, the other keeps the connections busy. Outcomes are settled as they
+//!    arrive, a chunk per transaction: bodies written and leases released together;
+//! 4. renews its leases a third of a lease apart, so only a worker that stopped (killed,
+//!    frozen, cut off) loses them;
+//! 5. stops when nothing is left and nothing is leased: while another worker still holds
+//!    leases it waits, and takes them over if their deadline passes.
+//!
+//! The rate, when there is one, is the whole crawl's ([`SharedRate`]), and applies to
+//! every attempt, retries included; so does the timeout, which starts once the request
+//! may start. Calls run on the worker's own runtime (one core: against an API that takes
+//! milliseconds to answer, one thread has time to spare).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use super::fetch::{fetch_row, read_list};
+use super::{choose_endpoints, Crawl, Manifest, ResourceReport, Tick, BATCH, NAMED_FAILURES};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Transport;
+use crate::pg::queue::{Counts, Queue, SeedList, Settled};
+use crate::pg::rate::SharedRate;
+use crate::pg::PgStore;
+use crate::store::linked_ids;
+use asyncdex_engine::gather::{self, gather, with_shared, Order};
+
+/// How long a worker with nothing to lease waits before looking again, while other
+/// workers still hold leases.
+const POLL: Duration = Duration::from_millis(200);
+
+/// How a worker shares the crawl.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    /// How long a lease lasts unless renewed: how long a dead worker's batch waits.
+    pub lease: Duration,
+    /// Requests per second for the whole crawl, every worker together.
+    pub rate: Option<f64>,
+}
+
+impl Default for Sharing {
+    fn default() -> Self {
+        Sharing {
+            lease: crate::pg::queue::DEFAULT_LEASE,
+            rate: None,
+        }
+    }
+}
+
+/// What one worker did, per endpoint.
+#[derive(Default)]
+struct Done {
+    fetched: BTreeMap<String, u64>,
+    retried: BTreeMap<String, u64>,
+}
+
+/// Runs one worker of the crawl of `base` shared through `store`'s queue; `tick` hears
+/// where the whole crawl stands after each chunk settled. Returns the manifest of the
+/// whole crawl (every worker's work) when nothing is left or leased, or when cancelled.
+pub async fn crawl_shared<T: Transport>(
+    transport: T,
+    base: &str,
+    store: &PgStore,
+    job: &Crawl,
+    sharing: &Sharing,
+    tick: &mut dyn FnMut(Tick),
+) -> Result<Manifest> {
+    job.validate()?;
+    let base: Arc<str> = base.trim_end_matches('/').into();
+    let shared = (transport.clone(), base.clone());
+    let endpoints = choose_endpoints(job, &shared).await?;
+    let queue = Queue::new(store.clone(), sharing.lease);
+
+    // 1. Seed, once, whoever comes first.
+    let seeded = queue
+        .seed(&endpoints, |todo| async {
+            let call = with_shared(shared.clone(), |(t, b), endpoint: String| async move {
+                read_list(&t, &b, &endpoint).await
+            });
+            let read = gather(todo.clone(), &job.policy, call).await?;
+            Ok(todo
+                .into_iter()
+                .zip(read)
+                .map(|(endpoint, o)| match o.result {
+                    Ok(l) => Ok(SeedList {
+                        endpoint,
+                        count: l.count,
+                        ids: l.ids,
+                        unusable: l.unusable,
+                    }),
+                    Err(e) => Err((endpoint, Error::from(e).to_string())),
+                })
+                .collect())
+        })
+        .await?;
+    let list_errors: BTreeMap<String, String> =
+        seeded.into_iter().filter_map(|r| r.err()).collect();
+    queue.retry_failed(&endpoints).await?;
+
+    // 2. Renew this worker's leases while it works.
+    let renewing = {
+        let queue = queue.clone();
+        let every = sharing.lease / 3;
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let _ = queue.renew().await;
+            }
+        }))
+    };
+
+    // 3. The lanes.
+    let rate = match sharing.rate {
+        Some(r) => Some(Arc::new(SharedRate::new(store.clone(), r)?)),
+        None => None,
+    };
+    let lanes = job.policy.concurrency.clamp(1, 2);
+    let mut policy = job.policy.clone();
+    policy.concurrency = job.policy.concurrency.div_ceil(lanes);
+    let timeout = policy.timeout.take();
+    policy.rate = None;
+    // Every call on this runtime: a batch's extra runtimes (`Policy::cores`) end with the
+    // batch, and would take the connections they opened with them, while a worker leases
+    // many short batches through one client.
+    policy.cores = 1;
+    let names: Arc<HashSet<String>> = Arc::new(endpoints.iter().cloned().collect());
+    let done = RefCell::new(Done::default());
+    let tick = RefCell::new(tick);
+    let last_tick = RefCell::new(Instant::now() - Duration::from_secs(1));
+    let lane = || async {
+        let mut seen_links: HashSet<(String, i32)> = HashSet::new();
+        while !policy.cancel.is_cancelled() {
+            let batch = queue.lease(&endpoints, policy.concurrency).await?;
+            if batch.is_empty() {
+                let open: u64 = queue
+                    .counts(Some(&endpoints))
+                    .await?
+                    .iter()
+                    .map(|c| c.left + c.leased)
+                    .sum();
+                if open == 0 {
+                    break;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = policy.cancel.cancelled() => {}
+                }
+                continue;
+            }
+            let call = with_shared(
+                (shared.clone(), rate.clone()),
+                move |((t, b), rate), (endpoint, id): (String, i32)| async move {
+                    if let Some(rate) = &rate {
+                        rate.acquire().await?;
+                    }
+                    let fetch = fetch_row(&t, &b, &endpoint, id);
+                    match timeout {
+                        None => fetch.await,
+                        Some(limit) => {
+                            tokio::time::timeout(limit, fetch)
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(Error::new(
+                                        ErrorKind::Timeout,
+                                        format!("{endpoint} {id}: no answer within {limit:?}"),
+                                    ))
+                                })
+                        }
+                    }
+                },
+            );
+            let outcomes = gather::stream(batch.clone(), &policy, Order::Completed, call)?;
+            let mut chunks = outcomes.ready_chunks(BATCH);
+            while let Some(chunk) = chunks.next().await {
+                let mut settle = Vec::with_capacity(chunk.len());
+                let mut found = Vec::new();
+                for outcome in chunk {
+                    let (endpoint, id) = batch[outcome.index].clone();
+                    let attempts = outcome.attempts;
+                    {
+                        let mut d = done.borrow_mut();
+                        *d.retried.entry(endpoint.clone()).or_default() +=
+                            u64::from(attempts.saturating_sub(1));
+                    }
+                    match outcome.result.map_err(Error::from) {
+                        Ok(row) => {
+                            if job.follow {
+                                for (e, linked) in linked_ids(&row.body) {
+                                    if names.contains(e)
+                                        && seen_links.insert((e.to_owned(), linked))
+                                    {
+                                        found.push((e.to_owned(), linked));
+                                    }
+                                }
+                            }
+                            settle.push(Settled::Done(row, attempts));
+                        }
+                        Err(e) if e.kind() == ErrorKind::Cancelled => {
+                            settle.push(Settled::Released(endpoint, id));
+                        }
+                        Err(e) => {
+                            settle.push(Settled::Failed(endpoint, id, e.to_string(), attempts));
+                        }
+                    }
+                }
+                let mut fetched: Vec<String> = Vec::new();
+                for s in &settle {
+                    if let Settled::Done(row, _) = s {
+                        fetched.push(row.endpoint.clone());
+                    }
+                }
+                queue.settle(settle, &found, job.max_scheduled).await?;
+                {
+                    let mut d = done.borrow_mut();
+                    for e in fetched {
+                        *d.fetched.entry(e).or_default() += 1;
+                    }
+                }
+                if last_tick.borrow().elapsed() >= Duration::from_secs(1) {
+                    *last_tick.borrow_mut() = Instant::now();
+                    let counts = queue.counts(Some(&endpoints)).await?;
+                    let sum = |f: fn(&Counts) -> u64| counts.iter().map(f).sum::<u64>() as usize;
+                    let now = Tick {
+                        done: sum(|c| c.done + c.failed),
+                        total: sum(|c| c.queued),
+                        failed: sum(|c| c.failed),
+                    };
+                    (tick.borrow_mut())(now);
+                }
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let ran = futures::future::try_join_all((0..lanes).map(|_| lane())).await;
+    drop(renewing);
+    ran?;
+
+    // 4. The manifest of the whole crawl, as the queue has it now.
+    let counts: BTreeMap<String, Counts> = queue
+        .counts(Some(&endpoints))
+        .await?
+        .into_iter()
+        .map(|c| (c.endpoint.clone(), c))
+        .collect();
+    let done = done.into_inner();
+    let mut resources = Vec::with_capacity(endpoints.len());
+    for endpoint in &endpoints {
+        let mut report = ResourceReport {
+            endpoint: endpoint.clone(),
+            retried: done.retried.get(endpoint).copied().unwrap_or(0),
+            ..ResourceReport::default()
+        };
+        let Some(c) = counts.get(endpoint) else {
+            report.list_error = Some(
+                list_errors
+                    .get(endpoint)
+                    .cloned()
+                    .unwrap_or_else(|| "its list was not read".into()),
+            );
+            resources.push(report);
+            continue;
+        };
+        report.expected = c.listed.max(c.queued);
+        report.stored = c.done;
+        report.fetched = done.fetched.get(endpoint).copied().unwrap_or(0);
+        report.skipped = c.done.saturating_sub(report.fetched);
+        report.failed = c.failed;
+        report.cancelled = c.left + c.leased;
+        if c.unusable > 0 {
+            report.failures.push(format!(
+                "{} listed entries have no usable id (their url does not end in a number that fits)",
+                c.unusable
+            ));
+        }
+        if c.failed > 0 {
+            report
+                .failures
+                .extend(queue.failures(endpoint, NAMED_FAILURES).await?);
+        }
+        resources.push(report);
+    }
+    Ok(Manifest { resources })
+}
