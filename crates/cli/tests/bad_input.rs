@@ -100,11 +100,6 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "'--rate <N[/UNIT]>': must be a positive rate",
         ),
         Case::usage(
-            "a rate per fortnight",
-            &["names", "3", "--rate", "5/fortnight"],
-            "unknown unit \"fortnight\"",
-        ),
-        Case::usage(
             "a rate too fast",
             &["names", "3", "--rate", "1e300/s"],
             "at most 1000000 per second",
