@@ -9,9 +9,10 @@
 //! 2. seeds the queue from their lists, unless another worker already did (the seeding
 //!    lock makes it exactly one of them); a new run first queues again what failed;
 //! 3. runs two *lanes*, each leasing a batch (half the concurrency) and fetching it
-//!    through [`gather()`]: while one lane waits for its batch's
-//!    slowest call, the other keeps the connections busy. Outcomes are settled as they
-//!    arrive, a chunk per transaction: bodies written and leases released together;
+//!    through [`gather()`]: while one lane waits for its batch's slowest call, the other
+//!    keeps the connections busy, and each leases its next batch while it fetches this
+//!    one, so no lane waits for the database between batches. Outcomes are settled as
+//!    they arrive, a chunk per transaction: bodies written and leases released together;
 //! 4. renews its leases a third of a lease apart, so only a worker that stopped (killed,
 //!    frozen, cut off) loses them;
 //! 5. stops when nothing is left and nothing is leased: while another worker still holds
@@ -143,8 +144,13 @@ pub async fn crawl_shared<T: Transport>(
     let last_tick = RefCell::new(Instant::now() - Duration::from_secs(1));
     let lane = || async {
         let mut seen_links: HashSet<(String, i32)> = HashSet::new();
+        // The batch leased while the last one was fetched: no wait between batches.
+        let mut next: Option<Vec<(String, i32)>> = None;
         while !policy.cancel.is_cancelled() {
-            let batch = queue.lease(&endpoints, policy.concurrency).await?;
+            let batch = match next.take() {
+                Some(batch) => batch,
+                None => queue.lease(&endpoints, policy.concurrency).await?,
+            };
             if batch.is_empty() {
                 let open: u64 = queue
                     .counts(Some(&endpoints))
@@ -185,7 +191,17 @@ pub async fn crawl_shared<T: Transport>(
             );
             let outcomes = gather::stream(batch.clone(), &policy, Order::Completed, call)?;
             let mut chunks = outcomes.ready_chunks(BATCH);
-            while let Some(chunk) = chunks.next().await {
+            let mut prefetch = std::pin::pin!(queue.lease(&endpoints, policy.concurrency));
+            let mut prefetched = None;
+            loop {
+                let chunk = tokio::select! {
+                    chunk = chunks.next() => chunk,
+                    got = &mut prefetch, if prefetched.is_none() => {
+                        prefetched = Some(got?);
+                        continue;
+                    }
+                };
+                let Some(chunk) = chunk else { break };
                 let mut settle = Vec::with_capacity(chunk.len());
                 let mut found = Vec::new();
                 for outcome in chunk {
@@ -242,6 +258,15 @@ pub async fn crawl_shared<T: Transport>(
                     (tick.borrow_mut())(now);
                 }
             }
+            next = Some(match prefetched {
+                Some(batch) => batch,
+                None => prefetch.await?,
+            });
+        }
+        if let Some(batch) = next {
+            // Leased ahead and never started (the worker is stopping): back to the queue.
+            let back = batch.into_iter().map(|(e, id)| Settled::Released(e, id));
+            queue.settle(back.collect(), &[], job.max_scheduled).await?;
         }
         Ok::<(), Error>(())
     };
