@@ -42,7 +42,9 @@
 //! Two details keep the estimate honest. A window counts only attempts that *started*
 //! after it opened, so each decision sees the effect of the last one (a cut is not cut
 //! again by the latency that caused it). The floor is the lowest window *mean*, not the
-//! lowest single latency, so jitter that averages out is not mistaken for a queue; and it
+//! lowest single latency, and a window's mean must pass it by more than three standard
+//! errors of that mean before any of the gap counts as a queue (Vector's idea: a
+//! deviation, not a fixed threshold), so jitter is not mistaken for a queue; and it
 //! rises (by an eighth of the gap, each time) when cutting the limit does not bring the
 //! latency down: latency the client did not cause, such as a slower endpoint. (It must
 //! not rise otherwise: the limit keeps `α` calls queued on purpose, so no window at the
@@ -92,6 +94,8 @@ const CUT: f64 = 0.7;
 const MOST_SAMPLES: usize = 64;
 /// Fewest samples that make a window (fewer are too noisy to judge by).
 const FEWEST_SAMPLES: usize = 4;
+/// How many standard errors of a window's mean latency are taken for noise, not a queue.
+const NOISE: f64 = 3.0;
 
 /// `max(1, ⌊log10 L⌋)`: how Vegas scales its thresholds with the limit.
 fn log10(limit: f64) -> f64 {
@@ -141,11 +145,13 @@ struct Estimate {
     floor: Option<f64>,
     /// The mean latency that made the last cut for a queue, until the next window.
     cut_for: Option<f64>,
-    /// The window: opened when, its samples, their total latency (s), and whether calls in
-    /// flight reached half the limit (if not, the batch is not using the limit: no rise).
+    /// The window: opened when, its samples, their total latency (s) and total square
+    /// (s²), and whether calls in flight reached half the limit (if not, the batch is not
+    /// using the limit: no rise).
     opened: Instant,
     samples: usize,
     total: f64,
+    squares: f64,
     busy: bool,
 }
 
@@ -231,6 +237,7 @@ impl Estimate {
             opened: now,
             samples: 0,
             total: 0.0,
+            squares: 0.0,
             busy: false,
         }
     }
@@ -254,20 +261,26 @@ impl Estimate {
             return Some(self.limit);
         }
         self.samples += 1;
-        self.total += now.duration_since(started).as_secs_f64();
+        let latency = now.duration_since(started).as_secs_f64();
+        self.total += latency;
+        self.squares += latency * latency;
         self.busy |= in_flight as f64 * 2.0 >= self.limit;
         let enough = (self.limit as usize / 2).clamp(FEWEST_SAMPLES, MOST_SAMPLES);
         if self.samples < enough {
             return None;
         }
-        let latency = self.total / self.samples as f64;
-        self.decide(latency);
+        let n = self.samples as f64;
+        let latency = self.total / n;
+        // The mean's own noise (its standard error): a window whose mean is off the floor
+        // by no more than a few of these says nothing about a queue.
+        let noise = ((self.squares / n - latency * latency).max(0.0) / n).sqrt();
+        self.decide(latency, noise);
         self.open(now);
         Some(self.limit)
     }
 
-    /// The window's verdict, from its mean latency.
-    fn decide(&mut self, latency: f64) {
+    /// The window's verdict, from its mean latency and that mean's standard error.
+    fn decide(&mut self, latency: f64, noise: f64) {
         let mut floor = self.floor.map_or(latency, |f| f.min(latency));
         // Latency that a cut did not bring down was not the client's doing (a slower
         // endpoint, a busier server): the floor follows it up, by an eighth of the gap
@@ -275,8 +288,9 @@ impl Estimate {
         if self.cut_for.take().is_some_and(|before| latency >= before) {
             floor += (latency - floor) / 8.0;
         }
-        let queue = if latency > floor {
-            self.limit * (1.0 - floor / latency)
+        let queued = latency - floor - NOISE * noise;
+        let queue = if queued > 0.0 {
+            self.limit * queued / latency
         } else {
             0.0
         };
@@ -308,6 +322,7 @@ impl Estimate {
         self.opened = now;
         self.samples = 0;
         self.total = 0.0;
+        self.squares = 0.0;
         self.busy = false;
     }
 }

@@ -130,6 +130,8 @@ struct Server {
     peak: AtomicUsize,
     rejected: AtomicUsize,
     served: AtomicUsize,
+    /// Each delay is `latency` × (1 ± spread).
+    spread: f64,
 }
 
 impl Server {
@@ -143,7 +145,15 @@ impl Server {
             peak: AtomicUsize::new(0),
             rejected: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
+            spread: 0.1,
         })
+    }
+
+    /// A server with room for everyone whose delays vary by ±`spread`.
+    fn noisy(latency: Duration, spread: f64) -> Arc<Server> {
+        let mut server = Server::new(1_000_000, 0, latency);
+        Arc::get_mut(&mut server).unwrap().spread = spread;
+        server
     }
 
     async fn serve(&self) -> std::result::Result<(), Overloaded> {
@@ -170,7 +180,7 @@ impl Server {
         };
         let n = self.served.fetch_add(1, Relaxed) as u64;
         let spread = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44; // 0 ..= 2^20 - 1
-        let factor = 0.9 + 0.2 * spread as f64 / (1u64 << 20) as f64;
+        let factor = 1.0 - self.spread + 2.0 * self.spread * spread as f64 / (1u64 << 20) as f64;
         tokio::time::sleep(self.latency.mul_f64(factor)).await;
         Ok(())
     }
@@ -253,6 +263,19 @@ async fn against_a_queueing_server_the_limit_settles_near_its_capacity() {
         assert_eq!(run.failed, 0, "capacity {places}");
         assert!(run.lowest() >= 1 && run.highest() <= 1000);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_is_not_a_queue() {
+    // Room for everyone, but each delay anywhere in 50-150 ms: no queue, only noise.
+    let server = Server::noisy(100 * MS, 0.5);
+    let run = run_against(&server, 6000, 200, 0).await;
+    let settled = run.settled();
+    assert!(
+        settled >= 150.0,
+        "settled at {settled:.1}; {:?}",
+        run.limits
+    );
 }
 
 #[tokio::test(start_paused = true)]
