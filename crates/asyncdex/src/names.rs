@@ -106,6 +106,9 @@ impl Plan {
             policy.cores = 1;
             // The pool's size is these modes' limit: an adaptive one is the async mode's.
             policy.adaptive = None;
+            // One at a time (or one per thread) is these modes' lesson, and a blocking
+            // call cannot be cancelled: a hedge would only hold a second thread.
+            policy.hedge = None;
         }
         policy
     }

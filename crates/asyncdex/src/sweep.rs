@@ -16,6 +16,7 @@ use crate::draw::{draw, Ids};
 use crate::error::Result;
 use crate::http::Native;
 use crate::names::{run_mode, Mode, Plan};
+use asyncdex_engine::latency::{Histogram, Latencies};
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct Cell {
     pub ideal: Duration,
     /// The measured wall time and successes; `None` when skipped.
     pub measured: Option<(Duration, usize)>,
+    /// The calls' latencies (p50, p90, p99, max); `None` when skipped, or when no call
+    /// completed.
+    pub latency: Option<Latencies>,
 }
 
 impl Cell {
@@ -83,19 +87,22 @@ pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> 
     for &mode in &sweep.modes {
         for &n in &sweep.sizes {
             let ideal = ideal(mode, n, sweep.latency, &sweep.plan);
-            let measured = if ideal > sweep.budget || sweep.plan.policy.cancel.is_cancelled() {
-                None
-            } else {
-                let mut plan = sweep.plan.clone();
-                plan.ids = draw(n, &pool, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
-                let run = run_mode(mode, base_url, &plan).await?;
-                Some((run.wall, run.ok()))
-            };
+            let (measured, latency) =
+                if ideal > sweep.budget || sweep.plan.policy.cancel.is_cancelled() {
+                    (None, None)
+                } else {
+                    let mut plan = sweep.plan.clone();
+                    plan.ids = draw(n, &pool, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
+                    let run = run_mode(mode, base_url, &plan).await?;
+                    let latency = Histogram::of_calls(&run.outcomes).latencies();
+                    (Some((run.wall, run.ok())), latency)
+                };
             let cell = Cell {
                 mode,
                 n,
                 ideal,
                 measured,
+                latency,
             };
             done(&cell);
             cells.push(cell);
@@ -115,6 +122,7 @@ mod tests {
             n: 10,
             ideal,
             measured: Some((Duration::from_millis(16), 10)),
+            latency: None,
         };
         assert_eq!(cell(Duration::ZERO).ratio(), None);
         assert_eq!(cell(Duration::from_millis(8)).ratio(), Some(2.0));

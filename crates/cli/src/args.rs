@@ -14,7 +14,7 @@ use asyncdex::mirror::{Faults, MirrorConfig};
 use asyncdex::names::{Mode, Plan};
 use asyncdex::pokeapi::Ref;
 use asyncdex::source::Target;
-use asyncdex_engine::gather::{Policy, RateLimit};
+use asyncdex_engine::gather::{Hedge, Policy, RateLimit};
 use asyncdex_engine::offload::Pool;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
@@ -272,9 +272,30 @@ pub struct FaultArgs {
     /// Embedded mirror, with --capacity: how many requests may wait for a place.
     #[arg(long, value_name = "M", default_value_t = 1000, value_parser = bounds::queue, requires = "capacity")]
     pub queue: usize,
+    /// Embedded mirror: probability that a request is slow, waiting --tail-ms more (a slow
+    /// tail, reproducible from the seed).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_parser = bounds::probability
+    )]
+    pub tail_rate: f64,
+    /// Embedded mirror: how much longer a slow request (--tail-rate) waits.
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis)]
+    pub tail_ms: u64,
 }
 
 impl FaultArgs {
+    /// The mirror's slow tail (none unless both flags are given).
+    pub fn tail(&self) -> asyncdex::mirror::Tail {
+        asyncdex::mirror::Tail {
+            rate: self.tail_rate,
+            extra: Duration::from_millis(self.tail_ms),
+        }
+    }
+
     /// The mirror's capacity, if one was asked for.
     pub fn capacity(&self) -> Option<asyncdex::mirror::Capacity> {
         self.capacity.map(|servers| asyncdex::mirror::Capacity {
@@ -333,6 +354,11 @@ pub struct SourceArgs {
     /// Stop at the first failed request: the rest are cancelled (default: collect all).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Hedged requests: an attempt still waiting past this percentile of the run's
+    /// latencies (after 20 have finished) gets a second copy; the first answer wins, the
+    /// other is cancelled. At most 5 % more requests. E.g. p95 (above p0, at most p99.9).
+    #[arg(long, value_name = "pN", value_parser = bounds::hedge)]
+    pub hedge: Option<f64>,
     /// Async requests over HTTP/2: multiplexed on one connection (the embedded mirror and
     /// PokeAPI both speak it). Far less memory per request in flight.
     #[arg(long)]
@@ -367,6 +393,7 @@ impl SourceArgs {
             seed,
             faults: self.faults.faults(seed)?,
             capacity: self.faults.capacity(),
+            tail: self.faults.tail(),
         };
         api_target(self.api.as_deref(), mirror)
     }
@@ -422,6 +449,7 @@ impl SourceArgs {
             .map(|rate| RateLimit::new(rate, self.burst.unwrap_or(1)))
             .transpose()?;
         policy.fail_fast = self.fail_fast;
+        policy.hedge = self.hedge.map(Hedge::at).transpose()?;
         policy.cancel = cancel.clone();
         policy.seed = seed;
         policy.cores = self.cores;
@@ -562,6 +590,10 @@ pub struct PictureArgs {
     /// Write a Chrome trace (open it in ui.perfetto.dev or chrome://tracing).
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<std::path::PathBuf>,
+    /// Print a histogram of the calls' latencies (log-scale bins) under the closing
+    /// latency line (p50, p90, p99, max), on stderr.
+    #[arg(long)]
+    pub histogram: bool,
 }
 
 impl PictureArgs {
@@ -569,6 +601,7 @@ impl PictureArgs {
         commands::Pictures {
             timeline: self.timeline.clone(),
             trace: self.trace.clone(),
+            histogram: self.histogram,
         }
     }
 }

@@ -22,6 +22,8 @@
 //! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |
 //! | a rate's burst | `--burst N` | 1 – 1 000 000 (and a burst of slow calls spanning over a century is refused) |
 //! | fault probabilities | `--fail-rate P` … | 0 – 1, adding up to at most 1 |
+//! | a slow tail | `--tail-rate P`, `--tail-ms MS` | 0 – 1, 0 – 3 600 000 |
+//! | a hedge's percentile | `--hedge pN` | above p0, at most p99.9 |
 //! | a server's capacity and queue | `--capacity N`, `--queue M` | 1 – 100 000, 0 – 1 000 000 |
 //! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
 //! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
@@ -236,6 +238,24 @@ pub fn secs(s: &str) -> Result<Duration, String> {
         return Err(format!("must be at least 0.001 seconds, not {s}"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A hedge's percentile, `p95` (or `p99.9`, `95`): above 0, at most 99.9; as a quantile.
+pub fn hedge(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let digits = t.strip_prefix(['p', 'P']).unwrap_or(t);
+    let p: f64 = digits
+        .parse()
+        .ok()
+        .filter(|p: &f64| p.is_finite())
+        .ok_or_else(|| format!("{s:?} is not a percentile (p95, p99, p99.9)"))?;
+    if !(p > 0.0 && p <= 99.9) {
+        return Err(format!(
+            "the percentile must be above p0 and at most p99.9 (past it, too few calls are slower to measure), not {s}"
+        ));
+    }
+    // Within the engine's own bound (0.999) however the division rounds.
+    Ok((p / 100.0).min(asyncdex_engine::gather::Hedge::MAX_QUANTILE))
 }
 
 /// A probability, 0 to 1.

@@ -81,6 +81,7 @@ pub async fn run(
                 seed: a.seed,
                 faults: a.faults.faults(a.seed)?,
                 capacity: a.faults.capacity(),
+                tail: a.faults.tail(),
             };
             commands::serve(
                 ServeJob {

@@ -146,6 +146,46 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             &["names", "3", "--fail-rate", "2"],
             "'--fail-rate <P>': must be between 0 and 1",
         ),
+        Case::usage(
+            "tail rate over 1",
+            &["names", "3", "--tail-rate", "1.5", "--tail-ms", "10"],
+            "'--tail-rate <P>': must be between 0 and 1",
+        ),
+        Case::usage(
+            "tail of over an hour",
+            &["serve", "--tail-rate", "0.1", "--tail-ms", "3600001"],
+            "'--tail-ms <MS>'",
+        ),
+        Case::usage(
+            "hedge at p0",
+            &["names", "3", "--hedge", "p0"],
+            "'--hedge <pN>': the percentile must be above p0 and at most p99.9",
+        ),
+        Case::usage(
+            "hedge at p100",
+            &["names", "3", "--hedge", "p100"],
+            "'--hedge <pN>': the percentile must be above p0 and at most p99.9",
+        ),
+        Case::usage(
+            "hedge past p99.9",
+            &["stream", "3", "--hedge", "p99.95"],
+            "at most p99.9",
+        ),
+        Case::usage(
+            "hedge not a percentile",
+            &["get", "25", "--hedge", "fast"],
+            "'--hedge <pN>': \"fast\" is not a percentile",
+        ),
+        Case::usage(
+            "hedge at a negative percentile",
+            &["crawl", "--hedge", "p-5"],
+            "at most p99.9",
+        ),
+        Case::usage(
+            "hedge not finite",
+            &["names", "3", "--hedge", "pinf"],
+            "not a percentile",
+        ),
         // Every number a user gives has a bound (bounds.rs), checked before anything starts.
         Case::usage(
             "ten million threads",

@@ -11,6 +11,7 @@
 //! | many calls at once: bounded, retried, rate-limited, one outcome per call (`asyncio.gather`) | [`gather`] |
 //! | outcomes as they arrive, or in input order (`asyncio.as_completed`) | [`gather::stream()`] |
 //! | a heartbeat proves the runtime stays responsive | [`heartbeat`] |
+//! | how long calls took: p50, p90, p99, max, a histogram | [`latency`] |
 //! | catch stalls in any program while they happen, by label | [`watchdog`] |
 //! | design with concurrency: steps in sequence and in parallel | [`compose`] |
 //! | one event log per run, for progress bars and pictures | [`events`] |
@@ -87,6 +88,7 @@ mod error;
 pub mod events;
 pub mod gather;
 pub mod heartbeat;
+pub mod latency;
 pub mod offload;
 pub mod watchdog;
 

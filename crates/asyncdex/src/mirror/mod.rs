@@ -37,6 +37,7 @@ mod gzip;
 mod handle;
 mod routes;
 mod serve;
+mod tail;
 mod tracked;
 
 use std::future::Future;
@@ -61,6 +62,7 @@ pub use handle::{BackgroundMirror, Mirror};
 pub use routes::app;
 use serve::serve_state;
 pub use serve::{ConnectionCap, ServeLimits, MAX_H2_STREAMS};
+pub use tail::Tail;
 
 /// How the mirror behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +77,8 @@ pub struct MirrorConfig {
     pub faults: Faults,
     /// How many requests it serves at once and lets wait (`None`, the default: no limit).
     pub capacity: Option<Capacity>,
+    /// A fraction of requests that wait much longer (none by default).
+    pub tail: Tail,
 }
 
 impl Default for MirrorConfig {
@@ -86,6 +90,7 @@ impl Default for MirrorConfig {
             seed: 0,
             faults: Faults::default(),
             capacity: None,
+            tail: Tail::default(),
         }
     }
 }
@@ -106,15 +111,30 @@ impl MirrorConfig {
         let capacity = self.capacity.map_or(String::new(), |c| {
             format!(", capacity {} (queue {})", c.servers, c.queue)
         });
+        let tail = if self.tail.any() {
+            format!(
+                ", {} % of requests {} ms slower",
+                self.tail.rate * 100.0,
+                ms(self.tail.extra)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "latency {} ms ± {} ms{capacity}{faults}",
+            "latency {} ms ± {} ms{tail}{capacity}{faults}",
             ms(self.latency),
             ms(self.jitter),
         )
     }
 
-    /// The delay for the `n`th request (0-based): reproducible from the seed.
+    /// The delay for the `n`th request (0-based), its slow tail included: reproducible
+    /// from the seed.
     pub fn delay_for(&self, n: u64) -> Duration {
+        self.jittered(n) + self.tail.extra_for(self.seed, n)
+    }
+
+    /// The latency ± jitter of the `n`th request.
+    fn jittered(&self, n: u64) -> Duration {
         let jitter = self.jitter.as_micros() as i128;
         if jitter == 0 {
             return self.latency;

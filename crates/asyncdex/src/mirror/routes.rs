@@ -339,6 +339,7 @@ async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
             .collect::<std::collections::BTreeMap<_, _>>(),
         "latency_ms": millis(c.latency),
         "jitter_ms": millis(c.jitter),
+        "tail": { "rate": c.tail.rate, "ms": millis(c.tail.extra) },
         "seed": c.seed,
         "requests": state.requests.load(Ordering::Relaxed),
         "gzip_kept_bytes": state.gzip.used(),

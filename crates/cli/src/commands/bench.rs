@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::latency::latency_json;
 use super::{io_error, ms, Io, Summary};
 use crate::chart::{loglog, Series};
 use asyncdex::source::{Source, Target};
@@ -36,12 +37,12 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
     if !job.json {
         writeln!(
             io.out,
-            "sweep from {}; threads {}, concurrency {}, budget {:.0} s per cell\n\n{:<12}{:>7}{:>12}{:>12}{:>8}{:>12}",
+            "sweep from {}; threads {}, concurrency {}, budget {:.0} s per cell\n\n{:<12}{:>7}{:>12}{:>12}{:>8}{:>12}{:>10}{:>10}",
             source.description(),
             job.sweep.plan.threads,
             job.sweep.plan.concurrency,
             job.sweep.budget.as_secs_f64(),
-            "mode", "N", "wall (ms)", "ideal (ms)", "ratio", "requests/s"
+            "mode", "N", "wall (ms)", "ideal (ms)", "ratio", "requests/s", "p50 (ms)", "p99 (ms)"
         )
         .map_err(io_error)?;
     }
@@ -141,6 +142,7 @@ fn print_cell(
                 "wall_ms": ms(wall), "ideal_ms": ms(cell.ideal),
                 "ratio": cell.ratio().map(|r| (r * 1000.0).round() / 1000.0),
                 "requests_per_s": (rate(wall) * 10.0).round() / 10.0,
+                "latency_ms": latency_json(cell.latency),
             }),
             (CellState::Interrupted, _) => json!({
                 "mode": cell.mode.as_str(), "n": cell.n, "skipped": false, "interrupted": true,
@@ -156,13 +158,17 @@ fn print_cell(
         match (state, cell.measured) {
             (CellState::Measured, Some((wall, _))) => writeln!(
                 out,
-                "{:<12}{:>7}{:>12.1}{:>12.1}{:>8}{:>12.1}",
+                "{:<12}{:>7}{:>12.1}{:>12.1}{:>8}{:>12.1}{:>10}{:>10}",
                 cell.mode.as_str(),
                 cell.n,
                 ms(wall),
                 ms(cell.ideal),
                 cell.ratio().map_or("-".into(), |r| format!("{r:.2}")),
-                rate(wall)
+                rate(wall),
+                cell.latency
+                    .map_or("-".into(), |l| format!("{:.1}", ms(l.p50))),
+                cell.latency
+                    .map_or("-".into(), |l| format!("{:.1}", ms(l.p99))),
             ),
             (CellState::Interrupted, _) => writeln!(
                 out,

@@ -76,6 +76,9 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     let transport = Native::new(&job.http)?;
     let terminal = std::io::stderr().is_terminal();
     let progress = Progress::attach(&mut job.crawl.policy, "crawl");
+    // The rows go to the store as they come: the calls are timed from their events.
+    let latency = std::sync::Arc::new(asyncdex_engine::latency::Histogram::new());
+    job.crawl.policy.add_events(latency.sink());
     writeln!(
         io.err,
         "crawling {} into {} (seed {})",
@@ -120,6 +123,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
             "complete": manifest.complete(),
             "seconds": elapsed.as_secs_f64(),
             "resources": manifest.resources,
+            "latency_ms": super::latency::latency_json(latency.latencies()),
         });
         writeln!(io.out, "{line}").map_err(io_error)?;
     } else {
@@ -136,6 +140,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         elapsed.as_secs_f64()
     )
     .map_err(io_error)?;
+    super::latency::print_latency(io.err, "crawl: ", &latency, false).map_err(io_error)?;
     progress
         .print_shortened(io.err, "crawl: ")
         .map_err(io_error)?;

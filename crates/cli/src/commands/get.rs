@@ -2,6 +2,7 @@
 //! `evolution-chain/10`, `pokemon/25/encounters`), fetched concurrently; Pokémon in their
 //! table, the rest one line each, or every body whole with `--json`.
 
+use super::latency::{print_hedged, print_latency};
 use super::report::escape_display;
 use super::report::{print_summary, Progress};
 use super::{group_from, io_error, summary, Io, Pictures, Summary};
@@ -11,6 +12,7 @@ use asyncdex::pokeapi::{Client, Pokemon, Ref};
 use asyncdex::source::{Source, Target};
 use asyncdex::Result;
 use asyncdex_engine::gather::{gather, Policy};
+use asyncdex_engine::latency::Histogram;
 use asyncdex_engine::watchdog::LabelExt;
 
 /// A validated `get` job.
@@ -77,6 +79,9 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     }
     let mut summary =
         print_summary(io.err, "get: ", &outcomes, |i| keys[i].to_string()).map_err(io_error)?;
+    let latency = Histogram::of_calls(&outcomes);
+    print_latency(io.err, "get: ", &latency, job.pictures.histogram).map_err(io_error)?;
+    print_hedged(io.err, "get: ", &outcomes).map_err(io_error)?;
     progress
         .print_shortened(io.err, "get: ")
         .map_err(io_error)?;

@@ -14,6 +14,7 @@ mod cpu;
 mod crawl;
 mod export;
 mod get;
+mod latency;
 mod lenient;
 mod limit;
 mod names;
@@ -162,6 +163,8 @@ pub struct Pictures {
     pub timeline: Option<std::path::PathBuf>,
     /// `--trace FILE.json`
     pub trace: Option<std::path::PathBuf>,
+    /// `--histogram`: the latency histogram under the closing latency line.
+    pub histogram: bool,
 }
 
 /// One timeline group from a batch's event log; `label` names call `i`.

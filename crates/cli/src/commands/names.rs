@@ -4,6 +4,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
+use super::latency::{hedged, latency_json, print_hedged, print_latency};
 use super::report::{escape_display, print_summary, summarize, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::CacheMode;
@@ -13,6 +14,7 @@ use asyncdex::http::Native;
 use asyncdex::names::{run_mode, Mode, ModeRun, Plan};
 use asyncdex::source::{Source, Target};
 use asyncdex::{ErrorKind, Result};
+use asyncdex_engine::latency::Histogram;
 
 /// A validated `names` job.
 #[derive(Debug, Clone)]
@@ -93,6 +95,9 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         let ids = &run.ids;
         let s = print_summary(io.err, &label, &run.outcomes, |i| format!("id {}", ids[i]))
             .map_err(io_error)?;
+        let latency = Histogram::of_calls(&run.outcomes);
+        print_latency(io.err, &label, &latency, job.pictures.histogram).map_err(io_error)?;
+        print_hedged(io.err, &label, &run.outcomes).map_err(io_error)?;
         progress.print_shortened(io.err, &label).map_err(io_error)?;
         summary.add(s);
     }
@@ -207,6 +212,9 @@ fn print_json(
             "wall_ms": ms(run.wall),
             "requests_per_s": (s.rate(run.wall) * 10.0).round() / 10.0,
             "speedup": speedup(runs, run).map(|s| (s * 100.0).round() / 100.0),
+            "latency_ms": latency_json(Histogram::of_calls(&run.outcomes).latencies()),
+            "hedged": hedged(&run.outcomes).0,
+            "hedges_won": hedged(&run.outcomes).1,
             "seed": job.seed,
             "source": source.base_url(),
             "ids": run.ids,

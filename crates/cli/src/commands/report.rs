@@ -264,6 +264,7 @@ mod tests {
             started: std::time::Duration::ZERO,
             finished: std::time::Duration::ZERO,
             attempts: 1,
+            hedged: None,
             result,
         }
     }

@@ -5,6 +5,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
+use super::latency::{print_hedged, print_latency};
 use super::report::{escape_display, print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
@@ -14,6 +15,7 @@ use asyncdex::pokeapi::Client;
 use asyncdex::source::{Source, Target};
 use asyncdex::Result;
 use asyncdex_engine::gather::{self, Order, Policy};
+use asyncdex_engine::latency::Histogram;
 use asyncdex_engine::watchdog::LabelExt;
 
 /// A validated `stream` job.
@@ -87,7 +89,8 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         let id = ids[o.index];
         if let Ok(name) = &o.result {
             if job.json {
-                let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "attempts": o.attempts});
+                let took = ms(o.finished.saturating_sub(o.started));
+                let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "ms": took, "attempts": o.attempts});
                 writeln!(io.out, "{line}")
             } else {
                 let name = escape_display(name);
@@ -114,6 +117,9 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         format!("#{} (id {})", i + 1, ids[i])
     })
     .map_err(io_error)?;
+    let latency = Histogram::of_calls(&outcomes);
+    print_latency(io.err, "stream: ", &latency, job.pictures.histogram).map_err(io_error)?;
+    print_hedged(io.err, "stream: ", &outcomes).map_err(io_error)?;
     watch
         .print_shortened(io.err, "stream: ")
         .map_err(io_error)?;

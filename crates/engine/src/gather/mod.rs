@@ -48,6 +48,7 @@
 mod adaptive;
 mod classify;
 mod cores;
+mod hedge;
 mod policy;
 mod rate;
 pub mod stream;
@@ -61,6 +62,7 @@ use rand::SeedableRng;
 
 pub use adaptive::Adaptive;
 pub use classify::{Classify, Failure, Retry};
+pub use hedge::{Hedge, Winner};
 use policy::Budget;
 pub use policy::{Backoff, EventSink, Policy};
 pub use rate::{RateKey, RateLimit};
@@ -133,6 +135,9 @@ pub struct Outcome<T, E> {
     pub finished: Duration,
     /// Attempts made (0 if it was cancelled before starting).
     pub attempts: u32,
+    /// Whether its (last hedged) attempt got a second copy ([`Policy::hedge`]), and
+    /// which copy answered. A hedge is not an attempt: `attempts` does not count it.
+    pub hedged: Option<Winner>,
     /// What it returned, or how it failed.
     pub result: std::result::Result<T, Failure<E>>,
 }
@@ -273,6 +278,7 @@ where
         started: Duration::ZERO,
         finished: Duration::ZERO,
         attempts: 0,
+        hedged: None,
         result: Err(Failure::Cancelled),
     };
     Ok(slots
@@ -290,6 +296,8 @@ struct Batch<F> {
     epoch: Instant,
     /// The adaptive limit, if the policy asks for one.
     limiter: Option<adaptive::Limiter>,
+    /// Hedged requests, if the policy asks for them.
+    hedger: Option<hedge::Hedger>,
 }
 
 impl<F> Batch<F> {
@@ -310,6 +318,7 @@ impl<F> Batch<F> {
         }
         Ok(Arc::new(Batch {
             limiter,
+            hedger: policy.hedge.map(hedge::Hedger::new),
             budget: Budget::new(policy.retry_budget.unwrap_or(total.saturating_add(10))),
             call,
             policy,
@@ -324,6 +333,7 @@ async fn attempt_loop<I, T, E, F>(
     index: usize,
     input: I,
     attempts: &mut u32,
+    hedged: &mut Option<Winner>,
 ) -> std::result::Result<T, Failure<E>>
 where
     I: Clone,
@@ -342,7 +352,18 @@ where
         let attempt = *attempts;
         policy.emit(&Event::Started { index, attempt });
         let timing = batch.limiter.as_ref().map(|limiter| limiter.begin());
-        let call = (batch.call)(input.clone());
+        // Hedged, boxed: a batch that does not hedge keeps its calls' futures as small.
+        let call = match &batch.hedger {
+            None => futures::future::Either::Left((batch.call)(input.clone())),
+            Some(h) => futures::future::Either::Right(Box::pin(hedge::attempt(
+                batch,
+                h,
+                index,
+                &input,
+                attempt == 1,
+                hedged,
+            ))),
+        };
         let result = match policy.timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(result) => result.map_err(Failure::Failed),

@@ -63,6 +63,9 @@ pub struct Policy {
     /// stays near its floor, falling when it grows or the server is overloaded (see
     /// [`Adaptive`]). `None` (the default): `concurrency` calls in flight throughout.
     pub adaptive: Option<Adaptive>,
+    /// Send a second copy of an attempt slower than the batch's percentile (see
+    /// [`Hedge`](super::Hedge)); `None` (the default): never.
+    pub hedge: Option<super::Hedge>,
     /// Time limit of one attempt. `None`: none.
     pub timeout: Option<Duration>,
     /// Retries per call after the first attempt (only transient failures are retried).
@@ -97,6 +100,7 @@ impl std::fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("concurrency", &self.concurrency)
             .field("adaptive", &self.adaptive)
+            .field("hedge", &self.hedge)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("backoff", &self.backoff)
@@ -114,6 +118,7 @@ impl Policy {
         Policy {
             concurrency,
             adaptive: None,
+            hedge: None,
             timeout: None,
             retries: 0,
             backoff: Backoff::default(),
@@ -138,6 +143,9 @@ impl Policy {
         }
         if self.timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::invalid_input("the timeout must be positive"));
+        }
+        if let Some(hedge) = &self.hedge {
+            hedge.check()?;
         }
         Ok(())
     }
