@@ -72,17 +72,17 @@ pub fn ideal(mode: Mode, n: usize, latency: Duration, plan: &Plan) -> Duration {
     latency * n.div_ceil(width) as u32
 }
 
+/// The ids a run under `plan` draws from, after checking the plan: `ids` resolved against
+/// the API at `base_url` (its Pokémon list, or a range).
+pub(crate) async fn id_pool(ids: &Ids, plan: &Plan, base_url: &str) -> Result<Vec<u32>> {
+    plan.validate()?;
+    ids.resolve(&Native::new(&plan.http)?, base_url, &plan.policy)
+        .await
+}
+
 /// Runs the sweep against the API at `base_url`, calling `done` after each cell.
 pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> Result<Vec<Cell>> {
-    sweep.plan.validate()?;
-    let pool = sweep
-        .ids
-        .resolve(
-            &Native::new(&sweep.plan.http)?,
-            base_url,
-            &sweep.plan.policy,
-        )
-        .await?;
+    let pool = id_pool(&sweep.ids, &sweep.plan, base_url).await?;
     let mut cells = Vec::new();
     for &mode in &sweep.modes {
         for &n in &sweep.sizes {

@@ -131,9 +131,15 @@ pub struct BenchArgs {
     /// One JSON object per cell.
     #[arg(long)]
     pub json: bool,
-    /// Draw a log-log chart of wall time against N, one line per mode.
+    /// Draw a log-log chart of wall time against N, one line per mode (with
+    /// --concurrencies: throughput and p99 against the concurrency).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<std::path::PathBuf>,
+    /// Instead of the sweep over N: the async mode at each of these concurrencies,
+    /// comma-separated, `auto` for the adaptive limit (`1,4,16,50,100,1000,auto`), with
+    /// one size N (`--sizes 2000`): where throughput stops growing and latency starts to.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = bounds::knee_limit)]
+    pub concurrencies: Option<Vec<asyncdex::knee::Limit>>,
     #[command(flatten)]
     pub source: SourceArgs,
 }

@@ -172,6 +172,17 @@ pub fn concurrency_or_auto(s: &str) -> Result<Concurrency, String> {
 /// The most an adaptive limit may reach unless `--max-concurrency` says otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 1000;
 
+/// One concurrency of a knee sweep: requests in flight, or `auto` (the adaptive limit,
+/// up to its default maximum).
+pub fn knee_limit(s: &str) -> Result<asyncdex::knee::Limit, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(asyncdex::knee::Limit::Auto {
+            max: asyncdex::knee::AUTO_MAX,
+        });
+    }
+    concurrency(s).map(asyncdex::knee::Limit::Fixed)
+}
+
 /// Single-threaded runtimes.
 pub fn cores(s: &str) -> Result<usize, String> {
     whole(s, 1, MAX_CORES)

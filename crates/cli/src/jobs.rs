@@ -134,6 +134,9 @@ pub async fn run(
             };
             commands::program(job, io).await
         }
+        Command::Bench(a) if a.concurrencies.is_some() => {
+            commands::knee(knee_job(a, &cancel)?, io).await
+        }
         Command::Bench(a) => {
             let modes = a.modes.iter().flat_map(|m| m.modes()).collect();
             let plan = a.source.plan(a.threads, a.concurrency, a.seed, &cancel)?;
@@ -201,4 +204,39 @@ pub async fn run(
             commands::cpu(job, io).await
         }
     }
+}
+
+/// `bench --concurrencies`: one size, each concurrency in turn.
+fn knee_job(a: BenchArgs, cancel: &CancellationToken) -> asyncdex::Result<commands::KneeJob> {
+    let limits = a.concurrencies.unwrap_or_default();
+    let [n] = a.sizes[..] else {
+        return Err(asyncdex::Error::invalid_input(
+            "--concurrencies measures one size: give it as --sizes N (such as --sizes 2000)",
+        ));
+    };
+    if limits.len() > asyncdex::knee::MAX_POINTS {
+        return Err(asyncdex::Error::invalid_input(format!(
+            "--concurrencies takes at most {} values",
+            asyncdex::knee::MAX_POINTS
+        )));
+    }
+    let max = limits.iter().map(|l| match *l {
+        asyncdex::knee::Limit::Fixed(c) => c,
+        asyncdex::knee::Limit::Auto { max } => max,
+    });
+    let plan = a
+        .source
+        .plan(a.threads, max.max().unwrap_or(1), a.seed, cancel)?;
+    Ok(commands::KneeJob {
+        sweep: asyncdex::knee::KneeSweep {
+            n,
+            limits,
+            plan,
+            ids: a.ids.unwrap_or_default(),
+            seed: a.seed,
+        },
+        target: a.source.target(a.seed)?,
+        json: a.json,
+        plot: a.plot,
+    })
 }

@@ -31,6 +31,21 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         ),
         Case::usage("id over u32", &["get", "4294967296"], "too large"),
         Case::usage("zero names", &["names", "0"], "at least 1"),
+        Case::usage(
+            "a knee sweep at concurrency 0",
+            &["bench", "--concurrencies", "4,0", "--sizes", "10"],
+            "'--concurrencies <LIST>'",
+        ),
+        Case::usage(
+            "a knee sweep at a word",
+            &["bench", "--concurrencies", "4,lots", "--sizes", "10"],
+            "'--concurrencies <LIST>'",
+        ),
+        Case::usage(
+            "a knee sweep over many sizes",
+            &["bench", "--concurrencies", "4,auto"],
+            "--concurrencies measures one size",
+        ),
         Case::usage("negative count", &["names", "-5"], "unexpected argument"),
         Case::usage("count not a number", &["names", "abc"], "invalid value"),
         Case::usage("count too large", &["names", "99999999"], "too large"),

@@ -1,0 +1,121 @@
+//! `asyncdex bench --concurrencies`: the same job at each concurrency against one server,
+//! as a table, JSON lines, and a chart of throughput and p99 against the concurrency.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{io_error, ms, Io, Summary};
+use crate::chart::{knee as knee_chart, KneePoint};
+use asyncdex::knee::{run, KneeSweep, Limit, Point};
+use asyncdex::source::{Source, Target};
+use asyncdex::Result;
+
+/// A validated knee sweep.
+#[derive(Debug, Clone)]
+pub struct KneeJob {
+    /// What to sweep.
+    pub sweep: KneeSweep,
+    /// Where to fetch from.
+    pub target: Target,
+    /// One JSON object per point.
+    pub json: bool,
+    /// Where to draw the chart.
+    pub plot: Option<std::path::PathBuf>,
+}
+
+/// Runs the sweep, printing each point as it finishes.
+pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
+    let source = Source::open(job.target.clone()).await?;
+    let described = source.description().to_owned();
+    if !job.json {
+        writeln!(
+            io.out,
+            "{} calls at each concurrency against {}\n\n{:<6}{:>13}{:>10}{:>7}{:>10}{:>10}{:>10}{:>10}{:>12}",
+            job.sweep.n,
+            described,
+            "-c", "settled", "wall (s)", "ok", "ok/s", "p50 (ms)", "p99 (ms)", "max (ms)", "pushed back"
+        )
+        .map_err(io_error)?;
+    }
+    let mut printed = Ok(());
+    let points = run(&job.sweep, source.base_url(), |point| {
+        if printed.is_ok() {
+            printed = print_point(point, job.json, io.out);
+        }
+    })
+    .await;
+    source.close().await;
+    let points = points?;
+    printed.map_err(io_error)?;
+    if let Some(path) = &job.plot {
+        let drawn: Vec<KneePoint> = points.iter().map(drawn).collect();
+        let title = format!("asyncdex bench: {} calls at each concurrency", job.sweep.n);
+        crate::timeline::write_file(path, &knee_chart(&title, &described, &drawn))?;
+    }
+    let calls: usize = points.iter().map(|p| p.calls).sum();
+    let ok: usize = points.iter().map(|p| p.ok).sum();
+    Ok(Summary {
+        ok,
+        failed: calls - ok,
+        interrupted: job.sweep.plan.policy.cancel.is_cancelled(),
+        ..Summary::default()
+    })
+}
+
+/// A point as the chart draws it: a fixed limit at its value, `auto` where it settled.
+fn drawn(point: &Point) -> KneePoint {
+    let p99 = point.latency.map_or(Duration::ZERO, |l| l.p99);
+    let (concurrency, auto) = match (point.limit, point.settled) {
+        (Limit::Fixed(c), _) => (c as f64, false),
+        (Limit::Auto { max }, settled) => (settled.map_or(max, |s| s.last) as f64, true),
+    };
+    KneePoint {
+        concurrency,
+        throughput: point.throughput(),
+        p99_ms: ms(p99),
+        auto,
+    }
+}
+
+fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let l = point.latency;
+    let at = |f: fn(&asyncdex_engine::latency::Latencies) -> Duration| {
+        l.as_ref().map_or(0.0, |l| ms(f(l)))
+    };
+    if json {
+        let line = json!({
+            "concurrency": point.limit.to_string(),
+            "settled": point.settled.map(|s| json!({"last": s.last, "min": s.min, "max": s.max})),
+            "calls": point.calls,
+            "ok": point.ok,
+            "attempts": point.attempts,
+            "pushed_back": point.pushed_back,
+            "wall_ms": ms(point.wall),
+            "ok_per_s": (point.throughput() * 10.0).round() / 10.0,
+            "p50_ms": at(|l| l.p50),
+            "p90_ms": at(|l| l.p90),
+            "p99_ms": at(|l| l.p99),
+            "max_ms": at(|l| l.max),
+        });
+        writeln!(out, "{line}")?;
+    } else {
+        let settled = point.settled.map_or("-".to_owned(), |s| {
+            format!("{} ({}-{})", s.last, s.min, s.max)
+        });
+        writeln!(
+            out,
+            "{:<6}{:>13}{:>10.2}{:>7}{:>10.0}{:>10.0}{:>10.0}{:>10.0}{:>11.2}%",
+            point.limit.to_string(),
+            settled,
+            point.wall.as_secs_f64(),
+            point.ok,
+            point.throughput(),
+            at(|l| l.p50),
+            at(|l| l.p99),
+            at(|l| l.max),
+            point.pushback_rate() * 100.0
+        )?;
+    }
+    out.flush()
+}
