@@ -7,7 +7,9 @@
 //! not a client), real APIs fail and throttle, and partial failure must not lose the calls
 //! that worked. So [`gather()`] and [`stream()`], driven by a [`Policy`]:
 //!
-//! - a **required** concurrency limit (0 is an error, never "unbounded");
+//! - a **required** concurrency limit (0 is an error, never "unbounded"), fixed or
+//!   **adaptive** ([`Policy::adaptive`], the `adaptive` module: it finds the server's
+//!   capacity as the batch goes, between 1 and that limit);
 //! - calls are **driven by a task of their own** (a driver per core: see [`Policy::cores`]
 //!   and the `cores` module), so calls in flight keep going even when whoever consumes the
 //!   results is slow; a panicking call is its own outcome, never the batch's end;
