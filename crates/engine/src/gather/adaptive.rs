@@ -66,8 +66,12 @@ use tokio::time::Instant;
 
 use super::{Classify, Event, Failure, Policy};
 
-/// Settings of an adaptive concurrency limit (see the [module](self)). Its maximum is the
-/// policy's [`concurrency`](super::Policy::concurrency).
+/// Settings of an adaptive concurrency limit: from `initial`, it doubles while latency
+/// stays at its floor, then holds the calls in flight at what the server serves at once
+/// plus a few (TCP Vegas's estimate of its queue), and falls by 30 % when the server says
+/// it is overloaded ([`Classify::is_overload`](super::Classify::is_overload)) or an attempt
+/// times out. Its maximum is the policy's [`concurrency`](super::Policy::concurrency).
+/// (`gather/adaptive.rs` explains the algorithm and why this one.)
 ///
 /// ```
 /// use asyncdex_engine::gather::{Adaptive, Policy};
