@@ -172,8 +172,14 @@ fn print_table(
     if job.modes.contains(&Mode::Threads) || job.modes.contains(&Mode::Async) {
         writeln!(
             out,
-            "\nthreads: a pool of {} threads; async: at most {} requests in flight",
-            job.plan.threads, job.plan.concurrency
+            "\nthreads: a pool of {} threads; async: at most {} requests in flight{}",
+            job.plan.threads,
+            job.plan.concurrency,
+            if job.plan.policy.adaptive.is_some() {
+                " (-c auto: the limit is found as the run goes)"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())
