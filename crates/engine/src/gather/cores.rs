@@ -215,7 +215,11 @@ fn on_a_runtime_of_its_own(
         // A task, not `block_on`'s own future: waking a task of this thread is a push on
         // its run queue, waking `block_on` is a system call every time.
         Ok(runtime) => runtime.block_on(async move {
-            let _ = tokio::spawn(until_stopped(driver, stop)).await;
+            let _ = tokio::spawn(until_stopped(driver, stop.clone())).await;
+            // What this runtime started (a caller's connections) is driven by it, and
+            // another core may still use it (a late retry, a hedge): it lives until the
+            // whole batch is over, not only until this core's share is.
+            stop.cancelled().await;
         }),
         Err(e) => tracing::warn!("gather: cannot start a runtime for a core: {e}"),
     }
