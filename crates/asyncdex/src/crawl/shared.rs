@@ -8,10 +8,11 @@
 //! 1. chooses the endpoints as any crawl does (the ones named, or the API root's);
 //! 2. seeds the queue from their lists, unless another worker already did (the seeding
 //!    lock makes it exactly one of them); a new run first queues again what failed;
-//! 3. runs two *lanes*, each leasing a batch (half the concurrency) and fetching it
-//!    through [`gather()`]: while one lane waits for its batch's slowest call, the other
-//!    keeps the connections busy, and each leases its next batch while it fetches this
-//!    one, so no lane waits for the database between batches. Outcomes are settled as
+//! 3. runs *lanes* of about four calls each (at most 16), each leasing a batch and
+//!    fetching it through [`gather()`]: while one lane waits for its batch's slowest
+//!    call (a retry's backoff), the others keep the connections busy, and each leases
+//!    its next batch while it fetches this one, so no lane waits for the database
+//!    between batches. Outcomes are settled as
 //!    they arrive, a chunk per transaction: bodies written and leases released together;
 //! 4. renews its leases a third of a lease apart, so only a worker that stopped (killed,
 //!    frozen, cut off) loses them;
@@ -43,6 +44,12 @@ use asyncdex_engine::gather::{self, gather, with_shared, Order};
 /// How long a worker with nothing to lease waits before looking again, while other
 /// workers still hold leases.
 const POLL: Duration = Duration::from_millis(200);
+
+/// Calls per lane, about: a lane waits for the slowest call of its batch (a retry's
+/// backoff, under faults), so small lanes keep the rest of the concurrency busy.
+const LANE: usize = 4;
+/// Lanes per worker, at most (each leases and settles on its own).
+const MAX_LANES: usize = 16;
 
 /// How a worker shares the crawl.
 #[derive(Debug, Clone)]
@@ -129,7 +136,7 @@ pub async fn crawl_shared<T: Transport>(
         Some(r) => Some(Arc::new(SharedRate::new(store.clone(), r)?)),
         None => None,
     };
-    let lanes = job.policy.concurrency.clamp(1, 2);
+    let lanes = (job.policy.concurrency / LANE).clamp(1, MAX_LANES);
     let mut policy = job.policy.clone();
     policy.concurrency = job.policy.concurrency.div_ceil(lanes);
     let timeout = policy.timeout.take();
