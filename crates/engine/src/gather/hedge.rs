@@ -37,7 +37,8 @@ use super::{Batch, CallFn};
 use crate::error::{Error, Result};
 use crate::latency::Histogram;
 
-/// When and how much to hedge. See the [module docs](self).
+/// When and how much to hedge: past which quantile of the batch's attempts a second copy
+/// goes out, after how many finished attempts, and within what budget of copies.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hedge {
     /// Hedge an attempt still waiting past this quantile of the batch's attempts (0.95:
