@@ -81,6 +81,9 @@ pub struct KneeSweep {
 pub struct Point {
     /// The limit it ran with.
     pub limit: Limit,
+    /// The run was cancelled (Ctrl-C) while this point ran: its calls stopped part-way,
+    /// so its figures are no measurement of `n` calls.
+    pub interrupted: bool,
     /// Where an adaptive limit ended (and its range), if it was one.
     pub settled: Option<Settled>,
     /// Calls made.
@@ -134,6 +137,7 @@ impl Point {
             .count() as u64;
         Point {
             limit,
+            interrupted: false,
             settled,
             calls: run.outcomes.len(),
             ok: run.ok(),
@@ -163,7 +167,8 @@ pub async fn run(
         let watch = Watch::default();
         apply(limit, &mut plan, &watch);
         let run = run_mode(Mode::Async, base_url, &plan).await?;
-        let point = Point::of(limit, &run, watch.pushed_back(), watch.settled());
+        let mut point = Point::of(limit, &run, watch.pushed_back(), watch.settled());
+        point.interrupted = sweep.plan.policy.cancel.is_cancelled();
         done(&point);
         points.push(point);
     }

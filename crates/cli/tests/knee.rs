@@ -69,3 +69,40 @@ fn a_knee_sweep_measures_each_concurrency_and_draws_where_auto_settled() {
         "{svg:.300}"
     );
 }
+
+/// A point that a Ctrl-C cut short is said to be, never reported as a measurement.
+#[test]
+fn an_interrupted_point_is_no_measurement() {
+    use std::process::{Command, Stdio};
+    let child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args([
+            "bench",
+            "--concurrencies",
+            "1,2",
+            "--sizes",
+            "30",
+            "--latency",
+            "200",
+            "--jitter",
+            "0",
+            "--json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("asyncdex starts");
+    // The first point needs 30 × 200 ms = 6 s: well inside it.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    common::signal(child.id(), "INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "the second point never starts: {lines:?}");
+    assert_eq!(lines[0]["interrupted"], true, "{}", lines[0]);
+    assert!(
+        lines[0].get("ok_per_s").is_none(),
+        "no figures: {}",
+        lines[0]
+    );
+}

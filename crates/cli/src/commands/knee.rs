@@ -48,6 +48,8 @@ pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
     source.close().await;
     let points = points?;
     printed.map_err(io_error)?;
+    // Only whole points count: an interrupted one measured part of its calls.
+    let points: Vec<Point> = points.into_iter().filter(|p| !p.interrupted).collect();
     if let Some(path) = &job.plot {
         let drawn: Vec<KneePoint> = points.iter().map(drawn).collect();
         let title = format!("asyncdex bench: {} calls at each concurrency", job.sweep.n);
@@ -83,9 +85,27 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
     let at = |f: fn(&asyncdex_engine::latency::Latencies) -> Duration| {
         l.as_ref().map_or(0.0, |l| ms(f(l)))
     };
+    if point.interrupted {
+        return if json {
+            let line = json!({
+                "concurrency": point.limit.to_string(),
+                "calls": point.calls,
+                "interrupted": true,
+            });
+            writeln!(out, "{line}")
+        } else {
+            writeln!(
+                out,
+                "{:<6}     interrupted: stopped part-way, not a measurement",
+                point.limit.to_string()
+            )
+        }
+        .and_then(|()| out.flush());
+    }
     if json {
         let line = json!({
             "concurrency": point.limit.to_string(),
+            "interrupted": false,
             "settled": point.settled.map(|s| json!({"last": s.last, "min": s.min, "max": s.max})),
             "calls": point.calls,
             "ok": point.ok,
