@@ -115,10 +115,16 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::EXIT_FAILED);
         }
     };
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    // Both line-buffered: each finished line leaves in one write, so a forced exit (the
+    // second signal) or a log line from another thread falls between two lines, never
+    // inside one. (Rust's stdout is a `LineWriter` already; its stderr is unbuffered.)
+    let (mut out, mut err) = (
+        std::io::stdout(),
+        std::io::LineWriter::new(std::io::stderr()),
+    );
     let io = Io {
         out: &mut out,
-        err: &mut std::io::stderr(),
+        err: &mut err,
         cancel: cancel.clone(),
     };
     let result = runtime.block_on(jobs::run(cli.command, io, cancel));
@@ -136,6 +142,8 @@ fn main() -> ExitCode {
         })?;
         Ok(summary)
     });
+    // Whatever a command left unfinished on stderr (every line ends in '\n', so nothing).
+    let _ = err.flush();
     match result {
         Ok(summary) if summary.interrupted => {
             ExitCode::from(signals.received().unwrap_or(commands::EXIT_INTERRUPTED))

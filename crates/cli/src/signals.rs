@@ -6,6 +6,17 @@
 //! SIGTERM (128 + the signal's number, as a shell reports a process the signal killed). A
 //! second signal of either kind exits at once with its own code.
 //!
+//! "Second" means a later one, not a copy: `timeout` sends its signal twice within a
+//! millisecond (to the child, then to the child's process group). A signal that arrives
+//! within [`GRACE`] of the
+//! first is the same request to stop and is ignored; only one after it forces the exit,
+//! which would otherwise cut the report short before a line of it was printed.
+//!
+//! A forced exit happens between two writes, never inside a line: stdout is line-buffered
+//! (Rust's `Stdout` is, even on a pipe), and `main` hands the commands a line-buffered
+//! stderr too, so each finished line has gone out in one `write` before the next begins,
+//! and the exit loses at most an unfinished one.
+//!
 //! The handlers are installed before the command starts (not inside a task that might
 //! run later), so a signal that arrives early is never met by the default disposition,
 //! which would kill the process and lose what it had.
@@ -22,10 +33,15 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::{EXIT_INTERRUPTED, EXIT_TERMINATED};
+
+/// How long after the first signal another one still counts as the same (see the module
+/// docs): long enough for a sender's duplicates, short of a person's second Ctrl-C.
+pub const GRACE: Duration = Duration::from_secs(1);
 
 /// The signals listened for; tells which arrived first.
 pub struct Signals {
@@ -43,7 +59,7 @@ impl Signals {
 }
 
 /// Installs the handlers, on a thread of their own (see the module docs), before it
-/// returns; the first signal cancels `cancel`, the second exits.
+/// returns; the first signal cancels `cancel`, a second one after [`GRACE`] exits.
 pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
     let first = Arc::new(AtomicU8::new(0));
     let (installed, ready) = std::sync::mpsc::channel();
@@ -64,10 +80,15 @@ pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
             let _ = installed.send(Ok(()));
             runtime.block_on(async move {
                 let code = next.recv().await;
+                let first = Instant::now();
                 seen.store(code, Ordering::SeqCst);
                 cancel.cancel();
-                let code = next.recv().await;
-                std::process::exit(i32::from(code));
+                loop {
+                    let code = next.recv().await;
+                    if first.elapsed() >= GRACE {
+                        std::process::exit(i32::from(code));
+                    }
+                }
             });
         })?;
     ready

@@ -146,14 +146,20 @@ fn blocking_stops_between_programs_and_reports_what_ran() {
     }
 }
 
+/// Longer than the CLI's grace (1 s), within which a second signal counts as the first.
+const PAST_THE_GRACE: Duration = Duration::from_millis(1300);
+
 #[test]
 fn a_second_signal_exits_at_once() {
     // A long blocking GET cannot be interrupted; the first signal stops waiting for it,
     // and even a wedged run ends at the second.
-    let child = start(&["blocking", "--latency", "5000", "--mode", "correct"]);
+    let mut child = start(&["blocking", "--latency", "5000", "--mode", "correct"]);
     std::thread::sleep(Duration::from_millis(700));
     common::signal(child.id(), "INT");
-    common::signal(child.id(), "TERM");
+    std::thread::sleep(PAST_THE_GRACE);
+    if child.try_wait().unwrap().is_none() {
+        common::signal(child.id(), "TERM");
+    }
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -251,7 +257,7 @@ fn a_second_signal_exits_at_once_even_while_the_runtime_is_blocked() {
     std::thread::sleep(Duration::from_millis(2000));
     assert!(child.try_wait().unwrap().is_none(), "it is stuck writing");
     common::signal(child.id(), "INT");
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(PAST_THE_GRACE);
     common::signal(child.id(), "TERM");
     let sent = Instant::now();
     // Not wait_with_output: reading stdout would unblock the write.
@@ -273,4 +279,49 @@ fn a_second_signal_exits_at_once_even_while_the_runtime_is_blocked() {
         Some(143),
         "exits at the second signal"
     );
+}
+
+#[test]
+fn two_signals_a_millisecond_apart_are_one_and_lose_nothing() {
+    // `timeout` signals the child, then its process group: two SIGINTs within a
+    // millisecond. They are one request to stop: the report is printed whole, every time.
+    for run in 0..5 {
+        let child = start(&[
+            "names",
+            "40",
+            "--ids",
+            "1-1025",
+            "--mode",
+            "async",
+            "-c",
+            "5",
+            "--latency",
+            "300",
+            "--jitter",
+            "0",
+        ]);
+        std::thread::sleep(Duration::from_millis(1000));
+        common::signal(child.id(), "INT");
+        std::thread::sleep(Duration::from_millis(1));
+        common::signal(child.id(), "INT");
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(130), "run {run}: {stderr}");
+        assert!(
+            stdout.contains("   1. "),
+            "run {run}: the names fetched are printed: {stdout:?}"
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with("async ")),
+            "run {run}: the table is printed: {stdout:?}"
+        );
+        assert!(
+            stderr.contains("async: 40 calls: "),
+            "run {run}: the summary is printed: {stderr:?}"
+        );
+        assert!(
+            stdout.ends_with('\n') && stderr.ends_with('\n'),
+            "run {run}: no line cut short: {stdout:?} {stderr:?}"
+        );
+    }
 }
