@@ -7,17 +7,90 @@
 //! [`failure::too_large`](super::failure), of a kind that is never retried (asking again
 //! gets the same endless body). The async backends read through [`Collect`]; the blocking
 //! one uses ureq's own limit, reported in the same words.
+//!
+//! One body's limit does not bound them all: 64 calls in flight against a server whose
+//! bodies never end hold 64 × the limit (4 GiB), and `get` of a hundred 60 MB resources
+//! holds them all until it prints. So every body the async backends read is also charged
+//! to one budget for the whole process, [`CLIENT_BODIES`] (1 GiB), from its first chunk
+//! until the last copy of its bytes is dropped (the bytes and the charge are one value,
+//! [`Bytes::from_owner`], so whoever keeps the body keeps the charge). A body that would
+//! go over is not read: its call fails with one line saying so, and the bodies already
+//! held are untouched.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
 
 use super::failure;
 use crate::error::Result;
 
+/// Bytes of bodies one process holds at most: [`CLIENT_BODIES`].
+pub const CLIENT_BODY_BUDGET: u64 = 1 << 30;
+
+/// The bodies a process holds, all clients together.
+pub(super) static CLIENT_BODIES: Budget = Budget::new(CLIENT_BODY_BUDGET);
+
+/// A byte budget shared by every body read under it.
+#[derive(Debug)]
+pub(super) struct Budget {
+    limit: u64,
+    charged: AtomicU64,
+}
+
+impl Budget {
+    pub(super) const fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            charged: AtomicU64::new(0),
+        }
+    }
+
+    /// Charges `n` bytes, unless that would pass the limit.
+    fn charge(&self, n: u64) -> bool {
+        self.charged
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                c.checked_add(n).filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, n: u64) {
+        self.charged.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Bytes charged now.
+    #[cfg(test)]
+    fn charged(&self) -> u64 {
+        self.charged.load(Ordering::Acquire)
+    }
+}
+
+/// A body's bytes and their charge: the charge is given back when the bytes go.
+struct Charged {
+    bytes: Bytes,
+    budget: &'static Budget,
+}
+
+impl AsRef<[u8]> for Charged {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Charged {
+    fn drop(&mut self) {
+        self.budget.release(self.bytes.len() as u64);
+    }
+}
+
 /// A body being read, chunk by chunk, under a size limit.
 pub(super) struct Collect<'a> {
     max: u64,
     url: &'a str,
     seen: u64,
+    /// The budget its bytes are charged to, and how many it has charged so far.
+    budget: &'static Budget,
+    charged: u64,
     /// The first chunk, kept as it is: a body that arrives in one piece is never copied.
     first: Option<Bytes>,
     rest: BytesMut,
@@ -28,6 +101,16 @@ impl<'a> Collect<'a> {
     /// `Content-Length` if it sent one (a body declared too large fails before any of it
     /// is read).
     pub(super) fn new(max: u64, url: &'a str, declared: Option<u64>) -> Result<Collect<'a>> {
+        Collect::under(&CLIENT_BODIES, max, url, declared)
+    }
+
+    /// [`Collect::new`], charging `budget`.
+    pub(super) fn under(
+        budget: &'static Budget,
+        max: u64,
+        url: &'a str,
+        declared: Option<u64>,
+    ) -> Result<Collect<'a>> {
         if declared.is_some_and(|n| n > max) {
             return Err(failure::too_large(url, max));
         }
@@ -35,6 +118,8 @@ impl<'a> Collect<'a> {
             max,
             url,
             seen: 0,
+            budget,
+            charged: 0,
             first: None,
             rest: BytesMut::new(),
         })
@@ -49,6 +134,10 @@ impl<'a> Collect<'a> {
         if chunk.is_empty() {
             return Ok(());
         }
+        if !self.budget.charge(chunk.len() as u64) {
+            return Err(failure::over_budget(self.url, self.budget.limit));
+        }
+        self.charged += chunk.len() as u64;
         match self.first.take() {
             None if self.rest.is_empty() => self.first = Some(chunk),
             first => {
@@ -61,9 +150,28 @@ impl<'a> Collect<'a> {
         Ok(())
     }
 
-    /// The whole body.
-    pub(super) fn finish(self) -> Bytes {
-        self.first.unwrap_or_else(|| self.rest.freeze())
+    /// The whole body, charged to the budget until its last copy is dropped.
+    pub(super) fn finish(mut self) -> Bytes {
+        let bytes = match self.first.take() {
+            Some(first) => first,
+            None => std::mem::take(&mut self.rest).freeze(),
+        };
+        // The charge moves to the bytes: this collector no longer gives it back.
+        let charged = std::mem::take(&mut self.charged);
+        if charged == 0 {
+            return bytes;
+        }
+        let budget = self.budget;
+        // Anything charged but not in `bytes` (none: every byte pushed is kept) goes back.
+        budget.release(charged - bytes.len() as u64);
+        Bytes::from_owner(Charged { bytes, budget })
+    }
+}
+
+impl Drop for Collect<'_> {
+    /// A body given up on (too large, a broken connection) gives its charge back.
+    fn drop(&mut self) {
+        self.budget.release(self.charged);
     }
 }
 
@@ -83,6 +191,42 @@ mod tests {
             c.push(Bytes::from_static(part.as_bytes())).unwrap();
         }
         assert_eq!(&c.finish()[..], b"abcdef");
+    }
+
+    #[test]
+    fn every_body_held_is_charged_to_one_budget_until_its_bytes_go() {
+        static BUDGET: Budget = Budget::new(10);
+        let read = |parts: &[&'static [u8]]| -> Result<Bytes> {
+            let mut c = Collect::under(&BUDGET, 100, "http://x/", None)?;
+            for part in parts {
+                c.push(Bytes::from_static(part))?;
+            }
+            Ok(c.finish())
+        };
+        let a = read(&[b"abc", b"def"]).unwrap();
+        let b = read(&[b"ghij"]).unwrap();
+        assert_eq!((&a[..], &b[..]), (&b"abcdef"[..], &b"ghij"[..]));
+        assert_eq!(BUDGET.charged(), 10);
+        // Full: the next body is not read, in one line that says why.
+        let e = read(&[b"k"]).unwrap_err();
+        assert!(e.to_string().contains("bodies this process holds"), "{e}");
+        assert!(!e.is_transient());
+        assert_eq!(BUDGET.charged(), 10, "a refused body charges nothing");
+        // A slice keeps its body's charge; dropping the last copy gives it back.
+        let part = a.slice(0..2);
+        drop(a);
+        assert_eq!(BUDGET.charged(), 10);
+        drop((part, b));
+        assert_eq!(BUDGET.charged(), 0);
+        // A body given up on part-way gives back what it had charged.
+        let mut c = Collect::under(&BUDGET, 5, "http://x/", None).unwrap();
+        c.push(Bytes::from_static(b"abcd")).unwrap();
+        assert!(
+            c.push(Bytes::from_static(b"ef")).is_err(),
+            "past its own limit"
+        );
+        drop(c);
+        assert_eq!(BUDGET.charged(), 0);
     }
 
     #[test]

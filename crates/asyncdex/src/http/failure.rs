@@ -41,6 +41,20 @@ pub(super) fn timed_out(url: &str, limit: std::time::Duration) -> Error {
 
 /// The body is (or was declared) larger than `limit` bytes. Final: asking again brings
 /// the same body.
+/// A body not read because the bodies this process holds already fill its budget
+/// (`body::CLIENT_BODIES`): one line, never retried at once.
+pub(super) fn over_budget(url: &str, limit: u64) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Decode,
+        format!(
+            "the answer from {url} was not read: the bodies this process holds reached {} MiB",
+            limit >> 20
+        ),
+    )
+    .with_url(url)
+}
+
 pub(super) fn too_large(url: &str, limit: u64) -> Error {
     const MIB: u64 = 1024 * 1024;
     let url = redact_url(url);
