@@ -228,12 +228,20 @@ impl Queue {
     }
 
     /// Pushes the deadline of every lease this worker holds one lease further away.
+    ///
+    /// It never waits for a row: one that a settle of this worker has locked is being
+    /// released anyway, and is skipped. (Waiting was a deadlock, measured: a renewal
+    /// locking rows in table order and a settle locking them in its own order each held
+    /// a row the other wanted.)
     pub async fn renew(&self) -> Result<u64> {
         let client = self.store.client().await?;
         client
             .execute(
-                "UPDATE asyncdex.queue SET lease_until = now() + $2 * interval '1 millisecond'
-                 WHERE owner = $1 AND state = 'leased'",
+                "UPDATE asyncdex.queue q SET lease_until = now() + $2 * interval '1 millisecond'
+                 FROM (SELECT endpoint, id FROM asyncdex.queue
+                       WHERE owner = $1 AND state = 'leased'
+                       FOR UPDATE SKIP LOCKED) mine
+                 WHERE q.endpoint = mine.endpoint AND q.id = mine.id",
                 &[&self.owner, &(self.lease.as_millis() as f64)],
             )
             .await

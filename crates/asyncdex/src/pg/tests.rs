@@ -196,6 +196,8 @@ async fn postgres_an_expired_lease_is_taken_over_and_the_late_worker_writes_noth
     let mut taken = other.lease(&endpoints, 10).await.unwrap();
     taken.sort();
     assert_eq!(taken, leased, "the expired lease is taken over");
+    assert_eq!(other.renew().await.unwrap(), 3, "its leases, renewed");
+    assert_eq!(slow.renew().await.unwrap(), 0, "no longer its own");
 
     let rows = |n: &[i32]| -> Vec<Settled> {
         n.iter()
