@@ -82,6 +82,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(log_in_colour())
         .init();
     // The runtime flavour is chosen per command. A server wants every core: `serve` gets
     // a multi-threaded runtime. A client's work per call is tiny, and on one thread no
@@ -160,6 +161,16 @@ fn main() -> ExitCode {
             )
         }
     }
+}
+
+/// Whether log lines may carry colour: only for a person at a terminal, and only if they
+/// have not asked for none (`NO_COLOR` set to anything but "", as https://no-color.org
+/// says). A file or a pipe gets plain text: escape codes there are noise to `grep` and to
+/// whoever reads the log later.
+fn log_in_colour() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_color
 }
 
 /// The one-line error and exit code for output that could not be written.

@@ -87,3 +87,26 @@ fn program_text_cannot_drive_the_terminal() {
     let line = stdout.lines().find(|l| l.contains("red")).unwrap();
     assert!(line.contains("a\\u{1b}[31mred\\n\\nnewline"), "{line}");
 }
+
+#[test]
+fn log_lines_to_a_pipe_carry_no_colour() {
+    // A cache file that is not a store: the run goes on without it and logs a warning.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("embedded.db"), [0x5a_u8; 4096]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args("names 3 --mode async --latency 0 --jitter 0".split(' '))
+        .arg("--cache")
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("not using"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\u{1b}["), "no escape codes: {stderr:?}");
+}
