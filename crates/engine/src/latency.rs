@@ -155,19 +155,28 @@ impl Histogram {
     /// An event sink ([`Policy::add_events`](crate::gather::Policy::add_events)) that
     /// records each call of a batch here, from its first attempt's start to its end, as it
     /// ends: the same durations as [`Histogram::of_calls`], for a caller that never holds
-    /// the outcomes (they went to a store as they came). One batch at a time per sink: the
-    /// calls are told apart by their index.
+    /// the outcomes (they went to a store as they came). Calls are told apart by their
+    /// batch and index, so one sink may serve batches that run at once.
     pub fn sink(self: &Arc<Self>) -> EventSink {
         let histogram = Arc::clone(self);
-        let started: Mutex<HashMap<usize, Instant>> = Mutex::default();
+        let started: Mutex<HashMap<(u64, usize), Instant>> = Mutex::default();
         Arc::new(move |event: &Event| match *event {
-            Event::Started { index, attempt: 1 } => {
+            Event::Started {
+                batch,
+                index,
+                attempt: 1,
+            } => {
                 let mut started = started.lock().unwrap_or_else(|e| e.into_inner());
-                started.insert(index, Instant::now());
+                started.insert((batch, index), Instant::now());
             }
-            Event::Finished { index, status, .. } => {
+            Event::Finished {
+                batch,
+                index,
+                status,
+                ..
+            } => {
                 let mut started = started.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(at) = started.remove(&index) {
+                if let Some(at) = started.remove(&(batch, index)) {
                     if status != Status::Cancelled {
                         histogram.record(at.elapsed());
                     }
@@ -392,6 +401,30 @@ mod tests {
             "{l:?}"
         );
         assert!(l.p50 >= Duration::from_millis(20), "{l:?}");
+    }
+
+    /// Batches that run at once, sharing one sink (a shared crawl's lanes), each with
+    /// calls of the same indices: every call is timed, none mistaken for another's.
+    #[tokio::test]
+    async fn one_sink_times_the_calls_of_batches_running_at_once() {
+        use crate::gather::{gather, Policy};
+        let h = Arc::new(Histogram::new());
+        let mut policy = Policy::new(8);
+        policy.cores = 1;
+        policy.add_events(h.sink());
+        let batch = |ms: u64| {
+            gather(vec![ms; 8], &policy, |ms| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok::<_, std::io::Error>(ms)
+            })
+        };
+        let (fast, slow) = tokio::join!(batch(1), batch(200));
+        assert_eq!((fast.unwrap().len(), slow.unwrap().len()), (8, 8));
+        let l = h.latencies().unwrap();
+        assert_eq!(l.count, 16, "every call of both batches: {l:?}");
+        // (The sink reads the real clock: bounds generous for a loaded machine.)
+        assert!(l.max >= Duration::from_millis(200), "{l:?}");
+        assert!(l.p50 < l.max, "half took 1 ms, half 200 ms: {l:?}");
     }
 
     /// The cost of one `record`, for BENCHMARKS.md:

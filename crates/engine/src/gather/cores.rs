@@ -417,6 +417,7 @@ fn finished<F, T, E: Classify>(batch: &Batch<F>, outcome: &Outcome<T, E>) {
         batch.policy.cancel.cancel();
     }
     batch.policy.emit(&Event::Finished {
+        batch: batch.id,
         index: outcome.index,
         status,
         attempts: outcome.attempts,

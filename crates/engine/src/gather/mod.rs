@@ -189,6 +189,9 @@ pub enum Event {
     },
     /// An attempt started.
     Started {
+        /// The batch it belongs to ([`Event::Finished`] says the same), so that one sink
+        /// shared by batches running at once tells their calls apart.
+        batch: u64,
         /// The call.
         index: usize,
         /// 1 for the first attempt.
@@ -217,6 +220,8 @@ pub enum Event {
     },
     /// The call ended.
     Finished {
+        /// The batch it belongs to.
+        batch: u64,
         /// The call.
         index: usize,
         /// How.
@@ -292,6 +297,8 @@ where
 
 /// What every call of one batch shares.
 struct Batch<F> {
+    /// Unique in the process: what the batch's events carry.
+    id: u64,
     call: F,
     policy: Policy,
     budget: Budget,
@@ -318,7 +325,10 @@ impl<F> Batch<F> {
                 limit: limiter.current(),
             });
         }
+        /// Batches made so far in this process.
+        static BATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Arc::new(Batch {
+            id: BATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             limiter,
             hedger: policy.hedge.map(hedge::Hedger::new),
             budget: Budget::new(policy.retry_budget.unwrap_or(total.saturating_add(10))),
@@ -352,7 +362,11 @@ where
         }
         *attempts += 1;
         let attempt = *attempts;
-        policy.emit(&Event::Started { index, attempt });
+        policy.emit(&Event::Started {
+            batch: batch.id,
+            index,
+            attempt,
+        });
         let timing = batch.limiter.as_ref().map(|limiter| limiter.begin());
         // Hedged, boxed: a batch that does not hedge keeps its calls' futures as small.
         let call = match &batch.hedger {
