@@ -38,34 +38,79 @@ use crate::error::{Error, ErrorKind, Result};
 /// refusing anything at `path` that is not a regular file, and keeping an existing file's
 /// permission mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let fail = |what: String| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot write {}: {what}", path.display()),
-        )
-    };
-    let keep = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(fail(
-                "it is a symbolic link (give the file it points to)".into(),
-            ));
-        }
-        Ok(meta) if !meta.is_file() => {
-            return Err(fail(format!(
-                "it is {}, not a regular file",
-                describe(&meta)
-            )));
-        }
-        Ok(meta) => Some(meta.permissions()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(fail(e.to_string())),
-    };
+    let keep = existing(path)?;
+    let fail = |what: String| cannot_write(path, what);
     let tmp = temp_path(path);
     let written = write_new(&tmp, contents, keep).and_then(|()| std::fs::rename(&tmp, path));
     written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         fail(e.to_string())
     })
+}
+
+/// Checks, without creating anything, that [`write_atomic`] could write `path` now: its
+/// folder exists, and nothing but a regular file is there already. A program that writes
+/// its file at the end of a long run asks first, so that a typo in the folder or a FIFO
+/// in the way is said before the run, not after it (the write checks again: things may
+/// change in between).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(asyncdex::files::check_writable(&dir.path().join("t.svg")).is_ok());
+/// assert!(asyncdex::files::check_writable(&dir.path().join("no/t.svg")).is_err());
+/// assert!(asyncdex::files::check_writable(dir.path()).is_err()); // a folder
+/// ```
+pub fn check_writable(path: &Path) -> Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => existing(path).map(drop),
+        Ok(meta) => Err(cannot_write(
+            path,
+            format!(
+                "{} is {}, not a folder",
+                folder.display(),
+                if meta.is_file() {
+                    "a file"
+                } else {
+                    describe(&meta)
+                }
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(cannot_write(
+            path,
+            format!("the folder {} does not exist", folder.display()),
+        )),
+        Err(e) => Err(cannot_write(path, format!("{}: {e}", folder.display()))),
+    }
+}
+
+/// What is at `path` now: nothing (`None`), or a regular file (its mode, to keep);
+/// anything else is refused.
+fn existing(path: &Path) -> Result<Option<Permissions>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(cannot_write(
+            path,
+            "it is a symbolic link (give the file it points to)".into(),
+        )),
+        Ok(meta) if !meta.is_file() => Err(cannot_write(
+            path,
+            format!("it is {}, not a regular file", describe(&meta)),
+        )),
+        Ok(meta) => Ok(Some(meta.permissions())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(cannot_write(path, e.to_string())),
+    }
+}
+
+/// The error for a file that cannot be written, and why.
+fn cannot_write(path: &Path, why: String) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot write {}: {why}", path.display()),
+    )
 }
 
 /// Creates `tmp` (never an existing file), writes `contents`, and gives it `mode`.

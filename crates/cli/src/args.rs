@@ -133,7 +133,7 @@ pub struct BenchArgs {
     pub json: bool,
     /// Draw a log-log chart of wall time against N, one line per mode (with
     /// --concurrencies: throughput and p99 against the concurrency).
-    #[arg(long, value_name = "FILE.svg")]
+    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::output_file)]
     pub plot: Option<std::path::PathBuf>,
     /// Instead of the sweep over N: the async mode at each of these concurrencies,
     /// comma-separated, `auto` for the adaptive limit (`1,4,16,50,100,1000,auto`), with
@@ -591,10 +591,10 @@ pub struct NamesArgs {
 #[derive(Args)]
 pub struct PictureArgs {
     /// Write an SVG timeline (one bar per call, the modes stacked); open it in a browser.
-    #[arg(long, value_name = "FILE.svg")]
+    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::output_file)]
     pub timeline: Option<std::path::PathBuf>,
     /// Write a Chrome trace (open it in ui.perfetto.dev or chrome://tracing).
-    #[arg(long, value_name = "FILE.json")]
+    #[arg(long, value_name = "FILE.json", value_parser = crate::output_file::output_file)]
     pub trace: Option<std::path::PathBuf>,
     /// Print a histogram of the calls' latencies (log-scale bins) under the closing
     /// latency line (p50, p90, p99, max), on stderr.

@@ -12,6 +12,7 @@ mod bounds;
 mod chart;
 mod commands;
 mod jobs;
+mod output_file;
 mod signals;
 mod timeline;
 

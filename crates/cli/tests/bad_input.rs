@@ -445,6 +445,66 @@ fn crawl_and_export_report_bad_input_in_one_line() {
     assert!(!db.exists(), "a refused crawl created {}", db.display());
 }
 
+/// A file written at the end of a run (`--plot`, `--timeline`, `--trace`) is checked when
+/// the flag is parsed: a run that could not write it never starts, and nothing is created.
+#[test]
+fn output_files_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("fifo.svg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("null.json")).unwrap();
+    let slow = ["--latency", "5000", "--jitter", "0"];
+    let with = |args: &[&'static str]| -> Vec<&'static str> { [args, &slow[..]].concat() };
+    let cases = [
+        Case::usage(
+            "a chart into a FIFO",
+            &with(&["bench", "--sizes", "5", "--plot", "fifo.svg"]),
+            "'--plot <FILE.svg>': cannot write fifo.svg: it is a FIFO (named pipe), not a regular file",
+        ),
+        Case::usage(
+            "a knee chart into a folder that does not exist",
+            &with(&["bench", "--concurrencies", "1,4", "--sizes", "5", "--plot", "no/k.svg"]),
+            "the folder no does not exist",
+        ),
+        Case::usage(
+            "a timeline into a folder that does not exist",
+            &with(&["names", "5", "--timeline", "/nonexistent/x.svg"]),
+            "'--timeline <FILE.svg>': cannot write /nonexistent/x.svg: the folder /nonexistent does not exist",
+        ),
+        Case::usage(
+            "a timeline onto a folder",
+            &with(&["stream", "5", "--timeline", "/tmp"]),
+            "it is a directory, not a regular file",
+        ),
+        Case::usage(
+            "a trace into a device",
+            &with(&["get", "1", "--trace", "/dev/null"]),
+            "'--trace <FILE.json>': cannot write /dev/null: it is a device",
+        ),
+        Case::usage(
+            "a trace through a symbolic link",
+            &with(&["names", "5", "--trace", "null.json"]),
+            "it is a symbolic link",
+        ),
+        Case::usage(
+            "a trace named as a folder",
+            &with(&["names", "5", "--trace", "t.json/"]),
+            "t.json/ names a folder, not a file",
+        ),
+        Case::usage(
+            "a trace under a file",
+            &with(&["program", "--example", "smart-home", "--trace", "fifo.svg/t.json"]),
+            "fifo.svg is a FIFO (named pipe), not a folder",
+        ),
+    ];
+    run_table(&cases, Some(dir.path()));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 2, "nothing created: {left:?}");
+}
+
 /// More connections than the process may open: refused before anything starts, naming -c
 /// and the limit, instead of calls failing one by one with "Too many open files".
 #[test]

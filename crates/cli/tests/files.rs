@@ -34,10 +34,16 @@ fn timeline_to(path: &Path) -> Output {
     ])
 }
 
-/// Exit 1, one `error:` line naming `needle`, and no temporary file left in `dir`.
+/// Exit 2 (refused when the flag is parsed, before the run), one `error:` line naming
+/// `needle`, nothing fetched, and no temporary file left in `dir`.
 fn assert_refused(out: &Output, dir: &Path, needle: &str) {
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing fetched: {}",
+        text(&out.stdout)
+    );
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains(needle), "{stderr}");
