@@ -41,6 +41,7 @@ mod error;
 pub mod export;
 pub mod files;
 pub mod http;
+#[cfg(feature = "mirror")]
 pub mod knee;
 #[cfg(feature = "mirror")]
 pub mod mirror;
