@@ -119,7 +119,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// Most requests in flight in the async mode.
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::concurrency)]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::bench_concurrency)]
     pub concurrency: usize,
     /// Seed of the draws.
     #[arg(long, default_value_t = 1)]
@@ -285,11 +285,12 @@ pub struct FaultArgs {
         value_name = "P",
         default_value_t = 0.0,
         allow_negative_numbers = true,
-        value_parser = bounds::probability
+        value_parser = bounds::probability,
+        requires = "tail_ms"
     )]
     pub tail_rate: f64,
     /// Embedded mirror: how much longer a slow request (--tail-rate) waits.
-    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis)]
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis, requires = "tail_rate")]
     pub tail_ms: u64,
 }
 
@@ -410,9 +411,10 @@ impl SourceArgs {
     /// The connections must fit the process's descriptor limit: over HTTP/1.1 each request
     /// in flight holds a socket, and the embedded mirror, in the same process, holds the
     /// other end; a run that cannot open them fails before it starts, not call by call.
-    pub fn http(&self, concurrency: usize) -> asyncdex::Result<HttpOptions> {
+    /// `flag` names what asked for `concurrency` in the message if it is too many.
+    pub fn http(&self, (flag, concurrency): (&str, usize)) -> asyncdex::Result<HttpOptions> {
         if !self.http2 {
-            bounds::check_descriptors(concurrency, self.api.is_none())?;
+            bounds::check_descriptors((flag, concurrency), self.api.is_none())?;
         }
         Ok(HttpOptions {
             timeout: Some(self.timeout),
@@ -426,15 +428,19 @@ impl SourceArgs {
     /// settings and policy from these flags.
     pub fn plan(
         &self,
+        (flag, concurrency): (&str, usize),
         threads: usize,
-        concurrency: usize,
         seed: u64,
         cancel: &CancellationToken,
     ) -> asyncdex::Result<Plan> {
         let mut plan = Plan::new(Vec::new());
         plan.threads = threads;
         plan.concurrency = concurrency;
-        plan.http = self.http(concurrency.max(threads))?;
+        let (flag, most) = match threads > concurrency {
+            true => ("--threads", threads),
+            false => (flag, concurrency),
+        };
+        plan.http = self.http((flag, most))?;
         plan.policy = self.policy(concurrency, seed, cancel)?;
         Ok(plan)
     }
@@ -450,6 +456,9 @@ impl SourceArgs {
         policy.retries = self.retries.unwrap_or(bounds::DEFAULT_RETRIES);
         policy.retry_budget = self.retry_budget;
         policy.max_retry_after = Duration::from_secs(self.max_retry_after);
+        if let (Some(rate), Some(burst)) = (self.rate, self.burst) {
+            bounds::check_burst(rate, burst)?;
+        }
         policy.rate = self
             .rate
             .map(|rate| RateLimit::new(rate, self.burst.unwrap_or(1)))
@@ -492,19 +501,46 @@ pub struct LimitArgs {
     /// or the server answers 429/503 or times out (at most --max-concurrency).
     #[arg(short = 'c', long, value_name = "N|auto", default_value = "64", value_parser = bounds::concurrency_or_auto)]
     pub concurrency: bounds::Concurrency,
-    /// With -c auto: the most requests in flight the limit may reach.
-    #[arg(long, value_name = "N", default_value_t = bounds::DEFAULT_MAX_CONCURRENCY, value_parser = bounds::concurrency)]
-    pub max_concurrency: usize,
+    /// With -c auto: the most requests in flight the limit may reach. [default: 1000]
+    #[arg(long, value_name = "N", value_parser = bounds::concurrency)]
+    pub max_concurrency: Option<usize>,
 }
 
 impl LimitArgs {
     /// Most requests in flight: N, or the adaptive limit's maximum (what the connection
     /// pool and the descriptor check are sized for).
     pub fn most(&self) -> usize {
+        self.named().1
+    }
+
+    /// [`LimitArgs::most`] and the flag that set it, for a message that names it.
+    pub fn named(&self) -> (&'static str, usize) {
         match self.concurrency {
-            bounds::Concurrency::Fixed(n) => n,
-            bounds::Concurrency::Auto => self.max_concurrency,
+            bounds::Concurrency::Fixed(n) => ("-c", n),
+            bounds::Concurrency::Auto => (
+                "--max-concurrency",
+                (self.max_concurrency).unwrap_or(bounds::DEFAULT_MAX_CONCURRENCY),
+            ),
         }
+    }
+
+    /// Refuses `--max-concurrency` without `-c auto` (a fixed `-c N` is its own limit),
+    /// and `-c auto` where no request is async (`async_mode` false: the sequential or
+    /// threads mode only; `mode` names that choice in the message).
+    pub fn check(&self, async_mode: bool, mode: &str) -> asyncdex::Result<()> {
+        let auto = self.concurrency == bounds::Concurrency::Auto;
+        if let (Some(n), false) = (self.max_concurrency, auto) {
+            return Err(asyncdex::Error::invalid_input(format!(
+                "--max-concurrency {n} is the ceiling of -c auto: give -c auto with it, or \
+                 drop it (-c N is its own limit)"
+            )));
+        }
+        if auto && !async_mode {
+            return Err(asyncdex::Error::invalid_input(format!(
+                "-c auto is for the async mode, and {mode} has none: give --mode async or all"
+            )));
+        }
+        Ok(())
     }
 
     /// `policy` (built for [`LimitArgs::most`] in flight), adaptive if `-c auto`.

@@ -70,8 +70,15 @@ pub const SPARE_FDS: u64 = 64;
 
 /// Checks that `connections` open at once (twice as many when the embedded mirror in this
 /// process holds the other ends) fit the descriptor limit, raised first as far as the
-/// system allows: one line naming `-c` and the limit instead of calls failing one by one.
-pub fn check_descriptors(connections: usize, embedded: bool) -> asyncdex::Result<()> {
+/// system allows: one line naming the flag and the limit instead of calls failing one by
+/// one.
+///
+/// `flag` is the flag that asked for them, named in the message (`-c`, `--max-concurrency`;
+/// "" when no flag did).
+pub fn check_descriptors(
+    (flag, connections): (&str, usize),
+    embedded: bool,
+) -> asyncdex::Result<()> {
     let limit = match asyncdex::mirror::raise_fd_limit() {
         Ok(Some(asyncdex::mirror::FdLimit {
             soft: Some(soft), ..
@@ -83,13 +90,23 @@ pub fn check_descriptors(connections: usize, embedded: bool) -> asyncdex::Result
     if need <= limit {
         return Ok(());
     }
+    let (asked, lower) = match flag {
+        "" => (
+            format!("{connections} requests in flight need"),
+            String::new(),
+        ),
+        flag => (
+            format!("{flag} {connections} needs"),
+            format!("lower {flag}, "),
+        ),
+    };
     let why = if embedded {
         format!("{connections} connections at both ends: the client and the embedded mirror")
     } else {
         format!("{connections} connections")
     };
     Err(asyncdex::Error::invalid_input(format!(
-        "-c {connections} needs about {need} open files ({why}), but this process may open {limit}: lower -c, use --http2, or raise the limit (ulimit -n)"
+        "{asked} about {need} open files ({why}), but this process may open {limit}: {lower}use --http2, or raise the limit (ulimit -n)"
     )))
 }
 
@@ -167,6 +184,40 @@ pub fn concurrency_or_auto(s: &str) -> Result<Concurrency, String> {
     concurrency(s)
         .map(Concurrency::Fixed)
         .map_err(|e| format!("{e} (or auto)"))
+}
+
+/// `bench -c N`: a number only; `auto` belongs to `--concurrencies` (or `names -c`),
+/// and the message says where.
+pub fn bench_concurrency(s: &str) -> Result<usize, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Err(
+            "bench -c takes a number; auto is for --concurrencies (as in \
+             --concurrencies 1,16,auto --sizes 2000) or for names -c auto"
+                .into(),
+        );
+    }
+    concurrency(s)
+}
+
+/// The longest a rate's burst may take to refill (a hundred years, as the engine's
+/// rate limit allows).
+const LONGEST_BURST_SECS: f64 = 100.0 * 365.0 * 86_400.0;
+
+/// Checks `--burst` against `--rate` (`per_second`): a burst of N refills in N - 1
+/// intervals, and at a slow rate a large burst spans longer than the limiter can count.
+pub fn check_burst(per_second: f64, burst: u32) -> asyncdex::Result<()> {
+    let most = (LONGEST_BURST_SECS * per_second).floor() + 1.0;
+    if f64::from(burst) <= most {
+        return Ok(());
+    }
+    // Only a slow rate gets here (at most 1 000 000 calls, over a hundred years: an
+    // interval of at least about an hour), so whole seconds say it.
+    Err(asyncdex::Error::invalid_input(format!(
+        "--burst {burst} is too large for this --rate (one call every {:.0} s): a burst \
+         refills one call per interval, and {burst} would take over a hundred years; at most \
+         {most} at this rate",
+        1.0 / per_second
+    )))
 }
 
 /// The most an adaptive limit may reach unless `--max-concurrency` says otherwise.

@@ -20,10 +20,20 @@ pub async fn run(
         Command::Names(a) => {
             let seed = a.seed.unwrap_or_else(random_seed);
             let modes = a.mode.modes();
+            let name = clap::ValueEnum::to_possible_value(&a.mode);
+            let mode = format!("--mode {}", name.as_ref().map_or("", |v| v.get_name()));
+            let async_mode = modes.contains(&asyncdex::names::Mode::Async);
+            a.fetch.limit.check(async_mode, &mode)?;
+            check_hedge(
+                a.fetch.source.hedge,
+                async_mode,
+                &mode,
+                "--mode async or all",
+            )?;
             let mut plan = a
                 .fetch
                 .source
-                .plan(a.threads, a.fetch.limit.most(), seed, &cancel)?;
+                .plan(a.fetch.limit.named(), a.threads, seed, &cancel)?;
             plan.policy = a.fetch.limit.apply(plan.policy);
             let job = NamesJob {
                 n: a.n,
@@ -39,6 +49,7 @@ pub async fn run(
             commands::names(job, io).await
         }
         Command::Get(a) => {
+            a.fetch.limit.check(true, "get")?;
             let job = GetJob {
                 keys: a.keys,
                 policy: (a.fetch.limit).apply(a.fetch.source.policy(
@@ -46,7 +57,7 @@ pub async fn run(
                     0,
                     &cancel,
                 )?),
-                http: a.fetch.source.http(a.fetch.limit.most())?,
+                http: a.fetch.source.http(a.fetch.limit.named())?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -55,6 +66,7 @@ pub async fn run(
             commands::get(job, io).await
         }
         Command::Stream(a) => {
+            a.fetch.limit.check(true, "stream")?;
             let seed = a.seed.unwrap_or_else(random_seed);
             let job = StreamJob {
                 n: a.n,
@@ -66,7 +78,7 @@ pub async fn run(
                     seed,
                     &cancel,
                 )?),
-                http: a.fetch.source.http(a.fetch.limit.most())?,
+                http: a.fetch.source.http(a.fetch.limit.named())?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures.pictures(),
@@ -128,7 +140,7 @@ pub async fn run(
                 text,
                 file,
                 target: a.source.target(0)?,
-                http: a.source.http(64)?,
+                http: a.source.http(("", 64))?,
                 json: a.json,
                 pictures: a.pictures.pictures(),
             };
@@ -138,8 +150,15 @@ pub async fn run(
             commands::knee(knee_job(a, &cancel)?, io).await
         }
         Command::Bench(a) => {
-            let modes = a.modes.iter().flat_map(|m| m.modes()).collect();
-            let plan = a.source.plan(a.threads, a.concurrency, a.seed, &cancel)?;
+            let modes: Vec<_> = a.modes.iter().flat_map(|m| m.modes()).collect();
+            let async_mode = modes.contains(&asyncdex::names::Mode::Async);
+            check_hedge(
+                a.source.hedge,
+                async_mode,
+                "--modes without async",
+                "async in --modes",
+            )?;
+            let plan = (a.source).plan(("-c", a.concurrency), a.threads, a.seed, &cancel)?;
             let job = commands::BenchJob {
                 sweep: asyncdex::sweep::Sweep {
                     sizes: a.sizes,
@@ -157,6 +176,7 @@ pub async fn run(
             commands::bench(job, io).await
         }
         Command::Crawl(a) => {
+            a.limit.check(true, "crawl")?;
             let mut crawl = asyncdex::crawl::Crawl::new(a.resources, a.limit.most());
             crawl.follow = a.follow;
             let seed = a.seed.unwrap_or_else(random_seed);
@@ -167,7 +187,7 @@ pub async fn run(
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,
-                http: a.source.http(a.limit.most())?,
+                http: a.source.http(a.limit.named())?,
                 target: a.source.target(seed)?,
                 json: a.json,
                 status: a.status,
@@ -206,6 +226,24 @@ pub async fn run(
     }
 }
 
+/// Refuses `--hedge` where no request is async: a blocking call (the sequential and
+/// threads modes) cannot be cancelled, so there is no second copy to race.
+/// `mode` names the choice refused, `fix` the one to give instead.
+fn check_hedge(
+    hedge: Option<f64>,
+    async_mode: bool,
+    mode: &str,
+    fix: &str,
+) -> asyncdex::Result<()> {
+    match hedge {
+        Some(_) if !async_mode => Err(asyncdex::Error::invalid_input(format!(
+            "--hedge is for the async mode, and {mode} has none (a blocking call cannot be \
+             cancelled): give {fix}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `bench --concurrencies`: one size, each concurrency in turn.
 fn knee_job(a: BenchArgs, cancel: &CancellationToken) -> asyncdex::Result<commands::KneeJob> {
     let limits = a.concurrencies.unwrap_or_default();
@@ -224,9 +262,12 @@ fn knee_job(a: BenchArgs, cancel: &CancellationToken) -> asyncdex::Result<comman
         asyncdex::knee::Limit::Fixed(c) => c,
         asyncdex::knee::Limit::Auto { max } => max,
     });
-    let plan = a
-        .source
-        .plan(a.threads, max.max().unwrap_or(1), a.seed, cancel)?;
+    let plan = a.source.plan(
+        ("--concurrencies", max.max().unwrap_or(1)),
+        a.threads,
+        a.seed,
+        cancel,
+    )?;
     Ok(commands::KneeJob {
         sweep: asyncdex::knee::KneeSweep {
             n,

@@ -139,7 +139,60 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
         Case::usage(
             "a burst of slow calls spanning centuries",
             &["names", "3", "--rate", "1/d", "--burst", "1000000"],
-            "the burst 1000000 is too large",
+            "--burst 1000000 is too large for this --rate (one call every 86400 s)",
+        ),
+        Case::usage(
+            "a burst just past a century at one a day",
+            &["names", "5", "--rate", "1/d", "--burst", "36600"],
+            "would take over a hundred years; at most 36501 at this rate",
+        ),
+        Case::usage(
+            "a ceiling for a fixed concurrency",
+            &["names", "3", "--max-concurrency", "50"],
+            "--max-concurrency 50 is the ceiling of -c auto: give -c auto with it",
+        ),
+        Case::usage(
+            "a ceiling for a crawl's fixed concurrency",
+            &["crawl", "-c", "8", "--max-concurrency", "50"],
+            "--max-concurrency 50 is the ceiling of -c auto",
+        ),
+        Case::usage(
+            "a slow tail without its delay",
+            &["names", "3", "--tail-rate", "0.1"],
+            "required arguments were not provided: --tail-ms",
+        ),
+        Case::usage(
+            "a slow tail's delay without its rate",
+            &["serve", "--tail-ms", "500"],
+            "required arguments were not provided: --tail-rate",
+        ),
+        Case::usage(
+            "an adaptive limit with no async mode",
+            &["names", "3", "-c", "auto", "--mode", "sequential"],
+            "-c auto is for the async mode, and --mode sequential has none",
+        ),
+        Case::usage(
+            "hedging the threads mode",
+            &["names", "3", "--hedge", "p95", "--mode", "threads"],
+            "--hedge is for the async mode, and --mode threads has none",
+        ),
+        Case::usage(
+            "hedging a sweep without async",
+            &[
+                "bench",
+                "--hedge",
+                "p95",
+                "--modes",
+                "sequential,threads",
+                "--sizes",
+                "3",
+            ],
+            "give async in --modes",
+        ),
+        Case::usage(
+            "an adaptive limit for a sweep's -c",
+            &["bench", "-c", "auto", "--sizes", "3"],
+            "bench -c takes a number; auto is for --concurrencies",
         ),
         Case::usage(
             "a burst without a rate",
@@ -524,6 +577,21 @@ fn more_connections_than_descriptors_is_refused_up_front() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The adaptive limit is sized for its ceiling: that flag is the one named.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -n 256 && exec {bin} names 3 --mode async -c auto --max-concurrency 200 --latency 0"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = common::binary::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: --max-concurrency 200 needs about 464 open files")
+            && stderr.contains("lower --max-concurrency,"),
+        "{stderr}"
+    );
     // Over HTTP/2 a handful of connections carry them all: it runs.
     let out = std::process::Command::new("sh")
         .args([
