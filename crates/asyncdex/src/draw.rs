@@ -191,7 +191,9 @@ impl<'de, const MAX: usize> Deserialize<'de> for CappedIds<MAX> {
                     let id = entry
                         .url
                         .as_deref()
-                        .and_then(|u| u.trim_end_matches('/').rsplit('/').next()?.parse().ok());
+                        .and_then(|u| u.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+                        // An id no user could give (0, past PokeAPI's `i32`) is not one.
+                        .filter(|&id: &u32| (1..=i32::MAX as u32).contains(&id));
                     match id {
                         Some(_) if out.ids.len() == MAX => out.more = true,
                         Some(id) => out.ids.push(id),
@@ -281,6 +283,11 @@ mod tests {
             (capped.results.ids, capped.results.more),
             (vec![1, 4], true)
         );
+        // Ids that no `--ids` could name are no ids.
+        let odd = br#"{"results":[{"url":"/pokemon/0/"},{"url":"/pokemon/2147483648/"},
+            {"url":"/pokemon/2147483647/"},{"url":"/pokemon/-3/"}]}"#;
+        let odd: Listed<9> = serde_json::from_slice(odd).unwrap();
+        assert_eq!(odd.results.ids, vec![2147483647]);
         // What is skipped past the cap must still be JSON.
         let cut = br#"{"results":[{"url":"/1/"},{"url":"/2/"},{"url":"/3/"},{"#;
         assert!(serde_json::from_slice::<Listed<1>>(cut).is_err());
