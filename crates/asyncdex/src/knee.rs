@@ -205,22 +205,27 @@ impl Watch {
     fn attach(&self, policy: &mut Policy) {
         let inner = std::sync::Arc::clone(&self.inner);
         policy.add_events(std::sync::Arc::new(move |event: &Event| {
-            let Ok(mut seen) = inner.lock() else { return };
+            // Only the two events it counts take the lock: every other one (two a call)
+            // passes through untouched, so the sweep does not measure its own bookkeeping.
             match *event {
-                Event::Retrying { asked: Some(_), .. } => seen.pushed_back += 1,
+                Event::Retrying { asked: Some(_), .. } => {
+                    if let Ok(mut seen) = inner.lock() {
+                        seen.pushed_back += 1;
+                    }
+                }
                 Event::Limit { limit } => {
-                    seen.settled = Some(match seen.settled {
-                        None => Settled {
+                    if let Ok(mut seen) = inner.lock() {
+                        let was = seen.settled.unwrap_or(Settled {
                             last: limit,
                             min: limit,
                             max: limit,
-                        },
-                        Some(s) => Settled {
+                        });
+                        seen.settled = Some(Settled {
                             last: limit,
-                            min: s.min.min(limit),
-                            max: s.max.max(limit),
-                        },
-                    })
+                            min: was.min.min(limit),
+                            max: was.max.max(limit),
+                        });
+                    }
                 }
                 _ => {}
             }

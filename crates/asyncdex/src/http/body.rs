@@ -161,10 +161,13 @@ impl<'a> Collect<'a> {
         if charged == 0 {
             return bytes;
         }
-        let budget = self.budget;
-        // Anything charged but not in `bytes` (none: every byte pushed is kept) goes back.
-        budget.release(charged - bytes.len() as u64);
-        Bytes::from_owner(Charged { bytes, budget })
+        // Every byte pushed is kept, so the charge is exactly the body's length: what
+        // `Charged` gives back when the bytes go.
+        debug_assert_eq!(charged, bytes.len() as u64);
+        Bytes::from_owner(Charged {
+            bytes,
+            budget: self.budget,
+        })
     }
 }
 
