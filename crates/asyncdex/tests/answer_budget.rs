@@ -2,11 +2,11 @@
 //! their answers, and past the budget the server says "come back in a second" (503,
 //! `Retry-After: 1`) instead of holding more; once they go, it answers again.
 
+mod common;
+
 use std::time::Duration;
 
 use asyncdex::mirror::{Mirror, MirrorConfig, ServeLimits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 /// Generous: on a loaded machine the server may take a while to fill a socket.
@@ -25,28 +25,14 @@ async fn in_flight(mirror: &Mirror) -> u64 {
 
 /// One `GET` on a fresh connection, read to the end.
 async fn get(mirror: &Mirror, path: &str) -> String {
-    let mut stream = TcpStream::connect(mirror.addr()).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    timeout(PATIENCE, stream.read_to_end(&mut answer))
-        .await
-        .expect("answered in time")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
+    common::http1_get(mirror.addr(), path, PATIENCE).await
 }
 
 /// Statuses of `n` requests for `path` on one HTTP/2 connection whose client never opens
 /// its receive window, so every answer stays with the server; the connection's driver,
 /// to drop when done.
 async fn never_read(mirror: &Mirror, path: &str, n: usize) -> (Vec<u16>, impl Drop) {
-    let tcp = TcpStream::connect(mirror.addr()).await.unwrap();
-    let (send, conn) = h2::client::Builder::new()
-        .initial_window_size(0)
-        .handshake::<_, bytes::Bytes>(tcp)
-        .await
-        .unwrap();
-    let driver = tokio::spawn(conn);
+    let (send, driver) = common::h2_that_reads_nothing(mirror.addr()).await;
     let mut statuses = Vec::new();
     let mut held = Vec::new();
     for _ in 0..n {

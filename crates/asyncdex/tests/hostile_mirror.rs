@@ -3,6 +3,8 @@
 //! read whole or that are not files at all. Each test asserts the bound holds and says
 //! what crossed it.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use asyncdex::mirror::{Data, Mirror, MirrorConfig, MAX_FILE, MAX_H2_STREAMS};
@@ -135,13 +137,7 @@ fn what_is_neither_a_file_nor_a_folder_is_refused_naming_what_it_is() {
 #[tokio::test]
 async fn an_http2_client_that_reads_nothing_may_open_only_so_many_streams() {
     let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
-    let tcp = TcpStream::connect(mirror.addr()).await.unwrap();
-    let (mut send, conn) = h2::client::Builder::new()
-        .initial_window_size(0)
-        .handshake::<_, bytes::Bytes>(tcp)
-        .await
-        .unwrap();
-    let driver = tokio::spawn(conn);
+    let (mut send, driver) = common::h2_that_reads_nothing(mirror.addr()).await;
     let req = hyper::Request::get(format!("{}/pokemon/25", mirror.base_url()))
         .body(())
         .unwrap();

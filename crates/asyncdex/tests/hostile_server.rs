@@ -3,6 +3,8 @@
 //! sets small limits so the guard acts within the test's time, and asserts the server
 //! still answers.
 
+mod common;
+
 use std::time::Duration;
 
 use asyncdex::mirror::{ConnectionCap, Mirror, MirrorConfig, ServeLimits};
@@ -25,15 +27,7 @@ fn limits(cap: usize, header: Duration, idle: Duration) -> ServeLimits {
 
 /// One `GET` on a fresh connection; the status line of the answer.
 async fn status_line(mirror: &Mirror, path: &str) -> String {
-    let mut stream = TcpStream::connect(mirror.addr()).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    timeout(PATIENCE, stream.read_to_end(&mut answer))
-        .await
-        .expect("answered in time")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = common::http1_get(mirror.addr(), path, PATIENCE).await;
     answer.lines().next().unwrap_or("").to_owned()
 }
 

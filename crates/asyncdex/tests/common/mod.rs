@@ -178,3 +178,35 @@ pub async fn fetch(
     }
     AnyTransport::new(backend, options).get(url).await
 }
+
+/// One `GET path` on a fresh HTTP/1.1 connection to `addr` (`Connection: close`), read
+/// to the end within `patience`: the whole answer, status line, headers and body.
+pub async fn http1_get(addr: std::net::SocketAddr, path: &str, patience: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(patience, stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// An HTTP/2 client of `addr` that never opens its receive window, so every answer it
+/// asks for stays with the server; and the task driving its connection.
+pub async fn h2_that_reads_nothing(
+    addr: std::net::SocketAddr,
+) -> (
+    h2::client::SendRequest<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, conn) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, bytes::Bytes>(tcp)
+        .await
+        .unwrap();
+    (send, tokio::spawn(conn))
+}
