@@ -3,6 +3,7 @@
 //! `Retry-After: 1`) instead of holding more; once they go, it answers again.
 
 mod common;
+mod h2_client;
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ async fn get(mirror: &Mirror, path: &str) -> String {
 /// its receive window, so every answer stays with the server; the connection's driver,
 /// to drop when done.
 async fn never_read(mirror: &Mirror, path: &str, n: usize) -> (Vec<u16>, impl Drop) {
-    let (send, driver) = common::h2_that_reads_nothing(mirror.addr()).await;
+    let (send, driver) = h2_client::h2_that_reads_nothing(mirror.addr()).await;
     let mut statuses = Vec::new();
     let mut held = Vec::new();
     for _ in 0..n {

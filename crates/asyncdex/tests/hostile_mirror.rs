@@ -3,7 +3,7 @@
 //! read whole or that are not files at all. Each test asserts the bound holds and says
 //! what crossed it.
 
-mod common;
+mod h2_client;
 
 use std::time::{Duration, Instant};
 
@@ -137,7 +137,7 @@ fn what_is_neither_a_file_nor_a_folder_is_refused_naming_what_it_is() {
 #[tokio::test]
 async fn an_http2_client_that_reads_nothing_may_open_only_so_many_streams() {
     let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
-    let (mut send, driver) = common::h2_that_reads_nothing(mirror.addr()).await;
+    let (mut send, driver) = h2_client::h2_that_reads_nothing(mirror.addr()).await;
     let req = hyper::Request::get(format!("{}/pokemon/25", mirror.base_url()))
         .body(())
         .unwrap();

@@ -193,20 +193,3 @@ pub async fn http1_get(addr: std::net::SocketAddr, path: &str, patience: Duratio
         .unwrap();
     String::from_utf8_lossy(&answer).into_owned()
 }
-
-/// An HTTP/2 client of `addr` that never opens its receive window, so every answer it
-/// asks for stays with the server; and the task driving its connection.
-pub async fn h2_that_reads_nothing(
-    addr: std::net::SocketAddr,
-) -> (
-    h2::client::SendRequest<bytes::Bytes>,
-    tokio::task::JoinHandle<Result<(), h2::Error>>,
-) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (send, conn) = h2::client::Builder::new()
-        .initial_window_size(0)
-        .handshake::<_, bytes::Bytes>(tcp)
-        .await
-        .unwrap();
-    (send, tokio::spawn(conn))
-}
