@@ -27,10 +27,12 @@
 //! request, runs inside the same attempt timeout, and its outcome is still the call's one
 //! [`Outcome`](super::Outcome), which says in [`Outcome::hedged`](super::Outcome::hedged)
 //! which copy won. A copy that fails does not win while the other is still running: the
-//! call takes the first success, or the last failure.
+//! call takes the first success, or the last failure. A copy counts as sent only once it
+//! has its rate token and makes its call: one still waiting for a token when its original
+//! answers sent nothing, so its call is not "hedged" and the copy goes back to the budget.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use super::{Batch, CallFn};
@@ -156,6 +158,12 @@ impl Hedger {
             .is_ok()
     }
 
+    /// Gives back a copy taken but never sent (it still waited for the rate limit when
+    /// its original answered).
+    fn give_back(&self) {
+        self.hedges.fetch_sub(1, Relaxed);
+    }
+
     /// Copies sent so far.
     #[cfg(test)]
     pub(super) fn sent(&self) -> u64 {
@@ -176,13 +184,17 @@ pub(super) async fn attempt<I: Clone, T, E, F: CallFn<I, T, E>>(
     if first {
         hedger.call_started();
     }
+    // Set once the copy has its rate token and makes its call: a copy still waiting for
+    // one when the original answers never sent a request, and is not counted as sent.
+    let sent = AtomicBool::new(false);
     let copy = || async {
         if let Some(rate) = &batch.policy.rate {
             rate.until_ready(index).await;
         }
+        sent.store(true, Relaxed);
         (batch.call)(input.clone()).await
     };
-    let (result, winner) = race(hedger, (batch.call)(input.clone()), copy).await;
+    let (result, winner) = race(hedger, (batch.call)(input.clone()), copy, &sent).await;
     if winner.is_some() {
         *won = winner;
     }
@@ -191,11 +203,14 @@ pub(super) async fn attempt<I: Clone, T, E, F: CallFn<I, T, E>>(
 
 /// Races `original` against `copy` (started only once the threshold passes, and only if
 /// the budget allows): the first success wins; a failure waits for the other copy.
-/// Returns the result and, if a copy was sent, which one it came from.
+/// Returns the result and, if a copy was sent (`copy` sets `sent` when it makes its
+/// request, after any wait for the rate limit), which one it came from. A copy dropped
+/// before it sent anything was no hedge: it is not counted, and its budget is given back.
 async fn race<T, E, C: Future<Output = std::result::Result<T, E>>>(
     hedger: &Hedger,
     original: impl Future<Output = std::result::Result<T, E>>,
     copy: impl FnOnce() -> C,
+    sent: &AtomicBool,
 ) -> (std::result::Result<T, E>, Option<Winner>) {
     let started = tokio::time::Instant::now();
     tokio::pin!(original);
@@ -227,6 +242,10 @@ async fn race<T, E, C: Future<Output = std::result::Result<T, E>>>(
         result = &mut copy => (result, Winner::Hedge),
     };
     if first.is_ok() {
+        if which == Winner::Original && !sent.load(Relaxed) {
+            hedger.give_back();
+            return (first, None);
+        }
         return (first, Some(which));
     }
     // A failure does not win while the other copy may still succeed.

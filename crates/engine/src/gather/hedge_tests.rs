@@ -118,3 +118,56 @@ async fn without_a_hedge_policy_nothing_is_copied() {
     assert!(out.iter().all(|o| o.hedged.is_none()));
     assert!(calls.iter().all(|c| c.load(SeqCst) == 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_still_waiting_for_a_rate_token_is_not_counted_as_a_hedge() {
+    let n = 40;
+    let calls = counters(n);
+    let seen = calls.clone();
+    let mut policy = hedging(1);
+    // A token every 100 ms: a copy taken 10 ms into an attempt waits ~90 ms for one.
+    policy.rate = Some(crate::gather::RateLimit::per_second(10.0).unwrap());
+    let out = gather((0..n).collect(), &policy, move |i: usize| {
+        let copy = seen[i].fetch_add(1, SeqCst);
+        async move {
+            // Call 30's original passes the p95 (10 ms) but answers at 50 ms, long before
+            // its copy could have had a token.
+            let ms = if i == 30 && copy == 0 { 50 } else { 10 };
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, std::io::Error>(i)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(calls[30].load(SeqCst), 1, "the copy never made its call");
+    assert_eq!(out[30].hedged, None, "so call 30 was not hedged");
+    assert!(out.iter().all(|o| o.hedged.is_none() && o.result.is_ok()));
+    let sent: usize = calls.iter().map(|c| c.load(SeqCst)).sum();
+    assert_eq!(sent, n, "no extra request went out");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_that_got_its_token_and_lost_is_counted() {
+    let calls = counters(40);
+    let seen = calls.clone();
+    let mut policy = hedging(1);
+    policy.rate = Some(crate::gather::RateLimit::per_second(10.0).unwrap());
+    let out = gather((0..40).collect(), &policy, move |i: usize| {
+        let copy = seen[i].fetch_add(1, SeqCst);
+        async move {
+            // Call 30's original answers at 150 ms; its copy has a token at ~100 ms and
+            // then hangs: the original wins, and the copy was sent.
+            let ms = match (i, copy) {
+                (30, 0) => 150,
+                (30, _) => 10_000,
+                _ => 10,
+            };
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, std::io::Error>(i)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(calls[30].load(SeqCst), 2, "the copy made its call");
+    assert_eq!(out[30].hedged, Some(Winner::Original));
+}
