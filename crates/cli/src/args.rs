@@ -109,17 +109,18 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "sequential,threads,async"
+        default_value = "sequential,threads,async",
+        conflicts_with = "concurrencies"
     )]
     pub modes: Vec<ModeArg>,
     /// Skip a cell whose ideal time is longer than this.
-    #[arg(long, value_name = "SECS", default_value = "20", value_parser = bounds::secs)]
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = bounds::secs, conflicts_with = "concurrencies")]
     pub budget: Duration,
     /// Threads in the pool of the threads mode.
     #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// Most requests in flight in the async mode.
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::bench_concurrency)]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::bench_concurrency, conflicts_with = "concurrencies")]
     pub concurrency: usize,
     /// Seed of the draws.
     #[arg(long, default_value_t = 1)]
@@ -138,6 +139,7 @@ pub struct BenchArgs {
     /// Instead of the sweep over N: the async mode at each of these concurrencies,
     /// comma-separated, `auto` for the adaptive limit (`1,4,16,50,100,1000,auto`), with
     /// one size N (`--sizes 2000`): where throughput stops growing and latency starts to.
+    /// Each at most once; not with --modes, -c or --budget (it sets all three).
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = bounds::knee_limit)]
     pub concurrencies: Option<Vec<asyncdex::knee::Limit>>,
     #[command(flatten)]
