@@ -20,6 +20,7 @@ mod key;
 mod models;
 mod name;
 mod reference;
+mod shape;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use key::{Key, Resource};
 pub use models::*;
 pub use name::name_of;
 pub use reference::Ref;
+pub use shape::{check_resource, MAX_JSON_DEPTH};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, BlockingTransport, Response, Transport};
@@ -90,12 +92,14 @@ macro_rules! client_methods {
         }
 
         /// Any resource of any endpoint, its body as the server sent it: checked to be
-        /// JSON (skimmed, never built as a tree, so a 30 MB body costs 30 MB, not the
-        /// gigabytes a [`serde_json::Value`] of it takes).
+        /// a JSON object nested at most [`MAX_JSON_DEPTH`] levels ([`check_resource`];
+        /// skimmed, never built as a tree, so a 30 MB body costs 30 MB, not the
+        /// gigabytes a [`serde_json::Value`] of it takes). Anything else (`null`, an
+        /// array) is an [`ErrorKind::Decode`] error naming what came.
         pub $($async_)? fn raw(&self, what: &Ref) -> Result<bytes::Bytes> {
             let url = format!("{}/{}", self.base, what.path());
             let resp = self.transport.get(&url) $($await_)* ?;
-            checked(&resp, &what, &url, serde_json::from_slice::<serde::de::IgnoredAny>)?;
+            checked(&resp, &what, &url, check_resource)?;
             Ok(resp.body)
         }
 
@@ -186,7 +190,8 @@ fn checked<'a, M>(
     let url = &*redact_url(url);
     match resp.status {
         200..=299 => parse(&resp.body).map_err(|e| {
-            let hint = if looks_like_json(&resp.body) {
+            // A body of the wrong shape (`null` where an object belongs) is JSON all the same.
+            let hint = if e.is_data() || looks_like_json(&resp.body) {
                 String::new()
             } else {
                 let head = String::from_utf8_lossy(&resp.body[..resp.body.len().min(24)]);

@@ -3,7 +3,7 @@
 //! table, the rest one line each, or every body whole with `--json`.
 
 use super::latency::{print_hedged, print_latency};
-use super::report::escape_display;
+use super::report::escape_field;
 use super::report::{print_summary, Progress};
 use super::{group_from, io_error, summary, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
@@ -137,10 +137,10 @@ fn print_found(found: &[(&Ref, &[u8])], out: &mut dyn std::io::Write) -> std::io
         writeln!(
             out,
             "{:<28}{:>6}  {:<26}{}",
-            escape_display(&r.to_string()),
-            escape_display(&id),
-            escape_display(&name),
-            escape_display(&line)
+            escape_field(&r.to_string()),
+            escape_field(&id),
+            escape_field(&name),
+            escape_field(&line)
         )?;
     }
     Ok(())
@@ -158,8 +158,8 @@ fn print_table(found: &[&Pokemon], out: &mut dyn std::io::Write) -> std::io::Res
             out,
             "{:>6}  {:<26}{:<18}{:>6.1} m{:>7.1} kg  {:>4}{:>5}{:>5}{:>5}{:>5}{:>5}",
             p.id,
-            escape_display(&p.name),
-            escape_display(&p.type_names().join("/")),
+            escape_field(&p.name),
+            escape_field(&p.type_names().join("/")),
             f64::from(p.height) / 10.0,
             f64::from(p.weight) / 10.0,
             stat("hp"),

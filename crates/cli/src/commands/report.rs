@@ -74,17 +74,58 @@ pub fn print_summary<T>(
 /// file or a name or error text from a server can neither recolour nor rewrite the
 /// screen, nor fake extra lines of the report. JSON output needs none of this (serde
 /// escapes); every human-readable line that quotes outside text goes through here.
+///
+/// It is also bounded: past [`LINE_CHARS`] characters (escapes counted as written) the
+/// rest is cut and `…` shown, so a server's 5 MB name or error text is one readable line,
+/// not five megabytes of terminal. A value in a column of a table or a summary line is
+/// bounded tighter, by [`escape_field`].
 pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    shown(text, LINE_CHARS)
+}
+
+/// The most characters of outside text one line shows ([`escape_display`]): room for an
+/// error message with its URL, not for a whole body.
+pub const LINE_CHARS: usize = 1000;
+
+/// The most characters of outside text one value of a table or summary line shows
+/// ([`escape_field`]): a real name or summary is far shorter.
+pub const FIELD_CHARS: usize = 100;
+
+/// [`escape_display`] for one value among others on a line (a name, an id, a summary in
+/// `get`'s table): at most [`FIELD_CHARS`] characters, then `…`.
+pub fn escape_field(text: &str) -> std::borrow::Cow<'_, str> {
+    shown(text, FIELD_CHARS)
+}
+
+/// `text` with its control characters escaped, at most `max` characters of it (then `…`).
+/// An escape is never cut in two.
+fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let plain = !text.chars().any(char::is_control);
+    // Bytes are at least as many as characters: a short plain text is shown as it is.
+    if plain && text.len() <= max {
         return std::borrow::Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().min(4 * max) + 8);
+    let mut count = 0;
     for c in text.chars() {
+        let width = if c.is_control() {
+            c.escape_default().count()
+        } else {
+            1
+        };
+        if count + width > max {
+            out.push('…');
+            return std::borrow::Cow::Owned(out);
+        }
+        count += width;
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
+    }
+    if plain {
+        return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(out)
 }
@@ -297,5 +338,25 @@ mod tests {
         let shown = escape_display("a\u{1b}[31mred\n\nnew\rline");
         assert_eq!(shown, "a\\u{1b}[31mred\\n\\nnew\\rline");
         assert!(!shown.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn outside_text_is_bounded_and_no_escape_is_cut() {
+        let huge = "é".repeat(5_000_000);
+        let field = escape_field(&huge);
+        assert_eq!(field.chars().count(), FIELD_CHARS + 1);
+        assert!(field.ends_with("é…"), "{field}");
+        let line = escape_display(&huge);
+        assert_eq!(line.chars().count(), LINE_CHARS + 1);
+        // 100 characters exactly is shown whole; one more is cut.
+        let exact = "a".repeat(FIELD_CHARS);
+        assert_eq!(escape_field(&exact), exact);
+        let over = format!("{exact}b");
+        assert_eq!(escape_field(&over), format!("{exact}…"));
+        // 95 letters then an escape of 6 (`\u{1b}`) would pass 100: cut before it.
+        let text = format!("{}\u{1b}[31m", "a".repeat(95));
+        assert_eq!(escape_field(&text), format!("{}…", "a".repeat(95)));
+        let text = format!("{}\n!", "a".repeat(98));
+        assert_eq!(escape_field(&text), format!("{}\\n…", "a".repeat(98)));
     }
 }

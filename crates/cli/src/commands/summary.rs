@@ -121,12 +121,13 @@ struct Other<'a> {
     names: List<Tagged<'a>>,
 }
 
-/// `body` read as `T`, or the line saying it could not be (the body is JSON, checked by
-/// the client, but maybe not an object).
+/// `body` read as `T`, or the line saying it could not be. The client checked that the
+/// body is a JSON object of bounded depth, so this is rare; serde's own message is not
+/// shown, as it names this program's Rust types (`expected struct Move`), not the body.
 fn read<'a, T: Deserialize<'a>>(body: &'a [u8], line: impl FnOnce(T) -> String) -> String {
     match serde_json::from_slice(body) {
         Ok(t) => line(t),
-        Err(e) => format!("(not the shape expected: {e})"),
+        Err(_) => "(not the shape expected)".into(),
     }
 }
 
@@ -263,7 +264,7 @@ mod tests {
         let odd = json!({"type": "normal", "damage_class": null, "power": {"x": 1},
             "accuracy": "high"});
         assert_eq!(of("move", odd), "? ?, power …, accuracy \"high\", pp -");
-        assert!(summary("move", br#""text""#).starts_with("(not the shape expected"));
+        assert_eq!(summary("move", br#""text""#), "(not the shape expected)");
         assert_eq!(
             head(br#"{"id": 25, "name": "pikachu"}"#),
             ("25".into(), "pikachu".into())

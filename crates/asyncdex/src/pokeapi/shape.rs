@@ -1,0 +1,123 @@
+//! What a body must be to be a PokeAPI resource: JSON, an object, and not nested deeper
+//! than [`MAX_JSON_DEPTH`], checked without building it.
+//!
+//! Every PokeAPI resource is a JSON object (`{"id": 25, "name": "pikachu", …}`). A server
+//! may answer anything with a 200, though: `null`, `42`, a string, an array, or 100 000
+//! nested arrays. Each of those is valid JSON and none is a resource, so a call that gets
+//! one fails, naming what came ("expected a JSON object, got null"), instead of passing
+//! for a resource nothing can be read from.
+//!
+//! Depth is bounded because everything that reads a body later is recursive: serde_json
+//! stops at 128 levels itself when it builds types, but its skimmer (used here, so a 30 MB body is never built
+//! as a tree) does not, and holds a byte per level. [`check_resource`] counts the levels first,
+//! in one pass over the bytes with no memory of its own, and refuses a body past
+//! [`MAX_JSON_DEPTH`]: a real resource nests about a dozen levels (an evolution chain's links).
+
+use serde::de::{Error as _, IgnoredAny};
+
+/// The deepest nesting a resource may have: below serde_json's own limit (128) for what
+/// it parses into types, so whatever reads an accepted body never meets that limit.
+pub const MAX_JSON_DEPTH: usize = 100;
+
+/// Checks that `body` is JSON, an object, and nested at most [`MAX_JSON_DEPTH`] levels; the
+/// error says which it is not ("expected a JSON object, got an array").
+///
+/// ```
+/// use asyncdex::pokeapi::check_resource;
+/// assert!(check_resource(br#"{"id": 25, "name": "pikachu"}"#).is_ok());
+/// let e = check_resource(b" null").unwrap_err();
+/// assert_eq!(e.to_string(), "expected a JSON object, got null");
+/// let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+/// assert!(check_resource(deep.as_bytes()).is_err());
+/// ```
+pub fn check_resource(body: &[u8]) -> serde_json::Result<()> {
+    if deeper_than(body, MAX_JSON_DEPTH) {
+        return Err(serde_json::Error::custom(format!(
+            "the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
+    serde_json::from_slice::<IgnoredAny>(body)?;
+    let got = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => return Ok(()),
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        _ => "a number",
+    };
+    Err(serde_json::Error::custom(format!(
+        "expected a JSON object, got {got}"
+    )))
+}
+
+/// Whether `body` opens more than `max` arrays or objects inside each other (brackets
+/// in strings do not count). One pass, nothing allocated.
+fn deeper_than(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_object_is_a_resource_and_the_error_names_what_came() {
+        for (body, got) in [
+            ("null", "null"),
+            ("42", "a number"),
+            ("-1.5e3", "a number"),
+            ("true", "a boolean"),
+            (r#""pikachu""#, "a string"),
+            ("[1, 2]", "an array"),
+            ("\n  []", "an array"),
+        ] {
+            let e = check_resource(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("expected a JSON object, got {got}"),
+                "{body}"
+            );
+            assert!(e.is_data(), "a shape, not a syntax error: {body}");
+        }
+        assert!(check_resource(b"{}").is_ok());
+        assert!(check_resource(br#"{"a": [{"b": "]]]]"}]}"#).is_ok());
+        assert!(check_resource(b"{").unwrap_err().is_eof());
+        assert!(check_resource(b"nux").unwrap_err().is_syntax());
+    }
+
+    #[test]
+    fn depth_is_bounded_and_brackets_in_strings_do_not_count() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let object = |n: usize| format!("{{\"a\":{}}}", nested(n - 1));
+        assert!(check_resource(object(MAX_JSON_DEPTH).as_bytes()).is_ok());
+        let e = check_resource(object(MAX_JSON_DEPTH + 1).as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), "the JSON is nested deeper than 100 levels");
+        let e = check_resource(nested(100_000).as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("deeper than 100"), "{e}");
+        let quoted = format!("{{\"a\": \"{}\\\"{}\"}}", "[".repeat(500), "{".repeat(500));
+        assert!(check_resource(quoted.as_bytes()).is_ok());
+    }
+}
