@@ -23,6 +23,13 @@
 //! every attempt, retries included; so does the timeout, which starts once the request
 //! may start. Calls run on the worker's own runtime (one core: against an API that takes
 //! milliseconds to answer, one thread has time to spare).
+//!
+//! Once seeded, every database call of a worker rides out an outage
+//! ([`crate::pg::outage`]): a server restarted mid-crawl costs a pause. One that stays
+//! away ends the worker as an interrupt does: its manifest (the queue's counts as last
+//! seen), and the store says why ([`PgStore::gave_up`]). A body larger than a PostgreSQL
+//! message may carry ([`crate::pg::wire::MAX_BODY`]) is a failure of its resource: it
+//! could be stored but never read back.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -35,8 +42,10 @@ use super::fetch::{fetch_row, read_list};
 use super::{choose_endpoints, Crawl, Manifest, ResourceReport, Tick, BATCH, NAMED_FAILURES};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
+use crate::pg::outage::ride_out;
 use crate::pg::queue::{Counts, Queue, SeedList, Settled};
 use crate::pg::rate::SharedRate;
+use crate::pg::wire::MAX_BODY;
 use crate::pg::PgStore;
 use crate::store::linked_ids;
 use asyncdex_engine::gather::{self, gather, with_shared, Order};
@@ -117,7 +126,12 @@ pub async fn crawl_shared<T: Transport>(
         .await?;
     let list_errors: BTreeMap<String, String> =
         seeded.into_iter().filter_map(|r| r.err()).collect();
-    queue.retry_failed(&endpoints).await?;
+    let cancel = job.policy.cancel.clone();
+    let cancel = &cancel;
+    ride_out(store, cancel, || queue.retry_failed(&endpoints)).await?;
+    // The queue as last seen: the manifest when the server goes away for good.
+    let last_counts =
+        RefCell::new(ride_out(store, cancel, || queue.counts(Some(&endpoints))).await?);
 
     // 2. Renew this worker's leases while it works.
     let renewing = {
@@ -156,15 +170,17 @@ pub async fn crawl_shared<T: Transport>(
         while !policy.cancel.is_cancelled() {
             let batch = match next.take() {
                 Some(batch) => batch,
-                None => queue.lease(&endpoints, policy.concurrency).await?,
+                None => {
+                    ride_out(store, cancel, || {
+                        queue.lease(&endpoints, policy.concurrency)
+                    })
+                    .await?
+                }
             };
             if batch.is_empty() {
-                let open: u64 = queue
-                    .counts(Some(&endpoints))
-                    .await?
-                    .iter()
-                    .map(|c| c.left + c.leased)
-                    .sum();
+                let counts = ride_out(store, cancel, || queue.counts(Some(&endpoints))).await?;
+                let open: u64 = counts.iter().map(|c| c.left + c.leased).sum();
+                *last_counts.borrow_mut() = counts;
                 if open == 0 {
                     break;
                 }
@@ -175,10 +191,10 @@ pub async fn crawl_shared<T: Transport>(
                 continue;
             }
             let call = with_shared(
-                (shared.clone(), rate.clone()),
-                move |((t, b), rate), (endpoint, id): (String, i32)| async move {
+                (shared.clone(), rate.clone(), store.clone(), cancel.clone()),
+                move |((t, b), rate, store, cancel), (endpoint, id): (String, i32)| async move {
                     if let Some(rate) = &rate {
-                        rate.acquire().await?;
+                        ride_out(&store, &cancel, || rate.acquire()).await?;
                     }
                     let fetch = fetch_row(&t, &b, &endpoint, id);
                     match timeout {
@@ -198,7 +214,8 @@ pub async fn crawl_shared<T: Transport>(
             );
             let outcomes = gather::stream(batch.clone(), &policy, Order::Completed, call)?;
             let mut chunks = outcomes.ready_chunks(BATCH);
-            let mut prefetch = std::pin::pin!(queue.lease(&endpoints, policy.concurrency));
+            let mut prefetch = std::pin::pin!(ride_out(store, cancel, || queue
+                .lease(&endpoints, policy.concurrency)));
             let mut prefetched = None;
             loop {
                 let chunk = tokio::select! {
@@ -220,6 +237,14 @@ pub async fn crawl_shared<T: Transport>(
                             u64::from(attempts.saturating_sub(1));
                     }
                     match outcome.result.map_err(Error::from) {
+                        Ok(row) if row.body.len() > MAX_BODY => {
+                            let why = format!(
+                                "its body of {} bytes is more than the {} MiB a PostgreSQL store keeps",
+                                row.body.len(),
+                                MAX_BODY >> 20
+                            );
+                            settle.push(Settled::Failed(endpoint, id, why, attempts));
+                        }
                         Ok(row) => {
                             if job.follow {
                                 for (e, linked) in linked_ids(&row.body) {
@@ -246,7 +271,10 @@ pub async fn crawl_shared<T: Transport>(
                         fetched.push(row.endpoint.clone());
                     }
                 }
-                queue.settle(settle, &found, job.max_scheduled).await?;
+                ride_out(store, cancel, || {
+                    queue.settle(settle.clone(), &found, job.max_scheduled)
+                })
+                .await?;
                 {
                     let mut d = done.borrow_mut();
                     for e in fetched {
@@ -255,7 +283,7 @@ pub async fn crawl_shared<T: Transport>(
                 }
                 if last_tick.borrow().elapsed() >= Duration::from_secs(1) {
                     *last_tick.borrow_mut() = Instant::now();
-                    let counts = queue.counts(Some(&endpoints)).await?;
+                    let counts = ride_out(store, cancel, || queue.counts(Some(&endpoints))).await?;
                     let sum = |f: fn(&Counts) -> u64| counts.iter().map(f).sum::<u64>() as usize;
                     let now = Tick {
                         done: sum(|c| c.done + c.failed),
@@ -263,6 +291,7 @@ pub async fn crawl_shared<T: Transport>(
                         failed: sum(|c| c.failed),
                     };
                     (tick.borrow_mut())(now);
+                    *last_counts.borrow_mut() = counts;
                 }
             }
             next = Some(match prefetched {
@@ -272,19 +301,36 @@ pub async fn crawl_shared<T: Transport>(
         }
         if let Some(batch) = next {
             // Leased ahead and never started (the worker is stopping): back to the queue.
-            let back = batch.into_iter().map(|(e, id)| Settled::Released(e, id));
-            queue.settle(back.collect(), &[], job.max_scheduled).await?;
+            let back: Vec<Settled> = batch
+                .into_iter()
+                .map(|(e, id)| Settled::Released(e, id))
+                .collect();
+            ride_out(store, cancel, || {
+                queue.settle(back.clone(), &[], job.max_scheduled)
+            })
+            .await?;
         }
         Ok::<(), Error>(())
     };
     let ran = futures::future::try_join_all((0..lanes).map(|_| lane())).await;
     drop(renewing);
-    ran?;
+    match ran {
+        Err(e) if store.gave_up().is_none() => return Err(e),
+        _ => {}
+    }
 
-    // 4. The manifest of the whole crawl, as the queue has it now.
-    let counts: BTreeMap<String, Counts> = queue
-        .counts(Some(&endpoints))
-        .await?
+    // 4. The manifest of the whole crawl, as the queue has it now; when the server stayed
+    // away, as it was last seen (like an interrupt's).
+    let now = match store.gave_up() {
+        Some(_) => None,
+        None => Some(ride_out(store, cancel, || queue.counts(Some(&endpoints))).await),
+    };
+    let (away, counts) = match now {
+        Some(Ok(counts)) => (false, counts),
+        Some(Err(e)) if store.gave_up().is_none() => return Err(e),
+        _ => (true, last_counts.into_inner()),
+    };
+    let counts: BTreeMap<String, Counts> = counts
         .into_iter()
         .map(|c| (c.endpoint.clone(), c))
         .collect();
@@ -318,10 +364,13 @@ pub async fn crawl_shared<T: Transport>(
                 c.unusable
             ));
         }
-        if c.failed > 0 {
-            report
-                .failures
-                .extend(queue.failures(endpoint, NAMED_FAILURES).await?);
+        if c.failed > 0 && !away {
+            let named = ride_out(store, cancel, || queue.failures(endpoint, NAMED_FAILURES));
+            match named.await {
+                Ok(named) => report.failures.extend(named),
+                Err(_) if store.gave_up().is_some() => {}
+                Err(e) => return Err(e),
+            }
         }
         resources.push(report);
     }

@@ -11,6 +11,10 @@
 //!   `SELECT … FOR UPDATE SKIP LOCKED`; a lease expires, so a worker killed with `kill -9`
 //!   loses nothing: its batch goes back to the queue. [`crate::crawl::shared`] runs a worker.
 //! - [`rate`]: one rate for the whole crawl, however many workers share it.
+//! - [`url`]: the URL read as a hostile one (bad `%`, several hosts, `PGPASSWORD`).
+//! - [`wire`]: every byte from the server passes a guard that bounds a message's length.
+//! - [`outage`]: a worker rides out a short outage (reconnecting with backoff), and
+//!   stops like an interrupted crawl when the server stays away.
 //!
 //! The driver is tokio-postgres with a deadpool pool: async, maintained, and no more
 //! than the few queries a store and a queue need (sqlx would bring a query macro layer
@@ -26,41 +30,39 @@
 //! # Ok(()) }
 //! ```
 
+pub mod outage;
 pub mod queue;
 pub mod rate;
 pub mod rows;
 pub mod schema;
 mod scratch;
+pub mod url;
+pub mod wire;
 
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::NoTls;
 
 pub use schema::{SCHEMA, VERSION};
 pub use scratch::Scratch;
+pub use url::is_url;
+use url::{invalid, parse, redact, CONNECT_TIMEOUT};
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// Connections one process opens, at most (a worker's lanes, its commits, its lease
 /// renewals and rate reservations; a server's concurrent reads).
 const POOL_SIZE: usize = 16;
-/// How long a connection may take, when the URL does not say (`connect_timeout`).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// True when `location` names a PostgreSQL database (`postgres://…` or `postgresql://…`)
-/// rather than a file.
-pub fn is_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
-
 /// The store in PostgreSQL: a pool of connections to one database. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
     shown: String,
+    /// The last framing violation its connections met ([`wire`]).
+    violations: wire::Violations,
+    /// Why a worker stopped, when the server stayed away ([`outage`]).
+    gave_up: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -94,9 +96,13 @@ impl PgStore {
     fn pool(url: &str) -> Result<PgStore> {
         let config = parse(url)?;
         let shown = redact(&config);
-        let manager = Manager::from_config(
+        let violations = wire::Violations::default();
+        let connect = wire::GuardedConnect {
+            seen: violations.clone(),
+        };
+        let manager = Manager::from_connect(
             config,
-            NoTls,
+            connect,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -108,7 +114,12 @@ impl PgStore {
             .create_timeout(Some(CONNECT_TIMEOUT * 2))
             .build()
             .map_err(|e| invalid(url, &e.to_string()))?;
-        Ok(PgStore { pool, shown })
+        Ok(PgStore {
+            pool,
+            shown,
+            violations,
+            gave_up: Arc::default(),
+        })
     }
 
     /// The database, for people: `postgres://user@host:port/db`, never the password.
@@ -119,7 +130,18 @@ impl PgStore {
     /// A connection from the pool.
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => connect_error(&self.shown, &e),
+            deadpool_postgres::PoolError::Backend(e) => match self.violation() {
+                Some(why) => self.violated(&why),
+                None => connect_error(&self.shown, &e),
+            },
+            deadpool_postgres::PoolError::Timeout(_) => Error::new(
+                ErrorKind::Connect,
+                format!(
+                    "cannot connect to {}: no connection within {:?}",
+                    self.shown,
+                    CONNECT_TIMEOUT * 2
+                ),
+            ),
             other => Error::new(
                 ErrorKind::Connect,
                 format!("cannot connect to {}: {other}", self.shown),
@@ -127,73 +149,36 @@ impl PgStore {
         })
     }
 
-    /// A database error as one line naming the store.
+    /// A database error as one line naming the store: a lost connection is
+    /// [`ErrorKind::Network`] (an outage, ridden out by a worker), unless the server broke
+    /// the protocol ([`wire`]), which no reconnecting cures ([`ErrorKind::Database`]).
     pub(crate) fn error(&self, what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
         let what = what.to_owned();
-        move |e| db_error(&self.shown, &what, &e)
-    }
-}
-
-/// Parses a `postgres://` URL; refuses what asyncdex cannot use.
-fn parse(url: &str) -> Result<tokio_postgres::Config> {
-    if !is_url(url) {
-        return Err(invalid(url, "it does not start with postgres://"));
-    }
-    let mut config =
-        tokio_postgres::Config::from_str(url).map_err(|e| invalid(url, &e.to_string()))?;
-    if config.get_hosts().is_empty() {
-        return Err(invalid(url, "it names no host"));
-    }
-    if config.get_dbname().is_none() {
-        return Err(invalid(
-            url,
-            "it names no database (postgres://user@host/DATABASE)",
-        ));
-    }
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(invalid(
-            url,
-            "it requires TLS, and asyncdex connects without it (loopback or a private network)",
-        ));
-    }
-    if config.get_user().is_none() {
-        config.user(std::env::var("USER").unwrap_or_else(|_| "postgres".into()));
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    config.application_name("asyncdex");
-    Ok(config)
-}
-
-fn invalid(url: &str, why: &str) -> Error {
-    // The URL is shown without its password (the text after `:` in the user part).
-    let shown = match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let user = &url[s + 3..at];
-            let user = user.split(':').next().unwrap_or("");
-            format!("{}{user}@{}", &url[..s + 3], &url[at + 1..])
+        move |e| match self.violation() {
+            Some(why) if e.as_db_error().is_none() => self.violated(&why),
+            _ => db_error(&self.shown, &what, &e),
         }
-        _ => url.to_owned(),
-    };
-    let why = why.lines().next().unwrap_or(why);
-    Error::invalid_input(format!("invalid PostgreSQL URL {shown:?}: {why}"))
-}
+    }
 
-/// `postgres://user@host:port/db`, without the password.
-fn redact(config: &tokio_postgres::Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(Host::Tcp(h)) => h.clone(),
-        #[cfg(unix)]
-        Some(Host::Unix(p)) => p.display().to_string(),
-        None => String::new(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "postgres://{}@{host}:{port}/{}",
-        config.get_user().unwrap_or(""),
-        config.get_dbname().unwrap_or("")
-    )
+    fn violation(&self) -> Option<String> {
+        self.violations.lock().ok().and_then(|v| v.clone())
+    }
+
+    fn violated(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Database,
+            format!(
+                "{} is not speaking PostgreSQL's protocol: {why}",
+                self.shown
+            ),
+        )
+    }
+
+    /// Why a worker stopped on this store, when the server stayed away past the outage
+    /// it rides out ([`outage::OUTAGE`]).
+    pub fn gave_up(&self) -> Option<String> {
+        self.gave_up.lock().ok().and_then(|g| g.clone())
+    }
 }
 
 /// Why a connection failed, in one line: unreachable ([`ErrorKind::Connect`]) or refused
@@ -221,11 +206,26 @@ fn connect_error(shown: &str, e: &tokio_postgres::Error) -> Error {
 }
 
 fn db_error(shown: &str, what: &str, e: &tokio_postgres::Error) -> Error {
-    let why = match e.as_db_error() {
-        Some(db) => db.message().to_owned(),
-        None => one_line(e),
+    let (kind, why) = match e.as_db_error() {
+        Some(db) if outage::is_lost_code(db.code().code()) => {
+            (ErrorKind::Network, db.message().to_owned())
+        }
+        Some(db) => (ErrorKind::Database, db.message().to_owned()),
+        None if e.is_closed() || is_io(e) => {
+            let mut why = one_line(e);
+            if let Some(source) = std::error::Error::source(e) {
+                why = format!("{why} ({})", one_line(source));
+            }
+            (ErrorKind::Network, why)
+        }
+        None => (ErrorKind::Database, one_line(e)),
     };
-    Error::new(ErrorKind::Database, format!("{shown}: {what}: {why}"))
+    Error::new(kind, format!("{shown}: {what}: {why}"))
+}
+
+/// True when `e` came from the socket (the server went away mid-exchange).
+fn is_io(e: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// A number that differs between calls and between processes (names of workers and

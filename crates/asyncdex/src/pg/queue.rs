@@ -21,8 +21,12 @@
 //!   stored by exactly one of them. Settles commit without waiting for the disk
 //!   (`synchronous_commit = off`, this transaction only): a crash of the server forgets
 //!   a row and its `done` together, and the lease simply expires again.
+//! - **Renewing** extends only the leases the worker knows it holds (what its leases
+//!   returned, less what it settled): a lease whose answer was lost with the connection
+//!   ([`super::outage`]) is never renewed, so it expires and is leased again.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
@@ -50,7 +54,7 @@ pub struct SeedList {
 }
 
 /// One fetch's outcome, to settle.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Settled {
     /// Fetched: its row, and how many attempts it took.
     Done(Row, u32),
@@ -89,6 +93,8 @@ pub struct Queue {
     store: PgStore,
     owner: String,
     lease: Duration,
+    /// The rows this worker leased and has not settled yet: what [`Queue::renew`] renews.
+    held: Arc<Mutex<HashSet<(String, i32)>>>,
 }
 
 fn texts(v: &[(String, i32)]) -> (Vec<&str>, Vec<i32>) {
@@ -107,6 +113,7 @@ impl Queue {
             store,
             owner,
             lease,
+            held: Arc::default(),
         }
     }
 
@@ -224,7 +231,11 @@ impl Queue {
             )
             .await
             .map_err(self.store.error("cannot lease from the queue"))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let leased: Vec<(String, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if let Ok(mut held) = self.held.lock() {
+            held.extend(leased.iter().cloned());
+        }
+        Ok(leased)
     }
 
     /// Pushes the deadline of every lease this worker holds one lease further away.
@@ -233,16 +244,32 @@ impl Queue {
     /// released anyway, and is skipped. (Waiting was a deadlock, measured: a renewal
     /// locking rows in table order and a settle locking them in its own order each held
     /// a row the other wanted.)
+    ///
+    /// Only the leases this worker knows it holds are renewed (see the module).
     pub async fn renew(&self) -> Result<u64> {
+        let held: Vec<(String, i32)> = match self.held.lock() {
+            Ok(held) => held.iter().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let (endpoints, ids) = texts(&held);
         let client = self.store.client().await?;
         client
             .execute(
                 "UPDATE asyncdex.queue q SET lease_until = now() + $2 * interval '1 millisecond'
                  FROM (SELECT endpoint, id FROM asyncdex.queue
                        WHERE owner = $1 AND state = 'leased'
+                         AND (endpoint, id) IN (SELECT * FROM unnest($3::text[], $4::int4[]))
                        FOR UPDATE SKIP LOCKED) mine
                  WHERE q.endpoint = mine.endpoint AND q.id = mine.id",
-                &[&self.owner, &(self.lease.as_millis() as f64)],
+                &[
+                    &self.owner,
+                    &(self.lease.as_millis() as f64),
+                    &endpoints,
+                    &ids,
+                ],
             )
             .await
             .map_err(self.store.error("cannot renew leases"))
@@ -268,6 +295,13 @@ impl Queue {
             .await
             .map_err(&failed)?;
         let (mut done, mut failures, mut released) = (Vec::new(), Vec::new(), Vec::new());
+        let settled: Vec<(String, i32)> = outcomes
+            .iter()
+            .map(|o| match o {
+                Settled::Done(row, _) => (row.endpoint.clone(), row.id),
+                Settled::Failed(e, id, ..) | Settled::Released(e, id) => (e.clone(), *id),
+            })
+            .collect();
         for outcome in outcomes {
             match outcome {
                 Settled::Done(row, attempts) => done.push((row, attempts)),
@@ -351,6 +385,11 @@ impl Queue {
             .map_err(&failed)?;
         }
         tx.commit().await.map_err(&failed)?;
+        if let Ok(mut held) = self.held.lock() {
+            for key in settled {
+                held.remove(&key);
+            }
+        }
         Ok(written)
     }
 

@@ -4,7 +4,7 @@
 use super::{io_error, Io, Summary};
 use asyncdex::pg::queue::{counts, Counts};
 use asyncdex::pg::{self, PgStore};
-use asyncdex::{Error, Result};
+use asyncdex::{Error, ErrorKind, Result};
 
 /// The URL `location` holds, if it is a `postgres://` one (a file path otherwise).
 pub fn url_of(location: &std::path::Path) -> Option<&str> {
@@ -86,8 +86,16 @@ fn line(shown: &str, t: &Counts) -> String {
     )
 }
 
-/// The queue's line at the end of a worker's crawl: the whole crawl's counts.
+/// The queue's line at the end of a worker's crawl: the whole crawl's counts. A worker
+/// that stopped because the server stayed away (its manifest printed, as the queue was
+/// last seen) gets the one line saying so instead, as its error: exit 1.
 pub async fn queue_line(store: &PgStore, endpoints: &[String]) -> Result<String> {
+    if let Some(why) = store.gave_up() {
+        return Err(Error::new(
+            ErrorKind::Network,
+            format!("{why}; stopped: run the crawl again to fetch what is missing"),
+        ));
+    }
     let all = counts(store, Some(endpoints)).await?;
     Ok(line(store.describe(), &totals(&all)))
 }

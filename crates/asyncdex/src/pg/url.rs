@@ -1,0 +1,264 @@
+//! Reading a `postgres://` URL as a hostile one: what asyncdex refuses, and how a URL is
+//! shown without its password.
+//!
+//! tokio-postgres parses the URL, but it is lenient where a mistake should be loud:
+//!
+//! - **Percent-encoding.** `%zz`, or a `%` at the end, is kept as it is, so a password
+//!   with a stray `%` silently becomes another password and the login fails far from the
+//!   cause. Every `%` must start `%XY` (two hex digits); the error names the part of the
+//!   URL (user, password, host, database, query) and never shows the password.
+//! - **Several hosts.** `postgres://a,b/db` (or `?host=a,b`) asks for failover: try `a`,
+//!   then `b`. asyncdex targets one server: its queue's leases and its store live on
+//!   that one primary, and a worker that reconnected after an outage to a *different*
+//!   server would carry on against another database. So a URL naming more than one
+//!   host (or port) is refused by name, instead of an error naming whichever host was
+//!   tried last.
+//! - **The password.** Given in the URL it is visible in `ps`; the standard libpq way is
+//!   the `PGPASSWORD` environment variable, which a URL without a password takes.
+//!
+//! Whatever goes wrong, the line shows the URL through [`shown`]: the password (in the
+//! user part or a `password=` parameter) is never printed.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use tokio_postgres::config::{Host, SslMode};
+
+use crate::error::{Error, Result};
+
+/// How long a connection may take, when the URL does not say (`connect_timeout`).
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The variable a URL without a password takes it from (libpq's name).
+pub const PASSWORD_VAR: &str = "PGPASSWORD";
+
+/// True when `location` names a PostgreSQL database (`postgres://…` or `postgresql://…`)
+/// rather than a file.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// Parses a `postgres://` URL; refuses what asyncdex cannot use. Without a password in
+/// the URL, [`PASSWORD_VAR`]'s is used.
+pub(super) fn parse(url: &str) -> Result<tokio_postgres::Config> {
+    parse_with(url, std::env::var_os(PASSWORD_VAR))
+}
+
+/// [`parse`], with the environment's password given.
+fn parse_with(
+    url: &str,
+    env_password: Option<std::ffi::OsString>,
+) -> Result<tokio_postgres::Config> {
+    if !is_url(url) {
+        return Err(invalid(url, "it does not start with postgres://"));
+    }
+    check_percents(url)?;
+    let mut config =
+        tokio_postgres::Config::from_str(url).map_err(|e| invalid(url, &e.to_string()))?;
+    let hosts = config.get_hosts();
+    if hosts.is_empty() {
+        return Err(invalid(url, "it names no host"));
+    }
+    if hosts.len() > 1 || config.get_ports().len() > 1 || config.get_hostaddrs().len() > 1 {
+        return Err(invalid(
+            url,
+            &format!(
+                "it names {} hosts ({}); asyncdex works against one server: name one",
+                hosts.len().max(config.get_hostaddrs().len()),
+                hosts.iter().map(host_name).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    if config.get_dbname().is_none() {
+        return Err(invalid(
+            url,
+            "it names no database (postgres://user@host/DATABASE)",
+        ));
+    }
+    match config.get_ssl_mode() {
+        SslMode::Require => {
+            return Err(invalid(
+                url,
+                "it requires TLS, and asyncdex connects without it (loopback or a private network)",
+            ))
+        }
+        // `prefer` with no TLS to offer is `disable`: said so, no SSLRequest is sent, and
+        // every byte from the server is a framed message (see `wire`).
+        _ => config.ssl_mode(SslMode::Disable),
+    };
+    if config.get_user().is_none() {
+        config.user(std::env::var("USER").unwrap_or_else(|_| "postgres".into()));
+    }
+    if config.get_password().is_none() {
+        if let Some(password) = env_password.filter(|p| !p.is_empty()) {
+            config.password(password.as_encoded_bytes());
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.application_name("asyncdex");
+    Ok(config)
+}
+
+/// Refuses a `%` that does not start `%XY`, naming the part of the URL it is in.
+fn check_percents(url: &str) -> Result<()> {
+    let bytes = url.as_bytes();
+    let Some(bad) = (0..bytes.len()).find(|&i| {
+        bytes[i] == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    }) else {
+        return Ok(());
+    };
+    let rest = &url[url.find("://").map_or(0, |s| s + 3)..];
+    let start = url.len() - rest.len();
+    let authority = rest.find(['/', '?']).map_or(rest.len(), |e| e) + start;
+    let at = url[start..authority].rfind('@').map(|a| a + start);
+    let part = match at {
+        Some(at) if bad < at => match url[start..at].find(':') {
+            Some(colon) if bad > start + colon => "password",
+            _ => "user name",
+        },
+        _ if bad < authority => "host",
+        _ => match url[authority..].find('?') {
+            Some(q) if bad > authority + q => "query",
+            _ => "database name",
+        },
+    };
+    let why = if bad + 1 == url.len() {
+        "ends with a lone %"
+    } else {
+        "holds a % not followed by two hex digits"
+    };
+    Err(invalid(
+        url,
+        &format!("its {part} {why} (a literal % is written %25)"),
+    ))
+}
+
+/// A bad URL, as one line that shows it without its password.
+pub(super) fn invalid(url: &str, why: &str) -> Error {
+    let why = why.lines().next().unwrap_or(why);
+    Error::invalid_input(format!("invalid PostgreSQL URL {:?}: {why}", shown(url)))
+}
+
+/// `url` without its password: the text after `:` in the user part, and any `password=`
+/// parameter of the query, are left out.
+pub fn shown(url: &str) -> String {
+    let (head, query) = match url.find('?') {
+        Some(q) => (&url[..q], Some(&url[q + 1..])),
+        None => (url, None),
+    };
+    let mut out = match (head.find("://"), head.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = head[s + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &head[..s + 3], &head[at + 1..])
+        }
+        _ => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.to_ascii_lowercase().starts_with("password"))
+            .collect();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+    }
+    out
+}
+
+fn host_name(host: &Host) -> String {
+    match host {
+        Host::Tcp(h) => h.clone(),
+        #[cfg(unix)]
+        Host::Unix(p) => p.display().to_string(),
+    }
+}
+
+/// `postgres://user@host:port/db`, without the password.
+pub(super) fn redact(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(host_name)
+        .unwrap_or_default();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        let e = parse(url).expect_err(url);
+        let line = e.to_string();
+        assert!(!line.contains("hunter2"), "the password is shown: {line}");
+        assert!(!line.contains('\n'), "{line}");
+        line
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused_naming_the_part_never_the_password() {
+        for (url, part) in [
+            ("postgres://u:hunter2%zz@h/db", "its password holds a %"),
+            (
+                "postgres://u:hunter2@h/db%",
+                "its database name ends with a lone %",
+            ),
+            ("postgres://u%4@h/db", "its user name holds"),
+            ("postgres://u:hunter2@h%/db", "its host holds"),
+            (
+                "postgres://u:hunter2@h/db?application_name=%g1",
+                "its query holds",
+            ),
+            ("postgres://u:%zzhunter2@h/db", "its password"),
+        ] {
+            let line = refused(url);
+            assert!(line.contains(part), "{url}: {line}");
+        }
+        assert!(
+            parse("postgres://u:a%25b@h/db").is_ok(),
+            "%25 is a literal %"
+        );
+    }
+
+    #[test]
+    fn several_hosts_are_refused_by_name() {
+        for url in [
+            "postgres://u:hunter2@a,b/db",
+            "postgres://u:hunter2@a:1,b:2/db",
+            "postgres://u:hunter2@a/db?host=c,d",
+        ] {
+            let line = refused(url);
+            assert!(line.contains("asyncdex works against one server"), "{line}");
+        }
+        let line = refused("postgres://u:hunter2@a,b/db");
+        assert!(line.contains("2 hosts (a, b)"), "{line}");
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_never_shown() {
+        let s = shown("postgres://u:hunter2@h/db?password=hunter2&sslmode=require");
+        assert_eq!(s, "postgres://u@h/db?sslmode=require");
+        let line = refused("postgres://u@h/db?password=hunter2&sslmode=require");
+        assert!(line.contains("requires TLS"), "{line}");
+    }
+
+    #[test]
+    fn a_url_without_a_password_takes_pgpassword() {
+        let env = || Some("from-the-env".into());
+        let without = parse_with("postgres://u@h/db", env()).unwrap();
+        let with = parse_with("postgres://u:given@h/db", env()).unwrap();
+        assert_eq!(without.get_password(), Some(&b"from-the-env"[..]));
+        assert_eq!(with.get_password(), Some(&b"given"[..]), "the URL's wins");
+        assert_eq!(without.get_ssl_mode(), SslMode::Disable);
+    }
+}
