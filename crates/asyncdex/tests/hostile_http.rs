@@ -179,6 +179,13 @@ async fn a_server_that_stalls_after_its_headers_times_out() {
             e.to_string().starts_with("timed out waiting for http://"),
             "{backend:?}: {e}"
         );
+        // An answer came: the line says so, and how much of its body.
+        assert!(
+            e.to_string().ends_with(
+                "the answer came, but its body did not finish within 0.3 s (1 byte read)"
+            ),
+            "{backend:?}: {e}"
+        );
     }
     // The blocking demo too: its calls are the client's, deadline included.
     let demo_url = url.clone();
@@ -189,6 +196,31 @@ async fn a_server_that_stalls_after_its_headers_times_out() {
     .unwrap()
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}
+
+/// A server that reads the request and answers nothing, for 20 s.
+fn silent() -> String {
+    serve(16, |_, _| std::thread::sleep(Duration::from_secs(20)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_times_out_with_no_answer() {
+    let url = format!("{}/api/v2/pokemon/1/", silent());
+    let options = HttpOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let started = Instant::now();
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{backend:?}");
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{backend:?}: {e}");
+        assert_eq!(
+            e.to_string(),
+            format!("timed out waiting for {url}: no answer within 0.3 s"),
+            "{backend:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,17 +56,26 @@ impl Blocking {
             }
             req = req.config().timeout_global(Some(left)).build();
         }
-        let mut resp = req.call().map_err(fail)?;
+        let mut resp = req.call().map_err(|e| match (e, self.timeout) {
+            // In the words of every backend: no headers came in time.
+            (ureq::Error::Timeout(_), Some(limit)) => failure::timed_out(url, limit),
+            (e, _) => fail(e),
+        })?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         if head.content_length.is_some_and(|n| n > self.max_body) {
             return Err(failure::too_large(url, self.max_body));
         }
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(self.max_body)
-            .read_to_vec()
-            .map_err(fail)?;
+        // Read with a count in hand: a deadline passed mid-body says how much had come.
+        let mut body = Vec::new();
+        let reader = resp.body_mut().with_config().limit(self.max_body).reader();
+        if let Err(e) = std::io::Read::read_to_end(&mut { reader }, &mut body) {
+            return Err(match (ureq::Error::from(e), self.timeout) {
+                (ureq::Error::Timeout(_), Some(limit)) => {
+                    failure::body_timed_out(url, limit, body.len() as u64)
+                }
+                (e, _) => fail(e),
+            });
+        }
         Ok((head.with_body(body.into()), head))
     }
 }

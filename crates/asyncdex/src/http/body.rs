@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::{Bytes, BytesMut};
 
 use super::failure;
+use super::progress::Progress;
 use crate::error::Result;
 
 /// Bytes of bodies one process holds at most: [`CLIENT_BODIES`].
@@ -94,6 +95,8 @@ pub(super) struct Collect<'a> {
     /// The first chunk, kept as it is: a body that arrives in one piece is never copied.
     first: Option<Bytes>,
     rest: BytesMut,
+    /// Told of every chunk, if the call is timed ([`Collect::watched`]).
+    progress: Option<&'a Progress>,
 }
 
 impl<'a> Collect<'a> {
@@ -122,11 +125,25 @@ impl<'a> Collect<'a> {
             charged: 0,
             first: None,
             rest: BytesMut::new(),
+            progress: None,
         })
+    }
+
+    /// This reader tells `progress` (if any) that the headers came, then every chunk:
+    /// what a deadline's error says ([`Progress`]).
+    pub(super) fn watched(mut self, progress: Option<&'a Progress>) -> Collect<'a> {
+        if let Some(progress) = progress {
+            progress.answered();
+        }
+        self.progress = progress;
+        self
     }
 
     /// Adds a chunk, or fails if the body has now grown past the limit.
     pub(super) fn push(&mut self, chunk: Bytes) -> Result<()> {
+        if let Some(progress) = self.progress {
+            progress.read(chunk.len() as u64);
+        }
         self.seen = self.seen.saturating_add(chunk.len() as u64);
         if self.seen > self.max {
             return Err(failure::too_large(self.url, self.max));

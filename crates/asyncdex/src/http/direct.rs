@@ -173,7 +173,7 @@ impl Direct {
             *req.uri_mut() = uri;
             // Each protocol's state in a box of its own: a call in flight holds only the
             // one it uses (HTTP/2: 0.9 KB; HTTP/1.1: 1.6 KB), not the larger of the two.
-            return Box::pin(self.send_h2(authority.as_str(), req, url)).await;
+            return Box::pin(self.send_h2(authority.as_str(), req, hops)).await;
         }
         // HTTP/1.1 sends the path alone, and the host in its header. Parts of a parsed URI
         // share its bytes: no copy here.
@@ -182,7 +182,7 @@ impl Direct {
         let mut path = hyper::http::uri::Parts::default();
         path.path_and_query = parts.path_and_query.take();
         *req.uri_mut() = Uri::from_parts(path).map_err(|e| bad(&e))?;
-        Box::pin(self.send_h1(authority.as_str(), req, url)).await
+        Box::pin(self.send_h1(authority.as_str(), req, hops)).await
     }
 
     /// An idle HTTP/1.1 connection to `authority` if one is still open, and the `Host`
@@ -233,7 +233,13 @@ impl Direct {
         Ok(TokioIo::new(stream))
     }
 
-    async fn send_h1(&self, authority: &str, mut req: Request<Body>, url: &str) -> Result<Answer> {
+    async fn send_h1(
+        &self,
+        authority: &str,
+        mut req: Request<Body>,
+        hops: &Hops<'_>,
+    ) -> Result<Answer> {
+        let url = hops.shown();
         let (idle, host) = self.take_idle(authority)?;
         req.headers_mut().insert(HOST, host);
         let (mut sender, reused) = match idle {
@@ -254,7 +260,7 @@ impl Direct {
             }
             Err(e) => return Err(request_error(url, e.error())),
         };
-        let resp = read(resp, url, self.inner.max_body).await?;
+        let resp = read(resp, hops, self.inner.max_body).await?;
         if sender.is_ready() {
             self.put_idle(authority, sender);
         }
@@ -293,7 +299,13 @@ impl Direct {
         Ok(sender)
     }
 
-    async fn send_h2(&self, authority: &str, req: Request<Body>, url: &str) -> Result<Answer> {
+    async fn send_h2(
+        &self,
+        authority: &str,
+        req: Request<Body>,
+        hops: &Hops<'_>,
+    ) -> Result<Answer> {
+        let url = hops.shown();
         let slot = {
             let mut hosts = self.inner.shards[my_shard()].lock();
             host(&mut hosts, authority)?.h2.clone()
@@ -342,7 +354,8 @@ impl Direct {
             .map_err(fail)?;
         let resp = response.await.map_err(fail)?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
-        let mut body = Collect::new(self.inner.max_body, url, head.content_length)?;
+        let mut body =
+            Collect::new(self.inner.max_body, url, head.content_length)?.watched(hops.progress());
         let mut stream = resp.into_body();
         while let Some(chunk) = stream.data().await {
             let chunk = chunk.map_err(|e| failure::body_broke_off(url, e))?;
@@ -357,11 +370,12 @@ impl Direct {
 /// The status, the headers the library uses, and the whole body (under `max_body`).
 async fn read(
     resp: hyper::Response<hyper::body::Incoming>,
-    url: &str,
+    hops: &Hops<'_>,
     max_body: u64,
 ) -> Result<Answer> {
+    let url = hops.shown();
     let head = Head::new(resp.status().as_u16(), resp.headers());
-    let mut body = Collect::new(max_body, url, head.content_length)?;
+    let mut body = Collect::new(max_body, url, head.content_length)?.watched(hops.progress());
     let mut incoming = resp.into_body();
     while let Some(frame) = incoming.frame().await {
         let frame = frame.map_err(|e| failure::body_broke_off(url, e))?;

@@ -6,7 +6,8 @@
 //! | no connection could be made | [`ErrorKind::Connect`] | `could not connect to URL: …` |
 //! | the connection broke during the exchange | [`ErrorKind::Network`] | `request failed: URL: …` |
 //! | the body was cut short | [`ErrorKind::Network`] | `request failed: URL: the body broke off: …` |
-//! | the client's own deadline passed | [`ErrorKind::Timeout`] | `timed out waiting for URL: …` |
+//! | the client's own deadline passed, no answer yet | [`ErrorKind::Timeout`] | `timed out waiting for URL: no answer within N s` |
+//! | the deadline passed while the body arrived | [`ErrorKind::Timeout`] | `timed out waiting for URL: the answer came, but its body did not finish within N s (B bytes read)` |
 //! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
 //! | the body passed [`HttpOptions::max_body`](super::HttpOptions::max_body) | [`ErrorKind::Decode`] (final) | `the answer from URL is larger than the limit of N bytes …` |
 //! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
@@ -39,8 +40,21 @@ pub(super) fn timed_out(url: &str, limit: std::time::Duration) -> Error {
     )
 }
 
-/// The body is (or was declared) larger than `limit` bytes. Final: asking again brings
-/// the same body.
+/// The client's own deadline passed, `limit` after the call began, while the answer's
+/// body was still arriving (`read` bytes of it had): the server did answer, so this is
+/// not "no answer".
+pub(super) fn body_timed_out(url: &str, limit: std::time::Duration, read: u64) -> Error {
+    failed(
+        ErrorKind::Timeout,
+        url,
+        format_args!(
+            "the answer came, but its body did not finish within {:.1} s ({read} byte{} read)",
+            limit.as_secs_f64(),
+            if read == 1 { "" } else { "s" }
+        ),
+    )
+}
+
 /// A body not read because the bodies this process holds already fill its budget
 /// (`body::CLIENT_BODIES`): one line, never retried at once.
 pub(super) fn over_budget(url: &str, limit: u64) -> Error {
@@ -55,6 +69,8 @@ pub(super) fn over_budget(url: &str, limit: u64) -> Error {
     .with_url(url)
 }
 
+/// The body is (or was declared) larger than `limit` bytes. Final: asking again brings
+/// the same body.
 pub(super) fn too_large(url: &str, limit: u64) -> Error {
     const MIB: u64 = 1024 * 1024;
     let url = redact_url(url);

@@ -43,6 +43,7 @@ mod failure;
 mod headers;
 mod host;
 mod native;
+mod progress;
 mod redirect;
 
 use std::future::Future;

@@ -16,6 +16,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION};
 
 use super::body::Collect;
 use super::headers::Head;
+use super::progress::Progress;
 use super::redirect::Hops;
 use super::{failure, HttpOptions, Response, Transport, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
@@ -68,20 +69,20 @@ impl Native {
 
 impl Transport for Native {
     async fn get(&self, url: &str) -> Result<Response> {
-        let call = self.follow(url);
-        match self.timeout {
-            None => call.await,
-            Some(limit) => tokio::time::timeout(limit, call)
-                .await
-                .unwrap_or_else(|_| Err(failure::timed_out(url, limit))),
-        }
+        let Some(limit) = self.timeout else {
+            return self.follow(Hops::new(url)?).await;
+        };
+        // Outside the timer, so that when it fires the error can say how far the call got.
+        let progress = Progress::default();
+        tokio::time::timeout(limit, self.follow(Hops::watched(url, &progress)?))
+            .await
+            .unwrap_or_else(|_| Err(progress.timed_out(url, limit)))
     }
 }
 
 impl Native {
     /// The call, hop by hop, each on the path its URL takes.
-    async fn follow(&self, url: &str) -> Result<Response> {
-        let mut hops = Hops::new(url)?;
+    async fn follow(&self, mut hops: Hops<'_>) -> Result<Response> {
         loop {
             let (resp, location) = if !self.all_reqwest && hops.url().starts_with("http://") {
                 // Small: the plain-http client boxes each protocol's state itself.
@@ -107,7 +108,8 @@ impl Native {
         let mut resp = req.send().await.map_err(fail)?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         // Streamed with a running count: `bytes()` would take whatever the server sends.
-        let mut body = Collect::new(self.max_body, url, head.content_length)?;
+        let mut body =
+            Collect::new(self.max_body, url, head.content_length)?.watched(hops.progress());
         while let Some(chunk) = resp.chunk().await.map_err(|e| {
             let e = e.without_url();
             failure::body_broke_off(url, failure::chain(&e)).with_source(e)

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 
 use hyper::header::HeaderValue;
 
+use super::progress::Progress;
 use super::{credentials, failure};
 use crate::error::Result;
 
@@ -29,6 +30,8 @@ pub(super) struct Hops<'a> {
     current: Cow<'a, str>,
     auth: Option<HeaderValue>,
     hops: usize,
+    /// Where the hops' body readers say how far the call got, if its caller times it.
+    progress: Option<&'a Progress>,
 }
 
 impl<'a> Hops<'a> {
@@ -40,7 +43,21 @@ impl<'a> Hops<'a> {
             current,
             auth,
             hops: 0,
+            progress: None,
         })
+    }
+
+    /// [`Hops::new`], its body readers reporting to `progress` (see [`Progress`]).
+    pub(super) fn watched(url: &'a str, progress: &'a Progress) -> Result<Hops<'a>> {
+        Ok(Hops {
+            progress: Some(progress),
+            ..Hops::new(url)?
+        })
+    }
+
+    /// Where a body reader reports how far the call got ([`Hops::watched`]).
+    pub(super) fn progress(&self) -> Option<&'a Progress> {
+        self.progress
     }
 
     /// The URL to send now: never with credentials in it.
