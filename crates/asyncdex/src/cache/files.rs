@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
-use rusqlite::{Connection, OpenFlags};
 
 use crate::store::Store;
 
@@ -32,8 +31,10 @@ pub struct Folder {
 
 /// Every cache file in `dir`, with what it holds (nothing if the folder is missing).
 ///
-/// Hostile folders are read safely: a symbolic link or other non-regular file is not
-/// followed, a file not stamped as an asyncdex store is never opened by SQLite (which
+/// It leaves the folder as it found it: every store is read with
+/// [`Store::open_untouched`], so no `-wal` or `-shm` appears beside a cache file that
+/// was closed. Hostile folders are read safely: a symbolic link or other non-regular
+/// file is not followed, a file not stamped as an asyncdex store is never opened by SQLite (which
 /// could leave a `-wal` and `-shm` beside someone else's database), and a store that
 /// cannot be read is skipped with its reason; none of them fails the rest.
 pub fn stats(dir: &Path) -> Result<Folder> {
@@ -56,7 +57,8 @@ pub fn stats(dir: &Path) -> Result<Folder> {
                 .push((path, "not an asyncdex store (left unread)".into()));
             continue;
         }
-        match Store::open_existing(&path).and_then(|store| store.stats()) {
+        // Read without a trace: no `-wal`/`-shm` made beside a file only looked at.
+        match Store::open_untouched(&path).and_then(|store| store.stats()) {
             Ok(endpoints) => folder.files.push(FileStats {
                 bytes: on_disk(&path),
                 endpoints,
@@ -176,8 +178,9 @@ pub fn is_cache_file(path: &Path) -> bool {
     if !named || !stamped(path) {
         return false;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let Ok(conn) = Connection::open_with_flags(path, flags) else {
+    // Read without a trace (a plain read-only open would leave a `-wal` and `-shm`
+    // beside a crawl store, or beside a cache file about to be removed).
+    let Ok(conn) = crate::store::connect_untouched(path) else {
         return false;
     };
     let stamped = conn

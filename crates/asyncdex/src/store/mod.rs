@@ -30,6 +30,7 @@ mod links;
 mod offloaded;
 mod rows;
 mod schema;
+mod untouched;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,7 @@ pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
 pub use schema::APPLICATION_ID;
 use schema::{Found, SCHEMA};
+pub(crate) use untouched::connect_untouched;
 
 use crate::error::{Error, ErrorKind, Result};
 

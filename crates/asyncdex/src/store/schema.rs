@@ -149,7 +149,7 @@ pub(super) fn inspect(path: &Path) -> Result<Found> {
     inspect_conn(&conn).map_err(|why| refused(path, &why))
 }
 
-fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
+pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
     let sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => "it is not an SQLite database".to_owned(),
         _ => format!("cannot read it ({})", one_line(&e)),
