@@ -11,8 +11,12 @@
 //!
 //! Every folder it creates or enters is a real directory inside the folder it is given:
 //! a symbolic link planted on the way (`data/api/v2`, `v2/type`) is refused, not followed.
-//! Every file is written atomically (a temporary file, then a rename): a reader, or a
-//! server already serving the folder, sees the old file or the new one, never half.
+//! An export is all or nothing ([`staging`]): every file is written into a temporary
+//! folder first, and put in place only once every body has been checked and written, so
+//! a damaged row halfway leaves no half-export behind (the target is as it was). A new
+//! folder appears whole, in one rename; into an existing one, each file is renamed over
+//! its old version, so a reader, or a server already serving the folder, sees the old
+//! file or the new one, never half.
 //! Bodies are written exactly as stored (links relative), so crawl → export → serve →
 //! crawl gives back the same bytes.
 //!
@@ -29,6 +33,8 @@
 //! assert_eq!(body, br#"{"id":13}"#);
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
+
+mod staging;
 
 use std::path::{Path, PathBuf};
 
@@ -123,10 +129,18 @@ fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 /// async code, run it on an offload pool.
 ///
 /// Every body is checked before it is written ([`Store::for_each_verified`]): a damaged
-/// row stops the export with an error naming it, rather than publishing it.
+/// row stops the export with an error naming it, rather than publishing it, and nothing
+/// is exported at all (`dir` is as it was, or was not created; see [`staging`]).
 pub fn export(store: &dyn Exportable, dir: &Path) -> Result<ExportReport> {
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let root = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+    let staging = staging::Staging::new(dir)?;
+    let report = write_tree(store, staging.root()).map_err(|e| staging.nothing_written(e))?;
+    staging.land()?;
+    Ok(report)
+}
+
+/// Writes the whole layout under `root`, a fresh folder of the export's own.
+fn write_tree(store: &dyn Exportable, root: &Path) -> Result<ExportReport> {
+    let root = root.canonicalize().map_err(|e| io_error(root, e))?;
     let mut api = root.clone();
     for name in ["data", "api", "v2"] {
         api = enter(&root, &api, name)?;

@@ -96,15 +96,40 @@ fn a_store_is_stamped_and_opens_again_for_writing_and_reading() {
     );
 }
 
-#[test]
-fn export_refuses_a_damaged_body_and_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("damaged.db");
+/// Every path under `dir` (folders with a trailing `/`) with its bytes, sorted: what a
+/// folder holds, to compare before and after.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                found.push((format!("{name}/"), Vec::new()));
+                todo.push(path);
+            } else if meta.is_symlink() {
+                let to = std::fs::read_link(&path).unwrap();
+                found.push((name, to.display().to_string().into_bytes()));
+            } else {
+                found.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A store of three types, the second one's body damaged behind the store's back.
+fn damaged_store(dir: &Path) -> Store {
+    let path = dir.join("damaged.db");
     let store = Store::open(&path).unwrap();
     store
         .put(&[
             Row::new("type", 1, Some("normal".into()), br#"{"id":1}"#.to_vec()),
             Row::new("type", 2, Some("fighting".into()), br#"{"id":2}"#.to_vec()),
+            Row::new("type", 3, Some("flying".into()), br#"{"id":3}"#.to_vec()),
         ])
         .unwrap();
     drop(store);
@@ -112,13 +137,117 @@ fn export_refuses_a_damaged_body_and_names_it() {
         .unwrap()
         .execute("UPDATE resources SET body = x'7b2269' WHERE id = 2", [])
         .unwrap();
+    Store::open_existing(&path).unwrap()
+}
+
+#[test]
+fn export_refuses_a_damaged_body_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = damaged_store(dir.path());
     let out = tempfile::tempdir().unwrap();
-    let store = Store::open_existing(&path).unwrap();
     let err = asyncdex::export::export(&store, out.path()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Database);
     assert!(err.to_string().contains("type/2 is damaged"), "{err}");
-    let damaged = out.path().join("data/api/v2/type/2/index.json");
-    assert!(!damaged.exists(), "the damaged body was exported");
+    assert!(!err.to_string().contains('\n'), "one line: {err}");
+    assert!(tree(out.path()).is_empty(), "{:?}", tree(out.path()));
+}
+
+#[test]
+fn a_damaged_body_leaves_no_half_export_and_no_temporary_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = damaged_store(dir.path());
+    let parent = tempfile::tempdir().unwrap();
+    // Folders on the way that do not exist yet are not left behind either.
+    let site = parent.path().join("a/b/site");
+    let err = asyncdex::export::export(&store, &site)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("type/2 is damaged"), "{err}");
+    assert!(err.contains("was not created"), "{err}");
+    assert!(
+        !site.exists(),
+        "a half export was left at {}",
+        site.display()
+    );
+    assert!(tree(parent.path()).is_empty(), "{:?}", tree(parent.path()));
+}
+
+#[test]
+fn a_damaged_body_leaves_an_earlier_export_and_the_users_files_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    let good = Store::open_in_memory().unwrap();
+    good.put(&[Row::new(
+        "type",
+        1,
+        Some("normal".into()),
+        br#"{"id":1,"old":1}"#.to_vec(),
+    )])
+    .unwrap();
+    asyncdex::export::export(&good, site.path()).unwrap();
+    std::fs::write(site.path().join("index.html"), "my page").unwrap();
+    let before = tree(site.path());
+    let err = asyncdex::export::export(&damaged_store(dir.path()), site.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("type/2 is damaged") && err.contains("is as it was"),
+        "{err}"
+    );
+    assert_eq!(tree(site.path()), before, "the folder changed");
+}
+
+#[test]
+fn an_export_into_an_earlier_one_replaces_its_files_and_keeps_the_users() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = tempfile::tempdir().unwrap();
+    let store = Store::open_in_memory().unwrap();
+    let row = |id: i32, body: &str| Row::new("type", id, None, body.as_bytes().to_vec());
+    store
+        .put(&[row(1, r#"{"id":1,"v":1}"#), row(2, r#"{"id":2}"#)])
+        .unwrap();
+    asyncdex::export::export(&store, site.path()).unwrap();
+    let one = site.path().join("data/api/v2/type/1/index.json");
+    std::fs::set_permissions(&one, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(site.path().join("index.html"), "my page").unwrap();
+    let again = Store::open_in_memory().unwrap();
+    again.put(&[row(1, r#"{"id":1,"v":2}"#)]).unwrap();
+    let report = asyncdex::export::export(&again, site.path()).unwrap();
+    assert_eq!(report.resources, 1);
+    assert_eq!(std::fs::read_to_string(&one).unwrap(), r#"{"id":1,"v":2}"#);
+    let mode = std::fs::metadata(&one).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a replaced file keeps its mode");
+    let names: Vec<String> = tree(site.path()).into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&"index.html".to_owned()), "{names:?}");
+    // What the earlier export had and this one has not is left, as it always was.
+    assert!(names.contains(&"data/api/v2/type/2/index.json".to_owned()));
+    assert!(
+        !names.iter().any(|n| n.contains("asyncdex")),
+        "a temporary folder was left: {names:?}"
+    );
+}
+
+#[test]
+fn a_symbolic_link_in_an_earlier_export_is_refused_before_anything_moves() {
+    let site = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("data/api/v2")).unwrap();
+    std::fs::write(site.path().join("data/api/v2/index.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path().join("data/api/v2/type")).unwrap();
+    let before = tree(site.path());
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put(&[Row::new("type", 13, None, br#"{"id":13}"#.to_vec())])
+        .unwrap();
+    let err = asyncdex::export::export(&store, site.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("symbolic link") && err.contains("v2/type"),
+        "{err}"
+    );
+    assert_eq!(tree(site.path()), before, "something moved");
+    assert!(tree(outside.path()).is_empty(), "written through the link");
 }
 
 #[tokio::test]

@@ -125,6 +125,17 @@ fn a_directory_is_refused() {
     assert_refused(&timeline_to(&sub), dir.path(), "directory");
 }
 
+/// `asyncdex export --from DB --to DIR`.
+fn export(db: &Path, to: &Path) -> Output {
+    asyncdex(&[
+        "export",
+        "--from",
+        db.to_str().unwrap(),
+        "--to",
+        to.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn export_still_writes_its_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,16 +153,88 @@ fn export_still_writes_its_files() {
     ]);
     assert_eq!(crawl.status.code(), Some(0), "{}", text(&crawl.stderr));
     let to = dir.path().join("site");
-    let out = asyncdex(&[
-        "export",
-        "--from",
-        db.to_str().unwrap(),
-        "--to",
-        to.to_str().unwrap(),
-    ]);
+    let out = export(&db, &to);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let index = to.join("data/api/v2/type/index.json");
     let list: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&index).unwrap()).unwrap();
     assert!(list["count"].as_u64().unwrap() > 0, "{list}");
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn export_of_a_damaged_store_fails_in_one_line_and_leaves_no_half_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dex.db");
+    let store = asyncdex::store::Store::open(&db).unwrap();
+    let rows: Vec<_> = (1..=50)
+        .map(|id| asyncdex::store::Row::new("type", id, None, format!(r#"{{"id":{id}}}"#)))
+        .collect();
+    store.put(&rows).unwrap();
+    drop(store);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE resources SET body = x'7b2269' WHERE id = 40", [])
+        .unwrap();
+    // The site's folder apart from the store's (a read-only SQLite reader may leave a
+    // `-shm` beside the store: see README, Limits).
+    let sites = tempfile::tempdir().unwrap();
+    let before = listing(sites.path());
+    let to = sites.path().join("site");
+    let out = export(&db, &to);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("type/40 is damaged"), "{stderr}");
+    assert!(!to.exists(), "a half export was left: {:?}", listing(&to));
+    assert_eq!(listing(sites.path()), before, "no temporary folder is left");
+}
+
+#[test]
+fn cache_stats_leaves_a_good_cache_folder_exactly_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().to_str().unwrap();
+    for id in ["pokemon/25", "type/13"] {
+        let get = asyncdex(&[
+            "get",
+            id,
+            "--cache",
+            cache,
+            "--latency",
+            "0",
+            "--jitter",
+            "0",
+        ]);
+        assert_eq!(get.status.code(), Some(0), "{}", text(&get.stderr));
+    }
+    let before = listing(dir.path());
+    assert!(before.iter().any(|n| n.ends_with(".db")), "{before:?}");
+    let bytes = |names: &[String]| -> Vec<Vec<u8>> {
+        names
+            .iter()
+            .map(|n| std::fs::read(dir.path().join(n)).unwrap())
+            .collect()
+    };
+    let contents = bytes(&before);
+    for _ in 0..2 {
+        let out = asyncdex(&["cache", "stats", "--dir", cache]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            stdout.contains("pokemon") && stdout.contains("type"),
+            "{stdout}"
+        );
+        assert_eq!(listing(dir.path()), before, "cache stats left files behind");
+        assert_eq!(bytes(&before), contents, "cache stats changed a file");
+    }
 }

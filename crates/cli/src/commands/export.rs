@@ -18,7 +18,8 @@ pub struct ExportJob {
     pub to: PathBuf,
 }
 
-/// Writes the store's resources and lists under `to` (each file atomically).
+/// Writes the store's resources and lists under `to`, all or nothing: a damaged body
+/// is one error naming it, and `to` is left as it was (see [`asyncdex::export`]).
 pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     let url = super::postgres::url_of(&job.from).map(str::to_owned);
     let postgres = match &url {
