@@ -19,6 +19,9 @@
 //!
 //! Bodies that are already kept (the gzip cache) cost nothing more per request: every
 //! copy in flight shares one allocation.
+//!
+//! A charge is also made to the answer's connection and peer, when it has them (the
+//! `share` module): the budget bounds the sum, the shares who holds it.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -76,9 +79,14 @@ impl Budget {
             self.inner.refused.fetch_add(1, Ordering::Relaxed);
             return None;
         }
+        let payer = super::share::current();
+        if let Some(payer) = &payer {
+            payer.add(len);
+        }
         Some(Bytes::from_owner(Charged {
             body,
             budget: Arc::clone(&self.inner),
+            payer,
         }))
     }
 
@@ -97,6 +105,7 @@ impl Budget {
 struct Charged {
     body: Vec<u8>,
     budget: Arc<Inner>,
+    payer: Option<super::share::Payer>,
 }
 
 impl AsRef<[u8]> for Charged {
@@ -110,6 +119,9 @@ impl Drop for Charged {
         self.budget
             .charged
             .fetch_sub(self.body.len(), Ordering::AcqRel);
+        if let Some(payer) = &self.payer {
+            payer.sub(self.body.len());
+        }
     }
 }
 

@@ -30,13 +30,16 @@
 mod bounded;
 mod budget;
 mod capacity;
+mod conns;
 mod data;
 mod faults;
 mod fds;
 mod gzip;
 mod handle;
+mod progress;
 mod routes;
 mod serve;
+mod share;
 mod tail;
 mod tracked;
 
@@ -171,6 +174,8 @@ pub struct MirrorState {
     gate: Option<capacity::Gate>,
     /// Bytes of answers in flight, bounded for the whole server.
     budget: budget::Budget,
+    /// Connections dropped for not reading their answers (the send timeout).
+    stalled: AtomicU64,
 }
 
 impl MirrorState {
@@ -193,6 +198,7 @@ impl MirrorState {
             early: std::sync::atomic::AtomicUsize::new(0),
             gate: config.capacity.map(capacity::Gate::new),
             budget: budget::Budget::default(),
+            stalled: AtomicU64::new(0),
             config,
         })
     }
@@ -209,6 +215,7 @@ impl MirrorState {
             faults: self.faults.counts(),
             capacity: self.gate.as_ref().map(capacity::Gate::stats),
             over_budget: self.budget.refused(),
+            stalled: self.stalled.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -265,6 +272,9 @@ pub struct MirrorStats {
     /// Answers refused (503) because the bytes of answers in flight were at the server's
     /// budget ([`ServeLimits::answer_budget`]).
     pub over_budget: u64,
+    /// Connections dropped because they did not read their answers
+    /// ([`ServeLimits::send_timeout`]).
+    pub stalled: u64,
 }
 
 /// Serves `data` (the embedded PokeAPI, [`Data::embedded`], a crawled store, or a folder

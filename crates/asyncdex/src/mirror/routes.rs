@@ -37,6 +37,7 @@ pub fn app(state: Arc<MirrorState>) -> Router {
         .route("/api/v2/{*path}", get(dispatch))
         .route("/asyncdex/meta", get(stats))
         .fallback(|| async { bad_request() })
+        .layer(middleware::from_fn(super::share::gate))
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), latency))
         .layer(middleware::from_fn_with_state(state.clone(), capacity))
@@ -345,6 +346,7 @@ async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
         "gzip_kept_bytes": state.gzip.used(),
         "answers_in_flight_bytes": state.budget.charged(),
         "over_budget": state.budget.refused(),
+        "stalled_connections_dropped": state.stalled.load(Ordering::Relaxed),
         "capacity": state.config.capacity.map(|c| serde_json::json!({
             "servers": c.servers,
             "queue": c.queue,
@@ -380,7 +382,7 @@ fn json(body: impl Into<Body>) -> Response {
 
 /// `503` with `Retry-After: 1`: the answer of a server that is full (its queue, or the
 /// bytes of answers in flight), asking to come back in a second.
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
     response
         .headers_mut()

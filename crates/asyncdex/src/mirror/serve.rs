@@ -13,6 +13,9 @@
 //!   for [`ServeLimits::idle_timeout`] is closed, whatever it sends: the one that never
 //!   sends a byte (the protocol is not even known yet), or an HTTP/2 one that opens no
 //!   stream. Requests in progress keep it open, however slow (latency, stalls).
+//! - **Send timeout** and **fair shares** (the `progress` and `share` modules): a
+//!   connection that does not read the answers it asked for is dropped, and no connection
+//!   or peer holds more than its share of the answer budget.
 //! - **Connection cap** (a semaphore): at most [`ServeLimits::max_connections`] open. A
 //!   new connection at the cap makes room by closing the one idle longest (idle clients
 //!   reconnect; waiting ones cannot be answered otherwise). If every one is busy, the loop
@@ -21,19 +24,19 @@
 //!   connection to free one, backs off (5 ms, doubling to half a second), and warns at most
 //!   once every ten seconds, with how many it did not repeat.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
+use super::conns::{watch, Conns, End};
 use super::fds::connection_budget;
+use super::progress::Progress;
 use super::tracked::Tracked;
 use super::{app, MirrorState, MirrorStats};
 
@@ -55,6 +58,23 @@ pub struct ServeLimits {
     /// would go over is answered `503` with `Retry-After: 1` instead (the `budget`
     /// module). Default: [`DEFAULT_ANSWER_BUDGET`](super::DEFAULT_ANSWER_BUDGET).
     pub answer_budget: usize,
+    /// Longest a connection that owes answers may go without writing to its socket, and an
+    /// answer (an HTTP/2 stream) without being taken further: then the connection is
+    /// dropped and its answers' charges given back (the `progress` module; nginx's
+    /// `send_timeout`). Also the longest a request waits for its share (below). Default:
+    /// 60 s.
+    pub send_timeout: Duration,
+    /// Bytes per second a connection that owes answers must write to keep up: each byte
+    /// written earns `1 / min_send_rate` s of the send timeout back, so a client reading a
+    /// byte a second is dropped about a send timeout after it started. 0: any write
+    /// restarts the timeout. Default: 1 024 (a 300 KB answer may take five minutes).
+    pub min_send_rate: u64,
+    /// Most bytes of answers in flight one connection may hold; past it, its next requests
+    /// wait for its answers to be read (the `share` module). Default: 1/16 of the budget.
+    pub connection_share: usize,
+    /// Most bytes of answers in flight all the connections of one peer (IP address) may
+    /// hold, likewise. Default: 1/8 of the budget.
+    pub peer_share: usize,
 }
 
 /// How many connections a server keeps open at most.
@@ -71,25 +91,35 @@ pub enum ConnectionCap {
 
 impl Default for ServeLimits {
     /// Header timeout 30 s, idle timeout 60 s, up to all descriptors but 64 in connections,
-    /// 10 s for connections to finish once the server stops, 256 MiB of answers in flight.
+    /// 10 s for connections to finish once the server stops, 256 MiB of answers in flight,
+    /// a send timeout of 60 s at 1 KiB/s, 1/16 of the budget per connection, 1/8 per peer.
     fn default() -> Self {
+        let budget = super::DEFAULT_ANSWER_BUDGET;
         ServeLimits {
             header_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: ConnectionCap::FdShare(100),
             shutdown_grace: Duration::from_secs(10),
-            answer_budget: super::DEFAULT_ANSWER_BUDGET,
+            answer_budget: budget,
+            send_timeout: Duration::from_secs(60),
+            min_send_rate: 1024,
+            connection_share: budget / 16,
+            peer_share: budget / 8,
         }
     }
 }
 
 impl ServeLimits {
     /// The defaults for a server in the same process as its client (the embedded mirror):
-    /// at most half the descriptors, so the server cannot starve the client of them.
+    /// at most half the descriptors, so the server cannot starve the client of them; its
+    /// one peer is that client, so the peer's share is the whole budget (each connection
+    /// still has its own share).
     pub fn sharing_process() -> ServeLimits {
+        let limits = ServeLimits::default();
         ServeLimits {
             max_connections: ConnectionCap::FdShare(50),
-            ..ServeLimits::default()
+            peer_share: limits.answer_budget,
+            ..limits
         }
     }
 
@@ -150,11 +180,11 @@ pub(super) async fn serve_state(
     let mut backoff = Backoff::default();
     let mut shutdown = pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     backoff.reset();
-                    stream
+                    (stream, peer.ip())
                 }
                 Err(e) => {
                     if is_out_of_descriptors(&e) {
@@ -180,25 +210,31 @@ pub(super) async fn serve_state(
             }
         };
         let _ = stream.set_nodelay(true);
-        let (conn, registered) = conns.add();
+        let (conn, registered) = conns.add(peer, &limits);
         let tracked = Tracked {
             inner: service.clone(),
             conn: conn.clone(),
         };
+        let io = Progress {
+            inner: TokioIo::new(stream),
+            written: conn.written.clone(),
+        };
         let served = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), tracked)
+            .serve_connection_with_upgrades(io, tracked)
             .into_owned();
-        let (stop, idle, grace) = (
-            state.shutdown.clone(),
-            limits.idle_timeout,
-            limits.shutdown_grace,
-        );
+        let (stop, grace, counts) = (state.shutdown.clone(), limits.shutdown_grace, state.clone());
         tokio::spawn(async move {
             let _slot = (permit, registered);
             let mut served = pin!(served);
             let evicted = tokio::select! {
                 _ = served.as_mut() => return,
-                _ = quiet_for(&conn, idle) => return, // nothing in progress: just close
+                // Nothing in progress: just close. Not reading: dropped with its answers.
+                end = watch(&conn, &limits) => {
+                    if end == End::Stalled {
+                        counts.stalled.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return;
+                }
                 _ = conn.close.cancelled() => true,
                 _ = stop.cancelled() => false,
             };
@@ -226,23 +262,6 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
     {
         let _ = e;
         false
-    }
-}
-
-/// Resolves once `conn` has had no request in progress for `idle`.
-async fn quiet_for(conn: &Conn, idle: Duration) {
-    let tick = (idle / 4).max(Duration::from_millis(1));
-    let mut seen = conn.started.load(Ordering::Relaxed);
-    let mut quiet_since = Instant::now();
-    loop {
-        tokio::time::sleep(tick).await;
-        let started = conn.started.load(Ordering::Relaxed);
-        if started != seen || conn.in_flight.load(Ordering::Relaxed) > 0 {
-            seen = started;
-            quiet_since = Instant::now();
-        } else if quiet_since.elapsed() >= idle {
-            return;
-        }
     }
 }
 
@@ -281,73 +300,8 @@ impl Backoff {
     }
 }
 
-/// What the accept loop knows of one open connection.
-pub(super) struct Conn {
-    /// Requests whose answer is not yet fully sent.
-    pub(super) in_flight: AtomicUsize,
-    /// Requests started so far: the idle watch sees a change.
-    pub(super) started: AtomicU64,
-    /// When it last went idle, on the registry's clock: smaller is idle longer.
-    pub(super) idle_since: AtomicU64,
-    /// Cancelled to make room: the connection closes gracefully.
-    close: CancellationToken,
-    pub(super) clock: Arc<AtomicU64>,
-}
-
-/// The open connections, to find the one idle longest.
-#[derive(Default)]
-struct Conns {
-    open: Mutex<HashMap<u64, Arc<Conn>>>,
-    next: AtomicU64,
-    clock: Arc<AtomicU64>,
-}
-
-/// A connection's place in [`Conns`], given up on drop.
-struct Registered {
-    conns: Arc<Conns>,
-    id: u64,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        let mut open = self.conns.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.remove(&self.id);
-    }
-}
-
-impl Conns {
-    fn add(self: &Arc<Self>) -> (Arc<Conn>, Registered) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn {
-            in_flight: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
-            idle_since: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
-            close: CancellationToken::new(),
-            clock: self.clock.clone(),
-        });
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.insert(id, conn.clone());
-        let registered = Registered {
-            conns: self.clone(),
-            id,
-        };
-        (conn, registered)
-    }
-
-    /// Asks the connection idle longest to close; `false` if every one is busy.
-    fn evict_idlest(&self) -> bool {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let idlest = open
-            .values()
-            .filter(|c| c.in_flight.load(Ordering::Relaxed) == 0 && !c.close.is_cancelled())
-            .min_by_key(|c| c.idle_since.load(Ordering::Relaxed));
-        idlest.map(|c| c.close.cancel()).is_some()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::tracked::Busy;
     use super::*;
 
     #[test]
@@ -362,21 +316,5 @@ mod tests {
         assert_eq!(backoff.unsaid, 99, "one warning for a hundred failures");
         backoff.reset();
         assert_eq!(backoff.failed(&e), Backoff::FIRST);
-    }
-
-    #[test]
-    fn the_idlest_connection_is_the_one_asked_to_close() {
-        let conns = Arc::new(Conns::default());
-        let (a, _ra) = conns.add();
-        let (b, _rb) = conns.add();
-        let busy = Busy::start(&a);
-        drop(busy); // a was busy after b was opened: b has been idle longer
-        let _still = Busy::start(&b);
-        assert!(conns.evict_idlest());
-        assert!(
-            a.close.is_cancelled() && !b.close.is_cancelled(),
-            "b is busy"
-        );
-        assert!(!conns.evict_idlest(), "none idle left");
     }
 }

@@ -77,5 +77,16 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
+    if stats.stalled > 0 {
+        let limits = mirror::ServeLimits::default();
+        writeln!(
+            io.out,
+            "slow clients: {} connections dropped for not reading their answers (slower than {} B/s, or nothing for {} s)",
+            stats.stalled,
+            limits.min_send_rate,
+            limits.send_timeout.as_secs()
+        )
+        .map_err(io_error)?;
+    }
     Ok(Summary::default())
 }
