@@ -9,7 +9,7 @@ use hyper::header::AUTHORIZATION;
 
 use super::headers::Head;
 use super::redirect::Hops;
-use super::{failure, BlockingTransport, HttpOptions, Response, USER_AGENT};
+use super::{failure, BlockingTransport, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A blocking HTTP client (ureq) with a shared connection pool. Cheap to clone.
@@ -31,6 +31,7 @@ impl Blocking {
             .max_idle_connections(options.max_idle_per_host.max(1))
             .max_idle_connections_per_host(options.max_idle_per_host.max(1))
             .user_agent(USER_AGENT)
+            .max_response_header_size(MAX_RESPONSE_HEADERS)
             .build()
             .into();
         Blocking {
@@ -96,6 +97,7 @@ impl BlockingTransport for Blocking {
 fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
     let kind = match &e {
         ureq::Error::BodyExceedsLimit(_) => return failure::too_large(url, max_body),
+        ureq::Error::LargeResponseHeader(..) => return failure::headers_too_large(url),
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => ErrorKind::Connect,
         ureq::Error::BadUri(_) => ErrorKind::InvalidInput,

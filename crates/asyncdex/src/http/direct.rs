@@ -43,7 +43,7 @@ use hyper_util::rt::TokioIo;
 use super::body::Collect;
 use super::headers::Head;
 use super::redirect::Hops;
-use super::{failure, HttpOptions, Response, USER_AGENT};
+use super::{failure, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// One hop's answer, and where it redirects to (if it does).
@@ -141,7 +141,8 @@ fn connect_error(url: &str, e: impl std::fmt::Display) -> Error {
 }
 
 fn request_error(url: &str, e: &hyper::Error) -> Error {
-    failure::failed(ErrorKind::Network, url, failure::chain(e))
+    failure::refused_head(url, e)
+        .unwrap_or_else(|| failure::failed(ErrorKind::Network, url, failure::chain(e)))
 }
 
 impl Direct {
@@ -269,7 +270,10 @@ impl Direct {
 
     async fn dial_h1(&self, authority: &str, url: &str) -> Result<http1::SendRequest<Body>> {
         let io = Direct::dial(authority, url).await?;
-        let (sender, conn) = http1::handshake(io)
+        // The read buffer's bound is also the head's: a head past it fails the call.
+        let (sender, conn) = http1::Builder::new()
+            .max_buf_size(MAX_RESPONSE_HEADERS)
+            .handshake(io)
             .await
             .map_err(|e| connect_error(url, e))?;
         tokio::spawn(async move {
@@ -290,6 +294,8 @@ impl Direct {
             // that guards against floods is half the connection window.
             .initial_connection_window_size(5 * 1024 * 1024)
             .initial_window_size(2 * 1024 * 1024)
+            // h2's own bound is 16 MiB of headers per answer.
+            .max_header_list_size(MAX_RESPONSE_HEADERS as u32)
             .handshake(stream)
             .await
             .map_err(|e| connect_error(url, e))?;
@@ -352,7 +358,9 @@ impl Direct {
         let (response, _) = sender
             .send_request(Request::from_parts(parts, ()), true)
             .map_err(fail)?;
-        let resp = response.await.map_err(fail)?;
+        let resp = response
+            .await
+            .map_err(|e| failure::refused_head(url, &e).unwrap_or_else(|| fail(e)))?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         let mut body =
             Collect::new(self.inner.max_body, url, head.content_length)?.watched(hops.progress());

@@ -10,6 +10,7 @@
 //! | the deadline passed while the body arrived | [`ErrorKind::Timeout`] | `timed out waiting for URL: the answer came, but its body did not finish within N s (B bytes read)` |
 //! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
 //! | the body passed [`HttpOptions::max_body`](super::HttpOptions::max_body) | [`ErrorKind::Decode`] (final) | `the answer from URL is larger than the limit of N bytes …` |
+//! | the headers passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N bytes of headers …` |
 //! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
 //!
 //! Every line and every [`Error::url`] shows the URL through [`redact_url`]: a password in
@@ -84,6 +85,55 @@ pub(super) fn too_large(url: &str, limit: u64) -> Error {
         format!("the answer from {url} is larger than the limit of {limit} bytes{mib}; stopped reading it"),
     )
     .with_url(url)
+}
+
+/// The answer's head passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS)
+/// (HTTP/1.1, where the client says so). Final: asking again brings the same headers.
+pub(super) fn headers_too_large(url: &str) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Decode,
+        format!(
+            "the answer from {url} has more than {} bytes of headers; stopped reading it",
+            super::MAX_RESPONSE_HEADERS
+        ),
+    )
+    .with_url(url)
+}
+
+/// HTTP/2 refused an answer's header block: h2 says no more than "protocol error" or
+/// "too many continuations", for a block past the bound or a malformed one. Final.
+pub(super) fn headers_refused(url: &str, detail: impl std::fmt::Display) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Decode,
+        format!(
+            "the answer from {url} has headers this client refused (more than {} bytes, or malformed): {detail}",
+            super::MAX_RESPONSE_HEADERS
+        ),
+    )
+    .with_url(url)
+}
+
+/// The error for a failure while waiting for an answer's head, if it was the head that
+/// was refused: hyper's "message head is too large" (HTTP/1.1), or an error h2 raised
+/// itself (not the server's reset) on the header block; `e` or any of its causes.
+pub(super) fn refused_head(url: &str, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            return Some(headers_too_large(url));
+        }
+        if c.downcast_ref::<h2::Error>()
+            .is_some_and(h2::Error::is_library)
+        {
+            return Some(headers_refused(url, chain(e)));
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// A chain of redirects longer than the backends follow. Final: it is the server's loop.

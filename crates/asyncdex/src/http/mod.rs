@@ -11,7 +11,8 @@
 //! | [`Native`] (reqwest) | `aiohttp` / `httpx.AsyncClient` | truly async: one pooled client, no thread per call |
 //!
 //! Every backend holds the same guards against a hostile server or URL, each in one place:
-//! a body larger than [`HttpOptions::max_body`] is refused (`body`), a call has a deadline
+//! a body larger than [`HttpOptions::max_body`] is refused (`body`), headers past
+//! [`MAX_RESPONSE_HEADERS`] are too (`failure`), a call has a deadline
 //! ([`HttpOptions::timeout`], clamped to [`MAX_TIMEOUT`]), redirects are followed alike
 //! (`redirect`), and credentials in a URL are sent as `Authorization: Basic` and never
 //! shown ([`redact_url`]).
@@ -81,6 +82,13 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The default [`HttpOptions::max_body`]: 64 MiB (a real PokeAPI body is ~250 KB).
 pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
+
+/// The most bytes of response headers a call accepts: 64 KiB (a real PokeAPI answer's
+/// are under 1 KB). Past it the call fails in one line instead of holding a server's
+/// megabytes of headers: HTTP/2's header list (both async paths) and the direct path's
+/// HTTP/1.1 head are cut here, ureq's HTTP/1.1 head has this as its own default, and
+/// reqwest's HTTP/1.1 (`https://` only) keeps hyper's bound of about 400 KB.
+pub const MAX_RESPONSE_HEADERS: usize = 64 * 1024;
 
 /// Settings shared by every backend.
 #[derive(Debug, Clone)]

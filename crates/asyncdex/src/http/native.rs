@@ -18,7 +18,7 @@ use super::body::Collect;
 use super::headers::Head;
 use super::progress::Progress;
 use super::redirect::Hops;
-use super::{failure, HttpOptions, Response, Transport, USER_AGENT};
+use super::{failure, HttpOptions, Response, Transport, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An async HTTP client (reqwest). Cheap to clone: clones share one connection pool.
@@ -50,6 +50,7 @@ impl Native {
             .user_agent(USER_AGENT)
             .pool_max_idle_per_host(options.max_idle_per_host)
             .redirect(reqwest::redirect::Policy::none())
+            .http2_max_header_list_size(MAX_RESPONSE_HEADERS as u32)
             .tcp_nodelay(true);
         if options.http2 {
             builder = builder.http2_prior_knowledge();
@@ -105,7 +106,10 @@ impl Native {
         if let Some(auth) = hops.auth() {
             req = req.header(AUTHORIZATION, auth.clone());
         }
-        let mut resp = req.send().await.map_err(fail)?;
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| failure::refused_head(url, &e).unwrap_or_else(|| fail(e)))?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         // Streamed with a running count: `bytes()` would take whatever the server sends.
         let mut body =
