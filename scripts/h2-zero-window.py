@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """HTTP/2 clients that never read: CONNS connections x STREAMS streams with an initial
 window of 0, a different Pokemon per stream, held SECS seconds; prints the statuses seen.
-Usage: h2-zero-window.py PORT CONNS STREAMS SECS  (needs: pip install h2). Loopback only."""
-import socket, sys, time, collections
+Usage: h2-zero-window.py PORT CONNS STREAMS SECS  (needs: pip install h2). Loopback only.
+SRC=127.0.0.2 connects from that address (any 127.x is loopback): a peer of its own."""
+import os, socket, sys, time, collections
 import h2.connection, h2.config, h2.events, h2.settings
 port=int(sys.argv[1]); conns=int(sys.argv[2]); streams=int(sys.argv[3])
 socks=[]; statuses=collections.Counter()
 for c in range(conns):
-    s=socket.create_connection(('127.0.0.1',port))
+    s=socket.create_connection(('127.0.0.1',port), source_address=(os.environ.get('SRC','127.0.0.1'),0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     conn=h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     conn.local_settings=h2.settings.Settings(client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE:0})

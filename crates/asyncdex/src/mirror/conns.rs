@@ -29,8 +29,8 @@ pub(super) struct Conn {
     pub(super) written: Arc<AtomicU64>,
     /// Whom its answers are charged to: itself and its peer.
     pub(super) payer: Payer,
-    /// Its answers not yet all taken (and some that are, until the watch prunes them).
-    answers: Mutex<Vec<Arc<AnswerClock>>>,
+    /// Its answers not yet all taken (and some that are, until pruned).
+    answers: Mutex<Answers>,
     /// When it opened: the answers' clocks count from here.
     pub(super) epoch: Instant,
 }
@@ -40,7 +40,13 @@ impl Conn {
     pub(super) fn answer(&self) -> Arc<AnswerClock> {
         let clock = Arc::new(AnswerClock::new(ms_since(self.epoch)));
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.push(clock.clone());
+        if answers.list.len() >= answers.prune_at {
+            // Pruned when the list has doubled: a busy connection's answers taken between
+            // two watches cost a constant time each, not a list that grows until then.
+            answers.list.retain(|a| !a.is_done());
+            answers.prune_at = (answers.list.len() * 2).max(Answers::FIRST_PRUNE);
+        }
+        answers.list.push(clock.clone());
         clock
     }
 
@@ -50,11 +56,32 @@ impl Conn {
         let now = ms_since(self.epoch);
         let timeout = timeout.as_millis() as u64;
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.retain(|a| !a.is_done());
+        answers.list.retain(|a| !a.is_done());
         let stale = answers
+            .list
             .iter()
             .any(|a| now.saturating_sub(a.last_asked()) >= timeout);
-        (!answers.is_empty(), stale)
+        (!answers.list.is_empty(), stale)
+    }
+}
+
+/// A connection's answers being taken.
+struct Answers {
+    list: Vec<Arc<AnswerClock>>,
+    /// The length at which the list is next pruned of answers all taken.
+    prune_at: usize,
+}
+
+impl Answers {
+    const FIRST_PRUNE: usize = 64;
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            list: Vec::new(),
+            prune_at: Answers::FIRST_PRUNE,
+        }
     }
 }
 
@@ -185,6 +212,19 @@ mod tests {
             "b is busy"
         );
         assert!(!conns.evict_idlest(), "none idle left");
+    }
+
+    #[test]
+    fn answers_all_taken_do_not_pile_up() {
+        let conns = Arc::new(Conns::default());
+        let (conn, _r) = conns.add(HERE, &ServeLimits::default());
+        let open: Vec<_> = (0..100).map(|_| conn.answer()).collect();
+        for _ in 0..10_000 {
+            conn.answer().finish();
+        }
+        let len = conn.answers.lock().unwrap().list.len();
+        assert!(len <= 2 * (open.len() + Answers::FIRST_PRUNE), "{len} kept");
+        assert_eq!(conn.answers(Duration::from_secs(60)), (true, false));
     }
 
     #[tokio::test(start_paused = true)]
