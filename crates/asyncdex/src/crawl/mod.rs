@@ -13,6 +13,13 @@
 //! With `follow`, links found in bodies (a Pokémon's species, a type's Pokémon...) are
 //! fetched too when they point into the chosen resources and were not listed.
 //!
+//! One client serves every batch (the lists, then each round), and a batch on several
+//! cores runs one runtime per core that ends with it: a connection it dialled dies then,
+//! while the client still holds it idle. The next batch is not hurt: the client notices
+//! such a connection before use and dials again (a request it could not send is sent on
+//! a fresh one), so no call fails for it, retries or not (`tests/crawl_batches.rs`). The
+//! store is not tied to a runtime at all: its calls run on the offload pool's threads.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> asyncdex::Result<()> {

@@ -163,12 +163,14 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if self.landed || self.tmp.as_os_str().is_empty() {
+        if self.landed {
             return;
         }
         // Our own folder, made exclusively: everything in it is this export's (and
         // `remove_dir_all` never follows a link out of it).
-        let _ = std::fs::remove_dir_all(&self.tmp);
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
         for folder in &self.made {
             // Only if still empty: what someone else put there meanwhile stays.
             let _ = std::fs::remove_dir(folder);
