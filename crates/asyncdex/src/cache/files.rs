@@ -285,6 +285,10 @@ mod tests {
         assert!(done.files >= 1, "{done:?}");
         assert!(done.left >= 4, "{done:?}");
         assert!(!is_cache_file(&d.join("crawl.db")));
+        // Looking at the crawl store (is it ours?) left nothing beside it.
+        for side in ["crawl.db-wal", "crawl.db-shm", "other.db-shm"] {
+            assert!(!d.join(side).exists(), "{side} was made");
+        }
     }
 
     /// A folder with one real cache file in it, and its path.
