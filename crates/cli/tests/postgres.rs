@@ -7,8 +7,8 @@
 //! saying how to start one, when it is not set. Their names all start with `postgres_`.
 
 mod common;
+mod pg;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use asyncdex::mirror::{Data, Faults, Mirror, MirrorConfig, MirrorState};
@@ -16,6 +16,7 @@ use asyncdex::pg::{PgStore, Scratch};
 use asyncdex::store::Store;
 use common::binary::{asyncdex, problems, text, Case};
 use common::crawl::crawl_into;
+use pg::{rt, worker};
 
 /// A fresh database, or `None` (and a note on how to get one) without a server.
 fn scratch(test: &str) -> Option<Scratch> {
@@ -93,14 +94,7 @@ fn postgres_urls_malformed_or_unreachable_are_one_line_and_write_nothing() {
         )
         .in_one_line(),
     ];
-    let mut found = Vec::new();
-    for case in &cases {
-        let out = asyncdex(&case.args);
-        found.extend(problems(case, &out));
-        if text(&out.stderr).contains("hunter2") {
-            found.push(format!("{}: the password is shown", case.what));
-        }
-    }
+    let found = pg::refusals(&cases, "hunter2");
     assert!(found.is_empty(), "{}", found.join("\n"));
     assert!(!std::path::Path::new(to).exists(), "export wrote nothing");
 }
@@ -165,35 +159,6 @@ fn postgres_a_wrong_password_or_someone_elses_schema_is_refused_untouched() {
          END $$",
     )
     .unwrap();
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A worker: `asyncdex crawl` into `url` from the API at `api`.
-fn worker(url: &str, api: &str, resources: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
-        .args([
-            "crawl",
-            "--out",
-            url,
-            "--api",
-            api,
-            "--resources",
-            resources,
-            "--json",
-        ])
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Runs three workers a second apart against a mirror configured by `config`, killing

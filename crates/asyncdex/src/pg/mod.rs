@@ -112,6 +112,14 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(60)))
             .create_timeout(Some(CONNECT_TIMEOUT * 2))
+            // A connection that died (an outage) is dropped quietly before the pool would
+            // check it, which logs a warning a user would read as a second error line.
+            .pre_recycle(deadpool_postgres::Hook::sync_fn(|client, _| {
+                match client.is_closed() {
+                    true => Err(deadpool_postgres::HookError::message("closed")),
+                    false => Ok(()),
+                }
+            }))
             .build()
             .map_err(|e| invalid(url, &e.to_string()))?;
         Ok(PgStore {

@@ -87,18 +87,22 @@ where
             return Err(Error::new(ErrorKind::Network, why));
         }
         let lost = since.get_or_insert_with(Instant::now).elapsed();
+        let shown = store.describe();
+        // The last error without the store's name (the line starts with it).
+        let last = e
+            .to_string()
+            .replace(&format!(" to {shown}"), "")
+            .replace(&format!("{shown}: "), "");
         let stop = if lost >= limit {
             Some(format!(
-                "gave up on {} after {} s without a working connection (last: {e})",
-                store.describe(),
+                "gave up on {shown} after {} s without a working connection (last: {last})",
                 limit.as_secs()
             ))
         } else {
             tokio::select! {
                 () = tokio::time::sleep(wait) => None,
                 () = cancel.cancelled() => Some(format!(
-                    "interrupted while the connection to {} was lost (last: {e})",
-                    store.describe()
+                    "interrupted while the connection to {shown} was lost (last: {last})"
                 )),
             }
         };
@@ -152,6 +156,10 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("gave up on postgres://u@127.0.0.1:1/db after 10 s"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().ends_with("(last: cannot connect: refused)"),
             "{e}"
         );
         assert!(!e.to_string().contains("hunter2"));

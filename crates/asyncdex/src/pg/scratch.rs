@@ -29,10 +29,11 @@ fn run(url: &str, sql: String) -> Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::Connect, format!("{url}: {e}")))?;
+                let (client, connection) =
+                    config.connect(tokio_postgres::NoTls).await.map_err(|e| {
+                        let url = super::url::shown(url);
+                        Error::new(ErrorKind::Connect, format!("{url}: {e}"))
+                    })?;
                 let driver = tokio::spawn(connection);
                 let done = client
                     .batch_execute(&sql)
