@@ -7,7 +7,9 @@
 # 127.0.0.1:18093, e.g. `./target/release/asyncdex serve --bind 127.0.0.1:18093 --latency 0`.
 # Each round runs `asyncdex names N --mode async -c 64` once per label, then
 # `oha -n N -c 64` asking random ids like asyncdex does, and prints requests/s per label:
-# the mean, then every round's figure.
+# the mean, then every round's figure. oha runs with --disable-compression: by default it
+# asks for gzip, and the mirror would send it a ~8 KB compressed copy of each ~250 KB
+# body that asyncdex reads whole.
 set -euo pipefail
 rounds=${1:-6}
 n=${2:-20000}
@@ -23,7 +25,7 @@ for _ in $(seq "$rounds"); do
       grep -o '"requests_per_s":[0-9.]*' | cut -d: -f2)
     echo "$label $rate"
   done
-  rate=$(oha -n "$n" -c 64 --no-tui --rand-regex-url "$api/pokemon/[1-9][0-9]{0,2}/" |
+  rate=$(oha -n "$n" -c 64 --no-tui --disable-compression --rand-regex-url "$api/pokemon/[1-9][0-9]{0,2}/" |
     awk '/Requests\/sec/ {print $2}')
   echo "oha $rate"
 done | awk '{ all[$1] = all[$1] " " int($2); sum[$1] += $2; count[$1]++ }
