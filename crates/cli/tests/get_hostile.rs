@@ -1,4 +1,4 @@
-//! `asyncdex get` against a server on 127.0.0.1 that answers 200 with things that are not
+//! `asyncdex get` (and `names`) against a server on 127.0.0.1 that answers 200 with things that are not
 //! PokeAPI resources: `null`, a number, a string, an array, 100 000 nested arrays, and an
 //! object with a 5 MB name. A body that is not a JSON object fails its call (exit 1, one
 //! line naming what came, never a Rust type name); an object prints, its text bounded.
@@ -101,4 +101,23 @@ fn a_huge_name_is_printed_bounded_and_escaped() {
     let out = asyncdex(&["get", "version/1", "--api", &answering(body, 2), "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).len() > 1_000_000);
+}
+
+#[test]
+fn names_print_a_huge_name_bounded_too() {
+    let name = format!("\u{1b}]0;{}", "n".repeat(5_000_000));
+    let body = serde_json::json!({"id": 1, "name": name}).to_string();
+    let base = answering(body, 4);
+    let out = asyncdex(&[
+        "names", "1", "--ids", "1-1", "--api", &base, "--mode", "async",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let line = stdout.lines().find(|l| l.contains("nnn")).expect(&stdout);
+    assert!(line.len() < 1_200, "bounded: {} bytes", line.len());
+    assert!(
+        line.contains("\\u{1b}]0;nnn") && line.contains("n…"),
+        "{line}"
+    );
+    assert!(!stdout.contains('\u{1b}'));
 }

@@ -8,10 +8,11 @@
 //! for a resource nothing can be read from.
 //!
 //! Depth is bounded because everything that reads a body later is recursive: serde_json
-//! stops at 128 levels itself when it builds types, but its skimmer (used here, so a 30 MB body is never built
-//! as a tree) does not, and holds a byte per level. [`check_resource`] counts the levels first,
-//! in one pass over the bytes with no memory of its own, and refuses a body past
-//! [`MAX_JSON_DEPTH`]: a real resource nests about a dozen levels (an evolution chain's links).
+//! stops at 128 levels itself when it builds types, but its skimmer (used here, so a
+//! 30 MB body is never built as a tree) does not, and holds a byte per level.
+//! [`check_resource`] counts the levels first, in one pass over the bytes with no memory
+//! of its own, and refuses a body past [`MAX_JSON_DEPTH`]: a real resource nests about a
+//! dozen levels (an evolution chain's links).
 
 use serde::de::{Error as _, IgnoredAny};
 
