@@ -181,6 +181,19 @@ async fn an_honest_client_is_answered_while_a_hostile_peer_holds_its_share() {
     tokio::time::sleep(Duration::from_millis(200)).await; // let it try for more
     let held = in_flight(&mirror).await;
     assert!(held <= size * 3, "a share of 2 bodies held {held} bytes");
+    // The hostile peer's own look at the counters is not held up by its share.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+    let mut stream = socket.connect(mirror.addr()).await.unwrap();
+    let request = "GET /asyncdex/meta HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer);
+    timeout(PATIENCE, read)
+        .await
+        .expect("meta answers")
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "meta answered");
     // An honest client, from 127.0.0.1: answered in full, now.
     let answer = common::http1_get(mirror.addr(), BIG, PATIENCE).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");

@@ -139,9 +139,17 @@ pub(super) fn current() -> Option<Payer> {
 }
 
 /// The middleware: waits while the request's connection or peer is at its share (`503`
-/// after its patience), then makes the answer with them named as its payer.
+/// after its patience), then makes the answer with them named as its payer. The mirror's
+/// own counters (`/asyncdex/meta`) never wait.
 pub(super) async fn gate(req: Request, next: Next) -> Response {
-    let Some(payer) = req.extensions().get::<Payer>().cloned() else {
+    // The mirror's own counters are never held up (nor charged).
+    let counters = !req.uri().path().starts_with("/api/v2");
+    let Some(payer) = req
+        .extensions()
+        .get::<Payer>()
+        .cloned()
+        .filter(|_| !counters)
+    else {
         return next.run(req).await;
     };
     let waited = payer.conn.full() || payer.peer.full();
