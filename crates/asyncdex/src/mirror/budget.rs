@@ -32,7 +32,7 @@ use bytes::Bytes;
 pub const DEFAULT_ANSWER_BUDGET: usize = 256 << 20;
 
 /// The budget: a limit, what is charged now, and how many answers did not fit.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Budget {
     inner: Arc<Inner>,
 }
@@ -70,8 +70,17 @@ impl Budget {
     /// `body`, charged to the budget until its last copy is dropped; `None` (and counted)
     /// if it does not fit. A body larger than the whole budget still goes out when nothing
     /// else is in flight: the budget bounds the sum, it never makes one answer impossible.
+    /// (The routes [`reserve`](Budget::reserve) before they allocate; this is the same
+    /// for bytes already there.)
+    #[cfg(test)]
     pub(super) fn charge(&self, body: Vec<u8>) -> Option<Bytes> {
-        let len = body.len();
+        Some(self.reserve(body.len())?.hold(body))
+    }
+
+    /// A charge of `len` bytes made *before* they are allocated (a file about to be read,
+    /// a page about to be rendered): `None` (and counted) if it does not fit, by the same
+    /// rule as any charge: it fits if nothing else is in flight. Given back when the [`Charge`] is dropped.
+    pub(super) fn reserve(&self, len: usize) -> Option<Charge> {
         let limit = self.inner.limit.load(Ordering::Relaxed);
         let before = self.inner.charged.fetch_add(len, Ordering::AcqRel);
         if before != 0 && before.saturating_add(len) > limit {
@@ -83,11 +92,11 @@ impl Budget {
         if let Some(payer) = &payer {
             payer.add(len);
         }
-        Some(Bytes::from_owner(Charged {
-            body,
+        Some(Charge {
+            len,
             budget: Arc::clone(&self.inner),
             payer,
-        }))
+        })
     }
 
     /// Bytes charged now.
@@ -101,27 +110,84 @@ impl Budget {
     }
 }
 
+/// Bytes charged to the budget (and to the answer's payer), given back when dropped.
+#[derive(Debug)]
+pub(super) struct Charge {
+    len: usize,
+    budget: Arc<Inner>,
+    payer: Option<super::share::Payer>,
+}
+
+impl Charge {
+    /// Grows the charge by `more` bytes, if they fit: this charge counts as nothing else
+    /// in flight, so one answer larger than the budget still goes out alone. `false` (and
+    /// counted) if they do not; the charge is then unchanged.
+    pub(super) fn grow(&mut self, more: usize) -> bool {
+        let limit = self.budget.limit.load(Ordering::Relaxed);
+        let before = self.budget.charged.fetch_add(more, Ordering::AcqRel);
+        if before != self.len && before.saturating_add(more) > limit {
+            self.budget.charged.fetch_sub(more, Ordering::AcqRel);
+            self.budget.refused.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.add(more);
+        true
+    }
+
+    /// `body`, held with this charge set to its exact length (an estimate made before it
+    /// was allocated is corrected, never refused), until its last copy is dropped.
+    pub(super) fn hold(mut self, body: Vec<u8>) -> Bytes {
+        self.resize(body.len());
+        Bytes::from_owner(Charged {
+            body,
+            _charge: self,
+        })
+    }
+
+    /// Sets the charge to `len` bytes, unchecked: for bytes already allocated.
+    pub(super) fn resize(&mut self, len: usize) {
+        if len > self.len {
+            self.budget
+                .charged
+                .fetch_add(len - self.len, Ordering::AcqRel);
+            self.add(len - self.len);
+        } else {
+            self.sub(self.len - len);
+        }
+    }
+
+    /// Counts `n` more bytes (already added to the budget) to this charge and its payer.
+    fn add(&mut self, n: usize) {
+        self.len += n;
+        if let Some(payer) = &self.payer {
+            payer.add(n);
+        }
+    }
+
+    fn sub(&mut self, n: usize) {
+        self.budget.charged.fetch_sub(n, Ordering::AcqRel);
+        self.len -= n;
+        if let Some(payer) = &self.payer {
+            payer.sub(n);
+        }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.sub(self.len);
+    }
+}
+
 /// A body and its charge: dropped together.
 struct Charged {
     body: Vec<u8>,
-    budget: Arc<Inner>,
-    payer: Option<super::share::Payer>,
+    _charge: Charge,
 }
 
 impl AsRef<[u8]> for Charged {
     fn as_ref(&self) -> &[u8] {
         &self.body
-    }
-}
-
-impl Drop for Charged {
-    fn drop(&mut self) {
-        self.budget
-            .charged
-            .fetch_sub(self.body.len(), Ordering::AcqRel);
-        if let Some(payer) = &self.payer {
-            payer.sub(self.body.len());
-        }
     }
 }
 
@@ -166,5 +232,27 @@ mod tests {
         }
         assert_eq!(budget.charged(), 90);
         assert_eq!(budget.refused(), 5);
+    }
+
+    #[test]
+    fn a_reserve_is_charged_before_the_bytes_and_corrected_by_them() {
+        let budget = Budget::new(100);
+        let mut load = budget.reserve(60).expect("fits");
+        assert!(budget.reserve(50).is_none(), "60 reserved + 50 > 100");
+        assert!(
+            load.grow(100),
+            "alone in flight, a charge may grow past the budget"
+        );
+        assert_eq!(budget.charged(), 160);
+        assert!(budget.reserve(1).is_none(), "spent");
+        let body = load.hold(vec![7; 30]);
+        assert_eq!(budget.charged(), 30, "set to the bytes it holds");
+        let mut other = budget.reserve(50).expect("30 + 50 fit");
+        assert!(!other.grow(30), "30 held by another: 110 > 100");
+        drop(body);
+        assert!(other.grow(30), "alone again");
+        drop(other);
+        assert_eq!(budget.charged(), 0);
+        assert_eq!(budget.refused(), 3);
     }
 }

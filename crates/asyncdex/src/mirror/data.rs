@@ -10,22 +10,23 @@
 //! for (microseconds), none kept decoded, so serving all of it costs no more memory than
 //! serving one.
 //!
-//! Serving a folder must never expose anything outside it. The guarantee here does not
-//! rest on cleaning up paths: no byte of a request ever reaches the file system. The
-//! resource must be one of the lists found when the folder was opened, and the key must
-//! be a number or resolve, through that list, to one; the file path is then built from
-//! those two alone. Symbolic links are followed only when they stay inside the folder.
+//! Every body a request loads, from any of them, is charged to the server's answer
+//! budget (the `budget` module) as it is loaded, and stays charged until the answer made
+//! from it is gone: a folder's file before it is read (its size is known), a store's row
+//! or a pack entry as soon as it is there (their sizes are not; a store reads one row at a
+//! time per connection, the pack's are under 1 MB). A load that does not fit is
+//! [`Stored::OverBudget`], answered `503`. A folder's own bounds are in the `folder`
+//! module.
 
-use super::bounded::{kind_of, read_bounded, MAX_FILE};
+use super::bounded::kind_of;
+use super::budget::{Budget, Charge};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use asyncdex_pack::Pack;
 use bytes::Bytes;
-use serde::Deserialize;
 
-use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{is_listed, AsyncStore, Store, ENCOUNTERS, META};
 
@@ -37,7 +38,7 @@ pub(super) struct Listing {
 }
 
 impl Listing {
-    fn new(entries: Vec<(i64, Option<String>)>) -> Listing {
+    pub(super) fn new(entries: Vec<(i64, Option<String>)>) -> Listing {
         let mut by_name = HashMap::with_capacity(entries.len());
         for (id, name) in &entries {
             if let Some(name) = name {
@@ -77,8 +78,40 @@ pub struct Data {
     description: String,
 }
 
-/// A body as stored: links relative. `None`: not there.
-pub(super) type Stored = Option<Result<Bytes>>;
+/// A body as stored (links relative), and its charge to the server's answer budget: the
+/// two are dropped together.
+pub(super) struct Loaded {
+    pub(super) body: Bytes,
+    pub(super) charge: Charge,
+}
+
+/// What reading a body found.
+pub(super) enum Stored {
+    /// Not there (a 404).
+    Missing,
+    /// The body, charged.
+    Found(Loaded),
+    /// It cannot be served as it should be (damaged, unreadable): a 5xx naming it.
+    Failed(Error),
+    /// Loading it would go over the server's answer budget: a 503, nothing loaded.
+    OverBudget,
+}
+
+impl Stored {
+    /// A body loaded by a backend that cannot tell its size before: admitted only while
+    /// the budget has room (`charge`, reserved at 0 before loading), charged once it is
+    /// there.
+    fn charged(found: Option<Result<Bytes>>, mut charge: Charge) -> Stored {
+        match found {
+            None => Stored::Missing,
+            Some(Err(e)) => Stored::Failed(e),
+            Some(Ok(body)) => {
+                charge.resize(body.len());
+                Stored::Found(Loaded { body, charge })
+            }
+        }
+    }
+}
 
 impl Data {
     /// The whole PokeAPI, embedded in the binary: 49 endpoints, 14,112 resources, 1,351
@@ -200,49 +233,11 @@ impl Data {
     /// that holds a list is a list, every `data/api/v2/<resource>/<id>/index.json` a
     /// resource, `data/api/v2/pokemon/<id>/encounters/index.json` its encounters and
     /// `data/api/v2/meta/index.json` the deploy stamp.
+    /// The folder's bounds are the `folder` module's: a list of at most
+    /// [`MAX_LIST_ENTRIES`](super::MAX_LIST_ENTRIES) entries, the folder's lists at most
+    /// [`MAX_FOLDER_ENTRIES`](super::MAX_FOLDER_ENTRIES) in all.
     pub fn dir(root: &Path) -> Result<Data> {
-        let io = |what: &str, p: &Path, e: std::io::Error| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot serve {what} {}: {e}", p.display()),
-            )
-        };
-        let root = root.canonicalize().map_err(|e| io("folder", root, e))?;
-        let api = root.join("data/api/v2");
-        let dir = std::fs::read_dir(&api).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "cannot serve folder {}: {e} (expected PokeAPI's static layout: data/api/v2/<resource>/index.json)",
-                    root.display()
-                ),
-            )
-        })?;
-        let mut lists = BTreeMap::new();
-        for entry in dir.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // `meta` is the deploy stamp, not a list.
-            if name == "meta" || check_endpoint(&name).is_err() {
-                continue;
-            }
-            let index = api.join(&name).join("index.json");
-            let Some(index) = inside(&root, &index) else {
-                continue;
-            };
-            let text = read_bounded(&index, MAX_FILE).map_err(|e| io("list", &index, e))?;
-            let list: StaticList = serde_json::from_slice(&text).map_err(|e| {
-                Error::new(
-                    ErrorKind::Decode,
-                    format!("cannot serve list {}: {e}", index.display()),
-                )
-            })?;
-            let entries = list
-                .results
-                .into_iter()
-                .filter_map(|e| Some((i64::from(crate::crawl::id_of(&e.url)?), e.name)))
-                .collect();
-            lists.insert(name, Listing::new(entries));
-        }
+        let (root, lists) = super::folder::open(root)?;
         if lists.is_empty() {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -285,100 +280,61 @@ impl Data {
         }
     }
 
-    /// The body of `endpoint`/`id`, links relative.
-    pub(super) async fn read(&self, endpoint: &str, id: i64) -> Stored {
-        match &self.bodies {
-            Bodies::Pack(pack) => {
-                let id = i32::try_from(id).ok()?;
-                Some(pack.get(endpoint, id)?.map(Bytes::from).map_err(damaged))
-            }
-            // Its SHA-256 and its JSON checked: a damaged row is an error, not a body.
-            Bodies::Store(_) => self.stored_body(endpoint, id).await,
-            #[cfg(feature = "postgres")]
-            Bodies::Postgres(_) => self.stored_body(endpoint, id).await,
-            Bodies::Dir(root) => {
-                let path = format!("{endpoint}/{id}");
-                checked(&path, self.file(root, &path).await)
-            }
-        }
+    /// The body of `endpoint`/`id`, links relative, charged to `budget`.
+    pub(super) async fn read(&self, endpoint: &str, id: i64, budget: &Budget) -> Stored {
+        self.load(endpoint, id, format!("{endpoint}/{id}"), budget)
+            .await
     }
 
-    /// The encounters of Pokémon `id`, links relative.
-    pub(super) async fn encounters(&self, id: i64) -> Stored {
-        match &self.bodies {
-            Bodies::Pack(pack) => {
-                let id = i32::try_from(id).ok()?;
-                Some(pack.encounters(id)?.map(Bytes::from).map_err(damaged))
-            }
-            Bodies::Store(_) => self.stored_body(ENCOUNTERS, id).await,
-            #[cfg(feature = "postgres")]
-            Bodies::Postgres(_) => self.stored_body(ENCOUNTERS, id).await,
-            Bodies::Dir(root) => {
-                let path = format!("pokemon/{id}/encounters");
-                checked(&path, self.file(root, &path).await)
-            }
-        }
+    /// The encounters of Pokémon `id`, links relative, charged to `budget`.
+    pub(super) async fn encounters(&self, id: i64, budget: &Budget) -> Stored {
+        self.load(ENCOUNTERS, id, format!("pokemon/{id}/encounters"), budget)
+            .await
     }
 
     /// PokeAPI's deploy stamp (`{deploy_date, hash, tag}`), if the data has one.
-    pub(super) async fn meta(&self) -> Stored {
-        match &self.bodies {
-            Bodies::Pack(pack) => Some(Ok(Bytes::from_static(pack.meta()))),
-            Bodies::Store(_) => self.stored_body(META, 0).await,
-            #[cfg(feature = "postgres")]
-            Bodies::Postgres(_) => self.stored_body(META, 0).await,
-            Bodies::Dir(root) => checked(META, self.file(root, META).await),
+    pub(super) async fn meta(&self, budget: &Budget) -> Stored {
+        self.load(META, 0, META.to_owned(), budget).await
+    }
+
+    /// The body stored as `endpoint`/`id` (in a folder at `path`), charged to `budget`:
+    /// every backend's load takes this one path.
+    async fn load(&self, endpoint: &str, id: i64, path: String, budget: &Budget) -> Stored {
+        if let Bodies::Dir(root) = &self.bodies {
+            // Its size is known before it is read: charged first.
+            return super::folder::read(root, path, budget).await;
         }
-    }
-
-    /// The checked body of `endpoint`/`id` from a store (SQLite or PostgreSQL).
-    async fn stored_body(&self, endpoint: &str, id: i64) -> Stored {
-        let key = id.to_string();
-        let row = match &self.bodies {
-            Bodies::Store(store) => store.get_verified(endpoint, &key).await,
-            #[cfg(feature = "postgres")]
-            Bodies::Postgres(store) => store.get_verified(endpoint, &key).await,
-            _ => return None,
+        let Some(charge) = budget.reserve(0) else {
+            return Stored::OverBudget;
         };
-        row.map(|r| r.map(|r| r.body)).transpose()
+        let found = match &self.bodies {
+            Bodies::Pack(pack) => match endpoint {
+                META => Some(Ok(Bytes::from_static(pack.meta()))),
+                ENCOUNTERS => i32::try_from(id)
+                    .ok()
+                    .and_then(|id| pack.encounters(id))
+                    .map(|b| b.map(Bytes::from).map_err(damaged)),
+                _ => i32::try_from(id)
+                    .ok()
+                    .and_then(|id| pack.get(endpoint, id))
+                    .map(|b| b.map(Bytes::from).map_err(damaged)),
+            },
+            // Its SHA-256 and its JSON checked: a damaged row is an error, not a body.
+            Bodies::Store(store) => store
+                .get_verified(endpoint, &id.to_string())
+                .await
+                .map(|r| r.map(|r| r.body))
+                .transpose(),
+            #[cfg(feature = "postgres")]
+            Bodies::Postgres(store) => store
+                .get_verified(endpoint, &id.to_string())
+                .await
+                .map(|r| r.map(|r| r.body))
+                .transpose(),
+            Bodies::Dir(_) => unreachable!("read above"),
+        };
+        Stored::charged(found, charge)
     }
-
-    /// `data/api/v2/{path}/index.json` under `root`, if it is there and inside it. `path`
-    /// is built from a known endpoint and a number only, never from a request's bytes.
-    async fn file(&self, root: &Path, path: &str) -> Result<Option<Bytes>> {
-        let (root, path) = (
-            root.to_path_buf(),
-            root.join(format!("data/api/v2/{path}/index.json")),
-        );
-        // Resolving links and reading both wait for the disk: one trip off the runtime.
-        let read = asyncdex_engine::offload::once("reading a stored file", move || {
-            let real = inside(&root, &path)?;
-            Some(read_bounded(&real, MAX_FILE).map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("cannot read {}: {e}", real.display()),
-                )
-            }))
-        });
-        read.await?.transpose().map(|b| b.map(Bytes::from))
-    }
-}
-
-/// A body read from a folder, served only if it is JSON: a damaged one is an
-/// error naming it (a 5xx), never a `200 application/json` of garbage. (The embedded
-/// pack is checked byte for byte against its source when it is built and in CI.)
-fn checked(path: &str, found: Result<Option<Bytes>>) -> Stored {
-    let body = match found {
-        Ok(body) => body?,
-        Err(e) => return Some(Err(e)),
-    };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-        return Some(Err(Error::new(
-            ErrorKind::Decode,
-            format!("the stored body of {path} is not JSON: {e}"),
-        )));
-    }
-    Some(Ok(body))
 }
 
 /// The real bodies of the first `n` Pokémon (~100–500 KB each), as the mirror at
@@ -403,24 +359,6 @@ fn damaged(e: asyncdex_pack::PackError) -> Error {
         format!("the embedded data is damaged: {e}"),
     )
     .with_source(e)
-}
-
-#[derive(Deserialize)]
-struct StaticEntry {
-    name: Option<String>,
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct StaticList {
-    results: Vec<StaticEntry>,
-}
-
-/// `path` with every symbolic link resolved, if it exists and is inside `root` (itself
-/// canonical).
-fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
-    let real = path.canonicalize().ok()?;
-    real.starts_with(root).then_some(real)
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ impl GzipCache {
         if let Some(hit) = self.read().get(key) {
             return (hit.clone(), Kept::Yes);
         }
-        let packed = compress(body);
+        let packed = Bytes::from(compress(body));
         if self.used.load(Ordering::Relaxed) + packed.len() <= BUDGET {
             let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
             if !kept.contains_key(key) {
@@ -87,11 +87,12 @@ impl GzipCache {
     }
 }
 
-fn compress(body: &[u8]) -> Bytes {
+/// `body` compressed, kept by no one: for answers the cache should not hold.
+pub(super) fn compress(body: &[u8]) -> Vec<u8> {
     let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 8), Compression::default());
     // Writing to a Vec cannot fail.
     let _ = gz.write_all(body);
-    Bytes::from(gz.finish().unwrap_or_default())
+    gz.finish().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod conns;
 mod data;
 mod faults;
 mod fds;
+mod folder;
 mod gzip;
 mod handle;
 mod progress;
@@ -61,8 +62,9 @@ pub use faults::{Fault, FaultCounts, Faults};
 
 pub use capacity::{Capacity, CapacityStats};
 pub use fds::{fd_limit, raise_fd_limit, FdLimit};
+pub use folder::{MAX_FOLDER_ENTRIES, MAX_LIST_ENTRIES};
 pub use handle::{BackgroundMirror, Mirror};
-pub use routes::app;
+pub use routes::{app, MAX_PAGE_LIMIT};
 use serve::serve_state;
 pub use serve::{ConnectionCap, ServeLimits, MAX_H2_STREAMS};
 pub use tail::Tail;

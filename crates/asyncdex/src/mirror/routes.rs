@@ -22,12 +22,18 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::data::{Listing, Stored};
+use super::data::{Listing, Loaded, Stored};
 use super::{gzip, Fault, MirrorState};
 use crate::store::rebase;
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
 const DEFAULT_LIMIT: usize = 20;
+
+/// Most entries one list page holds: a larger `limit` is taken as this one (as Django
+/// REST framework's `max_limit` does), and the page's `next` link says so. PokeAPI's
+/// largest list has about 2 200 entries; a page of this many renders in tens of
+/// milliseconds, so no page holds up a server for seconds.
+pub const MAX_PAGE_LIMIT: usize = 100_000;
 
 /// The mirror's router over shared `state`.
 pub fn app(state: Arc<MirrorState>) -> Router {
@@ -178,7 +184,7 @@ struct ListQuery {
 
 async fn root(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
     let body = match state.data.root() {
-        Some(stored) => stored.to_vec(),
+        Some(stored) => Bytes::from_static(stored),
         None => {
             // A store or a folder: the index made from its lists, links relative.
             let map: serde_json::Map<String, serde_json::Value> = state
@@ -187,10 +193,13 @@ async fn root(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
                 .iter()
                 .map(|r| (r.clone(), format!("{API}/{r}/").into()))
                 .collect();
-            serde_json::to_vec(&map).expect("map serializes")
+            serde_json::to_vec(&map).expect("map serializes").into()
         }
     };
-    state.answer(req.headers(), ".", &body)
+    let Some(charge) = state.budget.reserve(body.len()) else {
+        return unavailable();
+    };
+    state.answer(req.headers(), ".", Loaded { body, charge }, true)
 }
 
 /// The root of every relative link in stored bodies.
@@ -208,18 +217,27 @@ async fn dispatch(
     let headers = req.headers();
     let lists = state.data.lists();
     match segments[..] {
-        ["meta"] => stored(&state, headers, "meta", state.data.meta().await),
+        ["meta"] => {
+            let found = state.data.meta(&state.budget).await;
+            stored(&state, headers, "meta", found)
+        }
         [resource] => match lists.get(resource) {
             Some(listing) => {
-                let (key, body) = list(resource, listing, &query);
-                state.answer(headers, &key, &body)
+                let page = Page::asked(&query);
+                // Charged before it is rendered, as a body is before it is loaded.
+                let Some(charge) = state.budget.reserve(page.estimate(resource, listing)) else {
+                    return unavailable();
+                };
+                let body = page.render(resource, listing).into();
+                let loaded = Loaded { body, charge };
+                state.answer(headers, &page.key(resource), loaded, page.is_default())
             }
             None => bad_request(),
         },
         [resource, key] if !key.is_empty() => match lists.get(resource) {
             Some(listing) => match listing.resolve(key) {
                 Some(id) => {
-                    let found = state.data.read(resource, id).await;
+                    let found = state.data.read(resource, id, &state.budget).await;
                     stored(&state, headers, &format!("{resource}/{id}"), found)
                 }
                 None => not_found(),
@@ -228,7 +246,7 @@ async fn dispatch(
         },
         ["pokemon", key, "encounters"] => match lists.get("pokemon").and_then(|l| l.resolve(key)) {
             Some(id) => {
-                let found = state.data.encounters(id).await;
+                let found = state.data.encounters(id, &state.budget).await;
                 stored(&state, headers, &format!("pokemon/{id}/encounters"), found)
             }
             None => not_found(),
@@ -238,12 +256,14 @@ async fn dispatch(
 }
 
 /// A stored body's answer: 200 with it, 404 if it is not there, 500 naming the damage if
-/// it cannot be served as it should be (never a 200 of garbage).
+/// it cannot be served as it should be (never a 200 of garbage), 503 if loading it would
+/// go over the server's answer budget.
 fn stored(state: &MirrorState, headers: &HeaderMap, key: &str, found: Stored) -> Response {
     match found {
-        None => not_found(),
-        Some(Ok(body)) => state.answer(headers, key, &body),
-        Some(Err(e)) => {
+        Stored::Missing => not_found(),
+        Stored::Found(body) => state.answer(headers, key, body, true),
+        Stored::OverBudget => unavailable(),
+        Stored::Failed(e) => {
             tracing::error!("mirror: cannot serve {key}: {e}");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
@@ -251,18 +271,29 @@ fn stored(state: &MirrorState, headers: &HeaderMap, key: &str, found: Stored) ->
 }
 
 impl MirrorState {
-    /// A JSON answer: `body`'s relative links made absolute to this mirror, compressed
-    /// if the client asks for gzip (once per `key`, then kept).
-    fn answer(&self, headers: &HeaderMap, key: &str, body: &[u8]) -> Response {
-        let body = rebase(body, &self.base);
+    /// A JSON answer: `loaded`'s relative links made absolute to this mirror, compressed
+    /// if the client asks for gzip (once per `key`, then kept, if `keep`: list pages other
+    /// than the default one are not, or a client cycling `limit` would fill the cache with
+    /// pages no one asks twice). The answer's bytes are charged to the budget before they
+    /// are made, on top of the body they are made from: `503` if they do not fit.
+    fn answer(&self, headers: &HeaderMap, key: &str, loaded: Loaded, keep: bool) -> Response {
+        let Loaded { body, mut charge } = loaded;
+        if !charge.grow(rebased_len(&body, &self.base)) {
+            return unavailable();
+        }
+        let body = {
+            let loaded = body;
+            rebase(&loaded, &self.base)
+        }; // the body it was made from is given back here: the charge covers the answer
         if gzip::accepts_gzip(headers) {
-            let packed = match self.gzip.get(key, &body) {
-                (kept, gzip::Kept::Yes) => kept,
-                // Its own copy: charged like any rendered answer.
-                (own, gzip::Kept::No) => match self.budget.charge(Vec::from(own)) {
-                    Some(charged) => charged,
-                    None => return unavailable(),
-                },
+            let packed = if keep {
+                match self.gzip.get(key, &body) {
+                    // Kept: the cache's budget holds it, not this answer's.
+                    (kept, gzip::Kept::Yes) => kept,
+                    (own, gzip::Kept::No) => charge.hold(Vec::from(own)),
+                }
+            } else {
+                charge.hold(gzip::compress(&body))
             };
             let mut response = json(packed);
             let h = response.headers_mut();
@@ -271,16 +302,22 @@ impl MirrorState {
             response
         } else {
             // Charged to the server's budget until the last of it is written or dropped.
-            let Some(body) = self.budget.charge(Vec::from(body)) else {
-                return unavailable();
-            };
-            let mut response = json(body);
+            let mut response = json(charge.hold(Vec::from(body)));
             response
                 .headers_mut()
                 .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         }
     }
+}
+
+/// The length of `body` once [`rebase`]d to `base`: each relative link grows by the
+/// base's length.
+fn rebased_len(body: &[u8], base: &str) -> usize {
+    let from = format!("\"{API}/");
+    let links = memchr::memmem::find_iter(body, from.as_bytes()).count();
+    let grows = base.trim_end_matches('/').len().saturating_sub(API.len());
+    body.len() + links * grows
 }
 
 /// One entry of a list page (PokeAPI's unnamed resources have only a `url`).
@@ -300,32 +337,67 @@ struct ListPage<'a> {
     results: Vec<Item<'a>>,
 }
 
-/// A page of `resource`'s list, links relative, and the key it is kept under.
-fn list(resource: &str, listing: &Listing, query: &ListQuery) -> (String, Vec<u8>) {
-    let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
-    let limit = parse(&query.limit)
-        .filter(|&l| l > 0)
-        .unwrap_or(DEFAULT_LIMIT);
-    let offset = parse(&query.offset).unwrap_or(0);
-    let entries = &listing.entries;
-    let count = entries.len();
-    let page_url = |o: usize| format!("{API}/{resource}/?offset={o}&limit={limit}");
-    let page = ListPage {
-        count,
-        next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
-        previous: (offset > 0).then(|| page_url(offset.saturating_sub(limit))),
-        results: entries
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(id, name)| Item {
-                name: name.as_deref(),
-                url: format!("{API}/{resource}/{id}/"),
-            })
-            .collect(),
-    };
-    let key = format!("{resource}?offset={offset}&limit={limit}");
-    (key, serde_json::to_vec(&page).expect("page serializes"))
+/// Which page of a list a request asks for: `limit` entries (at most
+/// [`MAX_PAGE_LIMIT`]) from `offset`.
+struct Page {
+    limit: usize,
+    offset: usize,
+}
+
+impl Page {
+    fn asked(query: &ListQuery) -> Page {
+        let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
+        let limit = parse(&query.limit)
+            .filter(|&l| l > 0)
+            .unwrap_or(DEFAULT_LIMIT)
+            .min(MAX_PAGE_LIMIT);
+        let offset = parse(&query.offset).unwrap_or(0);
+        Page { limit, offset }
+    }
+
+    /// The page everyone asks for first: the only one kept compressed.
+    fn is_default(&self) -> bool {
+        self.offset == 0 && self.limit == DEFAULT_LIMIT
+    }
+
+    /// The key its compressed copy is kept under.
+    fn key(&self, resource: &str) -> String {
+        format!("{resource}?offset={}&limit={}", self.offset, self.limit)
+    }
+
+    fn entries<'a>(&self, listing: &'a Listing) -> &'a [(i64, Option<String>)] {
+        let entries = &listing.entries[self.offset.min(listing.entries.len())..];
+        &entries[..self.limit.min(entries.len())]
+    }
+
+    /// About the bytes [`Page::render`] makes, reckoned before they are made.
+    fn estimate(&self, resource: &str, listing: &Listing) -> usize {
+        let link = API.len() + resource.len() + 48;
+        let item =
+            |(_, name): &(i64, Option<String>)| link + name.as_ref().map_or(0, |n| n.len() + 12);
+        96 + 2 * link + self.entries(listing).iter().map(item).sum::<usize>()
+    }
+
+    /// The page of `resource`'s list, links relative.
+    fn render(&self, resource: &str, listing: &Listing) -> Vec<u8> {
+        let (limit, offset) = (self.limit, self.offset);
+        let count = listing.entries.len();
+        let page_url = |o: usize| format!("{API}/{resource}/?offset={o}&limit={limit}");
+        let page = ListPage {
+            count,
+            next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
+            previous: (offset > 0).then(|| page_url(offset.saturating_sub(limit))),
+            results: self
+                .entries(listing)
+                .iter()
+                .map(|(id, name)| Item {
+                    name: name.as_deref(),
+                    url: format!("{API}/{resource}/{id}/"),
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&page).expect("page serializes")
+    }
 }
 
 /// The mirror's own counters: what it serves, its latency, requests, faults injected.
@@ -405,4 +477,27 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
         text,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_past_the_cap_is_the_cap_and_the_page_estimate_covers_the_page() {
+        let asked = |limit: &str, offset: &str| {
+            Page::asked(&ListQuery {
+                limit: Some(limit.into()),
+                offset: Some(offset.into()),
+            })
+        };
+        assert_eq!(asked("5000000", "0").limit, MAX_PAGE_LIMIT);
+        assert_eq!(asked("0", "x").limit, DEFAULT_LIMIT);
+        let listing = Listing::new((1..=50).map(|i| (i, Some(format!("n{i}")))).collect());
+        for page in [asked("20", "0"), asked("7", "45"), asked("9", "99")] {
+            let body = page.render("berry", &listing);
+            assert!(page.estimate("berry", &listing) >= body.len());
+        }
+        assert!(asked("20", "0").is_default() && !asked("21", "0").is_default());
+    }
 }
