@@ -24,8 +24,9 @@ use common::binary::{asyncdex, problems, text, Case};
 /// What the fake server tries to send after its lying header, at most.
 const JUNK: u64 = 256 << 20;
 
-/// A server on 127.0.0.1 that answers every startup with an authentication message
-/// claiming 2 GiB, then sends junk as fast as the client reads it (up to [`JUNK`]).
+/// A server on 127.0.0.1 that answers with a message claiming 2 GiB, then sends junk as
+/// fast as the client reads it (up to [`JUNK`]): at once (an authentication message), or,
+/// when it lets the client log in, in answer to its first query (a row description).
 struct Liar {
     port: u16,
     /// The most bytes one connection took before the client hung up.
@@ -35,7 +36,7 @@ struct Liar {
 }
 
 impl Liar {
-    fn start() -> Liar {
+    fn start(login: bool) -> Liar {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -48,7 +49,7 @@ impl Liar {
                 match listener.accept() {
                     Ok((socket, _)) => {
                         let sent = sent.clone();
-                        handlers.push(std::thread::spawn(move || lie(socket, &sent)));
+                        handlers.push(std::thread::spawn(move || lie(socket, login, &sent)));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -66,7 +67,7 @@ impl Liar {
     }
 }
 
-fn lie(mut socket: TcpStream, most_sent: &AtomicU64) {
+fn lie(mut socket: TcpStream, login: bool, most_sent: &AtomicU64) {
     socket.set_nonblocking(false).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(2)))
@@ -76,9 +77,18 @@ fn lie(mut socket: TcpStream, most_sent: &AtomicU64) {
         .unwrap();
     let mut startup = [0u8; 1024];
     let _ = socket.read(&mut startup);
-    // 'R' (authentication), length 0x7fff_fff0: "2 GiB follow".
+    let mut kind = b'R'; // authentication
+    if login {
+        // AuthenticationOk, ReadyForQuery (idle); then the first query.
+        let ok = [b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I'];
+        if socket.write_all(&ok).is_err() || socket.read(&mut startup).is_err() {
+            return;
+        }
+        kind = b'T'; // a row description
+    }
+    // Length 0x7fff_fff0: "2 GiB follow".
     let mut sent = 0u64;
-    if socket.write_all(&[b'R', 0x7f, 0xff, 0xff, 0xf0]).is_ok() {
+    if socket.write_all(&[kind, 0x7f, 0xff, 0xff, 0xf0]).is_ok() {
         let chunk = vec![b'x'; 1 << 20];
         while sent < JUNK && socket.write_all(&chunk).is_ok() {
             sent += chunk.len() as u64;
@@ -96,14 +106,16 @@ impl Drop for Liar {
     }
 }
 
-#[test]
-fn a_server_claiming_a_2_gib_message_is_refused_at_its_header_in_one_line() {
-    let liar = Liar::start();
+/// Every command that reads PostgreSQL, against a [`Liar`]: one line naming the lie, exit
+/// 1, and a client that hung up at the header.
+fn refused_at_the_header(login: bool, kind: char) {
+    let liar = Liar::start(login);
     let url = format!("postgres://u:hunter2@127.0.0.1:{}/crawl", liar.port);
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("export");
     let to = to.to_str().unwrap();
-    let needle = "the server sent a message (type 'R') of 2147483632 bytes, more than the 128 MiB a message may have";
+    let needle = format!("is not speaking PostgreSQL's protocol: the server sent a message (type {kind:?}) of 2147483632 bytes, more than the 128 MiB a message may have");
+    let needle = needle.as_str();
     let cases = [
         Case::fails(
             "crawl --out",
@@ -146,6 +158,16 @@ fn a_server_claiming_a_2_gib_message_is_refused_at_its_header_in_one_line() {
     let most = liar.most_sent.load(Ordering::Relaxed);
     assert!(most < 32 << 20, "a client read {most} bytes of the lie");
     assert!(!std::path::Path::new(to).exists(), "export wrote nothing");
+}
+
+#[test]
+fn a_server_claiming_a_2_gib_message_is_refused_at_its_header_in_one_line() {
+    refused_at_the_header(false, 'R');
+}
+
+#[test]
+fn a_server_answering_a_query_with_a_2_gib_message_is_refused_at_its_header() {
+    refused_at_the_header(true, 'T');
 }
 
 #[test]

@@ -30,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+mod counts;
 pub mod outage;
 pub mod queue;
 pub mod rate;
@@ -80,7 +81,9 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<PgStore> {
         let store = PgStore::pool(url)?;
         let mut client = store.client().await?;
-        schema::migrate(&mut client, &store.shown).await?;
+        schema::migrate(&mut client, &store.shown)
+            .await
+            .map_err(|e| store.explain(e))?;
         Ok(store)
     }
 
@@ -89,7 +92,9 @@ impl PgStore {
     pub async fn open_existing(url: &str) -> Result<PgStore> {
         let store = PgStore::pool(url)?;
         let client = store.client().await?;
-        schema::check_existing(&client, &store.shown).await?;
+        schema::check_existing(&client, &store.shown)
+            .await
+            .map_err(|e| store.explain(e))?;
         Ok(store)
     }
 
@@ -165,6 +170,14 @@ impl PgStore {
         move |e| match self.violation() {
             Some(why) if e.as_db_error().is_none() => self.violated(&why),
             _ => db_error(&self.shown, &what, &e),
+        }
+    }
+
+    /// `e`, or, when the connection was lost because the server broke the protocol, why.
+    fn explain(&self, e: Error) -> Error {
+        match self.violation() {
+            Some(why) if e.kind() == ErrorKind::Network => self.violated(&why),
+            _ => e,
         }
     }
 

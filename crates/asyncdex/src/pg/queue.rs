@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
+pub use super::counts::{counts, Counts};
 use super::{rows::put_rows, PgStore};
 use crate::error::Result;
 use crate::store::{now_ms, Row};
@@ -62,29 +63,6 @@ pub enum Settled {
     Failed(String, i32, String, u32),
     /// Not finished (the worker is stopping): back to the queue.
     Released(String, i32),
-}
-
-/// Where one endpoint's queue stands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// The endpoint.
-    pub endpoint: String,
-    /// The count its list reported.
-    pub listed: u64,
-    /// Entries of its list with no usable id.
-    pub unusable: u64,
-    /// Rows in the queue (listed ids, plus followed links).
-    pub queued: u64,
-    /// Fetched and stored.
-    pub done: u64,
-    /// Leased by a worker now (including leases past their deadline, not yet taken over).
-    pub leased: u64,
-    /// Failed for good in this run (a new run tries them again).
-    pub failed: u64,
-    /// Waiting for a worker.
-    pub left: u64,
-    /// Leases taken over after their deadline passed (a worker died or stalled).
-    pub taken_over: u64,
 }
 
 /// A worker's handle on the queue: the store, its name, how long its leases last.
@@ -415,40 +393,4 @@ impl Queue {
             .map(|r| format!("{}: {}", r.get::<_, i32>(0), r.get::<_, String>(1)))
             .collect())
     }
-}
-
-/// Where each endpoint of `store`'s queue stands (see [`Queue::counts`]).
-pub async fn counts(store: &PgStore, endpoints: Option<&[String]>) -> Result<Vec<Counts>> {
-    let client = store.client().await?;
-    let rows = client
-        .query(
-            "SELECT l.endpoint, l.count, l.unusable,
-                    count(q.id),
-                    count(*) FILTER (WHERE q.state = 'done'),
-                    count(*) FILTER (WHERE q.state = 'leased'),
-                    count(*) FILTER (WHERE q.state = 'failed'),
-                    count(*) FILTER (WHERE q.state = 'todo'),
-                    coalesce(sum(q.leases - 1) FILTER (WHERE q.leases > 1), 0)::int8
-             FROM asyncdex.lists l LEFT JOIN asyncdex.queue q ON q.endpoint = l.endpoint
-             WHERE $1::text[] IS NULL OR l.endpoint = ANY($1)
-             GROUP BY l.endpoint, l.count, l.unusable ORDER BY 1",
-            &[&endpoints],
-        )
-        .await
-        .map_err(store.error("cannot count the queue"))?;
-    let n = |r: &tokio_postgres::Row, i| r.get::<_, i64>(i) as u64;
-    Ok(rows
-        .iter()
-        .map(|r| Counts {
-            endpoint: r.get(0),
-            listed: n(r, 1),
-            unusable: n(r, 2),
-            queued: n(r, 3),
-            done: n(r, 4),
-            leased: n(r, 5),
-            failed: n(r, 6),
-            left: n(r, 7),
-            taken_over: n(r, 8),
-        })
-        .collect())
 }

@@ -275,3 +275,51 @@ async fn postgres_shared_rate_is_for_every_worker_together() {
     );
     assert!(SharedRate::new(store, 0.0).is_err());
 }
+
+#[tokio::test]
+async fn postgres_a_lease_whose_answer_was_lost_is_never_renewed_and_expires() {
+    let test = "postgres_a_lease_whose_answer_was_lost_is_never_renewed_and_expires";
+    let Some(db) = scratch(test) else {
+        return;
+    };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    let endpoints = vec!["type".to_owned()];
+    let worker = Queue::new(store.clone(), Duration::from_secs(5));
+    let other = Queue::new(store.clone(), Duration::from_secs(5));
+    let list = SeedList {
+        endpoint: "type".into(),
+        count: 2,
+        ids: vec![1, 2],
+        unusable: 0,
+    };
+    worker
+        .seed(&endpoints, |_| async { Ok(vec![Ok::<_, ()>(list)]) })
+        .await
+        .unwrap();
+    assert_eq!(worker.lease(&endpoints, 1).await.unwrap().len(), 1);
+    // A lease that committed while its answer was lost with the connection: the row is
+    // the worker's, and the worker never heard of it.
+    db.execute(&format!(
+        "UPDATE asyncdex.queue SET state = 'leased', owner = '{}',
+             lease_until = now() + interval '300 milliseconds'
+         WHERE state = 'todo'",
+        worker.owner()
+    ))
+    .unwrap();
+    assert_eq!(worker.renew().await.unwrap(), 1, "only the lease it knows");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let taken = other.lease(&endpoints, 10).await.unwrap();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the unknown lease expired, the known one did not"
+    );
+    let mine = worker.counts(Some(&endpoints)).await.unwrap()[0].leased;
+    assert_eq!(mine, 2, "one each");
+    let (e, id) = taken[0].clone();
+    other
+        .settle(vec![Settled::Released(e, id)], &[], 100)
+        .await
+        .unwrap();
+    assert_eq!(other.renew().await.unwrap(), 0, "settled: no longer held");
+}
