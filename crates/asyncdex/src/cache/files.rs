@@ -47,14 +47,26 @@ pub fn stats(dir: &Path) -> Result<Folder> {
         ..Folder::default()
     };
     for path in found {
+        if is_aside(&path) {
+            // One line per set-aside cache file, its -wal and -shm with it.
+            if path.to_string_lossy().ends_with(".db.aside") {
+                let why = "set aside by a run: it could not be read as a cache";
+                folder.skipped.push((path, why.into()));
+            }
+            continue;
+        }
         let is_db = path.extension().is_some_and(|e| e == "db");
         if !is_db {
             continue; // a -wal or -shm: counted with its store
         }
-        if !stamped(&path) {
-            folder
-                .skipped
-                .push((path, "not an asyncdex store (left unread)".into()));
+        let why = match stamped(&path) {
+            Some(Stamp::Cache) => None,
+            Some(Stamp::Store) if is_cache_file(&path) => None,
+            Some(Stamp::Store) => Some("an asyncdex store, not a cache (left unread)"),
+            None => Some("not an asyncdex store (left unread)"),
+        };
+        if let Some(why) = why {
+            folder.skipped.push((path, why.into()));
             continue;
         }
         // Read without a trace: no `-wal`/`-shm` made beside a file only looked at.
@@ -70,30 +82,69 @@ pub fn stats(dir: &Path) -> Result<Folder> {
     Ok(folder)
 }
 
-/// Whether the regular file at `path` may be an asyncdex store, read with plain file
-/// reads, so that a file that is not ours is never handed to SQLite: an SQLite header
-/// stamped with [`APPLICATION_ID`](crate::store::APPLICATION_ID), or not stamped *yet*
-/// beside a write-ahead log (a store still open keeps its stamp in the `-wal` until a
-/// checkpoint; SQLite then makes no new file beside it, since both already exist).
-fn stamped(path: &Path) -> bool {
+/// What a file's first bytes say it is, read with plain file reads, so that a file that
+/// is not ours is never handed to SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Header {
+    /// Nothing there.
+    Missing,
+    /// A symbolic link, a folder, a FIFO...: never opened.
+    NotRegular,
+    /// A regular file that is not SQLite (or too short to be).
+    Garbage,
+    /// An SQLite database, with the `application_id` in its header.
+    Sqlite([u8; 4]),
+}
+
+/// Reads the header of the file at `path` (without following a link).
+pub(super) fn header(path: &Path) -> Header {
     use std::io::Read;
-    let regular = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
-    if !regular(path) {
-        return false;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Header::NotRegular,
+        Err(_) => return Header::Missing,
     }
-    let mut header = [0u8; 72];
+    let mut header = [0u8; 100];
     let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
     if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
-        return false;
+        return Header::Garbage;
     }
-    let id = &header[68..72];
+    Header::Sqlite([header[68], header[69], header[70], header[71]])
+}
+
+/// What an asyncdex file is, by its stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    /// A cache file ([`CACHE_APPLICATION_ID`](crate::store::CACHE_APPLICATION_ID)).
+    Cache,
+    /// A store ([`APPLICATION_ID`](crate::store::APPLICATION_ID)): a crawl's, or a cache
+    /// file made before caches had a stamp of their own.
+    Store,
+}
+
+/// The stamp of the regular file at `path`, read from its header: a cache's, a store's,
+/// or a store's not written *yet* (unstamped beside a write-ahead log: a store still
+/// open keeps its stamp in the `-wal` until a checkpoint; SQLite then makes no new file
+/// beside it, since both already exist).
+fn stamped(path: &Path) -> Option<Stamp> {
+    let regular = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    let Header::Sqlite(id) = header(path) else {
+        return None;
+    };
     let with_suffix = |suffix: &str| {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         PathBuf::from(p)
     };
-    id == crate::store::APPLICATION_ID.to_be_bytes()
+    if id == crate::store::CACHE_APPLICATION_ID.to_be_bytes() {
+        Some(Stamp::Cache)
+    } else if id == crate::store::APPLICATION_ID.to_be_bytes()
         || (id == [0; 4] && regular(&with_suffix("-wal")) && regular(&with_suffix("-shm")))
+    {
+        Some(Stamp::Store)
+    } else {
+        None
+    }
 }
 
 /// What [`clear_dir`] did: files removed, their bytes, and the files it left.
@@ -126,10 +177,12 @@ pub fn clear(dir: &Path) -> Result<(usize, u64)> {
 
 /// Deletes the cache's own files in `dir`, and only those.
 ///
-/// A `*.db` is the cache's when all of these hold (see [`is_cache_file`]): it is named
-/// the way [`Cache::file_for`](super::Cache::file_for) names files, it is stamped as an
-/// asyncdex store, and every resource in it expires (the cache keeps nothing forever; a
-/// crawl store keeps everything). Its `-wal` and `-shm` go with it. Anything else
+/// A `*.db` is the cache's when it is named the way
+/// [`Cache::file_for`](super::Cache::file_for) names files and stamped as a cache file
+/// (see [`is_cache_file`]; an older cache file, stamped as a store, counts when every
+/// resource in it expires: the cache keeps nothing forever, a crawl store keeps
+/// everything). Its `-wal` and `-shm` go with it, and so does every file a run set aside
+/// (`*.db.aside`: it could not be read as a cache). Anything else
 /// matching `*.db*` (a crawl store, another program's database, a text file called
 /// `notes.db`, a log whose database is gone) is left and counted in [`Cleared::left`].
 pub fn clear_dir(dir: &Path) -> Result<Cleared> {
@@ -143,6 +196,11 @@ pub fn clear_dir(dir: &Path) -> Result<Cleared> {
         .filter(|p| p.extension().is_some_and(|e| e == "db") && is_cache_file(p))
         .collect();
     for path in &found {
+        if is_aside(path) {
+            done.bytes += remove(path)?;
+            done.files += 1;
+            continue;
+        }
         let name = path.as_os_str().to_string_lossy();
         let db = name
             .strip_suffix("-wal")
@@ -152,22 +210,39 @@ pub fn clear_dir(dir: &Path) -> Result<Cleared> {
             done.left += 1;
             continue;
         }
-        let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        std::fs::remove_file(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot remove {}: {e}", path.display()),
-            )
-        })?;
+        done.bytes += remove(path)?;
         done.files += 1;
-        done.bytes += size;
     }
     Ok(done)
 }
 
+/// Removes the file at `path`; returns its size.
+fn remove(path: &Path) -> Result<u64> {
+    let size = std::fs::symlink_metadata(path).map_or(0, |m| m.len());
+    std::fs::remove_file(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot remove {}: {e}", path.display()),
+        )
+    })?;
+    Ok(size)
+}
+
+/// Whether `path` is named as a run names a cache file it set aside (`x.db.aside`, with
+/// its `x.db-wal.aside` and `x.db-shm.aside`).
+fn is_aside(path: &Path) -> bool {
+    let name = path.as_os_str().to_string_lossy();
+    ASIDE_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// The names of set-aside files end so.
+const ASIDE_SUFFIXES: [&str; 3] = [".db.aside", ".db-wal.aside", ".db-shm.aside"];
+
 /// Whether `path` is a file the cache made, read without changing it: named like
-/// [`Cache::file_for`](super::Cache::file_for)'s files, stamped with
-/// [`APPLICATION_ID`](crate::store::APPLICATION_ID), and holding no resource that never
+/// [`Cache::file_for`](super::Cache::file_for)'s files, and stamped as a cache file
+/// ([`CACHE_APPLICATION_ID`](crate::store::CACHE_APPLICATION_ID), however damaged the
+/// rest), or (a cache file made before caches had their own stamp) stamped with
+/// [`APPLICATION_ID`](crate::store::APPLICATION_ID) and holding no resource that never
 /// expires.
 pub fn is_cache_file(path: &Path) -> bool {
     let named = path.extension().is_some_and(|e| e == "db")
@@ -175,9 +250,14 @@ pub fn is_cache_file(path: &Path) -> bool {
             let stem = stem.to_string_lossy();
             !stem.is_empty() && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if !named || !stamped(path) {
-        return false;
+    match stamped(path) {
+        _ if !named => return false,
+        Some(Stamp::Cache) => return true,
+        Some(Stamp::Store) => {}
+        None => return false,
     }
+    // Stamped as a store: a crawl's, or a cache file made before caches had a stamp of
+    // their own.
     // Read without a trace (a plain read-only open would leave a `-wal` and `-shm`
     // beside a crawl store, or beside a cache file about to be removed).
     let Ok(conn) = crate::store::connect_untouched(path) else {
@@ -216,6 +296,7 @@ fn cache_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         let name = entry.file_name().to_string_lossy().into_owned();
         if ![".db", ".db-wal", ".db-shm"]
             .iter()
+            .chain(&ASIDE_SUFFIXES)
             .any(|s| name.ends_with(s))
         {
             continue;
@@ -294,7 +375,7 @@ mod tests {
     /// A folder with one real cache file in it, and its path.
     fn with_one_cache(dir: &Path) -> PathBuf {
         let cache = Cache::open(dir, "http://127.0.0.1:1/api/v2").unwrap();
-        let store = Store::open(cache.path().unwrap()).unwrap();
+        let store = cache.store().unwrap();
         let mut row = Row::new("pokemon", 25, Some("pikachu".into()), b"{}".to_vec());
         row.expires_at = Some(i64::MAX);
         store.put(&[row]).unwrap();

@@ -10,10 +10,14 @@
 //! - a resource is one row, found by id or by name: `pokemon/25` and `pokemon/pikachu`
 //!   share one entry, whichever was asked first;
 //! - lists and anything else that is not `{api}/{resource}/{id or name}/` pass through;
-//! - the cache never fails a call, nor a run: a file it cannot open (garbage, cut short,
-//!   another program's) or a disk that fails later is warned about once, and from then on
-//!   every call goes to the network as if there were no cache. The file is left as it is
-//!   (`cache clear` removes it).
+//! - the cache never fails a call, nor a run: a file it cannot use (another program's, a
+//!   crawl store, another API root's) or a disk that fails later is warned about once, and
+//!   from then on every call goes to the network as if there were no cache;
+//! - each API root has a file of its own, named so that no two roots share one, and the
+//!   file knows its root ([`name`]); a file that is garbage is set aside once, and a file
+//!   removed during a run is noticed (the `open` module);
+//! - a file holds at most [`DEFAULT_BUDGET`] bytes, and an answer is fresh for at most
+//!   [`MAX_AGE_CAP`] ([`budget`]).
 //!
 //! Why not an HTTP-cache middleware crate (http-cache-reqwest)? It would serve one backend
 //! only, key entries by URL (so 25 and pikachu would be two entries) and need a second
@@ -39,9 +43,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod budget;
 mod files;
+pub mod name;
+mod open;
 
+pub use budget::{DEFAULT_BUDGET, MAX_AGE_CAP};
 pub use files::{clear, clear_dir, is_cache_file, stats, Cleared, FileStats, Folder};
+pub use name::identity;
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -60,13 +69,36 @@ pub struct Counts {
     pub misses: u64,
 }
 
+/// What became of a cache's file, for the line that closes a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// The file was used throughout.
+    Used,
+    /// A damaged file was found at its name and set aside (renamed to this path); a new
+    /// file was used.
+    Replaced(PathBuf),
+    /// The file was not used (it could not be opened, belongs to another API root, or a
+    /// read or write failed).
+    NotUsed,
+    /// The file was removed or replaced during the run: answers after that were not kept.
+    Removed,
+}
+
 #[derive(Debug)]
 struct Inner {
     /// `None`: the file could not be opened; every call goes to the network.
     store: Option<AsyncStore>,
     path: PathBuf,
+    /// The device and inode of the file opened.
+    file: Option<(u64, u64)>,
+    /// Where a damaged file found at `path` was set aside, if one was.
+    set_aside: Option<PathBuf>,
     /// Set at the first failure: warned about once, then the cache is out of the way.
     disabled: AtomicBool,
+    /// Set when the file was found removed or replaced.
+    removed: AtomicBool,
+    /// The file's byte budget.
+    budget: AtomicU64,
     base: String,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -116,23 +148,19 @@ impl Cache {
     }
 
     /// The file in `dir` that caches the API named `api` (its root URL, or any stable
-    /// name such as `embedded`).
+    /// name such as `embedded`): a readable part and a hash of the whole root, see
+    /// [`name`].
     pub fn file_for(dir: &Path, api: &str) -> PathBuf {
-        let api = api.split("://").last().unwrap_or(api);
-        let slug: String = api
-            .trim_end_matches('/')
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        dir.join(format!("{slug}.db"))
+        name::file_for(dir, api)
     }
 
     /// Opens (or creates) the cache of the API at `base` in `dir`.
     ///
-    /// Only a folder that cannot be created is an error. A file that cannot be opened as
-    /// a cache (garbage, cut short, another program's database) is warned about once and
-    /// left as it is: the cache is then disabled ([`Cache::is_disabled`]) and calls go to
-    /// the network.
+    /// Only a folder that cannot be created is an error. A file that is garbage is set
+    /// aside and a new one started; one that cannot be used as this API's cache (another
+    /// program's database, a crawl store, a symbolic link, another API root's cache) is
+    /// warned about once and left as it is: the cache is then disabled
+    /// ([`Cache::is_disabled`]) and calls go to the network.
     pub fn open(dir: &Path, base: &str) -> Result<Cache> {
         Cache::open_named(dir, base, base)
     }
@@ -147,11 +175,18 @@ impl Cache {
             )
         })?;
         let path = Cache::file_for(dir, name);
-        let opened = Store::open(&path);
+        let opened = open::open(&path, &identity(name));
         let inner = Inner {
-            store: opened.as_ref().ok().map(|s| AsyncStore::new(s.clone())),
+            store: opened
+                .as_ref()
+                .ok()
+                .map(|o| AsyncStore::new(o.store.clone())),
+            file: opened.as_ref().ok().and_then(|o| o.file),
+            set_aside: opened.as_ref().ok().and_then(|o| o.set_aside.clone()),
             path,
             disabled: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
+            budget: AtomicU64::new(DEFAULT_BUDGET),
             base: base.trim_end_matches('/').to_owned(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -182,6 +217,54 @@ impl Cache {
     /// The file it keeps (or would, if it could be opened).
     pub fn path(&self) -> Option<&Path> {
         Some(&self.inner.path)
+    }
+
+    /// The store behind the cache, while it is in use: to look at it or to seed it (the
+    /// tests). Rows written here bypass the budget.
+    pub fn store(&self) -> Option<Store> {
+        self.inner.store().map(|s| s.blocking().clone())
+    }
+
+    /// Sets the file's byte budget (default [`DEFAULT_BUDGET`]): writes past it evict
+    /// (see [`budget`]).
+    pub fn set_budget(&self, bytes: u64) {
+        self.inner.budget.store(bytes, Ordering::Relaxed);
+    }
+
+    /// What became of the file so far (looked at now: a file removed since the last
+    /// write is seen too).
+    pub fn standing(&self) -> Standing {
+        let inner = &self.inner;
+        let gone = inner.file.is_some() && open::file_id(&inner.path) != inner.file;
+        if inner.removed.load(Ordering::Relaxed) || (inner.store.is_some() && gone) {
+            Standing::Removed
+        } else if self.is_disabled() {
+            Standing::NotUsed
+        } else {
+            inner
+                .set_aside
+                .clone()
+                .map_or(Standing::Used, Standing::Replaced)
+        }
+    }
+
+    /// Whether the path still names the file opened; if not, the cache gives up on it
+    /// (said once): nothing is written into a file that was removed.
+    fn still_there(&self) -> bool {
+        let inner = &self.inner;
+        if inner.file.is_none() || open::file_id(&inner.path) == inner.file {
+            return true;
+        }
+        if !inner.removed.swap(true, Ordering::Relaxed) {
+            inner.give_up(&Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} was removed or replaced during the run; answers from now on are not kept",
+                    inner.path.display()
+                ),
+            ));
+        }
+        false
     }
 
     /// `(endpoint, key)` of a resource URL of this API, or `None`.
@@ -249,11 +332,20 @@ impl Cache {
         }
     }
 
-    /// Keeps `resp` if it may be kept. Failures are logged, never returned.
+    /// Keeps `resp` if it may be kept, within the budget. Failures are logged, never
+    /// returned.
     fn remember(&self, store: &Store, endpoint: &str, key: &str, resp: &Response) {
+        let budget = self.inner.budget.load(Ordering::Relaxed);
+        if resp.body.len() as u64 > budget / 2 || !self.still_there() {
+            return;
+        }
         let now = now_ms();
         let result = match resp.status {
-            200 => match resp.max_age.filter(|a| !a.is_zero()) {
+            200 => match resp
+                .max_age
+                .filter(|a| !a.is_zero())
+                .map(|a| a.min(MAX_AGE_CAP))
+            {
                 // A list page is kept by its query; a resource by its id and name; a body
                 // without a numeric id is not a resource: not kept.
                 Some(age) if endpoint.ends_with(LIST) => {
@@ -273,7 +365,12 @@ impl Cache {
             },
             404 => store.put_miss(endpoint, key, now + NOT_FOUND_TTL.as_millis() as i64),
             _ => Ok(()),
-        };
+        }
+        .and_then(|()| {
+            store
+                .with_conn(|conn| budget::evict(conn, budget, now))
+                .map(drop)
+        });
         if let Err(e) = result {
             self.inner.give_up(&e);
         }
@@ -397,23 +494,6 @@ impl CacheMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_are_one_per_api_and_safe() {
-        let dir = Path::new("/c");
-        assert_eq!(
-            Cache::file_for(dir, "https://pokeapi.co/api/v2/"),
-            Path::new("/c/pokeapi-co-api-v2.db")
-        );
-        assert_eq!(
-            Cache::file_for(dir, "http://127.0.0.1:8000/api/v2"),
-            Path::new("/c/127-0-0-1-8000-api-v2.db")
-        );
-        assert_eq!(
-            Cache::file_for(dir, "../../etc"),
-            Path::new("/c/------etc.db")
-        );
-    }
 
     #[test]
     fn only_resource_urls_of_this_api_are_cached() {

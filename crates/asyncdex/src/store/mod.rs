@@ -23,6 +23,7 @@
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
 
+mod cache_file;
 mod checked;
 #[cfg(feature = "postgres")]
 pub(crate) use checked::verify;
@@ -41,8 +42,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use links::{is_listed, linked_ids, rebase, relativize, API_PATH, ENCOUNTERS, META};
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
-pub use schema::APPLICATION_ID;
 use schema::{Found, SCHEMA};
+pub use schema::{APPLICATION_ID, CACHE_APPLICATION_ID};
 pub(crate) use untouched::connect_untouched;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -81,6 +82,9 @@ impl Store {
         let path = path.as_ref();
         schema::check_regular(path, "cannot open the store")?;
         let found = schema::inspect(path)?;
+        if found == Found::Cache {
+            return Err(schema::refused(path, schema::IS_CACHE));
+        }
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).map_err(db_error(&what))?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -104,8 +108,10 @@ impl Store {
             ));
         }
         schema::check_regular(path, "cannot read the store")?;
-        if schema::inspect(path)? == Found::Empty {
-            return Err(schema::refused(path, "it is empty"));
+        match schema::inspect(path)? {
+            Found::Empty => return Err(schema::refused(path, "it is empty")),
+            Found::Cache => return Err(schema::refused(path, schema::IS_CACHE)),
+            Found::Store { .. } => {}
         }
         let what = format!("cannot read the store {}", path.display());
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;

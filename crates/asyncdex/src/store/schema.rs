@@ -23,6 +23,14 @@ use crate::error::{Error, ErrorKind, Result};
 /// The `application_id` in a store's header: `"adex"` in ASCII.
 pub const APPLICATION_ID: i32 = 0x6164_6578;
 
+/// The `application_id` in the client's disk cache files: `"adxc"` in ASCII. A cache file
+/// has a store's tables, but it is not a store (its rows expire, it belongs to one API
+/// root): a store refuses a file with this stamp, and the cache refuses a store's.
+pub const CACHE_APPLICATION_ID: i32 = 0x6164_7863;
+
+/// Why a store refuses a cache file.
+pub(super) const IS_CACHE: &str = "it is the client's disk cache, not a store";
+
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS resources (
     endpoint   TEXT    NOT NULL,
@@ -89,6 +97,8 @@ pub(super) enum Found {
         /// Whether its header already carries [`APPLICATION_ID`].
         stamped: bool,
     },
+    /// A disk cache file (stamped [`CACHE_APPLICATION_ID`]).
+    Cache,
 }
 
 /// Refuses a path that exists and is not a regular file (a device such as `/dev/null`, a
@@ -136,17 +146,22 @@ pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
 /// Inspects `path` without changing it; an error (one line, naming the file) if it is
 /// not a store and not empty.
 pub(super) fn inspect(path: &Path) -> Result<Found> {
+    examine(path).map_err(|why| refused(path, &why))
+}
+
+/// [`inspect`], with the reason a file is refused alone (`it is not an SQLite database`).
+pub(super) fn examine(path: &Path) -> std::result::Result<Found, String> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() == 0 => return Ok(Found::Empty),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Empty),
-        Err(e) => return Err(refused(path, &format!("cannot read it ({e})"))),
+        Err(e) => return Err(format!("cannot read it ({e})")),
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| refused(path, &format!("cannot read it ({})", one_line(&e))))?;
+        .map_err(|e| format!("cannot read it ({})", one_line(&e)))?;
     let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
-    inspect_conn(&conn).map_err(|why| refused(path, &why))
+    inspect_conn(&conn)
 }
 
 pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
@@ -159,6 +174,9 @@ pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Stri
         .map_err(sqlite)?;
     if id == APPLICATION_ID {
         return Ok(Found::Store { stamped: true });
+    }
+    if id == CACHE_APPLICATION_ID {
+        return Ok(Found::Cache);
     }
     if id != 0 {
         return Err(format!(

@@ -70,7 +70,7 @@ impl Store {
         let path = path.as_ref();
         let conn = connect_untouched(path)?;
         match schema::inspect_conn(&conn) {
-            Ok(Found::Store { .. }) => {}
+            Ok(Found::Store { .. } | Found::Cache) => {}
             Ok(Found::Empty) => return Err(schema::refused(path, "it is empty")),
             Err(why) => return Err(schema::refused(path, &why)),
         }

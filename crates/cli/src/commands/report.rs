@@ -280,12 +280,19 @@ pub fn print_cache(
     let file = cache
         .path()
         .map_or(String::new(), |p| format!(" ({})", p.display()));
-    // A file set aside (garbage, another program's, a disk that failed) is said here too,
-    // not only in the warning: the counts alone would read as a cache that worked.
-    let aside = if cache.is_disabled() {
-        "; the cache file was set aside, not used"
-    } else {
-        ""
+    // A file not used (another program's, a disk that failed), set aside or removed
+    // during the run is said here too, not only in the warning: the counts alone would
+    // read as a cache that worked.
+    let aside = match cache.standing() {
+        asyncdex::cache::Standing::Used => String::new(),
+        asyncdex::cache::Standing::NotUsed => "; the cache file was set aside, not used".into(),
+        asyncdex::cache::Standing::Replaced(old) => format!(
+            "; a damaged cache file was set aside as {}",
+            old.file_name().unwrap_or_default().to_string_lossy()
+        ),
+        asyncdex::cache::Standing::Removed => {
+            "; the cache file was removed during the run: later answers were not kept".into()
+        }
     };
     writeln!(
         err,

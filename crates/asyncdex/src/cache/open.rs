@@ -1,0 +1,132 @@
+//! Opening a cache file: the cache's own file, for this API root, and only while it is
+//! still there.
+//!
+//! - The file must be a cache file ([`CACHE_APPLICATION_ID`](crate::store::CACHE_APPLICATION_ID)):
+//!   a crawl store, another program's database or a symbolic link is refused and left as
+//!   it is (the run goes on without a cache).
+//! - A file that is not SQLite at all, or a cache file too damaged to open, is *set
+//!   aside*: renamed to `NAME.db.aside` (its `-wal`/`-shm` likewise, so no stale log is
+//!   read into the next file), and a new cache file is started in its place. It happens
+//!   once; the next run finds a good file. `cache clear` removes set-aside files.
+//! - The file keeps the API root it caches (credentials never included) and is used only
+//!   for that root: a file of another root under this name is not this cache.
+//! - The cache remembers which file it opened (device and inode). A file removed or
+//!   replaced during the run (`cache clear` in another terminal) is noticed before the
+//!   next write, said once, and nothing more is written into the deleted file.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::OptionalExtension;
+
+use super::files::{header, Header};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::{Store, CACHE_APPLICATION_ID};
+
+/// What the name of a set-aside file ends with (`x.db.aside`).
+pub(super) const ASIDE: &str = ".aside";
+
+/// A cache file, opened.
+#[derive(Debug)]
+pub(super) struct Opened {
+    pub(super) store: Store,
+    /// Its device and inode, to tell whether the path still names it.
+    pub(super) file: Option<(u64, u64)>,
+    /// Where a damaged file found at the path was put first, if one was.
+    pub(super) set_aside: Option<PathBuf>,
+}
+
+/// Opens the cache file at `path` for the API `identity` (see the module docs).
+pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
+    let (store, set_aside) = match Store::open_cache(path) {
+        Ok(store) => (store, None),
+        Err(e) if damaged(path) => {
+            let aside = set_aside(path)?;
+            tracing::warn!(
+                "cache: {e}; set aside as {}, a new cache file started",
+                aside.display()
+            );
+            (Store::open_cache(path)?, Some(aside))
+        }
+        Err(e) => return Err(e),
+    };
+    check_root(&store, path, identity)?;
+    Ok(Opened {
+        file: file_id(path),
+        store,
+        set_aside,
+    })
+}
+
+/// Whether the regular file at `path` is garbage or a cache file of ours too damaged to
+/// open: not SQLite at all, or SQLite stamped as a cache. Another program's database or a
+/// crawl store is never set aside (it is not ours to move).
+fn damaged(path: &Path) -> bool {
+    match header(path) {
+        Header::Garbage => true,
+        Header::Sqlite(id) => id == CACHE_APPLICATION_ID.to_be_bytes(),
+        Header::Missing | Header::NotRegular => false,
+    }
+}
+
+/// Renames the file at `path`, and its `-wal` and `-shm`, to their set-aside names.
+fn set_aside(path: &Path) -> Result<PathBuf> {
+    let with = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    for side in ["-wal", "-shm"] {
+        let file = with(side);
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::rename(&file, with(&format!("{side}{ASIDE}")));
+        }
+    }
+    let aside = with(ASIDE);
+    std::fs::rename(path, &aside).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot set {} aside: {e}", path.display()),
+        )
+    })?;
+    Ok(aside)
+}
+
+/// Records `identity` in a new cache file, or checks that the file is this root's.
+fn check_root(store: &Store, path: &Path, identity: &str) -> Result<()> {
+    let kept = store.with_conn(|conn| {
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS cache_root (root TEXT NOT NULL)")?;
+        let kept: Option<String> = conn
+            .query_row("SELECT root FROM cache_root LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        if kept.is_none() {
+            conn.execute("INSERT INTO cache_root (root) VALUES (?1)", [identity])?;
+        }
+        Ok(kept)
+    })?;
+    match kept {
+        Some(root) if root != identity => Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "{} is the cache of another API root, not of this one",
+                path.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The device and inode `path` names now (without following a link).
+pub(super) fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
