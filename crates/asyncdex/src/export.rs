@@ -41,7 +41,6 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::files::write_atomic;
 use crate::store::{is_listed, Store, Stored, API_PATH, ENCOUNTERS, META};
 
 /// What an export reads of a store: its endpoints, and each one's rows, checked. The
@@ -132,34 +131,34 @@ fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 /// row stops the export with an error naming it, rather than publishing it, and nothing
 /// is exported at all (`dir` is as it was, or was not created; see [`staging`]).
 pub fn export(store: &dyn Exportable, dir: &Path) -> Result<ExportReport> {
-    let staging = staging::Staging::new(dir)?;
-    let report = write_tree(store, staging.root()).map_err(|e| staging.nothing_written(e))?;
+    let mut staging = staging::Staging::new(dir)?;
+    let report = write_tree(store, &mut staging).map_err(|e| staging.nothing_written(e))?;
     staging.land()?;
     Ok(report)
 }
 
-/// Writes the whole layout under `root`, a fresh folder of the export's own.
-fn write_tree(store: &dyn Exportable, root: &Path) -> Result<ExportReport> {
-    let root = root.canonicalize().map_err(|e| io_error(root, e))?;
-    let mut api = root.clone();
-    for name in ["data", "api", "v2"] {
-        api = enter(&root, &api, name)?;
-    }
+/// The layout's folder of every resource, under the export's root.
+const API: &str = "data/api/v2";
+
+/// Writes the whole layout through `staging`, in the order a reader should see it
+/// appear: an endpoint's resources, then its list; the root index last.
+fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging) -> Result<ExportReport> {
     let mut report = ExportReport::default();
     let mut index = serde_json::Map::new();
     for endpoint in store.endpoints()? {
         if !is_listed(&endpoint) {
-            report.resources += export_unlisted(store, &root, &api, &endpoint, &mut report.bytes)?;
+            report.resources += export_unlisted(store, staging, &endpoint, &mut report.bytes)?;
             if endpoint == META {
                 index.insert(META.into(), format!("{API_PATH}/{META}/").into());
             }
             continue;
         }
-        let folder = enter(&root, &api, &endpoint)?;
         let mut results = Vec::new();
         store.for_each_verified(&endpoint, &mut |row| {
-            let path = enter(&root, &folder, &row.id.to_string())?;
-            write_atomic(&path.join("index.json"), &row.body)?;
+            staging.put(
+                &format!("{API}/{endpoint}/{}/index.json", row.id),
+                &row.body,
+            )?;
             report.resources += 1;
             report.bytes += row.body.len() as u64;
             let url = format!("{API_PATH}/{endpoint}/{}/", row.id);
@@ -175,14 +174,15 @@ fn write_tree(store: &dyn Exportable, root: &Path) -> Result<ExportReport> {
             "previous": null,
             "results": results,
         });
-        write_atomic(&folder.join("index.json"), list.to_string().as_bytes())?;
+        staging.put(
+            &format!("{API}/{endpoint}/index.json"),
+            list.to_string().as_bytes(),
+        )?;
         report.lists += 1;
         index.insert(endpoint.clone(), format!("{API_PATH}/{endpoint}/").into());
     }
-    write_atomic(
-        &api.join("index.json"),
-        serde_json::Value::Object(index).to_string().as_bytes(),
-    )?;
+    let index = serde_json::Value::Object(index).to_string();
+    staging.put(&format!("{API}/index.json"), index.as_bytes())?;
     Ok(report)
 }
 
@@ -190,22 +190,17 @@ fn write_tree(store: &dyn Exportable, root: &Path) -> Result<ExportReport> {
 /// encounters at `pokemon/{id}/encounters/index.json`. Returns how many files.
 fn export_unlisted(
     store: &dyn Exportable,
-    root: &Path,
-    api: &Path,
+    staging: &mut staging::Staging,
     endpoint: &str,
     bytes: &mut u64,
 ) -> Result<usize> {
     let mut written = 0;
     store.for_each_verified(endpoint, &mut |row| {
-        let folder = match endpoint {
-            ENCOUNTERS => {
-                let pokemon = enter(root, api, "pokemon")?;
-                let id = enter(root, &pokemon, &row.id.to_string())?;
-                enter(root, &id, "encounters")?
-            }
-            _ => enter(root, api, META)?,
+        let rel = match endpoint {
+            ENCOUNTERS => format!("{API}/pokemon/{}/encounters/index.json", row.id),
+            _ => format!("{API}/{META}/index.json"),
         };
-        write_atomic(&folder.join("index.json"), &row.body)?;
+        staging.put(&rel, &row.body)?;
         *bytes += row.body.len() as u64;
         written += 1;
         Ok(())

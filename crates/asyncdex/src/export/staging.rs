@@ -15,22 +15,26 @@
 //!   folder): an export never deletes what it did not write, so it cannot swap the folder
 //!   for a new one (the user's `index.html` beside `data/` would go). The temporary folder
 //!   is made *inside* it (`site/.export-asyncdex.PID.N`: the same file system even when
-//!   `site` is a mount point), and its files are merged in: every place first checked (a
-//!   symbolic link or a folder where a file goes is refused before anything moves), then
-//!   each file renamed over its old version, deepest first, so that a list appears after
-//!   the resources it names and the root index last. A server already serving the folder
-//!   sees each file old or new, never half; files of an earlier export that this one does
-//!   not have are left as they were, as they always were.
+//!   `site` is a mount point), and holds the files flat (`0`, `1`, ...: a folder per
+//!   resource made and removed again would cost more than the files). Then every place is
+//!   checked (a symbolic link, or a folder where a file goes, is refused before anything
+//!   moves), the missing folders are made, and each file is renamed over its old version
+//!   in the order written, so a list appears after the resources it names and the root
+//!   index last. A server already serving the folder sees each file old or new, never
+//!   half; files of an earlier export that this one does not have are left as they were,
+//!   as they always were.
 //!
 //! On failure the temporary folder is removed ([`Drop`]), and the target is as it was.
 //! A process killed outright (`kill -9`, a second Ctrl-C) cannot clean up: its temporary
 //! folder, named as above, is left to delete by hand, and the target is still untouched.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::io_error;
+use super::{enter, io_error};
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
 
 /// Where an export is written, and how it is put in place.
 pub(super) struct Staging {
@@ -42,6 +46,11 @@ pub(super) struct Staging {
     merge_into: Option<PathBuf>,
     /// Folders made on the way to a new target, deepest first: removed on failure.
     made: Vec<PathBuf>,
+    /// A new target: the folders made in the temporary one so far, by relative path.
+    entered: HashMap<String, PathBuf>,
+    /// An existing target: each file written (flat in the temporary folder) and where
+    /// it goes, relative to the target, in the order written.
+    staged: Vec<(PathBuf, String)>,
     /// Put in place: nothing to clean up.
     landed: bool,
 }
@@ -66,6 +75,8 @@ impl Staging {
             tmp: PathBuf::new(),
             merge_into: None,
             made: Vec::new(),
+            entered: HashMap::new(),
+            staged: Vec::new(),
             landed: false,
         };
         let (folder, name) = match std::fs::metadata(target) {
@@ -108,9 +119,32 @@ impl Staging {
         Ok(staging)
     }
 
-    /// The folder to write the export into.
-    pub(super) fn root(&self) -> &Path {
-        &self.tmp
+    /// Writes one file of the export, `rel` under its root (`data/api/v2/type/13/index.json`).
+    pub(super) fn put(&mut self, rel: &str, body: &[u8]) -> Result<()> {
+        if self.merge_into.is_some() {
+            let from = self.tmp.join(self.staged.len().to_string());
+            write_atomic(&from, body)?;
+            self.staged.push((from, rel.to_owned()));
+            return Ok(());
+        }
+        let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let folder = self.folder(folder)?;
+        write_atomic(&folder.join(name), body)
+    }
+
+    /// The folder `rel` in the temporary one, made (each step a real folder) if missing.
+    fn folder(&mut self, rel: &str) -> Result<PathBuf> {
+        if rel.is_empty() {
+            return Ok(self.tmp.clone());
+        }
+        if let Some(path) = self.entered.get(rel) {
+            return Ok(path.clone());
+        }
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = self.folder(parent)?;
+        let path = enter(&self.tmp, &parent, name)?;
+        self.entered.insert(rel.to_owned(), path.clone());
+        Ok(path)
     }
 
     /// `e`, which stopped the export before anything was put in place, saying so.
@@ -134,26 +168,18 @@ impl Staging {
                 )
             })?,
             Some(root) => {
-                let mut steps = Vec::new();
-                plan(&self.tmp, &root, &mut steps)?;
-                for step in steps {
-                    match step {
-                        Step::Folder(there) => {
-                            if absent(&there) {
-                                std::fs::create_dir(&there).map_err(|e| io_error(&there, e))?;
-                            }
-                        }
-                        Step::File(from, there) => {
-                            // A replaced file keeps its mode, as `write_atomic` keeps it.
-                            if let Ok(meta) = std::fs::symlink_metadata(&there) {
-                                let _ = std::fs::set_permissions(&from, meta.permissions());
-                            }
-                            std::fs::rename(&from, &there).map_err(|e| io_error(&there, e))?;
-                        }
-                    }
+                for folder in self.check_places(&root)? {
+                    std::fs::create_dir(&folder).map_err(|e| io_error(&folder, e))?;
                 }
-                // Only the emptied folders are left in it.
-                let _ = std::fs::remove_dir_all(&self.tmp);
+                for (from, rel) in &self.staged {
+                    let there = root.join(rel);
+                    // A replaced file keeps its mode, as `write_atomic` keeps it.
+                    if let Ok(meta) = std::fs::symlink_metadata(&there) {
+                        let _ = std::fs::set_permissions(from, meta.permissions());
+                    }
+                    std::fs::rename(from, &there).map_err(|e| io_error(&there, e))?;
+                }
+                let _ = std::fs::remove_dir(&self.tmp); // empty now
             }
         }
         self.landed = true;
@@ -178,47 +204,45 @@ impl Drop for Staging {
     }
 }
 
-/// One move of a merge: a folder to make in the target, or a file to rename into it.
-enum Step {
-    Folder(PathBuf),
-    File(PathBuf, PathBuf),
-}
-
-/// The steps that merge the staged folder `from` into `there`, after
-/// checking every place they touch: a folder where a file goes, a file where a folder
-/// goes, or a symbolic link anywhere is refused before anything moves. A folder comes
-/// before what goes in it, and a folder's files after its subfolders (so a list lands
-/// after the resources it names, the root index last).
-fn plan(from: &Path, there: &Path, steps: &mut Vec<Step>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .and_then(|dir| dir.collect::<std::io::Result<Vec<_>>>())
-        .map_err(|e| io_error(from, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    let mut files = Vec::new();
-    for entry in entries {
-        let (staged, place) = (entry.path(), there.join(entry.file_name()));
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        let found = std::fs::symlink_metadata(&place);
-        let refused = match &found {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                Some("it is a symbolic link (an export writes only inside the folder it is given)")
+impl Staging {
+    /// Checks every place a merge into `root` touches, before anything moves: each folder
+    /// on the way must be a real folder or missing, each file's place a regular file or
+    /// missing; a symbolic link anywhere is refused. Returns the folders to make, each
+    /// after its parent.
+    fn check_places(&self, root: &Path) -> Result<Vec<PathBuf>> {
+        let link = "it is a symbolic link (an export writes only inside the folder it is given)";
+        let mut seen = HashSet::new();
+        let mut missing = Vec::new();
+        for (_, rel) in &self.staged {
+            let mut at = 0;
+            while let Some(slash) = rel[at..].find('/') {
+                at += slash + 1;
+                let folder = &rel[..at - 1];
+                if !seen.insert(folder) {
+                    continue;
+                }
+                let place = root.join(folder);
+                match std::fs::symlink_metadata(&place) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        return Err(io_error(&place, link))
+                    }
+                    Ok(meta) if !meta.is_dir() => {
+                        return Err(io_error(&place, "it is not a directory"))
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(place),
+                    Err(e) => return Err(io_error(&place, e)),
+                }
             }
-            Ok(meta) if is_dir && !meta.is_dir() => Some("it is not a directory"),
-            Ok(meta) if !is_dir && !meta.is_file() => Some("it is not a regular file"),
-            _ => None,
-        };
-        if let Some(why) = refused {
-            return Err(io_error(&place, why));
-        }
-        if is_dir {
-            if found.is_err() {
-                steps.push(Step::Folder(place.clone()));
+            let place = root.join(rel);
+            match std::fs::symlink_metadata(&place) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(io_error(&place, link)),
+                Ok(meta) if !meta.is_file() => {
+                    return Err(io_error(&place, "it is not a regular file"))
+                }
+                _ => {}
             }
-            plan(&staged, &place, steps)?;
-        } else {
-            files.push(Step::File(staged, place));
         }
+        Ok(missing)
     }
-    steps.extend(files);
-    Ok(())
 }
