@@ -44,9 +44,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod budget;
+mod cached;
 mod files;
+mod mode;
 pub mod name;
 mod open;
+
+pub use cached::Cached;
+pub use mode::CacheMode;
 
 pub use budget::{DEFAULT_BUDGET, MAX_AGE_CAP};
 pub use files::{clear, clear_dir, is_cache_file, stats, Cleared, FileStats, Folder};
@@ -54,7 +59,7 @@ pub use name::identity;
 
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{BlockingTransport, Response, Transport};
+use crate::http::Response;
 use crate::store::{now_ms, rebase, AsyncStore, Row, Store};
 
 /// How long a 404 is remembered.
@@ -379,117 +384,6 @@ impl Cache {
 
 /// What marks a kept list page's endpoint (`pokemon#list`): no endpoint has a `#`.
 const LIST: &str = "#list";
-
-/// A transport with a [`Cache`] in front (or none: then it is the transport itself).
-#[derive(Debug, Clone)]
-pub struct Cached<T> {
-    inner: T,
-    cache: Option<Cache>,
-}
-
-impl<T> Cached<T> {
-    /// `inner` behind `cache`.
-    pub fn new(inner: T, cache: Option<Cache>) -> Cached<T> {
-        Cached { inner, cache }
-    }
-}
-
-impl<T: Transport> Transport for Cached<T> {
-    async fn get(&self, url: &str) -> Result<Response> {
-        let Some(cache) = &self.cache else {
-            return self.inner.get(url).await;
-        };
-        let Some(store) = cache.inner.store() else {
-            cache.count_set_aside(url);
-            return self.inner.get(url).await;
-        };
-        // The store blocks: its calls run on the store's offload pool.
-        let (c, u) = (cache.clone(), url.to_owned());
-        let lookup = store
-            .run(move |store| Ok(c.lookup(store, &u)))
-            .await
-            .unwrap_or(Lookup::Bypass);
-        match lookup {
-            Lookup::Hit(resp) => Ok(resp),
-            Lookup::Bypass => self.inner.get(url).await,
-            Lookup::Miss { endpoint, key } => {
-                let resp = self.inner.get(url).await?;
-                let (c, kept) = (cache.clone(), resp.clone());
-                let _ = store
-                    .run(move |store| {
-                        c.remember(store, &endpoint, &key, &kept);
-                        Ok(())
-                    })
-                    .await;
-                Ok(resp)
-            }
-        }
-    }
-}
-
-impl<B: BlockingTransport> BlockingTransport for Cached<B> {
-    fn get(&self, url: &str) -> Result<Response> {
-        let Some(cache) = &self.cache else {
-            return self.inner.get(url);
-        };
-        let Some(store) = cache.inner.store() else {
-            cache.count_set_aside(url);
-            return self.inner.get(url);
-        };
-        let store = store.blocking();
-        match cache.lookup(store, url) {
-            Lookup::Hit(resp) => Ok(resp),
-            Lookup::Bypass => self.inner.get(url),
-            Lookup::Miss { endpoint, key } => {
-                let resp = self.inner.get(url)?;
-                cache.remember(store, &endpoint, &key, &resp);
-                Ok(resp)
-            }
-        }
-    }
-}
-
-/// Whether and where to cache, as the user asked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CacheMode {
-    /// Neither flag: on for an API across the network, in [`Cache::default_dir`]; off for
-    /// the embedded mirror and other loopback servers, where the disk buys nothing and
-    /// the simulated latency is the lesson.
-    #[default]
-    Auto,
-    /// `--no-cache`.
-    Off,
-    /// `--cache [DIR]`: on, for any API, in this folder.
-    In(PathBuf),
-}
-
-impl CacheMode {
-    /// The cache for `source`, or `None` when caching is off.
-    #[cfg(feature = "mirror")]
-    pub fn open_for(&self, source: &crate::source::Source) -> Result<Option<Cache>> {
-        let dir = match self {
-            CacheMode::Off => return Ok(None),
-            CacheMode::In(dir) => dir.clone(),
-            CacheMode::Auto if source.is_loopback() => return Ok(None),
-            CacheMode::Auto => match Cache::default_dir() {
-                Ok(dir) => dir,
-                Err(e) => {
-                    tracing::warn!("not caching: {e}");
-                    return Ok(None);
-                }
-            },
-        };
-        match Cache::open_named(&dir, &source.cache_name(), source.base_url()) {
-            Ok(cache) => Ok(Some(cache)),
-            // Asked for: say why it cannot be. By default: go on without it.
-            Err(e) if matches!(self, CacheMode::In(_)) => Err(e),
-            Err(e) => {
-                tracing::warn!("not caching: {e}");
-                Ok(None)
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

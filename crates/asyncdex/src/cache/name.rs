@@ -8,7 +8,7 @@
 //! a hash of the whole root (scheme, host, port and path):
 //!
 //! ```text
-//! https://pokeapi.co/api/v2  ->  pokeapi-co-api-v2-1f0c3e5a9b7d2c44.db
+//! https://pokeapi.co/api/v2  ->  pokeapi-co-api-v2-59b942c76dc6419f.db
 //! ```
 //!
 //! The name is bounded (well under the 255 bytes a file name may have) and made of ASCII
@@ -77,6 +77,10 @@ mod tests {
     fn names_read_like_the_root_and_are_bounded_and_safe() {
         let pokeapi = name("https://pokeapi.co/api/v2/");
         assert!(pokeapi.starts_with("pokeapi-co-api-v2-"), "{pokeapi}");
+        assert_eq!(
+            pokeapi, "pokeapi-co-api-v2-59b942c76dc6419f.db",
+            "as the docs say"
+        );
         assert_eq!(pokeapi.len(), "pokeapi-co-api-v2-".len() + 16 + 3);
         assert_eq!(
             pokeapi,
