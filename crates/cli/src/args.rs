@@ -73,7 +73,7 @@ pub struct CrawlArgs {
     /// The store: a file (created if missing; a rerun fetches only what it lacks), or a
     /// postgres://user:password@host:port/database URL, whose queue any number of crawls
     /// share (each fetches what nobody else has).
-    #[arg(long, value_name = "FILE|URL", default_value = "asyncdex.db")]
+    #[arg(long, value_name = "FILE|URL", default_value = "asyncdex.db", value_parser = crate::output_file::store_path)]
     pub out: std::path::PathBuf,
     /// With a postgres:// --out: print where the shared crawl stands (done, leased,
     /// failed, left) and exit, fetching nothing.
@@ -166,6 +166,10 @@ pub struct ProgramArgs {
     /// Run a built-in program instead of a file.
     #[arg(long, value_enum)]
     pub example: Option<ExampleProgram>,
+    /// Most fetch steps in flight at once; more wait for a place (the closing line
+    /// counts the wait in the critical path).
+    #[arg(short = 'c', long, value_name = "N", default_value_t = asyncdex::program::MAX_FETCHES, value_parser = bounds::concurrency)]
+    pub concurrency: usize,
     /// One JSON object with every step.
     #[arg(long)]
     pub json: bool,
@@ -314,6 +318,11 @@ impl FaultArgs {
     }
 
     pub fn faults(&self, seed: u64) -> asyncdex::Result<Faults> {
+        if self.tail_rate > 0.0 && self.tail_ms == 0 {
+            return Err(asyncdex::Error::invalid_input(
+                "--tail-ms 0 makes a slow request no slower: give --tail-ms MS above 0, or drop --tail-rate",
+            ));
+        }
         let faults = Faults {
             fail: self.fail_rate,
             throttle: self.throttle_rate,
@@ -515,6 +524,13 @@ impl LimitArgs {
         self.named().1
     }
 
+    /// [`LimitArgs::named`] for a run of `calls` calls: no more are ever in flight (the
+    /// descriptor check and the connection pool need no more).
+    pub fn named_for(&self, calls: usize) -> (&'static str, usize) {
+        let (flag, most) = self.named();
+        (flag, most.min(calls.max(1)))
+    }
+
     /// [`LimitArgs::most`] and the flag that set it, for a message that names it.
     pub fn named(&self) -> (&'static str, usize) {
         match self.concurrency {
@@ -567,13 +583,27 @@ pub struct FetchArgs {
     /// Keep answers on disk and reuse them while fresh (Cache-Control: max-age). Default:
     /// on for an API across the network, off for the embedded mirror and local servers.
     /// Without DIR: the platform's cache folder (~/.cache/asyncdex).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", conflicts_with = "no_cache")]
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = PLATFORM_CACHE, value_parser = cache_dir, conflicts_with = "no_cache")]
     pub cache: Option<std::path::PathBuf>,
     /// Never use the disk cache.
     #[arg(long)]
     pub no_cache: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// What bare `--cache` stands for: a NUL, which no argument can hold (the command line
+/// is C strings), so it is never a folder someone named.
+const PLATFORM_CACHE: &str = "\0";
+
+/// `--cache DIR`, or bare `--cache` as an empty path (the platform's folder); an empty
+/// `--cache=` is refused.
+fn cache_dir(s: &str) -> Result<std::path::PathBuf, String> {
+    match s {
+        PLATFORM_CACHE => Ok(std::path::PathBuf::new()),
+        "" => Err("give a folder, or --cache alone for the platform's cache folder".into()),
+        dir => Ok(dir.into()),
+    }
 }
 
 impl FetchArgs {
@@ -641,12 +671,17 @@ pub struct PictureArgs {
 }
 
 impl PictureArgs {
-    pub fn pictures(&self) -> commands::Pictures {
-        commands::Pictures {
+    /// The pictures to draw; refused if --timeline and --trace name one file.
+    pub fn pictures(&self) -> asyncdex::Result<commands::Pictures> {
+        crate::output_file::check_distinct(&[
+            ("--timeline", self.timeline.as_deref()),
+            ("--trace", self.trace.as_deref()),
+        ])?;
+        Ok(commands::Pictures {
             timeline: self.timeline.clone(),
             trace: self.trace.clone(),
             histogram: self.histogram,
-        }
+        })
     }
 }
 
@@ -710,13 +745,33 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE|URL", default_value = "asyncdex.db")]
     pub from: std::path::PathBuf,
     /// The folder to write PokeAPI's static layout into (data/api/v2/...).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::output_file::export_dir)]
     pub to: std::path::PathBuf,
 }
 
 /// Where `--api` points (none: the embedded mirror), its error naming the flag.
 pub fn api_target(api: Option<&str>, mirror: MirrorConfig) -> asyncdex::Result<Target> {
+    if let Some(bad) = api.and_then(malformed_escape) {
+        return Err(asyncdex::Error::invalid_input(format!(
+            "--api: the user name or password holds {bad:?}, which is not a %-escape (two hex digits): write % as %25"
+        )));
+    }
     Target::parse(api, mirror).map_err(|e| asyncdex::Error::invalid_input(format!("--api: {e}")))
+}
+
+/// The first `%` in a URL's `user:password@` not followed by two hex digits, with what
+/// follows it: such a name cannot be decoded, and each call would fail at run time.
+fn malformed_escape(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let bytes = userinfo.as_bytes();
+    let at = (0..bytes.len()).find(|&i| {
+        bytes[i] == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })?;
+    Some(userinfo[at..].chars().take(3).collect())
 }
 
 /// The platform's cache folder, or an error saying to name one with `--cache DIR`.

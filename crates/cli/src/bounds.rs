@@ -64,9 +64,10 @@ pub const MAX_BURST: u32 = 1_000_000;
 /// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
 pub const DEFAULT_RETRIES: u32 = 2;
 
-/// Descriptors a run needs besides its connections (standard streams, the runtime, a
-/// store, the cache, the listener).
-pub const SPARE_FDS: u64 = 64;
+/// Descriptors a run needs besides its connections (standard streams, the runtimes, a
+/// store, the cache, the listener): measured, a run with its cache open holds about 25
+/// besides its sockets, so `get pikachu` fits the smallest limits in use (`ulimit -n 64`).
+pub const SPARE_FDS: u64 = 32;
 
 /// Checks that `connections` open at once (twice as many when the embedded mirror in this
 /// process holds the other ends) fit the descriptor limit, raised first as far as the
@@ -303,13 +304,22 @@ pub fn secs(s: &str) -> Result<Duration, String> {
 }
 
 /// A hedge's percentile, `p95` (or `p99.9`, `95`): above 0, at most 99.9; as a quantile.
+/// Written as percentiles are, digits with at most one decimal point (`P95`, `p95.`,
+/// `p1e1` are refused: not a way anyone writes one, so likely not what was meant).
 pub fn hedge(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let digits = t.strip_prefix(['p', 'P']).unwrap_or(t);
+    let digits = t.strip_prefix('p').unwrap_or(t);
+    let plain = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    // A sign is written as numbers are: past the bound, and said so below.
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    let written = match unsigned.split_once('.') {
+        Some((whole, fraction)) => plain(whole) && plain(fraction),
+        None => plain(unsigned),
+    };
     let p: f64 = digits
         .parse()
         .ok()
-        .filter(|p: &f64| p.is_finite())
+        .filter(|p: &f64| written && p.is_finite())
         .ok_or_else(|| format!("{s:?} is not a percentile (p95, p99, p99.9)"))?;
     if !(p > 0.0 && p <= 99.9) {
         return Err(format!(

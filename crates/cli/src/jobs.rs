@@ -30,10 +30,12 @@ pub async fn run(
                 &mode,
                 "--mode async or all",
             )?;
-            let mut plan = a
-                .fetch
-                .source
-                .plan(a.fetch.limit.named(), a.threads, seed, &cancel)?;
+            // Sized (descriptors, idle pool) for the calls there are: `names 3` needs 3
+            // connections, not -c's 64; the limit itself stays -c.
+            let mut plan =
+                (a.fetch.source).plan(a.fetch.limit.named_for(a.n), a.threads, seed, &cancel)?;
+            (plan.concurrency, plan.policy.concurrency) =
+                (a.fetch.limit.most(), a.fetch.limit.most());
             plan.policy = a.fetch.limit.apply(plan.policy);
             let job = NamesJob {
                 n: a.n,
@@ -43,13 +45,14 @@ pub async fn run(
                 plan,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures(),
+                pictures: a.fetch.pictures.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::names(job, io).await
         }
         Command::Get(a) => {
             a.fetch.limit.check(true, "get")?;
+            let calls = a.keys.len();
             let job = GetJob {
                 keys: a.keys,
                 policy: (a.fetch.limit).apply(a.fetch.source.policy(
@@ -57,10 +60,10 @@ pub async fn run(
                     0,
                     &cancel,
                 )?),
-                http: a.fetch.source.http(a.fetch.limit.named())?,
+                http: (a.fetch.source).http(a.fetch.limit.named_for(calls))?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures(),
+                pictures: a.fetch.pictures.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::get(job, io).await
@@ -78,10 +81,10 @@ pub async fn run(
                     seed,
                     &cancel,
                 )?),
-                http: a.fetch.source.http(a.fetch.limit.named())?,
+                http: (a.fetch.source).http(a.fetch.limit.named_for(a.n))?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures(),
+                pictures: a.fetch.pictures.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::stream(job, io).await
@@ -140,9 +143,10 @@ pub async fn run(
                 text,
                 file,
                 target: a.source.target(0)?,
-                http: a.source.http(("", 64))?,
+                http: a.source.http(("-c", a.concurrency))?,
+                concurrency: a.concurrency,
                 json: a.json,
-                pictures: a.pictures.pictures(),
+                pictures: a.pictures.pictures()?,
             };
             commands::program(job, io).await
         }

@@ -24,7 +24,7 @@ use clap::Parser;
 use commands::Io;
 use tokio_util::sync::CancellationToken;
 
-use args::Cli;
+use args::{Cli, Command};
 
 // jemalloc, as oha and most Rust network tools: each request allocates and frees a few
 // dozen small blocks (task, buffers, headers) across threads, which glibc's malloc serves
@@ -34,15 +34,7 @@ use args::Cli;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    // A closed stdout is a report nobody will see: refused before any work is done.
     let closed = plug_closed_std_fds();
-    if closed.stdout {
-        let _ = writeln!(
-            std::io::stderr(),
-            "error: standard output is closed: the report would be lost"
-        );
-        return ExitCode::from(commands::EXIT_FAILED);
-    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e)
@@ -66,6 +58,7 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "{line} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }
+        Err(_) if closed.stdout => return refuse_closed_stdout(),
         Err(e) => {
             // `--help`, `--version`: printed here, so a failed write is an error too.
             let text = e.render().to_string();
@@ -76,6 +69,12 @@ fn main() -> ExitCode {
             };
         }
     };
+    // A closed stdout is results nobody will see: refused before any work is done, for
+    // the commands whose results go there. `export` reports on stderr, and `serve` may be
+    // started by a service manager with stdout closed: its lines are only notes.
+    if closed.stdout && !matches!(cli.command, Command::Serve(_) | Command::Export(_)) {
+        return refuse_closed_stdout();
+    }
     let default_level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -172,6 +171,15 @@ fn log_in_colour() -> bool {
     use std::io::IsTerminal;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     std::io::stderr().is_terminal() && !no_color
+}
+
+/// The one-line error and exit code for a command run with its stdout closed.
+fn refuse_closed_stdout() -> ExitCode {
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: standard output is closed: the report would be lost"
+    );
+    ExitCode::from(commands::EXIT_FAILED)
 }
 
 /// The one-line error and exit code for output that could not be written.

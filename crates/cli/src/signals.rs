@@ -1,10 +1,23 @@
-//! One way to stop every command: SIGINT (Ctrl-C) and SIGTERM (`kill`, `timeout`, a
-//! service manager) are handled alike.
+//! One way to stop every command: SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a
+//! service manager), SIGHUP (the terminal closed, an ssh session dropped) and SIGQUIT
+//! (`Ctrl-\`) are handled alike.
 //!
 //! The first signal cancels the run's [`CancellationToken`]: each command stops starting
-//! work, reports (or stores) what finished, and the process exits 130 for SIGINT, 143 for
-//! SIGTERM (128 + the signal's number, as a shell reports a process the signal killed). A
-//! second signal of either kind exits at once with its own code.
+//! work, reports (or stores) what finished, and the process exits 128 + the signal's
+//! number, as a shell reports a process the signal killed: 130 for SIGINT, 143 for
+//! SIGTERM, 129 for SIGHUP, 131 for SIGQUIT. A second signal of any of them exits at once
+//! with its own code.
+//!
+//! Each of these, left to its default, kills the process, and whatever it had fetched
+//! and not yet printed or stored is lost. SIGHUP is the one a person sends without
+//! meaning to (closing a terminal): it stops the run like the others, so the report is
+//! written (wherever stdout points; to a closed terminal it is an error, exit 1, but a
+//! crawl's store and a file stay whole). Under `nohup`, which sets SIGHUP to be ignored
+//! before starting the program, it stays ignored: that is what `nohup` is asked for.
+//! SIGQUIT is a harder Ctrl-C (its default also dumps core): a run asked to quit still
+//! loses nothing. SIGUSR1 and SIGUSR2 are nobody's request to stop (they mean what a
+//! program defines, and some tools send them to ask for progress, as to `dd`): asyncdex
+//! defines nothing for them, so they are ignored rather than left to kill the run.
 //!
 //! "Second" means a later one, not a copy: `timeout` sends its signal twice within a
 //! millisecond (to the child, then to the child's process group). A signal that arrives
@@ -49,7 +62,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// The exit code of the first signal received (130 or 143), if one was.
+    /// The exit code of the first signal received (128 + its number), if one was.
     pub fn received(&self) -> Option<u8> {
         match self.first.load(Ordering::SeqCst) {
             0 => None,
@@ -97,21 +110,45 @@ pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
     Ok(Signals { first })
 }
 
-/// The next SIGINT or SIGTERM, as the exit code it calls for.
+/// Exit code: the terminal hung up (SIGHUP, 128 + 1).
+pub const EXIT_HANGUP: u8 = 129;
+/// Exit code: quit (SIGQUIT, `Ctrl-\`, 128 + 3).
+pub const EXIT_QUIT: u8 = 131;
+
+/// The next stopping signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT), as the exit code it
+/// calls for. SIGUSR1/2 are registered too, and never read: a registered signal no longer
+/// has its default (fatal) disposition, so they are ignored.
 struct Next {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    /// None when SIGHUP was ignored when the process started (`nohup`): left so.
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    quit: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    _ignored: [tokio::signal::unix::Signal; 2],
 }
 
 impl Next {
     #[cfg(unix)]
     fn new() -> std::io::Result<Next> {
         use tokio::signal::unix::{signal, SignalKind};
+        let hup = match ignored_at_start(1) {
+            true => None,
+            false => Some(signal(SignalKind::hangup())?),
+        };
         Ok(Next {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
+            hup,
+            quit: signal(SignalKind::quit())?,
+            _ignored: [
+                signal(SignalKind::user_defined1())?,
+                signal(SignalKind::user_defined2())?,
+            ],
         })
     }
 
@@ -122,9 +159,17 @@ impl Next {
 
     #[cfg(unix)]
     async fn recv(&mut self) -> u8 {
+        let hup = async {
+            match &mut self.hup {
+                Some(hup) => hup.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = self.int.recv() => EXIT_INTERRUPTED,
             _ = self.term.recv() => EXIT_TERMINATED,
+            _ = hup => EXIT_HANGUP,
+            _ = self.quit.recv() => EXIT_QUIT,
         }
     }
 
@@ -133,4 +178,18 @@ impl Next {
         let _ = tokio::signal::ctrl_c().await;
         EXIT_INTERRUPTED
     }
+}
+
+/// Whether signal `number` was ignored (`SIG_IGN`) when the process started, as `nohup`
+/// leaves SIGHUP: Linux lists the ignored signals in `/proc/self/status` (`SigIgn:`, a
+/// hexadecimal mask, bit `number - 1`). Elsewhere, or unreadable: not ignored.
+#[cfg(unix)]
+fn ignored_at_start(number: u32) -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (number - 1)) != 0)
+    })
 }

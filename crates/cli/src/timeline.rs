@@ -73,11 +73,24 @@ fn colour_class(status: Status) -> &'static str {
     }
 }
 
+/// `s` as XML text or an attribute value: markup escaped, and every character XML 1.0
+/// cannot hold at all (C0 controls other than tab, newline and carriage return, U+FFFE,
+/// U+FFFF), not even as `&#1;`, shown as U+FFFD instead, so that the SVG stays
+/// well-formed whatever a label holds (a browser refuses to draw a file that is not).
 pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push(char::REPLACEMENT_CHARACTER),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A "nice" tick step (1, 2 or 5 × 10^n ms) giving about 10 ticks over `total_ms`.
@@ -310,5 +323,32 @@ mod tests {
             .map(|e| e["args"]["limit"].as_u64().unwrap())
             .collect();
         assert_eq!(counters, [4, 8, 6]);
+    }
+
+    #[test]
+    fn a_label_with_control_characters_still_makes_well_formed_xml() {
+        let label = "</text><script>x</script>&amp;\u{1}\u{1b}[31m\u{0}\u{fffe}\u{ffff}\ttab";
+        let bar = Bar {
+            label: label.into(),
+            start: Duration::ZERO,
+            end: Duration::from_millis(5),
+            retries: vec![],
+            status: Status::Ok,
+        };
+        let groups = vec![Group {
+            name: format!("group {label}"),
+            bars: vec![bar],
+            limit: vec![],
+        }];
+        let picture = svg(&format!("title {label}"), &groups);
+        let doc = roxmltree::Document::parse(&picture).unwrap_or_else(|e| panic!("{e}"));
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("</text><script>x</script>&amp;\u{fffd}\u{fffd}[31m")),
+            "the label is shown, markup as text: {texts:?}"
+        );
+        assert!(!doc.descendants().any(|n| n.has_tag_name("script")));
     }
 }

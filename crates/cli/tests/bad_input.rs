@@ -131,6 +131,31 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "--api",
         ),
         Case::usage(
+            "api with a malformed %-escape in its password",
+            &["get", "1", "--api", "http://u%zz:p@127.0.0.1:9/api/v2"],
+            "--api: the user name or password holds \"%zz\"",
+        ),
+        Case::usage(
+            "a slow tail that adds nothing",
+            &["names", "3", "--tail-rate", "1", "--tail-ms", "0"],
+            "--tail-ms 0 makes a slow request no slower",
+        ),
+        Case::usage(
+            "a hedge in exponent notation",
+            &["names", "3", "--mode", "async", "--hedge", "p1e1"],
+            "\"p1e1\" is not a percentile",
+        ),
+        Case::usage(
+            "a hedge with a capital P",
+            &["names", "3", "--mode", "async", "--hedge", "P95"],
+            "\"P95\" is not a percentile",
+        ),
+        Case::usage(
+            "a hedge ending in a point",
+            &["names", "3", "--mode", "async", "--hedge", "p95."],
+            "\"p95.\" is not a percentile",
+        ),
+        Case::usage(
             "negative timeout",
             &["names", "3", "--timeout", "-1"],
             "'--timeout <SECS>': must be a positive number of seconds",
@@ -490,6 +515,12 @@ fn failed_runs_say_what_failed_and_exit_1() {
 fn crawl_and_export_report_bad_input_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("asyncdex.db");
+    std::fs::write(dir.path().join("afile"), "").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
     let cases = [
         Case::usage(
             "resource name with a non-ASCII letter",
@@ -516,6 +547,42 @@ fn crawl_and_export_report_bad_input_in_one_line() {
             "a crawl into a device",
             &["crawl", "--out", "/dev/null", "--resources", "type"],
             "it is a device, not a regular file",
+        ),
+        Case::usage(
+            "a crawl into a folder that does not exist",
+            &[
+                "crawl",
+                "--out",
+                "/nonexistent-dir/x.db",
+                "--resources",
+                "type",
+            ],
+            "the folder /nonexistent-dir does not exist",
+        ),
+        Case::usage(
+            "a crawl into a mysql URL",
+            &["crawl", "--out", "mysql://a@b/c", "--resources", "type"],
+            "mysql://a@b/c is a mysql:// URL: a store is a file or a postgres:// URL",
+        ),
+        Case::usage(
+            "a crawl into an sqlite URL",
+            &["crawl", "--out", "sqlite:///x.db", "--resources", "type"],
+            "is a sqlite:// URL",
+        ),
+        Case::usage(
+            "an export into a file",
+            &["export", "--from", "x.db", "--to", "afile"],
+            "afile is a file, not a folder",
+        ),
+        Case::usage(
+            "an export from a folder",
+            &["export", "--from", ".", "--to", "out"],
+            "cannot export .: it is a directory, not a store file",
+        ),
+        Case::usage(
+            "an export from a FIFO",
+            &["export", "--from", "fifo", "--to", "out"],
+            "cannot export fifo: it is a FIFO (named pipe), not a store file",
         ),
         Case::usage(
             "export from a store that does not exist",
@@ -589,6 +656,11 @@ fn output_files_are_checked_before_anything_runs() {
             "t.json/ names a folder, not a file",
         ),
         Case::usage(
+            "a timeline and a trace into one file",
+            &with(&["names", "5", "--timeline", "one.x", "--trace", "./one.x"]),
+            "--timeline and --trace name one file (./one.x)",
+        ),
+        Case::usage(
             "a trace under a file",
             &with(&["program", "--example", "smart-home", "--trace", "fifo.svg/t.json"]),
             "fifo.svg is a FIFO (named pipe), not a folder",
@@ -614,7 +686,7 @@ fn more_connections_than_descriptors_is_refused_up_front() {
     let stderr = common::binary::text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.starts_with("error: -c 200 needs about 464 open files"),
+        stderr.starts_with("error: -c 200 needs about 432 open files"),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -622,16 +694,30 @@ fn more_connections_than_descriptors_is_refused_up_front() {
     let out = std::process::Command::new("sh")
         .args([
             "-c",
-            &format!("ulimit -n 256 && exec {bin} names 3 --mode async -c auto --max-concurrency 200 --latency 0"),
+            &format!("ulimit -n 256 && exec {bin} names 300 --mode async -c auto --max-concurrency 200 --latency 0"),
         ])
         .output()
         .unwrap();
     let stderr = common::binary::text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.starts_with("error: --max-concurrency 200 needs about 464 open files")
+        stderr.starts_with("error: --max-concurrency 200 needs about 432 open files")
             && stderr.contains("lower --max-concurrency,"),
         "{stderr}"
+    );
+    // One call needs one connection, whatever -c says: it fits a small limit.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -n 64 && exec {bin} get pikachu -c 64 --latency 0 --json"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::binary::text(&out.stderr)
     );
     // Over HTTP/2 a handful of connections carry them all: it runs.
     let out = std::process::Command::new("sh")

@@ -110,3 +110,19 @@ fn log_lines_to_a_pipe_carry_no_colour() {
     );
     assert!(!stderr.contains("\u{1b}["), "no escape codes: {stderr:?}");
 }
+
+#[test]
+fn commands_that_report_on_stderr_run_with_stdout_closed() {
+    // `export` writes its report to stderr: it runs (and here finds no store: exit 2).
+    let out = sh("\"$ASYNCDEX\" export --from /nonexistent/x.db --to /nonexistent/out >&-");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("standard output is closed"), "{stderr}");
+    // `serve` as a service manager may start it: it serves until stopped (exit 143).
+    let script = "\"$ASYNCDEX\" serve --bind 127.0.0.1:0 >&- & pid=$!; sleep 1.5; \
+                  kill -TERM $pid; wait $pid";
+    let out = sh(script);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(!stderr.contains("standard output is closed"), "{stderr}");
+}

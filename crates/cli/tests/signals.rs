@@ -1,6 +1,8 @@
-//! SIGINT and SIGTERM stop every long-running command the same way: what finished is
-//! printed, the rest is marked cancelled, and the exit code names the signal (130 for
-//! SIGINT, 143 for SIGTERM). Each test signals the built binary mid-run and bounds the time.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT stop every long-running command the same way: what
+//! finished is printed, the rest is marked cancelled, and the exit code names the signal
+//! (128 + its number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 131 for SIGQUIT).
+//! Each test signals the built binary mid-run and bounds the time. (The signals that do
+//! not stop a run, and `serve`'s codes: stop_signals.rs.)
 
 mod common;
 
@@ -40,7 +42,7 @@ fn signal_after(child: Child, after: Duration, signal: &str) -> (Output, Duratio
     (out, sent.elapsed())
 }
 
-const SIGNALS: [(&str, i32); 2] = [("INT", 130), ("TERM", 143)];
+const SIGNALS: [(&str, i32); 4] = [("INT", 130), ("TERM", 143), ("HUP", 129), ("QUIT", 131)];
 
 #[test]
 fn names_keeps_what_finished_under_int_and_term() {

@@ -26,12 +26,23 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
         Some(url) => Some(asyncdex::pg::PgStore::open_existing(url).await?),
         None => None,
     };
-    if postgres.is_none() && !job.from.is_file() {
-        return Err(Error::invalid_input(format!(
-            "no store at {} (write one with `asyncdex crawl --out {}`)",
-            job.from.display(),
-            job.from.display()
-        )));
+    match std::fs::metadata(&job.from) {
+        _ if postgres.is_some() => {}
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => {
+            let what = asyncdex::files::describe(&meta);
+            let from = job.from.display();
+            return Err(Error::invalid_input(format!(
+                "cannot export {from}: it is {what}, not a store file"
+            )));
+        }
+        Err(_) => {
+            return Err(Error::invalid_input(format!(
+                "no store at {} (write one with `asyncdex crawl --out {}`)",
+                job.from.display(),
+                job.from.display()
+            )))
+        }
     }
     let started = Instant::now();
     let (from, to) = (job.from.clone(), job.to.clone());

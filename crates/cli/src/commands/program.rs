@@ -1,4 +1,14 @@
 //! `asyncdex program FILE | --example smart-home`: run a composed program, see its timing.
+//!
+//! Fetch steps take turns through `-c` places (64 by default): a parallel block of ten
+//! thousand fetches does not open ten thousand connections. That limit is part of the
+//! ideal the run is compared with: the critical path says what the program's shape
+//! costs, and with F fetches of latency L through c places no run can take less than
+//! ⌈F / c⌉ × L either, so the ideal is the larger of the two, and the closing line says
+//! which it was.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -24,6 +34,8 @@ pub struct ProgramJob {
     pub target: Target,
     /// Client settings for fetch steps.
     pub http: HttpOptions,
+    /// Most fetch steps in flight at once (`-c`).
+    pub concurrency: usize,
     /// One JSON object instead of the table.
     pub json: bool,
     /// Timeline and trace files to write.
@@ -40,19 +52,25 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         false => None,
     };
     let context = match &source {
-        Some(s) => Some(Context::new(
-            Client::new(s.base_url(), Native::new(&job.http)?),
-            match &job.target {
-                Target::Embedded(config) => Some(config.latency),
-                Target::Remote(_) => None,
-            },
-        )),
+        Some(s) => {
+            let mut context = Context::new(
+                Client::new(s.base_url(), Native::new(&job.http)?),
+                match &job.target {
+                    Target::Embedded(config) => Some(config.latency),
+                    Target::Remote(_) => None,
+                },
+            );
+            context.in_flight = Arc::new(tokio::sync::Semaphore::new(job.concurrency));
+            Some(context)
+        }
         None => None,
     };
     // A signal cancels the running steps and those not yet started; the report still
     // holds every step, the finished ones with their results.
     let task = program.task_until(&devices, context.as_ref(), &io.cancel)?;
-    let ideal = task.critical_path();
+    let limit = context.as_ref().map(|c| Limit::of(c, job.concurrency));
+    let path = task.critical_path();
+    let ideal = path.map(|p| limit.map_or(p, |l| p.max(l.floor)));
     if !job.json {
         writeln!(
             io.out,
@@ -87,7 +105,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     };
     let title = match ideal {
         Some(ideal) => format!(
-            "program {}: measured {:.3} s, critical path {:.3} s",
+            "program {}: measured {:.3} s, ideal {:.3} s",
             program.name(),
             report.duration().as_secs_f64(),
             ideal.as_secs_f64()
@@ -111,7 +129,10 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         let line = json!({
             "program": program.name(),
             "measured_ms": ms(report.duration()),
-            "critical_path_ms": ideal.map(ms),
+            "critical_path_ms": path.map(ms),
+            "ideal_ms": ideal.map(ms),
+            "fetches": limit.map_or(0, |l| l.fetches),
+            "fetch_limit": limit.map(|l| l.places),
             "ok": report.is_ok(),
             "steps": list,
         });
@@ -119,13 +140,27 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     } else {
         print_steps(&steps, io.out).map_err(io_error)?;
         let measured = report.duration();
-        let verdict = match ideal {
-            Some(ideal) => format!(
-                "critical path {:.3} s ({:.2}x the ideal): a parallel block costs its longest child, a sequence the sum of its children",
+        let ratio = |ideal: Duration| measured.as_secs_f64() / ideal.as_secs_f64().max(1e-9);
+        let shape = "a parallel block costs its longest child, a sequence the sum of its children";
+        let verdict = match (path, ideal, limit) {
+            (Some(path), Some(ideal), Some(l)) if ideal > path => format!(
+                "critical path {:.3} s, but {} fetches, at most {} at once (-c), take at least {:.3} s ({:.2}x that ideal): {shape}, and a fetch waits for a place",
+                path.as_secs_f64(),
+                l.fetches,
+                l.places,
                 ideal.as_secs_f64(),
-                measured.as_secs_f64() / ideal.as_secs_f64().max(1e-9)
+                ratio(ideal)
             ),
-            None => "critical path unknown (a step's duration is not known in advance)".into(),
+            (Some(path), _, limit) => format!(
+                "critical path {:.3} s ({:.2}x the ideal): {shape}{}",
+                path.as_secs_f64(),
+                ratio(path),
+                limit.map_or(String::new(), |l| format!(
+                    " (fetches: at most {} at once, -c)",
+                    l.places
+                ))
+            ),
+            _ => "critical path unknown (a step's duration is not known in advance)".into(),
         };
         writeln!(
             io.out,
@@ -164,6 +199,33 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     .map_err(io_error)?;
     summary.interrupted = io.cancel.is_cancelled();
     Ok(summary)
+}
+
+/// The fetch steps' places, and what they cost a run at the least.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    /// Fetch steps in the program.
+    fetches: usize,
+    /// How many may be in flight at once.
+    places: usize,
+    /// ⌈fetches / places⌉ fetch latencies: no run through `places` is shorter.
+    floor: Duration,
+}
+
+impl Limit {
+    /// Counted on the task just built from `context`: each fetch step holds a handle on
+    /// the context's places (its semaphore), so the handles beyond the context's own are
+    /// the fetch steps.
+    fn of(context: &Context, places: usize) -> Limit {
+        let fetches = Arc::strong_count(&context.in_flight).saturating_sub(1);
+        let rounds = fetches.div_ceil(places.max(1));
+        let latency = context.fetch_latency.unwrap_or_default();
+        Limit {
+            fetches,
+            places,
+            floor: latency.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX)),
+        }
+    }
 }
 
 /// How a step ended: a step the run's cancellation stopped is cancelled, not failed.

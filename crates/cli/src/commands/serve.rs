@@ -88,5 +88,9 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
-    Ok(Summary::default())
+    // Stopped by a signal (the only way it stops): the exit code names it (130, 143...).
+    Ok(Summary {
+        interrupted: io.cancel.is_cancelled(),
+        ..Summary::default()
+    })
 }

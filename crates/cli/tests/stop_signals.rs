@@ -1,0 +1,81 @@
+//! The signals that must not lose a run, beyond those signals.rs sends: SIGUSR1 and
+//! SIGUSR2 are nobody's request to stop, and are ignored (their default would kill the
+//! run and lose it); a SIGHUP that `nohup` (or `trap '' HUP`) set to be ignored stays
+//! ignored; and `serve`, stopped by a signal, exits with that signal's code like every
+//! other command.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::binary::text;
+
+/// A run of about a second: ten names, five at a time, 300 ms each.
+const TEN_NAMES: &str = "names 10 --ids 1-1025 --mode async -c 5 --latency 300 --jitter 0 --json";
+
+/// Starts `script` under `sh -c`, with `$ASYNCDEX` the binary, stdout and stderr piped.
+fn sh(script: &str) -> Child {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts")
+}
+
+/// Sends each of `signals` to `child` after `after`, and waits for it.
+fn signalled(child: Child, after: Duration, signals: &[&str]) -> Output {
+    std::thread::sleep(after);
+    for signal in signals {
+        common::signal(child.id(), signal);
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The one JSON line's `ok` count.
+fn ok_count(out: &Output) -> u64 {
+    let lines = common::binary::json_lines(out);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    lines[0]["ok"].as_u64().unwrap()
+}
+
+#[test]
+fn user_signals_do_not_stop_a_run() {
+    let child = sh(&format!("exec \"$ASYNCDEX\" {TEN_NAMES}"));
+    let out = signalled(child, Duration::from_millis(400), &["USR1", "USR2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ok_count(&out), 10, "the run went on to the end");
+}
+
+#[test]
+fn a_hangup_ignored_by_whoever_started_the_run_stays_ignored() {
+    // What `nohup` does: SIGHUP ignored, then exec. The run is not stopped by it.
+    let child = sh(&format!("trap '' HUP; exec \"$ASYNCDEX\" {TEN_NAMES}"));
+    let out = signalled(child, Duration::from_millis(400), &["HUP"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ok_count(&out), 10, "the run went on to the end");
+}
+
+#[test]
+fn serve_stopped_by_a_signal_exits_with_its_code() {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = signalled(child, Duration::from_millis(1000), &[signal]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            stdout.contains("stopped after 0 requests"),
+            "SIG{signal}: the closing line: {stdout}"
+        );
+    }
+}
