@@ -24,7 +24,7 @@
 //! may start. Calls run on the worker's own runtime (one core: against an API that takes
 //! milliseconds to answer, one thread has time to spare).
 //!
-//! Once seeded, every database call of a worker rides out an outage
+//! Every database call of a worker rides out an outage
 //! ([`crate::pg::outage`]): a server restarted mid-crawl costs a pause. One that stays
 //! away ends the worker as an interrupt does: its manifest (the queue's counts as last
 //! seen), and the store says why ([`PgStore::gave_up`]). A body larger than a PostgreSQL
@@ -102,32 +102,43 @@ pub async fn crawl_shared<T: Transport>(
     let endpoints = choose_endpoints(job, &shared).await?;
     let queue = Queue::new(store.clone(), sharing.lease);
 
-    // 1. Seed, once, whoever comes first.
-    let seeded = queue
-        .seed(&endpoints, |todo| async {
-            let call = with_shared(shared.clone(), |(t, b), endpoint: String| async move {
-                read_list(&t, &b, &endpoint).await
-            });
-            let read = gather(todo.clone(), &job.policy, call).await?;
-            Ok(todo
-                .into_iter()
-                .zip(read)
-                .map(|(endpoint, o)| match o.result {
-                    Ok(l) => Ok(SeedList {
-                        endpoint,
-                        count: l.count,
-                        ids: l.ids,
-                        unusable: l.unusable,
-                    }),
-                    Err(e) => Err((endpoint, Error::from(e).to_string())),
-                })
-                .collect())
-        })
-        .await?;
-    let list_errors: BTreeMap<String, String> =
-        seeded.into_iter().filter_map(|r| r.err()).collect();
+    // 1. Seed, once, whoever comes first. The lists are read once and kept, so a seed cut
+    // short by an outage is made again without reading them again.
     let cancel = job.policy.cancel.clone();
     let cancel = &cancel;
+    type Read = std::result::Result<SeedList, (String, String)>;
+    let lists: RefCell<BTreeMap<String, Read>> = RefCell::default();
+    let (lists, api) = (&lists, &shared);
+    let read = move |todo: Vec<String>| async move {
+        let missing: Vec<String> = {
+            let lists = lists.borrow();
+            todo.iter()
+                .filter(|e| !lists.contains_key(*e))
+                .cloned()
+                .collect()
+        };
+        let call = with_shared(api.clone(), |(t, b), endpoint: String| async move {
+            read_list(&t, &b, &endpoint).await
+        });
+        let read = gather(missing.clone(), &job.policy, call).await?;
+        let mut lists = lists.borrow_mut();
+        for (endpoint, o) in missing.into_iter().zip(read) {
+            let list = match o.result {
+                Ok(l) => Ok(SeedList {
+                    endpoint: endpoint.clone(),
+                    count: l.count,
+                    ids: l.ids,
+                    unusable: l.unusable,
+                }),
+                Err(e) => Err((endpoint.clone(), Error::from(e).to_string())),
+            };
+            lists.insert(endpoint, list);
+        }
+        Ok(todo.iter().map(|e| lists[e].clone()).collect::<Vec<Read>>())
+    };
+    let seeded = ride_out(store, cancel, || queue.seed(&endpoints, read)).await?;
+    let list_errors: BTreeMap<String, String> =
+        seeded.into_iter().filter_map(|r| r.err()).collect();
     ride_out(store, cancel, || queue.retry_failed(&endpoints)).await?;
     // The queue as last seen: the manifest when the server goes away for good.
     let last_counts =
