@@ -1,5 +1,23 @@
 //! Where calls go: the embedded mirror (the default, offline) or a real API (`--api`).
 //!
+//! An API root given with credentials (`http://user:pass@host/api/v2`) is split here,
+//! once, where it becomes a value of the program ([`Target::parse`]): the root that every
+//! URL is built from, compared with (a list's `next` page), printed and stored is
+//! credential-free, and the [`Credentials`] travel on their own, in
+//! [`HttpOptions::credentials`](crate::http::HttpOptions::credentials), to be attached
+//! only when a request is sent. So no report, manifest or store can leak the password:
+//! none of them ever holds it.
+//!
+//! ```
+//! use asyncdex::mirror::MirrorConfig;
+//! use asyncdex::source::Target;
+//!
+//! let target = Target::parse(Some("http://ash:pw@127.0.0.1:8/api/v2/"), MirrorConfig::default()).unwrap();
+//! let Target::Remote(remote) = &target else { unreachable!() };
+//! assert_eq!(remote.root(), "http://127.0.0.1:8/api/v2");
+//! assert_eq!(target.credentials().unwrap().to_string(), "ash:***");
+//! ```
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> asyncdex::Result<()> {
@@ -13,6 +31,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::Credentials;
 use crate::mirror::{raise_fd_limit, BackgroundMirror, MirrorConfig, ServeLimits};
 use crate::pokeapi::POKEAPI_URL;
 
@@ -22,7 +41,35 @@ pub enum Target {
     /// Start the embedded mirror in-process with this configuration.
     Embedded(MirrorConfig),
     /// A PokeAPI-compatible server at this API root.
-    Remote(String),
+    Remote(Remote),
+}
+
+/// A PokeAPI-compatible server: its API root (credential-free) and the credentials that
+/// came with it, if any. Printing it (`{:?}`) never shows the password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote {
+    root: String,
+    credentials: Option<Credentials>,
+}
+
+impl Remote {
+    /// The API root, `http://host/api/v2`: no trailing slash, never credentials.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The credentials the root was given with (`user:pass@`), to send, never show.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// The root as it may be shown: `http://user:***@host/api/v2` with credentials.
+    fn shown(&self) -> String {
+        match &self.credentials {
+            Some(c) => c.show(&self.root),
+            None => self.root.clone(),
+        }
+    }
 }
 
 impl Target {
@@ -32,11 +79,16 @@ impl Target {
             return Ok(Target::Embedded(mirror));
         };
         if api == "pokeapi" {
-            return Ok(Target::Remote(POKEAPI_URL.to_owned()));
+            return Ok(Target::Remote(Remote {
+                root: POKEAPI_URL.to_owned(),
+                credentials: None,
+            }));
         }
+        // Even a root refused is shown without its password.
+        let shown = crate::http::redact_url(api);
         let bad = |why: &str| {
             Error::invalid_input(format!(
-                "invalid API root {api:?}: {why} (expected e.g. http://127.0.0.1:8000/api/v2, or 'pokeapi')"
+                "invalid API root {shown:?}: {why} (expected e.g. http://127.0.0.1:8000/api/v2, or 'pokeapi')"
             ))
         };
         let url = reqwest::Url::parse(api).map_err(|e| bad(&e.to_string()))?;
@@ -49,9 +101,22 @@ impl Target {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("an API root has no query or fragment"));
         }
-        Ok(Target::Remote(
-            url.as_str().trim_end_matches('/').to_owned(),
-        ))
+        // The one place the credentials leave the root.
+        let (root, credentials) = Credentials::take(url.as_str().trim_end_matches('/'))
+            .map_err(|_| bad("its credentials are not valid percent-encoded UTF-8"))?;
+        Ok(Target::Remote(Remote {
+            root: root.into_owned(),
+            credentials,
+        }))
+    }
+
+    /// The credentials to send with every request ([`Remote::credentials`]); `None` for
+    /// the embedded mirror.
+    pub fn credentials(&self) -> Option<Credentials> {
+        match self {
+            Target::Remote(remote) => remote.credentials.clone(),
+            Target::Embedded(_) => None,
+        }
     }
 }
 
@@ -79,10 +144,10 @@ impl Source {
     pub async fn open(target: Target) -> Result<Source> {
         match target {
             // What is shown, and what names its cache file, never holds a password.
-            Target::Remote(url) => Ok(Source {
-                description: crate::http::redact_url(&url).into_owned(),
-                cache_name: crate::http::redact_url(&url).into_owned(),
-                base_url: url,
+            Target::Remote(remote) => Ok(Source {
+                description: remote.shown(),
+                cache_name: remote.shown(),
+                base_url: remote.root,
                 mirror: None,
             }),
             Target::Embedded(config) => {
@@ -111,7 +176,8 @@ impl Source {
         }
     }
 
-    /// The API root, `http://host/api/v2`.
+    /// The API root, `http://host/api/v2`: never credentials (they travel in
+    /// [`HttpOptions::credentials`](crate::http::HttpOptions::credentials)).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -157,13 +223,14 @@ mod tests {
     #[test]
     fn api_urls_are_validated() {
         let parse = |s| Target::parse(Some(s), MirrorConfig::default());
+        let root = |target: Target| match target {
+            Target::Remote(remote) => (remote.root, remote.credentials),
+            Target::Embedded(_) => unreachable!(),
+        };
+        assert_eq!(root(parse("pokeapi").unwrap()), (POKEAPI_URL.into(), None));
         assert_eq!(
-            parse("pokeapi").unwrap(),
-            Target::Remote(POKEAPI_URL.into())
-        );
-        assert_eq!(
-            parse("http://127.0.0.1:8000/api/v2/").unwrap(),
-            Target::Remote("http://127.0.0.1:8000/api/v2".into())
+            root(parse("http://127.0.0.1:8000/api/v2/").unwrap()),
+            ("http://127.0.0.1:8000/api/v2".into(), None)
         );
         let remote = |url: &str| Source {
             base_url: url.into(),
@@ -183,10 +250,29 @@ mod tests {
             "http://",
             "http://x/api?q=1",
             "::",
+            "http://u:%zz@h/api/v2",
+            "http://u:%zz@h/api?q=1",
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
             assert!(err.to_string().contains("invalid API root"), "{err}");
+            assert!(!err.to_string().contains("%zz"), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn credentials_leave_the_root_once_and_are_shown_redacted() {
+        let target = Target::parse(
+            Some("http://ash:pika%40chu@127.0.0.1:8/x/api/v2/"),
+            MirrorConfig::default(),
+        )
+        .unwrap();
+        assert!(!format!("{target:?}").contains("chu"), "{target:?}");
+        assert_eq!(target.credentials().unwrap().user(), "ash");
+        let source = Source::open(target).await.unwrap();
+        assert_eq!(source.base_url(), "http://127.0.0.1:8/x/api/v2");
+        assert_eq!(source.description(), "http://ash:***@127.0.0.1:8/x/api/v2");
+        assert_eq!(source.cache_name(), "http://ash:***@127.0.0.1:8/x/api/v2");
+        assert!(source.is_loopback());
     }
 }

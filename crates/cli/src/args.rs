@@ -432,6 +432,8 @@ impl SourceArgs {
             max_body: self.max_body * 1024 * 1024,
             max_idle_per_host: concurrency.max(1),
             http2: self.http2,
+            // `--api`'s user:pass@, split off its root where the root is parsed.
+            credentials: api_target(self.api.as_deref(), MirrorConfig::default())?.credentials(),
         })
     }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use hyper::header::AUTHORIZATION;
 
+use super::credentials::Credentials;
 use super::headers::Head;
 use super::redirect::Hops;
 use super::{failure, BlockingTransport, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
@@ -18,6 +19,7 @@ pub struct Blocking {
     agent: ureq::Agent,
     timeout: Option<std::time::Duration>,
     max_body: u64,
+    credentials: Option<Credentials>,
 }
 
 impl Blocking {
@@ -38,6 +40,7 @@ impl Blocking {
             agent,
             timeout,
             max_body: options.max_body,
+            credentials: options.credentials.clone(),
         }
     }
 
@@ -84,7 +87,7 @@ impl Blocking {
 impl BlockingTransport for Blocking {
     fn get(&self, url: &str) -> Result<Response> {
         let started = Instant::now();
-        let mut hops = Hops::new(url)?;
+        let mut hops = Hops::new(url, self.credentials.as_ref())?;
         loop {
             let (resp, head) = self.hop(&hops, started)?;
             if !hops.follow(resp.status, head.location.as_ref())? {

@@ -14,8 +14,8 @@
 //! a body larger than [`HttpOptions::max_body`] is refused (`body`), headers past
 //! [`MAX_RESPONSE_HEADERS`] are too (`failure`), a call has a deadline
 //! ([`HttpOptions::timeout`], clamped to [`MAX_TIMEOUT`]), redirects are followed alike
-//! (`redirect`), and credentials in a URL are sent as `Authorization: Basic` and never
-//! shown ([`redact_url`]).
+//! (`redirect`), and credentials ([`HttpOptions::credentials`], or a URL's own) are sent
+//! as `Authorization: Basic` to their origin and never shown ([`Credentials`]).
 //!
 //! This module knows nothing of Pokémon: it moves bytes and reports statuses. Turning a
 //! 404 into "not found" and bytes into models is [`crate::pokeapi`]'s job.
@@ -53,7 +53,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use blocking::Blocking;
-pub use credentials::redact_url;
+pub use credentials::{redact_url, Credentials};
 pub use headers::{parse_max_age, parse_retry_after};
 pub use host::host_key;
 pub use native::Native;
@@ -108,6 +108,10 @@ pub struct HttpOptions {
     /// is negotiated): many requests share one connection. The blocking backend always
     /// speaks HTTP/1.1.
     pub http2: bool,
+    /// Basic-authentication credentials, attached to every request to their origin
+    /// (scheme, host and port) and to no other: how an API root's `user:pass@` is sent
+    /// once it has been taken out of the root ([`Credentials::take`]). Default: none.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for HttpOptions {
@@ -117,6 +121,7 @@ impl Default for HttpOptions {
             max_body: DEFAULT_MAX_BODY,
             max_idle_per_host: 64,
             http2: false,
+            credentials: None,
         }
     }
 }

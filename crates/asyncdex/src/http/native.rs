@@ -8,13 +8,14 @@
 //!
 //! Both paths share everything that is policy rather than protocol: one deadline for the
 //! whole call ([`HttpOptions::time_limit`]), one redirect loop ([`Hops`]; reqwest's own is
-//! off), credentials taken out of the URL, and one body limit ([`Collect`]).
+//! off), credentials attached by it ([`Credentials`]), and one body limit ([`Collect`]).
 
 use std::time::Duration;
 
 use hyper::header::{HeaderValue, AUTHORIZATION};
 
 use super::body::Collect;
+use super::credentials::Credentials;
 use super::headers::Head;
 use super::progress::Progress;
 use super::redirect::Hops;
@@ -30,6 +31,7 @@ pub struct Native {
     max_body: u64,
     /// Plain http through reqwest too (see [`Native::through_reqwest`]).
     all_reqwest: bool,
+    credentials: Option<Credentials>,
 }
 
 impl Native {
@@ -64,6 +66,7 @@ impl Native {
             timeout: options.time_limit(),
             max_body: options.max_body,
             all_reqwest,
+            credentials: options.credentials.clone(),
         })
     }
 }
@@ -71,11 +74,14 @@ impl Native {
 impl Transport for Native {
     async fn get(&self, url: &str) -> Result<Response> {
         let Some(limit) = self.timeout else {
-            return self.follow(Hops::new(url)?).await;
+            return self
+                .follow(Hops::new(url, self.credentials.as_ref())?)
+                .await;
         };
         // Outside the timer, so that when it fires the error can say how far the call got.
         let progress = Progress::default();
-        tokio::time::timeout(limit, self.follow(Hops::watched(url, &progress)?))
+        let hops = Hops::watched(url, self.credentials.as_ref(), &progress)?;
+        tokio::time::timeout(limit, self.follow(hops))
             .await
             .unwrap_or_else(|_| Err(progress.timed_out(url, limit)))
     }

@@ -6,9 +6,10 @@
 //!   that answered;
 //! - at most [`MAX_REDIRECTS`] (reqwest's and browsers' bound); one more is a final error
 //!   ([`failure::too_many_redirects`]), not a loop;
-//! - the `Authorization` header built from the URL's credentials goes along only while
-//!   the host and port stay the same (as reqwest does), so a redirect cannot hand a
-//!   password to another server;
+//! - the `Authorization` header built from the credentials (the URL's own, or the
+//!   client's for that origin: [`Credentials`]) goes along only while the host and port
+//!   stay the same (as reqwest does), so a redirect cannot hand a password to another
+//!   server;
 //! - a `Location` that is not http(s), or cannot be parsed, ends the chain: the 3xx is
 //!   the answer.
 
@@ -16,8 +17,9 @@ use std::borrow::Cow;
 
 use hyper::header::HeaderValue;
 
+use super::credentials::Credentials;
+use super::failure;
 use super::progress::Progress;
-use super::{credentials, failure};
 use crate::error::Result;
 
 /// Most redirects followed for one call.
@@ -35,9 +37,14 @@ pub(super) struct Hops<'a> {
 }
 
 impl<'a> Hops<'a> {
-    /// The start of a call to `url` (credentials taken out: see [`credentials::split`]).
-    pub(super) fn new(url: &'a str) -> Result<Hops<'a>> {
-        let (current, auth) = credentials::split(url)?;
+    /// The start of a call to `url`, with the client's `credentials` if `url` is of
+    /// their origin (a URL's own userinfo is taken out and wins: [`Credentials::take`]).
+    pub(super) fn new(url: &'a str, credentials: Option<&Credentials>) -> Result<Hops<'a>> {
+        let (current, own) = Credentials::take(url)?;
+        let auth = match own {
+            Some(own) => Some(own.header()),
+            None => credentials.and_then(|c| c.header_for(url)).cloned(),
+        };
         Ok(Hops {
             asked: url,
             current,
@@ -48,10 +55,14 @@ impl<'a> Hops<'a> {
     }
 
     /// [`Hops::new`], its body readers reporting to `progress` (see [`Progress`]).
-    pub(super) fn watched(url: &'a str, progress: &'a Progress) -> Result<Hops<'a>> {
+    pub(super) fn watched(
+        url: &'a str,
+        credentials: Option<&Credentials>,
+        progress: &'a Progress,
+    ) -> Result<Hops<'a>> {
         Ok(Hops {
             progress: Some(progress),
-            ..Hops::new(url)?
+            ..Hops::new(url, credentials)?
         })
     }
 
@@ -94,9 +105,9 @@ impl<'a> Hops<'a> {
         if self.hops == MAX_REDIRECTS {
             return Err(failure::too_many_redirects(self.shown(), self.hops));
         }
-        let (bare, auth) = credentials::split(&next)?;
+        let (bare, auth) = Credentials::take(&next)?;
         let auth = match auth {
-            Some(own) => Some(own),
+            Some(own) => Some(own.header()),
             None if same_host(&self.current, &bare) => self.auth.take(),
             None => None,
         };
@@ -132,7 +143,7 @@ mod tests {
 
     #[test]
     fn relative_and_absolute_locations_are_followed_and_others_end_the_chain() {
-        let mut hops = Hops::new("http://u:p@h:1/api/v2/a/").unwrap();
+        let mut hops = Hops::new("http://u:p@h:1/api/v2/a/", None).unwrap();
         assert_eq!(hops.url(), "http://h:1/api/v2/a/");
         assert!(!hops.follow(200, Some(&loc("/x"))).unwrap());
         assert!(!hops.follow(304, Some(&loc("/x"))).unwrap());
@@ -147,8 +158,25 @@ mod tests {
     }
 
     #[test]
+    fn the_clients_credentials_go_to_their_origin_and_along_its_redirects_only() {
+        let (_, credentials) = Credentials::take("http://u:p@h:1/api/v2").unwrap();
+        let credentials = credentials.as_ref();
+        assert!(Hops::new("http://other:1/api/v2/", credentials)
+            .unwrap()
+            .auth()
+            .is_none());
+        let mut hops = Hops::new("http://h:1/api/v2/a/", credentials).unwrap();
+        assert_eq!(hops.shown(), "http://h:1/api/v2/a/");
+        assert!(hops.auth().is_some(), "the client's own origin");
+        assert!(hops.follow(302, Some(&loc("/api/v2/b/"))).unwrap());
+        assert!(hops.auth().is_some(), "same host: kept");
+        assert!(hops.follow(302, Some(&loc("http://other:1/"))).unwrap());
+        assert!(hops.auth().is_none(), "another host: dropped");
+    }
+
+    #[test]
     fn a_loop_ends_after_the_bound_with_a_final_error() {
-        let mut hops = Hops::new("http://h/").unwrap();
+        let mut hops = Hops::new("http://h/", None).unwrap();
         for _ in 0..MAX_REDIRECTS {
             assert!(hops.follow(307, Some(&loc("/"))).unwrap());
         }

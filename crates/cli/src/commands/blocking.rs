@@ -4,8 +4,9 @@ use asyncdex_engine::offload;
 use serde_json::json;
 
 use super::{io_error, ms, Io, Summary};
+use asyncdex::http::HttpOptions;
 use asyncdex::source::{Source, Target};
-use asyncdex::sync_to_async::{run, Demo, DemoRun, Mode};
+use asyncdex::sync_to_async::{run_with, Demo, DemoRun, Mode};
 use asyncdex::{Error, Result};
 
 /// A validated `blocking` job.
@@ -33,17 +34,24 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     }
     let source = Source::open(job.target.clone()).await?;
     let url = format!("{}/pokemon/25/", source.base_url());
+    // The default client options, with `--api`'s credentials (the root has none).
+    let options = HttpOptions {
+        credentials: job.target.credentials(),
+        ..HttpOptions::default()
+    };
     let mut runs = Vec::new();
     let mut cut = None;
     for &mode in &job.modes {
         if io.cancel.is_cancelled() {
             break; // a signal between programs: report those that ran
         }
-        let (url, demo) = (url.clone(), job.demo);
+        let (url, demo, options) = (url.clone(), job.demo, options.clone());
         // Each program builds its own single-threaded runtime: run it off this one. A
         // signal stops waiting for it: its blocking GETs cannot be interrupted, and its
         // measurements would be of a cut-short program anyway.
-        let program = offload::once("the blocking demo", move || run(mode, &url, &demo));
+        let program = offload::once("the blocking demo", move || {
+            run_with(mode, &url, &demo, &options)
+        });
         tokio::select! {
             done = program => runs.push(done??),
             () = io.cancel.cancelled() => {
