@@ -251,3 +251,39 @@ async fn a_cache_file_removed_during_a_run_is_noticed_and_not_written() {
     assert!(cache.is_disabled(), "still writing into the removed file");
     assert!(!cache.path().unwrap().exists(), "a file appeared again");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_run_never_writes_into_a_store_linked_as_its_cache() {
+    let (dir, elsewhere) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let victim = elsewhere.path().join("victim.db");
+    crawl_store(&victim);
+    let before = std::fs::read(&victim).unwrap();
+    let link = Cache::file_for(dir.path(), "embedded");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = asyncdex(&[
+        "names",
+        "3",
+        "--mode",
+        "async",
+        "--latency",
+        "0",
+        "--cache",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("cache: ")).unwrap();
+    assert!(line.contains("could not be used"), "{line}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        before,
+        "written through the link"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
