@@ -58,7 +58,8 @@ fn serve_answers_http_and_stops_on_sigterm() {
 
     common::signal(child.id(), "TERM");
     let status = child.wait().unwrap();
-    assert!(status.success(), "graceful stop exits 0, got {status}");
+    // A graceful stop, by a signal: its code, as every command (README, exit codes).
+    assert_eq!(status.code(), Some(143), "SIGTERM exits 143, got {status}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
