@@ -20,20 +20,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use serde::Deserialize;
 
-use super::data::{Listing, Loaded, Stored};
+use super::data::{Loaded, Stored};
+use super::page::{ListQuery, Page};
 use super::{gzip, Fault, MirrorState};
 use crate::store::rebase;
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
-const DEFAULT_LIMIT: usize = 20;
-
-/// Most entries one list page holds: a larger `limit` is taken as this one (as Django
-/// REST framework's `max_limit` does), and the page's `next` link says so. PokeAPI's
-/// largest list has about 2 200 entries; a page of this many renders in tens of
-/// milliseconds, so no page holds up a server for seconds.
-pub const MAX_PAGE_LIMIT: usize = 100_000;
 
 /// The mirror's router over shared `state`.
 pub fn app(state: Arc<MirrorState>) -> Router {
@@ -176,12 +169,6 @@ async fn inject_faults(
     }
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    limit: Option<String>,
-    offset: Option<String>,
-}
-
 async fn root(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
     let body = match state.data.root() {
         Some(stored) => Bytes::from_static(stored),
@@ -228,7 +215,8 @@ async fn dispatch(
                 let Some(charge) = state.budget.reserve(page.estimate(resource, listing)) else {
                     return unavailable();
                 };
-                let body = page.render(resource, listing).into();
+                let estimate = page.estimate(resource, listing);
+                let body = heavy(estimate, || page.render(resource, listing)).into();
                 let loaded = Loaded { body, charge };
                 state.answer(headers, &page.key(resource), loaded, page.is_default())
             }
@@ -281,33 +269,51 @@ impl MirrorState {
         if !charge.grow(rebased_len(&body, &self.base)) {
             return unavailable();
         }
-        let body = {
-            let loaded = body;
-            rebase(&loaded, &self.base)
-        }; // the body it was made from is given back here: the charge covers the answer
-        if gzip::accepts_gzip(headers) {
-            let packed = if keep {
-                match self.gzip.get(key, &body) {
+        let gzip = gzip::accepts_gzip(headers);
+        let packed = heavy(body.len(), || {
+            let body = {
+                let loaded = body;
+                rebase(&loaded, &self.base)
+            }; // the body it was made from is given back here: the charge covers the answer
+            match (gzip, keep) {
+                (false, _) => charge.hold(Vec::from(body)),
+                (true, false) => charge.hold(gzip::compress(&body)),
+                (true, true) => match self.gzip.get(key, &body) {
                     // Kept: the cache's budget holds it, not this answer's.
                     (kept, gzip::Kept::Yes) => kept,
                     (own, gzip::Kept::No) => charge.hold(Vec::from(own)),
-                }
-            } else {
-                charge.hold(gzip::compress(&body))
-            };
-            let mut response = json(packed);
-            let h = response.headers_mut();
+                },
+            }
+        });
+        // Charged to the server's budget (or kept) until the last of it is written or
+        // dropped.
+        let mut response = json(packed);
+        let h = response.headers_mut();
+        if gzip {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            response
-        } else {
-            // Charged to the server's budget until the last of it is written or dropped.
-            let mut response = json(charge.hold(Vec::from(body)));
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            response
         }
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        response
+    }
+}
+
+/// Bodies from this size on are made (rendered, rebased, compressed: tens of
+/// milliseconds and more) with the runtime told, so that the worker's other requests move
+/// to another thread meanwhile: eight 100 000-entry pages made at once held up a
+/// one-entry page behind them for over a second on two cores. PokeAPI's own bodies are all
+/// smaller, and made in place.
+const HEAVY: usize = 1 << 20;
+
+/// `make()`, for a body of about `len` bytes: through [`tokio::task::block_in_place`] when
+/// it is [`HEAVY`] and the runtime has other workers to hand this one's tasks to.
+fn heavy<T>(len: usize, make: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let many =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if len >= HEAVY && many {
+        tokio::task::block_in_place(make)
+    } else {
+        make()
     }
 }
 
@@ -318,86 +324,6 @@ fn rebased_len(body: &[u8], base: &str) -> usize {
     let links = memchr::memmem::find_iter(body, from.as_bytes()).count();
     let grows = base.trim_end_matches('/').len().saturating_sub(API.len());
     body.len() + links * grows
-}
-
-/// One entry of a list page (PokeAPI's unnamed resources have only a `url`).
-#[derive(serde::Serialize)]
-struct Item<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    url: String,
-}
-
-/// A list page, fields in PokeAPI's order.
-#[derive(serde::Serialize)]
-struct ListPage<'a> {
-    count: usize,
-    next: Option<String>,
-    previous: Option<String>,
-    results: Vec<Item<'a>>,
-}
-
-/// Which page of a list a request asks for: `limit` entries (at most
-/// [`MAX_PAGE_LIMIT`]) from `offset`.
-struct Page {
-    limit: usize,
-    offset: usize,
-}
-
-impl Page {
-    fn asked(query: &ListQuery) -> Page {
-        let parse = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<usize>().ok());
-        let limit = parse(&query.limit)
-            .filter(|&l| l > 0)
-            .unwrap_or(DEFAULT_LIMIT)
-            .min(MAX_PAGE_LIMIT);
-        let offset = parse(&query.offset).unwrap_or(0);
-        Page { limit, offset }
-    }
-
-    /// The page everyone asks for first: the only one kept compressed.
-    fn is_default(&self) -> bool {
-        self.offset == 0 && self.limit == DEFAULT_LIMIT
-    }
-
-    /// The key its compressed copy is kept under.
-    fn key(&self, resource: &str) -> String {
-        format!("{resource}?offset={}&limit={}", self.offset, self.limit)
-    }
-
-    fn entries<'a>(&self, listing: &'a Listing) -> &'a [(i64, Option<String>)] {
-        let entries = &listing.entries[self.offset.min(listing.entries.len())..];
-        &entries[..self.limit.min(entries.len())]
-    }
-
-    /// About the bytes [`Page::render`] makes, reckoned before they are made.
-    fn estimate(&self, resource: &str, listing: &Listing) -> usize {
-        let link = API.len() + resource.len() + 48;
-        let item =
-            |(_, name): &(i64, Option<String>)| link + name.as_ref().map_or(0, |n| n.len() + 12);
-        96 + 2 * link + self.entries(listing).iter().map(item).sum::<usize>()
-    }
-
-    /// The page of `resource`'s list, links relative.
-    fn render(&self, resource: &str, listing: &Listing) -> Vec<u8> {
-        let (limit, offset) = (self.limit, self.offset);
-        let count = listing.entries.len();
-        let page_url = |o: usize| format!("{API}/{resource}/?offset={o}&limit={limit}");
-        let page = ListPage {
-            count,
-            next: (offset.saturating_add(limit) < count).then(|| page_url(offset + limit)),
-            previous: (offset > 0).then(|| page_url(offset.saturating_sub(limit))),
-            results: self
-                .entries(listing)
-                .iter()
-                .map(|(id, name)| Item {
-                    name: name.as_deref(),
-                    url: format!("{API}/{resource}/{id}/"),
-                })
-                .collect(),
-        };
-        serde_json::to_vec(&page).expect("page serializes")
-    }
 }
 
 /// The mirror's own counters: what it serves, its latency, requests, faults injected.
@@ -477,27 +403,4 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
         text,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_limit_past_the_cap_is_the_cap_and_the_page_estimate_covers_the_page() {
-        let asked = |limit: &str, offset: &str| {
-            Page::asked(&ListQuery {
-                limit: Some(limit.into()),
-                offset: Some(offset.into()),
-            })
-        };
-        assert_eq!(asked("5000000", "0").limit, MAX_PAGE_LIMIT);
-        assert_eq!(asked("0", "x").limit, DEFAULT_LIMIT);
-        let listing = Listing::new((1..=50).map(|i| (i, Some(format!("n{i}")))).collect());
-        for page in [asked("20", "0"), asked("7", "45"), asked("9", "99")] {
-            let body = page.render("berry", &listing);
-            assert!(page.estimate("berry", &listing) >= body.len());
-        }
-        assert!(asked("20", "0").is_default() && !asked("21", "0").is_default());
-    }
 }
