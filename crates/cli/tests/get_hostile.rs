@@ -121,3 +121,24 @@ fn names_print_a_huge_name_bounded_too() {
     );
     assert!(!stdout.contains('\u{1b}'));
 }
+
+#[test]
+fn encounters_are_an_array_and_only_an_array() {
+    let out = get(
+        &answering(r#"[{"location_area": {"name": "a"}}]"#.into(), 2),
+        "pokemon/25/encounters",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("found in 1 location area"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = get(&answering("{}".into(), 2), "pokemon/25/encounters");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("expected a JSON array, got an object"),
+        "{}",
+        text(&out.stderr)
+    );
+}

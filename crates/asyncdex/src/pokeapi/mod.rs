@@ -31,7 +31,7 @@ pub use key::{Key, Resource};
 pub use models::*;
 pub use name::name_of;
 pub use reference::Ref;
-pub use shape::{check_resource, MAX_JSON_DEPTH};
+pub use shape::{check_resource, Shape, MAX_JSON_DEPTH};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, BlockingTransport, Response, Transport};
@@ -92,14 +92,15 @@ macro_rules! client_methods {
         }
 
         /// Any resource of any endpoint, its body as the server sent it: checked to be
-        /// a JSON object nested at most [`MAX_JSON_DEPTH`] levels ([`check_resource`];
+        /// a JSON object (encounters: an array) nested at most [`MAX_JSON_DEPTH`]
+        /// levels ([`check_resource`];
         /// skimmed, never built as a tree, so a 30 MB body costs 30 MB, not the
         /// gigabytes a [`serde_json::Value`] of it takes). Anything else (`null`, an
         /// array) is an [`ErrorKind::Decode`] error naming what came.
         pub $($async_)? fn raw(&self, what: &Ref) -> Result<bytes::Bytes> {
             let url = format!("{}/{}", self.base, what.path());
             let resp = self.transport.get(&url) $($await_)* ?;
-            checked(&resp, &what, &url, check_resource)?;
+            checked(&resp, &what, &url, |body| check_resource(body, Shape::of(what)))?;
             Ok(resp.body)
         }
 
@@ -190,8 +191,10 @@ fn checked<'a, M>(
     let url = &*redact_url(url);
     match resp.status {
         200..=299 => parse(&resp.body).map_err(|e| {
-            // A body of the wrong shape (`null` where an object belongs) is JSON all the same.
-            let hint = if e.is_data() || looks_like_json(&resp.body) {
+            // Told by the body, not by the parser's error: a body of the wrong shape
+            // (`null` where an object belongs) is JSON all the same, and the name skimmer
+            // ([`name_of`]) calls a body of HTML a data error.
+            let hint = if looks_like_json(&resp.body) {
                 String::new()
             } else {
                 let head = String::from_utf8_lossy(&resp.body[..resp.body.len().min(24)]);
@@ -223,10 +226,12 @@ pub(crate) fn status_error(resp: &Response, what: &dyn std::fmt::Display, url: &
     }
 }
 
+/// Whether `body` starts as a JSON value can (an object, array, string, number, `true`,
+/// `false` or `null`).
 fn looks_like_json(body: &[u8]) -> bool {
     matches!(
         body.iter().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{' | b'[')
+        Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
     )
 }
 
@@ -268,6 +273,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
         assert!(err.to_string().contains("non-JSON"), "{err}");
+        // The name skimmer says so too; JSON of the wrong shape is not called non-JSON.
+        let url = "http://h/api/v2/pokemon/1/";
+        let html = resp(200, "<html>hi</html>");
+        let err = decode_with(&html, Resource::Pokemon, &Key::Id(1), url, name_of).unwrap_err();
+        assert!(err.to_string().contains("non-JSON"), "{err}");
+        let null = resp(200, "null");
+        let err = decode::<Pokemon>(&null, Resource::Pokemon, &Key::Id(1), url).unwrap_err();
+        assert!(!err.to_string().contains("non-JSON"), "{err}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! What a body must be to be a PokeAPI resource: JSON, an object, and not nested deeper
+//! What a body must be to be a PokeAPI resource: JSON, of its shape, and not nested deeper
 //! than [`MAX_JSON_DEPTH`], checked without building it.
 //!
-//! Every PokeAPI resource is a JSON object (`{"id": 25, "name": "pikachu", …}`). A server
-//! may answer anything with a 200, though: `null`, `42`, a string, an array, or 100 000
-//! nested arrays. Each of those is valid JSON and none is a resource, so a call that gets
-//! one fails, naming what came ("expected a JSON object, got null"), instead of passing
-//! for a resource nothing can be read from.
+//! Every PokeAPI resource is a JSON object (`{"id": 25, "name": "pikachu", …}`), but for
+//! a Pokémon's encounters, an array ([`Shape`]). A server may answer anything with a
+//! 200, though: `null`, `42`, a string, an array, or 100 000 nested arrays. Each of those
+//! is valid JSON and none is a resource, so a call that gets one fails, naming what came
+//! ("expected a JSON object, got null"), instead of passing for a resource nothing can be
+//! read from.
 //!
 //! Depth is bounded because everything that reads a body later is recursive: serde_json
 //! stops at 128 levels itself when it builds types, but its skimmer (used here, so a
@@ -20,18 +21,41 @@ use serde::de::{Error as _, IgnoredAny};
 /// it parses into types, so whatever reads an accepted body never meets that limit.
 pub const MAX_JSON_DEPTH: usize = 100;
 
-/// Checks that `body` is JSON, an object, and nested at most [`MAX_JSON_DEPTH`] levels; the
-/// error says which it is not ("expected a JSON object, got an array").
+/// What a resource's body is: an object, except a Pokémon's encounters (`pokemon/25/
+/// encounters`), which PokeAPI answers as an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{…}`: every resource.
+    Object,
+    /// `[…]`: a Pokémon's encounters.
+    Array,
+}
+
+impl Shape {
+    /// The shape of `what`'s body.
+    pub fn of(what: &super::Ref) -> Shape {
+        if what.is_encounters() {
+            Shape::Array
+        } else {
+            Shape::Object
+        }
+    }
+}
+
+/// Checks that `body` is JSON of `shape` (an object, or for encounters an array), nested
+/// at most [`MAX_JSON_DEPTH`] levels; the error says what came instead ("expected a JSON
+/// object, got null").
 ///
 /// ```
-/// use asyncdex::pokeapi::check_resource;
-/// assert!(check_resource(br#"{"id": 25, "name": "pikachu"}"#).is_ok());
-/// let e = check_resource(b" null").unwrap_err();
+/// use asyncdex::pokeapi::{check_resource, Shape};
+/// assert!(check_resource(br#"{"id": 25, "name": "pikachu"}"#, Shape::Object).is_ok());
+/// let e = check_resource(b" null", Shape::Object).unwrap_err();
 /// assert_eq!(e.to_string(), "expected a JSON object, got null");
+/// assert!(check_resource(b"[]", Shape::Array).is_ok());
 /// let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-/// assert!(check_resource(deep.as_bytes()).is_err());
+/// assert!(check_resource(deep.as_bytes(), Shape::Array).is_err());
 /// ```
-pub fn check_resource(body: &[u8]) -> serde_json::Result<()> {
+pub fn check_resource(body: &[u8], shape: Shape) -> serde_json::Result<()> {
     if deeper_than(body, MAX_JSON_DEPTH) {
         return Err(serde_json::Error::custom(format!(
             "the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
@@ -39,15 +63,21 @@ pub fn check_resource(body: &[u8]) -> serde_json::Result<()> {
     }
     serde_json::from_slice::<IgnoredAny>(body)?;
     let got = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => return Ok(()),
+        Some(b'{') if shape == Shape::Object => return Ok(()),
+        Some(b'[') if shape == Shape::Array => return Ok(()),
+        Some(b'{') => "an object",
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         Some(b'"') => "a string",
         Some(b'[') => "an array",
         _ => "a number",
     };
+    let expected = match shape {
+        Shape::Object => "a JSON object",
+        Shape::Array => "a JSON array",
+    };
     Err(serde_json::Error::custom(format!(
-        "expected a JSON object, got {got}"
+        "expected {expected}, got {got}"
     )))
 }
 
@@ -95,7 +125,7 @@ mod tests {
             ("[1, 2]", "an array"),
             ("\n  []", "an array"),
         ] {
-            let e = check_resource(body.as_bytes()).unwrap_err();
+            let e = check_resource(body.as_bytes(), Shape::Object).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!("expected a JSON object, got {got}"),
@@ -103,22 +133,30 @@ mod tests {
             );
             assert!(e.is_data(), "a shape, not a syntax error: {body}");
         }
-        assert!(check_resource(b"{}").is_ok());
-        assert!(check_resource(br#"{"a": [{"b": "]]]]"}]}"#).is_ok());
-        assert!(check_resource(b"{").unwrap_err().is_eof());
-        assert!(check_resource(b"nux").unwrap_err().is_syntax());
+        assert!(check_resource(b"{}", Shape::Object).is_ok());
+        assert!(check_resource(br#"{"a": [{"b": "]]]]"}]}"#, Shape::Object).is_ok());
+        assert!(check_resource(b"{", Shape::Object).unwrap_err().is_eof());
+        assert!(check_resource(b"nux", Shape::Object)
+            .unwrap_err()
+            .is_syntax());
+        // Encounters are an array, and only an array.
+        assert!(check_resource(br#"[{"location_area": {}}]"#, Shape::Array).is_ok());
+        let e = check_resource(b"{}", Shape::Array).unwrap_err();
+        assert_eq!(e.to_string(), "expected a JSON array, got an object");
+        let e = check_resource(b"null", Shape::Array).unwrap_err();
+        assert_eq!(e.to_string(), "expected a JSON array, got null");
     }
 
     #[test]
     fn depth_is_bounded_and_brackets_in_strings_do_not_count() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         let object = |n: usize| format!("{{\"a\":{}}}", nested(n - 1));
-        assert!(check_resource(object(MAX_JSON_DEPTH).as_bytes()).is_ok());
-        let e = check_resource(object(MAX_JSON_DEPTH + 1).as_bytes()).unwrap_err();
+        assert!(check_resource(object(MAX_JSON_DEPTH).as_bytes(), Shape::Object).is_ok());
+        let e = check_resource(object(MAX_JSON_DEPTH + 1).as_bytes(), Shape::Object).unwrap_err();
         assert_eq!(e.to_string(), "the JSON is nested deeper than 100 levels");
-        let e = check_resource(nested(100_000).as_bytes()).unwrap_err();
+        let e = check_resource(nested(100_000).as_bytes(), Shape::Array).unwrap_err();
         assert!(e.to_string().contains("deeper than 100"), "{e}");
         let quoted = format!("{{\"a\": \"{}\\\"{}\"}}", "[".repeat(500), "{".repeat(500));
-        assert!(check_resource(quoted.as_bytes()).is_ok());
+        assert!(check_resource(quoted.as_bytes(), Shape::Object).is_ok());
     }
 }
