@@ -30,34 +30,64 @@ pub(super) fn used(conn: &Connection) -> rusqlite::Result<u64> {
     Ok(pages.max(0) as u64 * pragma("page_size")?.max(0) as u64)
 }
 
+/// The indexes eviction walks, made in every cache file: by age and by expiry. Without
+/// them, finding the oldest rows would read every body (both columns sit after the body
+/// in a row, so SQLite reads a large body's overflow pages to reach them).
+pub(super) const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS cache_by_age ON resources (fetched_at);
+CREATE INDEX IF NOT EXISTS cache_by_expiry ON resources (expires_at);
+";
+
 /// Brings the file under its `budget` if it is over: what has expired goes first, then
-/// the oldest answers, a few at a time, until three quarters of the budget are used.
-/// Returns how many rows were evicted.
+/// the oldest answers, until three quarters of the budget are used. Returns how many
+/// rows were evicted.
 pub(super) fn evict(conn: &mut Connection, budget: u64, now: i64) -> rusqlite::Result<u64> {
     if used(conn)? <= budget {
         return Ok(0);
     }
     let target = budget / 4 * 3;
     let tx = conn.transaction()?;
-    let mut evicted = tx.execute(
-        "DELETE FROM resources WHERE expires_at IS NULL OR expires_at <= ?1",
-        [now],
-    )? as u64;
+    // Two statements, each by the expiry index (an `OR` would read every row).
+    let mut evicted = tx.execute("DELETE FROM resources WHERE expires_at <= ?1", [now])? as u64;
+    evicted += tx.execute("DELETE FROM resources WHERE expires_at IS NULL", [])? as u64;
     tx.execute("DELETE FROM misses WHERE expires_at <= ?1", [now])?;
-    while used(&tx)? > target {
-        let gone = tx.execute(
-            "DELETE FROM resources WHERE (endpoint, id) IN
-               (SELECT endpoint, id FROM resources ORDER BY fetched_at LIMIT ?1)",
-            params![32],
-        )? as u64;
-        if gone == 0 {
+    // The oldest first, by the age index, as many as should free what is over (a few
+    // passes at most: a row takes a little more than its body).
+    for _ in 0..4 {
+        let over = used(&tx)?.saturating_sub(target);
+        if over == 0 {
             break;
         }
-        evicted += gone;
+        let mut oldest = Vec::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT endpoint, id, length(body) FROM resources ORDER BY fetched_at",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut freed = 0u64;
+            while let Some(r) = rows.next()? {
+                if freed >= over {
+                    break;
+                }
+                freed += r.get::<_, i64>(2)?.max(0) as u64 + ROW_OVERHEAD;
+                oldest.push((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
+            }
+        }
+        if oldest.is_empty() {
+            break;
+        }
+        let mut delete =
+            tx.prepare_cached("DELETE FROM resources WHERE endpoint = ?1 AND id = ?2")?;
+        for (endpoint, id) in &oldest {
+            evicted += delete.execute(params![endpoint, id])? as u64;
+        }
     }
     tx.commit()?;
     Ok(evicted)
 }
+
+/// What a row takes besides its body, roughly (its key, name, digest, index entries).
+const ROW_OVERHEAD: u64 = 160;
 
 #[cfg(test)]
 mod tests {
@@ -68,6 +98,7 @@ mod tests {
     fn over_budget_expired_goes_first_then_the_oldest() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_cache(&dir.path().join("c.db")).unwrap();
+        store.with_conn(|c| c.execute_batch(INDEXES)).unwrap();
         let now = now_ms();
         let row = |id: i32, fetched: i64, expires: i64| {
             let mut r = Row::new(

@@ -91,10 +91,12 @@ fn set_aside(path: &Path) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// Records `identity` in a new cache file, or checks that the file is this root's.
+/// Records `identity` in a new cache file, or checks that the file is this root's; makes
+/// the indexes eviction walks.
 fn check_root(store: &Store, path: &Path, identity: &str) -> Result<()> {
     let kept = store.with_conn(|conn| {
         conn.execute_batch("CREATE TABLE IF NOT EXISTS cache_root (root TEXT NOT NULL)")?;
+        conn.execute_batch(super::budget::INDEXES)?;
         let kept: Option<String> = conn
             .query_row("SELECT root FROM cache_root LIMIT 1", [], |r| r.get(0))
             .optional()?;
