@@ -90,9 +90,10 @@ fn program_text_cannot_drive_the_terminal() {
 
 #[test]
 fn log_lines_to_a_pipe_carry_no_colour() {
-    // A cache file that is not a store: the run goes on without it and logs a warning.
+    // A cache file that is garbage: the run sets it aside and logs a warning.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("embedded.db"), [0x5a_u8; 4096]).unwrap();
+    let file = asyncdex::cache::Cache::file_for(dir.path(), "embedded");
+    std::fs::write(file, [0x5a_u8; 4096]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
         .args("names 3 --mode async --latency 0 --jitter 0".split(' '))
         .arg("--cache")
@@ -105,7 +106,7 @@ fn log_lines_to_a_pipe_carry_no_colour() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("WARN") && stderr.contains("not using"),
+        stderr.contains("WARN") && stderr.contains("set aside"),
         "{stderr}"
     );
     assert!(!stderr.contains("\u{1b}["), "no escape codes: {stderr:?}");
