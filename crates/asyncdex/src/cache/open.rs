@@ -39,7 +39,7 @@ pub(super) struct Opened {
 pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
     let (store, set_aside) = match Store::open_cache(path) {
         Ok(store) => (store, None),
-        Err(e) if damaged(path) => {
+        Err(e) if damaged(path, &e) => {
             let aside = set_aside(path)?;
             tracing::warn!(
                 "cache: {e}; set aside as {}, a new cache file started",
@@ -57,14 +57,21 @@ pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
     })
 }
 
-/// Whether the regular file at `path` is garbage or a cache file of ours too damaged to
-/// open: not SQLite at all, or SQLite stamped as a cache. Another program's database or a
-/// crawl store is never set aside (it is not ours to move).
-fn damaged(path: &Path) -> bool {
+/// Whether the regular file at `path`, which failed to open with `e`, is garbage or a
+/// cache file of ours too damaged to open: not SQLite at all, or stamped as a cache and
+/// refused by SQLite as damaged (not merely busy: a healthy file another run holds is
+/// never moved). Another program's database or a crawl store is never set aside (it is
+/// not ours to move).
+fn damaged(path: &Path, e: &Error) -> bool {
     match header(path) {
         Header::Garbage => true,
-        Header::Sqlite(id) => id == CACHE_APPLICATION_ID.to_be_bytes(),
-        Header::Missing | Header::NotRegular => false,
+        Header::Sqlite(id) if id == CACHE_APPLICATION_ID.to_be_bytes() => {
+            let text = e.to_string();
+            ["malformed", "not a database", "not an SQLite database"]
+                .iter()
+                .any(|damage| text.contains(damage))
+        }
+        Header::Sqlite(_) | Header::Missing | Header::NotRegular => false,
     }
 }
 
