@@ -73,10 +73,15 @@ async fn meta(addr: std::net::SocketAddr) -> serde_json::Value {
     serde_json::from_str(body).expect("meta is JSON")
 }
 
-#[tokio::test]
-async fn past_the_budget_folder_files_are_refused_unread() {
-    let dir = folder();
-    // Room for one big answer in flight, not two.
+/// A server of `data` with room for one big answer in flight, not two: its address, and
+/// what stops it.
+fn serve(
+    data: Data,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<asyncdex::mirror::MirrorStats>>,
+) {
     let limits = ServeLimits {
         answer_budget: BIG * 3 / 2,
         ..ServeLimits::default()
@@ -87,13 +92,24 @@ async fn past_the_budget_folder_files_are_refused_unread() {
     let server = tokio::spawn(asyncdex::mirror::serve_limited(
         listener,
         MirrorConfig::default(),
-        Data::open(dir.path()).unwrap(),
+        data,
         limits,
         async move {
             let _ = stopped.await;
         },
     ));
-    // A client that asks and never reads: its answers stay charged.
+    (addr, stop, server)
+}
+
+/// Statuses of four requests for berry 1 from a client that asks and never reads (its
+/// answers stay charged), and the answers held, to drop with the driver.
+async fn held(
+    addr: std::net::SocketAddr,
+) -> (
+    Vec<u16>,
+    Vec<hyper::Response<h2::RecvStream>>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
     let (send, driver) = h2_client::h2_that_reads_nothing(addr).await;
     let mut statuses = Vec::new();
     let mut held = Vec::new();
@@ -107,6 +123,36 @@ async fn past_the_budget_folder_files_are_refused_unread() {
         statuses.push(answer.status().as_u16());
         held.push(answer);
     }
+    (statuses, held, driver)
+}
+
+#[tokio::test]
+async fn a_store_is_held_to_the_same_budget_as_a_folder() {
+    let store = asyncdex::store::Store::open_in_memory().unwrap();
+    let body = format!(r#"{{"id":1,"pad":"{}"}}"#, "a".repeat(BIG));
+    store
+        .put(&[asyncdex::store::Row::new(
+            "berry",
+            1,
+            Some("cheri".into()),
+            body,
+        )])
+        .unwrap();
+    let (addr, stop, server) = serve(Data::store(store).unwrap());
+    let (statuses, answers, driver) = held(addr).await;
+    assert_eq!(statuses, [200, 503, 503, 503], "one big answer fits");
+    driver.abort();
+    drop(answers);
+    stop.send(()).unwrap();
+    let stats = timeout(PATIENCE, server).await.unwrap().unwrap().unwrap();
+    assert!(stats.over_budget >= 3, "{stats:?}");
+}
+
+#[tokio::test]
+async fn past_the_budget_folder_files_are_refused_unread() {
+    let dir = folder();
+    let (addr, stop, server) = serve(Data::open(dir.path()).unwrap());
+    let (statuses, held, driver) = held(addr).await;
     assert_eq!(statuses, [200, 503, 503, 503], "one big answer fits");
     let charged = meta(addr).await["answers_in_flight_bytes"]
         .as_u64()
