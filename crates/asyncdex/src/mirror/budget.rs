@@ -17,6 +17,11 @@
 //! `503 Service Unavailable` with `Retry-After: 1`, as a server out of capacity does, and
 //! counts it.
 //!
+//! What an answer is made from is charged too, and *before* it is allocated wherever its
+//! size is known ([`Budget::reserve`], then [`Charge::grow`] for the answer made from it):
+//! a file a request reads from a folder, a list page it renders. Sixty-four requests for
+//! one 60 MB file each read it whole before any answer was charged, and held 3.8 GB.
+//!
 //! Bodies that are already kept (the gzip cache) cost nothing more per request: every
 //! copy in flight shares one allocation.
 //!
