@@ -1,7 +1,9 @@
 //! The blocking backend: ureq, Rust's `requests`.
 //!
 //! ureq's own redirect following is off: [`super::redirect::Hops`] follows them as the
-//! async backend does, and the whole chain shares one deadline.
+//! async backend does, and the whole chain shares one deadline. Its own resolver is
+//! replaced too: it starts a thread per connection, and panics when none can be started
+//! ([`super::resolve`] explains).
 
 use std::time::Instant;
 
@@ -10,6 +12,7 @@ use hyper::header::AUTHORIZATION;
 use super::credentials::Credentials;
 use super::headers::Head;
 use super::redirect::Hops;
+use super::resolve::Resolve;
 use super::{failure, BlockingTransport, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -26,7 +29,7 @@ impl Blocking {
     /// A client with `options`; clones share its connections.
     pub fn new(options: &HttpOptions) -> Self {
         let timeout = options.time_limit();
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(timeout)
@@ -34,8 +37,9 @@ impl Blocking {
             .max_idle_connections_per_host(options.max_idle_per_host.max(1))
             .user_agent(USER_AGENT)
             .max_response_header_size(MAX_RESPONSE_HEADERS)
-            .build()
-            .into();
+            .build();
+        let connector = ureq::unversioned::transport::DefaultConnector::default();
+        let agent = ureq::Agent::with_parts(config, connector, Resolve);
         Blocking {
             agent,
             timeout,

@@ -46,6 +46,7 @@ mod host;
 mod native;
 mod progress;
 mod redirect;
+mod resolve;
 
 use std::future::Future;
 use std::time::Duration;
