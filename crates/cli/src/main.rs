@@ -55,6 +55,8 @@ fn main() -> ExitCode {
                 l if l.is_empty() => "error: invalid arguments".to_owned(),
                 l => l,
             };
+            // clap quotes the bad value as given: escaped like every other line.
+            let line = commands::report::escape_display(&line);
             let _ = writeln!(std::io::stderr(), "{line} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }

@@ -3,7 +3,7 @@
 use asyncdex_engine::offload;
 use std::path::PathBuf;
 
-use super::report::escape_display;
+use super::report::{self, escape_display};
 use super::{io_error, Io, Summary};
 use asyncdex::Result;
 
@@ -29,7 +29,7 @@ pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
         }
     });
     let done = work.await??;
-    let dir = job.dir.display();
+    let dir = report::path(&job.dir);
     match done {
         Err(cleared) => {
             let plural = |n: usize| if n == 1 { "" } else { "s" };

@@ -83,7 +83,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         io.err,
         "crawling {} into {} (seed {})",
         source.description(),
-        shown,
+        escape_display(&shown),
         job.crawl.policy.seed
     )
     .map_err(io_error)?;
@@ -134,7 +134,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     writeln!(
         io.err,
         "crawl: {stored} of {expected} stored in {} ({} fetched, {} already there, {retried} retried) in {:.2} s",
-        shown,
+        escape_display(&shown),
         manifest.resources.iter().map(|r| r.fetched).sum::<u64>(),
         manifest.resources.iter().map(|r| r.skipped).sum::<u64>(),
         elapsed.as_secs_f64()

@@ -72,8 +72,10 @@ pub fn print_summary<T>(
 /// `text` made safe for a terminal: control characters (escape sequences, newlines,
 /// carriage returns, backspaces) are written as `\u{1b}`, `\n`… so a label in a program
 /// file or a name or error text from a server can neither recolour nor rewrite the
-/// screen, nor fake extra lines of the report. JSON output needs none of this (serde
-/// escapes); every human-readable line that quotes outside text goes through here.
+/// screen, nor fake extra lines of the report. So are Unicode's bidirectional controls
+/// ([`is_bidi_control`]): they would reorder what the terminal shows around them. JSON
+/// output needs none of this (serde escapes); every human-readable line that quotes
+/// outside text (paths included: [`path`]) goes through here.
 ///
 /// It is also bounded: past [`LINE_CHARS`] characters (escapes counted as written) the
 /// rest is cut and `…` shown, so a server's 5 MB name or error text is one readable line,
@@ -97,10 +99,32 @@ pub fn escape_field(text: &str) -> std::borrow::Cow<'_, str> {
     shown(text, FIELD_CHARS)
 }
 
+/// A path as a terminal line may show it: [`escape_display`] of its (lossy) text. Every
+/// path the user or the environment gave (`--out`, `--to`, `--dir`, `$HOME`…) is printed
+/// through here, never with a bare `Path::display()`: a file may be named with an escape
+/// sequence as easily as a server's text may hold one.
+pub fn path(p: &std::path::Path) -> String {
+    escape_display(&p.to_string_lossy()).into_owned()
+}
+
+/// Whether `c` is one of Unicode's bidirectional formatting characters: the marks
+/// (U+200E, U+200F, U+061C), embeddings and overrides (U+202A–U+202E) and isolates
+/// (U+2066–U+2069). Invisible themselves, they reorder the text after them, so a name
+/// from a server could make a line read differently from what it holds ("Trojan
+/// Source"). [`escape_display`] writes them as `\u{202e}`, like a control character.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether [`escape_display`] writes `c` as an escape rather than as itself.
+fn escaped(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
 /// `text` with its control characters escaped, at most `max` characters of it (then `…`).
 /// An escape is never cut in two.
 fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    let plain = !text.chars().any(char::is_control);
+    let plain = !text.chars().any(escaped);
     // Bytes are at least as many as characters: a short plain text is shown as it is.
     if plain && text.len() <= max {
         return std::borrow::Cow::Borrowed(text);
@@ -108,7 +132,7 @@ fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(text.len().min(4 * max) + 8);
     let mut count = 0;
     for c in text.chars() {
-        let width = if c.is_control() {
+        let width = if escaped(c) {
             c.escape_default().count()
         } else {
             1
@@ -118,7 +142,7 @@ fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
             return std::borrow::Cow::Owned(out);
         }
         count += width;
-        if c.is_control() {
+        if escaped(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -279,7 +303,7 @@ pub fn print_cache(
     let c = cache.counts();
     let file = cache
         .path()
-        .map_or(String::new(), |p| format!(" ({})", p.display()));
+        .map_or(String::new(), |p| format!(" ({})", path(p)));
     // A file not used (another program's, a disk that failed), set aside or removed
     // during the run is said here too, not only in the warning: the counts alone would
     // read as a cache that worked.
@@ -347,6 +371,48 @@ mod tests {
         let shown = escape_display("a\u{1b}[31mred\n\nnew\rline");
         assert_eq!(shown, "a\\u{1b}[31mred\\n\\nnew\\rline");
         assert!(!shown.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn bidi_controls_are_shown_not_obeyed() {
+        // "Trojan Source": an override and an isolate would reorder the line on screen.
+        let shown = escape_display("pika\u{202e}RED\u{2066}x\u{2069}\u{200f}\u{61c}");
+        assert_eq!(
+            shown,
+            "pika\\u{202e}RED\\u{2066}x\\u{2069}\\u{200f}\\u{61c}"
+        );
+        for c in [
+            '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202c}', '\u{202e}',
+        ]
+        .into_iter()
+        .chain('\u{2066}'..='\u{2069}')
+        {
+            let text = c.to_string();
+            let shown = escape_field(&text);
+            assert!(!shown.contains(c), "{c:?} passed as {shown}");
+            assert_eq!(shown, format!("\\u{{{:x}}}", c as u32));
+        }
+        // Their neighbours are ordinary text: shown as they are.
+        for plain in [
+            "\u{200d}",
+            "\u{2065}",
+            "\u{206a}",
+            "\u{2029}",
+            "é",
+            "ピカチュウ",
+        ] {
+            assert_eq!(escape_display(plain), plain);
+        }
+        // An escape counts as written (`\u{202e}` is 8): cut before it, not inside it.
+        let text = format!("{}\u{202e}", "a".repeat(95));
+        assert_eq!(escape_field(&text), format!("{}…", "a".repeat(95)));
+    }
+
+    #[test]
+    fn paths_are_escaped_like_outside_text() {
+        let p = std::path::Path::new("x\u{1b}]0;pwn\u{7}\u{202e}.db");
+        assert_eq!(path(p), "x\\u{1b}]0;pwn\\u{7}\\u{202e}.db");
+        assert_eq!(path(std::path::Path::new("out/crawl.db")), "out/crawl.db");
     }
 
     #[test]

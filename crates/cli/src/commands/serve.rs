@@ -34,7 +34,7 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
     writeln!(
         io.out,
         "asyncdex mirror serving {} as PokeAPI at {} ({}); Ctrl-C stops it",
-        data.describe(),
+        super::report::escape_display(data.describe()),
         mirror::base_url_for(addr),
         job.config.describe()
     )
