@@ -3,132 +3,26 @@
 //! and refuses new ones for a while. A worker rides out a short outage and finishes the
 //! crawl, every resource stored once; when the server stays away it stops after the
 //! outage it rides out (30 s), reports what it did, says why in one line and exits 1,
-//! and a later run finishes the crawl with nothing lost or stored twice.
+//! and a later run finishes the crawl with nothing lost or stored twice. A server that
+//! stops answering without closing (the proxy a black hole) is such an outage too, once
+//! its silence passes the deadline (shortened here by the URL's `tcp_user_timeout`), and
+//! so it is for `crawl --status`; a signal during an outage stops the worker as an
+//! interrupted crawl (130), its manifest printed.
 //!
 //! Skipped, saying how to start a server, when `ASYNCDEX_POSTGRES_URL` is not set.
 
 mod common;
 mod pg;
 
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Output};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use asyncdex::mirror::{Mirror, MirrorConfig};
 use asyncdex::pg::queue::counts;
 use asyncdex::pg::{PgStore, Scratch};
 use common::binary::text;
-
-/// A TCP proxy on 127.0.0.1 to `upstream` that can cut every connection it carries and
-/// refuse new ones (accepted, then closed at once: a server that is down).
-struct Proxy {
-    port: u16,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-    refusing: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(Mutex::new(Vec::new()));
-        let (refusing, accepted) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicUsize::new(0)),
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let (o, r, a, s) = (
-            open.clone(),
-            Arc::clone(&refusing),
-            accepted.clone(),
-            stop.clone(),
-        );
-        let thread = std::thread::spawn(move || {
-            let mut pumps = Vec::new();
-            while !s.load(Ordering::Relaxed) {
-                let Ok((client, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                if r.load(Ordering::Relaxed) {
-                    continue; // dropped: closed at once
-                }
-                let Ok(server) = TcpStream::connect(upstream) else {
-                    continue;
-                };
-                a.fetch_add(1, Ordering::Relaxed);
-                client.set_nonblocking(false).unwrap();
-                let mut open = o.lock().unwrap();
-                open.push(client.try_clone().unwrap());
-                open.push(server.try_clone().unwrap());
-                pumps.push(pump(
-                    client.try_clone().unwrap(),
-                    server.try_clone().unwrap(),
-                ));
-                pumps.push(pump(server, client));
-            }
-            for p in pumps {
-                let _ = p.join();
-            }
-        });
-        Proxy {
-            port,
-            open,
-            refusing,
-            accepted,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Cuts every connection it carries; refuses new ones while `refuse`.
-    fn cut(&self, refuse: bool) {
-        self.refusing.store(refuse, Ordering::Relaxed);
-        for s in self.open.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn accept_again(&self) {
-        self.refusing.store(false, Ordering::Relaxed);
-    }
-}
-
-/// Copies `from` to `to` until either ends.
-fn pump(mut from: TcpStream, mut to: TcpStream) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.shutdown(Shutdown::Both);
-        let _ = from.shutdown(Shutdown::Both);
-    })
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.cut(true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// `url` (`postgres://user:pw@host:port/db`) through the proxy at `port`, and its server.
-fn through(url: &str, port: u16) -> (String, SocketAddr) {
-    let (head, tail) = url.split_once('@').unwrap();
-    let (server, db) = tail.split_once('/').unwrap();
-    (
-        format!("{head}@127.0.0.1:{port}/{db}"),
-        server.parse().unwrap(),
-    )
-}
+use pg::proxy::{through, Proxy};
 
 /// A worker through `url`, its leases short (a worker that gave up holds its batch no
 /// longer than that).
@@ -162,6 +56,11 @@ struct Setting {
 }
 
 fn setting(test: &str) -> Option<(Setting, Child)> {
+    setting_with(test, "")
+}
+
+/// [`setting`], the worker's URL ending in `query` (`?name=value`).
+fn setting_with(test: &str, query: &str) -> Option<(Setting, Child)> {
     let db = Scratch::for_test(test)?;
     let rt = pg::rt();
     let config = MirrorConfig {
@@ -172,6 +71,7 @@ fn setting(test: &str) -> Option<(Setting, Child)> {
     let (_, upstream) = through(db.url(), 0);
     let proxy = Proxy::start(upstream);
     let (url, _) = through(db.url(), proxy.port);
+    let url = format!("{url}{query}");
     let password = db
         .url()
         .split_once('@')
@@ -317,5 +217,63 @@ fn postgres_a_worker_whose_server_stays_away_reports_what_it_did_and_exits_1() {
     );
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     s.assert_each_stored_once();
+    s.stop();
+}
+
+#[test]
+fn postgres_a_server_that_stops_answering_is_an_outage_the_worker_gives_up_on() {
+    let test = "postgres_a_server_that_stops_answering_is_an_outage_the_worker_gives_up_on";
+    // Two seconds of silence while an answer is owed end a connection (30 s by default).
+    let Some((s, child)) = setting_with(test, "?tcp_user_timeout=2") else {
+        return;
+    };
+    s.proxy.black_hole();
+    let out = wait(child, Duration::from_secs(80));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: gave up on ") && last.contains(" after 30 s "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(manifest["complete"], false, "{manifest}");
+
+    // A status through the black hole: one line, within the pool's connect bound.
+    let started = Instant::now();
+    let status = common::binary::asyncdex(&["crawl", "--status", "--out", &s.url]);
+    let stderr = text(&status.stderr);
+    assert_eq!(status.status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(40), "it gave up");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: cannot connect to "), "{stderr}");
+    assert!(!stderr.contains(&s.password));
+    s.stop();
+}
+
+#[test]
+fn postgres_a_signal_during_an_outage_stops_the_worker_as_an_interrupted_crawl() {
+    let test = "postgres_a_signal_during_an_outage_stops_the_worker_as_an_interrupted_crawl";
+    let Some((s, child)) = setting(test) else {
+        return;
+    };
+    s.proxy.cut(true);
+    std::thread::sleep(Duration::from_secs(1));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = wait(child, Duration::from_secs(25));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("queue not counted: interrupted while the connection to "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("gave up on"), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(manifest["complete"], false, "{manifest}");
     s.stop();
 }

@@ -27,7 +27,10 @@
 //! Every database call of a worker rides out an outage
 //! ([`crate::pg::outage`]): a server restarted mid-crawl costs a pause. One that stays
 //! away ends the worker as an interrupt does: its manifest (the queue's counts as last
-//! seen), and the store says why ([`PgStore::gave_up`]). A body larger than a PostgreSQL
+//! seen), and the store says why ([`PgStore::gave_up`]). A server that stops answering
+//! without closing is such an outage once its silence passes a deadline
+//! ([`crate::pg::silence`]); a signal during an outage stops the worker as an interrupted
+//! crawl ([`PgStore::interrupted`]). A body larger than a PostgreSQL
 //! message may carry ([`crate::pg::wire::MAX_BODY`]) is a failure of its resource: it
 //! could be stored but never read back.
 

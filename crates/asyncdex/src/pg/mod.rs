@@ -15,6 +15,8 @@
 //! - [`wire`]: every byte from the server passes a guard that bounds a message's length.
 //! - [`outage`]: a worker rides out a short outage (reconnecting with backoff), and
 //!   stops like an interrupted crawl when the server stays away.
+//! - [`silence`]: a server that stops answering without closing is noticed (no byte for
+//!   30 s while an answer is owed; kernel keepalives): the connection counts as lost.
 //!
 //! The driver is tokio-postgres with a deadpool pool: async, maintained, and no more
 //! than the few queries a store and a queue need (sqlx would bring a query macro layer
@@ -37,6 +39,7 @@ pub mod rate;
 pub mod rows;
 pub mod schema;
 mod scratch;
+pub mod silence;
 pub mod url;
 pub mod wire;
 
@@ -64,6 +67,8 @@ pub struct PgStore {
     violations: wire::Violations,
     /// Why a worker stopped, when the server stayed away ([`outage`]).
     gave_up: Arc<Mutex<Option<String>>>,
+    /// The worker stopped because it was told to, while the server was away.
+    interrupted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -132,6 +137,7 @@ impl PgStore {
             shown,
             violations,
             gave_up: Arc::default(),
+            interrupted: Arc::default(),
         })
     }
 
@@ -199,6 +205,13 @@ impl PgStore {
     /// it rides out ([`outage::OUTAGE`]).
     pub fn gave_up(&self) -> Option<String> {
         self.gave_up.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// True when the worker stopped waiting for the server because it was cancelled (a
+    /// signal), rather than because the server stayed away: [`PgStore::gave_up`] says
+    /// so, and the crawl is an interrupted one.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -22,8 +22,20 @@
 //! other worker, never twice. When the server stays away past [`OUTAGE`] the worker stops
 //! like an interrupted crawl: the store records why ([`PgStore::gave_up`]), the worker
 //! reports what it did, and says why in one line.
+//!
+//! A stop signal during an outage ends the wait at once, and so does it a call made
+//! again meanwhile (abandoning a retry is as safe as its failing, for the reasons
+//! above). A first call gets [`GRACE`] to finish after the signal: it is usually the
+//! settle that saves what was fetched, but a server that stopped answering mid-call
+//! must not keep a Ctrl-C waiting for the whole silence deadline. The
+//! store then says it was interrupted ([`PgStore::interrupted`]): the worker stops as
+//! an interrupted crawl does, not as one whose server went away.
+//!
+//! A server that stops answering without closing is an outage too: its connection fails
+//! after [`super::silence::ANSWER_DEADLINE`] of silence, and the call is made again.
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -39,6 +51,9 @@ pub const OUTAGE: Duration = Duration::from_secs(30);
 const FIRST_WAIT: Duration = Duration::from_millis(100);
 /// The longest wait between two tries.
 const LONGEST_WAIT: Duration = Duration::from_secs(2);
+/// How long a call under way when the stop signal comes may still take (see the module);
+/// an abandoned call is as safe as a failed one.
+pub const GRACE: Duration = Duration::from_secs(5);
 
 /// True when `e` says the connection was lost or could not be made (worth a new one),
 /// rather than that the server refused the work.
@@ -76,43 +91,61 @@ where
 {
     let mut wait = FIRST_WAIT;
     let mut since: Option<Instant> = None;
+    let mut last = String::new();
+    let shown = store.describe();
     loop {
-        let e = match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) if !is_lost(&e) => return Err(e),
-            Err(e) => e,
+        // A call made again is abandoned at a stop signal; a first one gets [`GRACE`].
+        let grace = if since.is_none() {
+            GRACE
+        } else {
+            Duration::ZERO
         };
-        if let Some(why) = store.gave_up() {
-            // Another call already gave up: no point waiting again.
-            return Err(Error::new(ErrorKind::Network, why));
+        let got = tokio::select! {
+            got = call() => Some(got),
+            () = async {
+                cancel.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => None,
+        };
+        if let Some(got) = got {
+            let e = match got {
+                Ok(v) => return Ok(v),
+                Err(e) if !is_lost(&e) => return Err(e),
+                Err(e) => e,
+            };
+            if let Some(why) = store.gave_up() {
+                // Another call already gave up: no point waiting again.
+                return Err(Error::new(ErrorKind::Network, why));
+            }
+            // The last error without the store's name (the line starts with it).
+            last = e
+                .to_string()
+                .replace(&format!(" to {shown}"), "")
+                .replace(&format!("{shown}: "), "");
         }
         let lost = since.get_or_insert_with(Instant::now).elapsed();
-        let shown = store.describe();
-        // The last error without the store's name (the line starts with it).
-        let last = e
-            .to_string()
-            .replace(&format!(" to {shown}"), "")
-            .replace(&format!("{shown}: "), "");
-        let stop = if lost >= limit {
-            Some(format!(
+        if lost < limit && !cancel.is_cancelled() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = cancel.cancelled() => {}
+            }
+        }
+        let why = if cancel.is_cancelled() {
+            store.interrupted.store(true, Ordering::Relaxed);
+            format!("interrupted while the connection to {shown} was lost (last: {last})")
+        } else if lost >= limit {
+            format!(
                 "gave up on {shown} after {} s without a working connection (last: {last})",
                 limit.as_secs()
-            ))
+            )
         } else {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => None,
-                () = cancel.cancelled() => Some(format!(
-                    "interrupted while the connection to {shown} was lost (last: {last})"
-                )),
-            }
+            wait = (wait * 2).min(LONGEST_WAIT);
+            continue;
         };
-        if let Some(why) = stop {
-            if let Ok(mut gave_up) = store.gave_up.lock() {
-                gave_up.get_or_insert(why.clone());
-            }
-            return Err(Error::new(ErrorKind::Network, why));
+        if let Ok(mut gave_up) = store.gave_up.lock() {
+            gave_up.get_or_insert(why.clone());
         }
-        wait = (wait * 2).min(LONGEST_WAIT);
+        return Err(Error::new(ErrorKind::Network, why));
     }
 }
 
@@ -164,6 +197,41 @@ mod tests {
         );
         assert!(!e.to_string().contains("hunter2"));
         assert_eq!(store.gave_up().as_deref(), Some(e.to_string().as_str()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_signal_ends_an_outage_even_mid_call_and_says_interrupted() {
+        let store = store();
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            stop.cancel();
+        });
+        let tries = Cell::new(0);
+        let started = tokio::time::Instant::now();
+        let e = ride_out(&store, &cancel, || {
+            tries.set(tries.get() + 1);
+            let first = tries.get() == 1;
+            async move {
+                if first {
+                    return Err::<(), _>(Error::new(ErrorKind::Network, "connection closed"));
+                }
+                // A server that never answers: only the signal ends this call.
+                std::future::pending().await
+            }
+        })
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < OUTAGE, "{:?}", started.elapsed());
+        assert_eq!(tries.get(), 2);
+        assert!(store.interrupted());
+        assert!(
+            e.to_string()
+                .starts_with("interrupted while the connection")
+                && e.to_string().ends_with("(last: connection closed)"),
+            "{e}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

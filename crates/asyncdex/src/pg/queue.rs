@@ -9,7 +9,10 @@
 //! - **Seeding** happens once per endpoint, whoever comes first: under an advisory lock a
 //!   worker finds the endpoints with no list count yet, reads their lists, and inserts
 //!   their ids (`ON CONFLICT DO NOTHING`) with the count, in one transaction. Workers that
-//!   arrive meanwhile wait on the lock, then find the lists there and join.
+//!   arrive meanwhile wait for the lock, then find the lists there and join. They wait
+//!   by asking again every 100 ms (`pg_try_advisory_xact_lock`), not by blocking in the
+//!   server: a blocked statement is silent for as long as the lists take to read, which
+//!   looks like a server that stopped answering ([`super::silence`]).
 //! - **Leasing** takes up to N open rows with `SELECT … FOR UPDATE SKIP LOCKED` (two
 //!   workers never wait for each other, never take the same row), marking them with the
 //!   worker's name and a deadline. The worker renews its leases while it works; a worker
@@ -40,6 +43,8 @@ use crate::store::{now_ms, Row};
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// The advisory lock held while seeding (`"seed"` in ASCII).
 const SEED_LOCK: i64 = 0x7365_6564;
+/// How often a worker waiting for the seeding lock asks for it again.
+const SEED_POLL: Duration = Duration::from_millis(100);
 
 /// A list read for seeding: its count and ids.
 #[derive(Debug, Clone, Default)]
@@ -121,9 +126,16 @@ impl Queue {
         let mut client = self.store.client().await?;
         let failed = self.store.error("cannot seed the queue");
         let tx = client.transaction().await.map_err(&failed)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEED_LOCK])
-            .await
-            .map_err(&failed)?;
+        loop {
+            let row = tx
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SEED_LOCK])
+                .await
+                .map_err(&failed)?;
+            if row.get::<_, bool>(0) {
+                break;
+            }
+            tokio::time::sleep(SEED_POLL).await;
+        }
         let seeded: HashSet<String> = tx
             .query(
                 "SELECT endpoint FROM asyncdex.lists WHERE endpoint = ANY($1)",

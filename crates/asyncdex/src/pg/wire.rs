@@ -18,6 +18,10 @@
 //! sent in binary (no hex doubling). 128 MiB is twice that: room for any honest row, and
 //! a bound that keeps a hostile server's claim from becoming our memory. A crawl allowed
 //! bigger bodies stores none past [`MAX_BODY`], so whatever is stored can be read back.
+//!
+//! The same wrapper reads the client's side for the messages that ask for an answer, and
+//! fails a connection that owes one and stays silent ([`super::silence`]); the socket
+//! gets keepalive probes and `TCP_USER_TIMEOUT` (`watch_peer`).
 
 use std::io;
 use std::pin::Pin;
@@ -28,6 +32,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_postgres::config::Host;
 use tokio_postgres::NoTls;
+
+use super::silence::{Silence, ANSWER_DEADLINE, KEEPALIVE_IDLE};
 
 /// The longest backend message accepted, header included: 128 MiB (see the module).
 pub const MAX_MESSAGE: u32 = 128 << 20;
@@ -49,9 +55,33 @@ struct Framing {
 }
 
 impl Framing {
-    /// Counts `bytes` through the framing; an error when a header claims too much (or
-    /// less than the length field itself).
-    fn scan(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+    /// The framing of the client's side: its first message (startup) has no type byte,
+    /// so it starts as if a type byte 0 had been read.
+    fn frontend() -> Framing {
+        Framing {
+            have: 1,
+            ..Framing::default()
+        }
+    }
+
+    /// True while a message is half through.
+    fn within(&self) -> bool {
+        self.have > 0 || self.left > 0
+    }
+
+    /// Counts backend `bytes` through the framing, checking each header ([`check`]).
+    #[cfg(test)]
+    fn scan(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.scan_with(bytes, check)
+    }
+
+    /// Counts `bytes` through the framing; `header` hears each message's type and length
+    /// (its error ends the scan).
+    fn scan_with(
+        &mut self,
+        mut bytes: &[u8],
+        mut header: impl FnMut(u8, u32) -> io::Result<()>,
+    ) -> io::Result<()> {
         while !bytes.is_empty() {
             if self.left > 0 {
                 let skip = bytes
@@ -75,24 +105,30 @@ impl Framing {
                 self.header[3],
                 self.header[4],
             ]);
-            let kind = self.header[0];
-            if length < 4 {
-                return Err(violation(format!(
-                    "the server sent a message (type {:?}) whose length field says {length} bytes, less than the field itself",
-                    kind as char
-                )));
-            }
-            if length > MAX_MESSAGE {
-                return Err(violation(format!(
-                    "the server sent a message (type {:?}) of {length} bytes, more than the {} MiB a message may have",
-                    kind as char,
-                    MAX_MESSAGE >> 20
-                )));
-            }
-            self.left = u64::from(length - 4);
+            header(self.header[0], length)?;
+            self.left = u64::from(length.saturating_sub(4));
         }
         Ok(())
     }
+}
+
+/// An error when a backend message of type `kind` claims too much (or less than the
+/// length field itself).
+fn check(kind: u8, length: u32) -> io::Result<()> {
+    if length < 4 {
+        return Err(violation(format!(
+            "the server sent a message (type {:?}) whose length field says {length} bytes, less than the field itself",
+            kind as char
+        )));
+    }
+    if length > MAX_MESSAGE {
+        return Err(violation(format!(
+            "the server sent a message (type {:?}) of {length} bytes, more than the {} MiB a message may have",
+            kind as char,
+            MAX_MESSAGE >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn violation(why: String) -> io::Error {
@@ -126,10 +162,14 @@ fn gone(e: &mut Option<io::Error>) -> io::Error {
 }
 
 /// A socket whose read side is checked against [`MAX_MESSAGE`]; a violation is also
-/// written to `seen`, so the store can say why its connection closed.
+/// written to `seen`, so the store can say why its connection closed. Both sides are
+/// watched for a server that stops answering ([`Silence`]).
 pub(super) struct Guarded {
     socket: Socket,
     framing: Framing,
+    /// The client's side, read for the messages that ask for an answer.
+    sent: Framing,
+    silence: Silence,
     seen: Violations,
 }
 
@@ -145,13 +185,25 @@ impl AsyncRead for Guarded {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        match &mut this.socket {
-            Socket::Tcp(s) => ready!(Pin::new(s).poll_read(cx, buf))?,
+        let read = match &mut this.socket {
+            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
-            Socket::Unix(s) => ready!(Pin::new(s).poll_read(cx, buf))?,
+            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Socket::Failed(e) => return Poll::Ready(Err(gone(e))),
+        };
+        if read.is_pending() {
+            return this.silence.poll_expired(cx).map(Err);
         }
-        if let Err(e) = this.framing.scan(&buf.filled()[before..]) {
+        ready!(read)?;
+        let silence = &mut this.silence;
+        let scanned = this
+            .framing
+            .scan_with(&buf.filled()[before..], |kind, length| {
+                silence.received(kind);
+                check(kind, length)
+            });
+        this.silence.moved(cx);
+        if let Err(e) = scanned {
             buf.set_filled(before);
             if let Ok(mut seen) = this.seen.lock() {
                 *seen = Some(e.to_string());
@@ -168,11 +220,27 @@ impl AsyncWrite for Guarded {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().socket.writer()?.poll_write(cx, buf)
+        let this = self.get_mut();
+        let n = match this.socket.writer()?.poll_write(cx, buf) {
+            Poll::Pending => return this.silence.poll_expired(cx).map(Err),
+            Poll::Ready(n) => n?,
+        };
+        let silence = &mut this.silence;
+        let _ = this.sent.scan_with(&buf[..n], |kind, _| {
+            silence.sent(kind);
+            Ok(())
+        });
+        this.silence.writing(this.sent.within());
+        this.silence.moved(cx);
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().socket.writer()?.poll_flush(cx)
+        let this = self.get_mut();
+        match this.socket.writer()?.poll_flush(cx) {
+            Poll::Pending => this.silence.poll_expired(cx).map(Err),
+            done => done,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -218,8 +286,34 @@ async fn open(config: &tokio_postgres::Config) -> Socket {
     };
     if let Socket::Tcp(s) = &socket {
         let _ = s.set_nodelay(true);
+        watch_peer(s, config);
     }
     socket
+}
+
+/// Asks the kernel to notice a dead peer ([`super::silence`]): keepalive probes (unless
+/// the URL says `keepalives=0`) and, on Linux, `TCP_USER_TIMEOUT`. Best effort: a
+/// system that refuses an option still has the silence deadline.
+fn watch_peer(s: &TcpStream, config: &tokio_postgres::Config) {
+    let socket = socket2::SockRef::from(s);
+    if config.get_keepalives() {
+        let probes = socket2::TcpKeepalive::new()
+            .with_time(KEEPALIVE_IDLE)
+            .with_interval(std::time::Duration::from_secs(5))
+            .with_retries(3);
+        let _ = socket.set_tcp_keepalive(&probes);
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = socket.set_tcp_user_timeout(Some(answer_deadline(config)));
+}
+
+/// The silence allowed while an answer is owed: the URL's `tcp_user_timeout`, or
+/// [`ANSWER_DEADLINE`].
+pub(super) fn answer_deadline(config: &tokio_postgres::Config) -> std::time::Duration {
+    config
+        .get_tcp_user_timeout()
+        .copied()
+        .unwrap_or(ANSWER_DEADLINE)
 }
 
 /// How the pool makes connections: [`open`], [`Guarded`], `connect_raw`.
@@ -242,6 +336,8 @@ impl deadpool_postgres::Connect for GuardedConnect {
             let guarded = Guarded {
                 socket: open(&config).await,
                 framing: Framing::default(),
+                sent: Framing::frontend(),
+                silence: Silence::new(answer_deadline(&config)),
                 seen,
             };
             let (client, connection) = config.connect_raw(guarded, NoTls).await?;

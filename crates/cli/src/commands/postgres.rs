@@ -88,8 +88,13 @@ fn line(shown: &str, t: &Counts) -> String {
 
 /// The queue's line at the end of a worker's crawl: the whole crawl's counts. A worker
 /// that stopped because the server stayed away (its manifest printed, as the queue was
-/// last seen) gets the one line saying so instead, as its error: exit 1.
+/// last seen) gets the one line saying so instead, as its error: exit 1. One that a
+/// signal stopped while the server was away gets that line as a note: the crawl was
+/// interrupted (130/143), and counting the queue would wait for the server again.
 pub async fn queue_line(store: &PgStore, endpoints: &[String]) -> Result<String> {
+    if let (Some(why), true) = (store.gave_up(), store.interrupted()) {
+        return Ok(format!("queue not counted: {why}"));
+    }
     if let Some(why) = store.gave_up() {
         return Err(Error::new(
             ErrorKind::Network,

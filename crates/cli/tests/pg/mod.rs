@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::process::{Child, Command, Stdio};
 
 use crate::common::binary::{asyncdex, problems, text, Case};
