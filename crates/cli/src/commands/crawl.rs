@@ -151,7 +151,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
             .map(|r| r.endpoint.clone())
             .collect();
         let line = postgres::queue_line(store, &endpoints).await?;
-        writeln!(io.err, "{line}").map_err(io_error)?;
+        writeln!(io.err, "{}", escape_display(&line)).map_err(io_error)?;
     }
     for r in manifest.resources.iter().filter(|r| !r.complete()) {
         let why = match &r.list_error {
