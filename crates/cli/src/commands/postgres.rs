@@ -52,7 +52,8 @@ pub async fn status(url: &str, json: bool, io: Io<'_>) -> Result<Summary> {
             .map_err(io_error)?;
         }
     }
-    writeln!(io.err, "{}", line(store.describe(), &total)).map_err(io_error)?;
+    let shown = super::report::escape_display(store.describe());
+    writeln!(io.err, "{}", line(&shown, &total)).map_err(io_error)?;
     Ok(Summary {
         ok: total.done as usize,
         ..Summary::default()
