@@ -323,3 +323,40 @@ async fn postgres_a_lease_whose_answer_was_lost_is_never_renewed_and_expires() {
         .unwrap();
     assert_eq!(other.renew().await.unwrap(), 0, "settled: no longer held");
 }
+
+/// The server process behind `client`'s connection.
+async fn pid(client: &deadpool_postgres::Object) -> i32 {
+    let row = client.query_one("SELECT pg_backend_pid()", &[]).await;
+    row.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn postgres_an_idle_connection_owes_nothing_and_outlives_the_silence_deadline() {
+    let Some(db) = scratch("postgres_an_idle_connection_owes_nothing") else {
+        return;
+    };
+    // One second of silence allowed while an answer is owed (30 s by default).
+    let store = PgStore::connect(&format!("{}?tcp_user_timeout=1", db.url()))
+        .await
+        .unwrap();
+    let first = {
+        let mut client = store.client().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        tx.batch_execute("SELECT 1; SELECT 2").await.unwrap();
+        tx.commit().await.unwrap();
+        pid(&client).await
+    };
+    // Every answer came: the idle connection is not cut, however long it waits.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let client = store.client().await.unwrap();
+    assert!(!client.is_closed());
+    assert_eq!(pid(&client).await, first, "the same connection, reused");
+    // An answer that takes longer than the deadline to start is cut, and says why.
+    let e = client
+        .query_one("SELECT pg_sleep(3)", &[])
+        .await
+        .map_err(store.error("sleep"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(client.is_closed(), "{e}");
+}
