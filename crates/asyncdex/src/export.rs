@@ -34,6 +34,7 @@
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
 
+mod landing;
 mod staging;
 
 use std::path::{Path, PathBuf};
@@ -131,8 +132,41 @@ fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 /// row stops the export with an error naming it, rather than publishing it, and nothing
 /// is exported at all (`dir` is as it was, or was not created; see [`staging`]).
 pub fn export(store: &dyn Exportable, dir: &Path) -> Result<ExportReport> {
-    let mut staging = staging::Staging::new(dir)?;
-    let report = write_tree(store, &mut staging).map_err(|e| staging.nothing_written(e))?;
+    export_until(store, dir, &|| false)
+}
+
+/// [`export`], stopped early when `stop` says so: a caller that may be asked to give up
+/// halfway (a user's Ctrl-C, a deadline, a shutdown) passes what it watches as `stop`.
+///
+/// `stop` is asked before each file is written and once more before the export is put
+/// in place. Once it answers `true`, nothing more is written, the temporary folder is
+/// removed, and the error is of kind [`ErrorKind::Cancelled`], saying that nothing was
+/// exported and `dir` is as it was (or was not created). Once the export is being put in
+/// place it is no longer asked: a merge stopped halfway would leave a mix of old and new
+/// files, the one thing an export never leaves.
+///
+/// ```
+/// use asyncdex::export::export_until;
+/// use asyncdex::store::{Row, Store};
+/// use asyncdex::ErrorKind;
+///
+/// let store = Store::open_in_memory()?;
+/// store.put(&[Row::new("type", 13, None, br#"{"id":13}"#.to_vec())])?;
+/// let site = tempfile::tempdir().unwrap().path().join("site");
+/// let err = export_until(&store, &site, &|| true).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Cancelled);
+/// assert!(!site.exists());
+/// # Ok::<(), asyncdex::Error>(())
+/// ```
+pub fn export_until(
+    store: &dyn Exportable,
+    dir: &Path,
+    stop: &dyn Fn() -> bool,
+) -> Result<ExportReport> {
+    let mut staging = staging::Staging::new(dir, stop)?;
+    let report = write_tree(store, &mut staging)
+        .and_then(|report| staging.unstopped().map(|()| report))
+        .map_err(|e| staging.nothing_written(e))?;
     staging.land()?;
     Ok(report)
 }
@@ -142,7 +176,7 @@ const API: &str = "data/api/v2";
 
 /// Writes the whole layout through `staging`, in the order a reader should see it
 /// appear: an endpoint's resources, then its list; the root index last.
-fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging) -> Result<ExportReport> {
+fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging<'_>) -> Result<ExportReport> {
     let mut report = ExportReport::default();
     let mut index = serde_json::Map::new();
     for endpoint in store.endpoints()? {
@@ -190,7 +224,7 @@ fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging) -> Result<
 /// encounters at `pokemon/{id}/encounters/index.json`. Returns how many files.
 fn export_unlisted(
     store: &dyn Exportable,
-    staging: &mut staging::Staging,
+    staging: &mut staging::Staging<'_>,
     endpoint: &str,
     bytes: &mut u64,
 ) -> Result<usize> {

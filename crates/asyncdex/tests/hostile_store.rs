@@ -2,6 +2,8 @@
 //! program's database where a store was expected, garbage where the cache keeps its file,
 //! a stored body changed behind the store's back.
 
+mod common;
+
 use std::path::Path;
 
 use asyncdex::cache::{Cache, Cached, Standing};
@@ -10,6 +12,7 @@ use asyncdex::mirror::{Mirror, MirrorConfig};
 use asyncdex::pokeapi::Client;
 use asyncdex::store::{Row, Store};
 use asyncdex::ErrorKind;
+use common::tree;
 
 fn sidecars_absent(db: &Path) {
     for suffix in ["-wal", "-shm", "-journal"] {
@@ -94,31 +97,6 @@ fn a_store_is_stamped_and_opens_again_for_writing_and_reading() {
         read.get_verified("pokemon", "pikachu").unwrap().unwrap().id,
         25
     );
-}
-
-/// Every path under `dir` (folders with a trailing `/`) with its bytes, sorted: what a
-/// folder holds, to compare before and after.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(folder) = todo.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.strip_prefix(dir).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                found.push((format!("{name}/"), Vec::new()));
-                todo.push(path);
-            } else if meta.is_symlink() {
-                let to = std::fs::read_link(&path).unwrap();
-                found.push((name, to.display().to_string().into_bytes()));
-            } else {
-                found.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// A store of three types, the second one's body damaged behind the store's back.

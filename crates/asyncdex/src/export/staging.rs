@@ -10,7 +10,9 @@
 //! - **the target does not exist** (the usual case): the temporary folder is a hidden
 //!   sibling (`.site.export-asyncdex.PID.N` beside `site`), renamed to the target in one
 //!   step. Before it, there is no `site`; after it, a whole one. Folders made on the way to
-//!   it (`--to a/b/site` with no `a`) are removed again if the export fails.
+//!   it (`--to a/b/site` with no `a`) are removed again if the export fails. Should another
+//!   export have made `site` meanwhile, the rename is refused and this one merges into
+//!   it instead, as below.
 //! - **the target is a folder already** (an earlier export being refreshed, or an empty
 //!   folder): an export never deletes what it did not write, so it cannot swap the folder
 //!   for a new one (the user's `index.html` beside `data/` would go). The temporary folder
@@ -22,9 +24,13 @@
 //!   in the order written, so a list appears after the resources it names and the root
 //!   index last. A server already serving the folder sees each file old or new, never
 //!   half; files of an earlier export that this one does not have are left as they were,
-//!   as they always were.
+//!   as they always were. Two merges into one folder take turns ([`super::landing`]), so
+//!   the folder never ends a mix of two exports' files.
 //!
-//! On failure the temporary folder is removed ([`Drop`]), and the target is as it was.
+//! On failure, or when the caller asks the export to stop (a user's Ctrl-C, passed in as
+//! a plain `stop` question: see [`super::export_until`]), the temporary folder is removed
+//! ([`Drop`]), and the target is as it was. Stopping is checked before each file is
+//! written, never while the export is put in place: that is the moment it is committed.
 //! A process killed outright (`kill -9`, a second Ctrl-C) cannot clean up: its temporary
 //! folder, named as above, is left to delete by hand, and the target is still untouched.
 
@@ -32,12 +38,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{enter, io_error};
-use crate::error::{Error, Result};
+use super::{enter, io_error, landing};
+use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_atomic;
 
 /// Where an export is written, and how it is put in place.
-pub(super) struct Staging {
+pub(super) struct Staging<'a> {
+    /// Asked before each file: `true` stops the export (see [`super::export_until`]).
+    stop: &'a dyn Fn() -> bool,
     /// The folder the user named.
     target: PathBuf,
     /// The temporary folder the files are written into (canonical).
@@ -48,8 +56,8 @@ pub(super) struct Staging {
     made: Vec<PathBuf>,
     /// A new target: the folders made in the temporary one so far, by relative path.
     entered: HashMap<String, PathBuf>,
-    /// An existing target: each file written (flat in the temporary folder) and where
-    /// it goes, relative to the target, in the order written.
+    /// Each file written (flat in the temporary folder when merging, in its place in the
+    /// layout otherwise) and where it goes, relative to the target, in the order written.
     staged: Vec<(PathBuf, String)>,
     /// Put in place: nothing to clean up.
     landed: bool,
@@ -66,11 +74,12 @@ fn absent(path: &Path) -> bool {
     matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
-impl Staging {
+impl<'a> Staging<'a> {
     /// A temporary folder for an export to `target`: beside it if it does not exist yet,
     /// inside it if it is a folder already; anything else at `target` is refused.
-    pub(super) fn new(target: &Path) -> Result<Staging> {
+    pub(super) fn new(target: &Path, stop: &'a dyn Fn() -> bool) -> Result<Staging<'a>> {
         let mut staging = Staging {
+            stop,
             target: target.to_owned(),
             tmp: PathBuf::new(),
             merge_into: None,
@@ -121,6 +130,7 @@ impl Staging {
 
     /// Writes one file of the export, `rel` under its root (`data/api/v2/type/13/index.json`).
     pub(super) fn put(&mut self, rel: &str, body: &[u8]) -> Result<()> {
+        self.unstopped()?;
         if self.merge_into.is_some() {
             let from = self.tmp.join(self.staged.len().to_string());
             write_atomic(&from, body)?;
@@ -128,8 +138,11 @@ impl Staging {
             return Ok(());
         }
         let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let folder = self.folder(folder)?;
-        write_atomic(&folder.join(name), body)
+        let path = self.folder(folder)?.join(name);
+        write_atomic(&path, body)?;
+        // Kept for a merge after all, should another export make the target first.
+        self.staged.push((path, rel.to_owned()));
+        Ok(())
     }
 
     /// The folder `rel` in the temporary one, made (each step a real folder) if missing.
@@ -147,47 +160,91 @@ impl Staging {
         Ok(path)
     }
 
-    /// `e`, which stopped the export before anything was put in place, saying so.
+    /// `Ok` unless the export was asked to stop: then a [`ErrorKind::Cancelled`] error.
+    pub(super) fn unstopped(&self) -> Result<()> {
+        match (self.stop)() {
+            false => Ok(()),
+            true => Err(Error::new(ErrorKind::Cancelled, "stopped")),
+        }
+    }
+
+    /// `e`, which stopped the export before anything was put in place, saying so. A stop
+    /// that was asked for is no failure: its message is only what became of the target.
     pub(super) fn nothing_written(&self, e: Error) -> Error {
         let target = self.target.display();
         let how = match self.merge_into {
             Some(_) => format!("{target} is as it was"),
             None => format!("{target} was not created"),
         };
-        Error::new(e.kind(), format!("{e} (nothing exported: {how})"))
+        match e.kind() {
+            ErrorKind::Cancelled => Error::new(e.kind(), format!("nothing exported, {how}")),
+            _ => Error::new(e.kind(), format!("{e} (nothing exported: {how})")),
+        }
     }
 
     /// Puts the export in place: one rename to a new target, or a merge into an
-    /// existing one (see the module docs).
+    /// existing one (see the module docs). A new target that another export made while
+    /// this one was written is merged into instead; merges take turns ([`landing`]).
+    /// Whatever fails before the first file moves says that nothing was exported.
     pub(super) fn land(mut self) -> Result<()> {
-        match self.merge_into.clone() {
-            None => std::fs::rename(&self.tmp, &self.target).map_err(|e| {
-                io_error(
-                    &self.target,
-                    format!("cannot move the export into place: {e}"),
-                )
-            })?,
-            Some(root) => {
-                for folder in self.check_places(&root)? {
-                    std::fs::create_dir(&folder).map_err(|e| io_error(&folder, e))?;
+        let root = match self.merge_into.clone() {
+            Some(root) => root,
+            None => match std::fs::rename(&self.tmp, &self.target) {
+                Ok(()) => {
+                    self.landed = true;
+                    return Ok(());
                 }
-                for (from, rel) in &self.staged {
-                    let there = root.join(rel);
-                    // A replaced file keeps its mode, as `write_atomic` keeps it.
-                    if let Ok(meta) = std::fs::symlink_metadata(&there) {
-                        let _ = std::fs::set_permissions(from, meta.permissions());
-                    }
-                    std::fs::rename(from, &there).map_err(|e| io_error(&there, e))?;
+                Err(e) if made_meanwhile(&e, &self.target) => {
+                    let root = self.target.canonicalize();
+                    let root = root.map_err(|e| self.nothing_written(io_error(&self.target, e)))?;
+                    self.merge_into = Some(root.clone());
+                    root
                 }
-                let _ = std::fs::remove_dir(&self.tmp); // empty now
+                Err(e) => {
+                    let why = format!("cannot move the export into place: {e}");
+                    return Err(self.nothing_written(io_error(&self.target, why)));
+                }
+            },
+        };
+        let _turn = landing::hold(&root, self.stop).map_err(|e| self.nothing_written(e))?;
+        let missing = self
+            .check_places(&root)
+            .map_err(|e| self.nothing_written(e))?;
+        for folder in missing {
+            match std::fs::create_dir(&folder) {
+                // Made meanwhile by something else than an export: a real folder will do.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && real_dir(&folder) => {}
+                made => made.map_err(|e| io_error(&folder, e))?,
             }
         }
+        for (from, rel) in &self.staged {
+            let there = root.join(rel);
+            // A replaced file keeps its mode, as `write_atomic` keeps it.
+            if let Ok(meta) = std::fs::symlink_metadata(&there) {
+                let _ = std::fs::set_permissions(from, meta.permissions());
+            }
+            std::fs::rename(from, &there).map_err(|e| io_error(&there, e))?;
+        }
+        // Empty now (or empty folders only, when a new target became a merge).
+        let _ = std::fs::remove_dir_all(&self.tmp);
         self.landed = true;
         Ok(())
     }
 }
 
-impl Drop for Staging {
+/// Whether a rename onto `target` failed because a folder is there now: made by another
+/// export (or anyone) after this one started.
+fn made_meanwhile(e: &std::io::Error, target: &Path) -> bool {
+    use std::io::ErrorKind::{AlreadyExists, DirectoryNotEmpty};
+    matches!(e.kind(), AlreadyExists | DirectoryNotEmpty) && real_dir(target)
+}
+
+/// A folder, not a link to one.
+fn real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+impl Drop for Staging<'_> {
     fn drop(&mut self) {
         if self.landed {
             return;
@@ -204,7 +261,7 @@ impl Drop for Staging {
     }
 }
 
-impl Staging {
+impl Staging<'_> {
     /// Checks every place a merge into `root` touches, before anything moves: each folder
     /// on the way must be a real folder or missing, each file's place a regular file or
     /// missing; a symbolic link anywhere is refused. Returns the folders to make, each

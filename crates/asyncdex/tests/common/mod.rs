@@ -193,3 +193,29 @@ pub async fn http1_get(addr: std::net::SocketAddr, path: &str, patience: Duratio
         .unwrap();
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+/// Every entry under `dir`, sorted, relative to it: a folder as `name/` (no bytes), a
+/// symbolic link as its target, a file as its bytes. Two calls compare equal when the
+/// tree is as it was.
+pub fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                found.push((format!("{name}/"), Vec::new()));
+                todo.push(path);
+            } else if meta.is_symlink() {
+                let to = std::fs::read_link(&path).unwrap();
+                found.push((name, to.display().to_string().into_bytes()));
+            } else {
+                found.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}

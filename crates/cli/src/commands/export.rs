@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{io_error, Io, Summary};
+use asyncdex::export::export_until;
 use asyncdex::pg::rows::BlockingPg;
 use asyncdex::store::Store;
-use asyncdex::{Error, Result};
+use asyncdex::{Error, ErrorKind, Result};
 
 /// A validated `export` job.
 #[derive(Debug, Clone)]
@@ -19,7 +20,8 @@ pub struct ExportJob {
 }
 
 /// Writes the store's resources and lists under `to`, all or nothing: a damaged body
-/// is one error naming it, and `to` is left as it was (see [`asyncdex::export`]).
+/// is one error naming it, and `to` is left as it was (see [`asyncdex::export`]). So does
+/// a signal: one `interrupted:` line, and the summary marked interrupted (exit 130/143).
 pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     let url = super::postgres::url_of(&job.from).map(str::to_owned);
     let postgres = match &url {
@@ -48,20 +50,37 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     let (from, to) = (job.from.clone(), job.to.clone());
     // Reading the database and writing thousands of files both block: off the runtime.
     let runtime = tokio::runtime::Handle::current();
-    let report = offload::once("exporting", move || match postgres {
-        Some(store) => asyncdex::export::export(&BlockingPg::new(store, runtime), &to),
-        None => asyncdex::export::export(&Store::open_existing(&from)?, &to),
+    // The first SIGINT/SIGTERM stops the export between two files: nothing is put in
+    // place, and the target is as it was. The library is only asked "stop now?".
+    let cancel = io.cancel.clone();
+    let exported = offload::once("exporting", move || {
+        let stop = || cancel.is_cancelled();
+        match postgres {
+            Some(store) => export_until(&BlockingPg::new(store, runtime), &to, &stop),
+            None => export_until(&Store::open_existing(&from)?, &to, &stop),
+        }
     })
-    .await??;
+    .await?;
+    let report = match exported {
+        Err(e) if e.kind() == ErrorKind::Cancelled => {
+            let line = format!("interrupted: {e}");
+            writeln!(io.err, "{}", super::report::escape_display(&line)).map_err(io_error)?;
+            return Ok(Summary {
+                interrupted: true,
+                ..Summary::default()
+            });
+        }
+        exported => exported?,
+    };
     writeln!(
         io.err,
         "export: {} resources and {} lists ({:.1} MB) written to {} in {:.2} s; serve them with `asyncdex serve --from {}` or any static web server",
         report.resources,
         report.lists,
         report.bytes as f64 / 1e6,
-        job.to.display(),
+        super::report::path(&job.to),
         started.elapsed().as_secs_f64(),
-        job.to.display()
+        super::report::path(&job.to)
     )
     .map_err(io_error)?;
     Ok(Summary {
