@@ -65,6 +65,9 @@ pub struct PgStore {
     shown: String,
     /// The last framing violation its connections met ([`wire`]).
     violations: wire::Violations,
+    /// The last silence past the deadline its connections met ([`silence`]), until an
+    /// error reports it.
+    silences: wire::Violations,
     /// Why a worker stopped, when the server stayed away ([`outage`]).
     gave_up: Arc<Mutex<Option<String>>>,
     /// The worker stopped because it was told to, while the server was away.
@@ -107,8 +110,10 @@ impl PgStore {
         let config = parse(url)?;
         let shown = redact(&config);
         let violations = wire::Violations::default();
+        let silences = wire::Violations::default();
         let connect = wire::GuardedConnect {
             seen: violations.clone(),
+            silent: silences.clone(),
         };
         let manager = Manager::from_connect(
             config,
@@ -136,6 +141,7 @@ impl PgStore {
             pool,
             shown,
             violations,
+            silences,
             gave_up: Arc::default(),
             interrupted: Arc::default(),
         })
@@ -175,6 +181,14 @@ impl PgStore {
         let what = what.to_owned();
         move |e| match self.violation() {
             Some(why) if e.as_db_error().is_none() => self.violated(&why),
+            _ if e.is_closed() => match self.silences.lock().ok().and_then(|mut s| s.take()) {
+                // Its connection closed because the server stopped answering: say so.
+                Some(why) => Error::new(
+                    ErrorKind::Network,
+                    format!("{}: {what}: connection closed: {why}", self.shown),
+                ),
+                None => db_error(&self.shown, &what, &e),
+            },
             _ => db_error(&self.shown, &what, &e),
         }
     }

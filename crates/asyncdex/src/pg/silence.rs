@@ -32,7 +32,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -51,16 +51,20 @@ pub(super) struct Silence {
     /// A frontend message is half written (the server has not read it all).
     writing: bool,
     timer: Pin<Box<Sleep>>,
+    /// Where the error is also written: the client only reports its connection closed.
+    heard: super::wire::Violations,
 }
 
 impl Silence {
-    /// No answer owed yet; `limit` of silence allowed once one is.
-    pub(super) fn new(limit: Duration) -> Silence {
+    /// No answer owed yet; `limit` of silence allowed once one is; the error is written
+    /// to `heard` too.
+    pub(super) fn new(limit: Duration, heard: super::wire::Violations) -> Silence {
         Silence {
             limit,
             owed: 0,
             writing: false,
             timer: Box::pin(tokio::time::sleep(limit)),
+            heard,
         }
     }
 
@@ -102,16 +106,15 @@ impl Silence {
         if !self.waiting() {
             return Poll::Pending;
         }
-        match self.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "the server sent nothing for {} s while an answer was due",
-                    self.limit.as_secs()
-                ),
-            )),
-            Poll::Pending => Poll::Pending,
+        ready!(self.timer.as_mut().poll(cx));
+        let why = format!(
+            "the server sent nothing for {} s while an answer was due",
+            self.limit.as_secs()
+        );
+        if let Ok(mut heard) = self.heard.lock() {
+            *heard = Some(why.clone());
         }
+        Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, why))
     }
 }
 
@@ -128,7 +131,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn silence_counts_only_while_an_answer_is_owed() {
         let mut cx = Context::from_waker(Waker::noop());
-        let mut s = Silence::new(Duration::from_secs(30));
+        let heard = super::super::wire::Violations::default();
+        let mut s = Silence::new(Duration::from_secs(30), heard.clone());
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(!expired(&mut s), "an idle connection owes nothing");
 
@@ -148,6 +152,7 @@ mod tests {
             "{e:?}"
         );
 
+        assert!(heard.lock().unwrap().as_ref().unwrap().contains("30 s"));
         s.received(b'Z');
         assert!(!expired(&mut s), "answered");
         s.writing(true);

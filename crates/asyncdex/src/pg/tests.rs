@@ -358,5 +358,6 @@ async fn postgres_an_idle_connection_owes_nothing_and_outlives_the_silence_deadl
         .map_err(store.error("sleep"))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.to_string().contains("sent nothing for 1 s"), "{e}");
     assert!(client.is_closed(), "{e}");
 }

@@ -320,6 +320,8 @@ pub(super) fn answer_deadline(config: &tokio_postgres::Config) -> std::time::Dur
 pub(super) struct GuardedConnect {
     /// Where violations are written (the store reads them).
     pub(super) seen: Violations,
+    /// Where a silence past the deadline is written (the store reads it).
+    pub(super) silent: Violations,
 }
 
 impl deadpool_postgres::Connect for GuardedConnect {
@@ -331,13 +333,13 @@ impl deadpool_postgres::Connect for GuardedConnect {
         Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
     > {
         let config = config.clone();
-        let seen = self.seen.clone();
+        let (seen, silent) = (self.seen.clone(), self.silent.clone());
         Box::pin(async move {
             let guarded = Guarded {
                 socket: open(&config).await,
                 framing: Framing::default(),
                 sent: Framing::frontend(),
-                silence: Silence::new(answer_deadline(&config)),
+                silence: Silence::new(answer_deadline(&config), silent),
                 seen,
             };
             let (client, connection) = config.connect_raw(guarded, NoTls).await?;
