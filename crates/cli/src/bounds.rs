@@ -21,6 +21,7 @@
 //! | a 429's Retry-After the mirror sends | `--retry-after SECS` | 0 – 86 400 |
 //! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |
 //! | a rate's burst | `--burst N` | 1 – 1 000 000 (and a burst of slow calls spanning over a century is refused) |
+//! | a rate's calls | `--rate` with `names N`, `stream N`, `get KEYS` | calls that would take over a century at that rate are refused |
 //! | fault probabilities | `--fail-rate P` … | 0 – 1, adding up to at most 1 |
 //! | a slow tail | `--tail-rate P`, `--tail-ms MS` | 0 – 1, 0 – 3 600 000 |
 //! | a hedge's percentile | `--hedge pN` | above p0, at most p99.9 |
@@ -217,6 +218,30 @@ pub fn check_burst(per_second: f64, burst: u32) -> asyncdex::Result<()> {
         "--burst {burst} is too large for this --rate (one call every {:.0} s): a burst \
          refills one call per interval, and {burst} would take over a hundred years; at most \
          {most} at this rate",
+        1.0 / per_second
+    )))
+}
+
+/// Checks that `calls` calls at `--rate` (`per_second`, after a burst of `burst`) end
+/// within the same hundred years a burst may span: `names 1000000 --rate 1/d` would
+/// take 2 700 years, a run nobody means to start. No rate: nothing to check.
+pub fn check_rate_span(
+    per_second: Option<f64>,
+    burst: Option<u32>,
+    calls: usize,
+) -> asyncdex::Result<()> {
+    let Some(per_second) = per_second else {
+        return Ok(());
+    };
+    let burst = f64::from(burst.unwrap_or(1));
+    let most = (LONGEST_BURST_SECS * per_second).floor() + burst;
+    if calls as f64 <= most {
+        return Ok(());
+    }
+    let years = (calls as f64 - burst) / per_second / (365.0 * 86_400.0);
+    Err(asyncdex::Error::invalid_input(format!(
+        "--rate is too slow for {calls} calls (one call every {:.0} s): they would take \
+         over a hundred years (about {years:.0}); at most {most} calls at this rate",
         1.0 / per_second
     )))
 }

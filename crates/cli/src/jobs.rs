@@ -24,6 +24,7 @@ pub async fn run(
             let mode = format!("--mode {}", name.as_ref().map_or("", |v| v.get_name()));
             let async_mode = modes.contains(&asyncdex::names::Mode::Async);
             a.fetch.limit.check(async_mode, &mode)?;
+            crate::bounds::check_rate_span(a.fetch.source.rate, a.fetch.source.burst, a.n)?;
             check_hedge(
                 a.fetch.source.hedge,
                 async_mode,
@@ -53,6 +54,7 @@ pub async fn run(
         Command::Get(a) => {
             a.fetch.limit.check(true, "get")?;
             let calls = a.keys.len();
+            crate::bounds::check_rate_span(a.fetch.source.rate, a.fetch.source.burst, calls)?;
             let job = GetJob {
                 keys: a.keys,
                 policy: (a.fetch.limit).apply(a.fetch.source.policy(
@@ -70,6 +72,7 @@ pub async fn run(
         }
         Command::Stream(a) => {
             a.fetch.limit.check(true, "stream")?;
+            crate::bounds::check_rate_span(a.fetch.source.rate, a.fetch.source.burst, a.n)?;
             let seed = a.seed.unwrap_or_else(random_seed);
             let job = StreamJob {
                 n: a.n,

@@ -213,6 +213,21 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "would take over a hundred years; at most 36501 at this rate",
         ),
         Case::usage(
+            "a million calls at one a day (2 740 years)",
+            &["names", "1000000", "--rate", "1/d"],
+            "--rate is too slow for 1000000 calls (one call every 86400 s): they would take over a hundred years (about 2740)",
+        ),
+        Case::usage(
+            "a stream one call past a century at one a day",
+            &["stream", "36502", "--rate", "1/d"],
+            "--rate is too slow for 36502 calls",
+        ),
+        Case::usage(
+            "a burst does not stretch a century",
+            &["names", "46501", "--rate", "1/d", "--burst", "10000"],
+            "at most 46500 calls at this rate",
+        ),
+        Case::usage(
             "a ceiling for a fixed concurrency",
             &["names", "3", "--max-concurrency", "50"],
             "--max-concurrency 50 is the ceiling of -c auto: give -c auto with it",
