@@ -240,15 +240,31 @@ fn postgres_a_server_that_stops_answering_is_an_outage_the_worker_gives_up_on() 
     let manifest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(manifest["complete"], false, "{manifest}");
 
-    // A status through the black hole: one line, within the pool's connect bound.
-    let started = Instant::now();
-    let status = common::binary::asyncdex(&["crawl", "--status", "--out", &s.url]);
-    let stderr = text(&status.stderr);
-    assert_eq!(status.status.code(), Some(1), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(40), "it gave up");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: cannot connect to "), "{stderr}");
-    assert!(!stderr.contains(&s.password));
+    // The readers through the black hole: one line each, within the pool's connect bound.
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("export");
+    let to = to.to_str().unwrap();
+    for args in [
+        &["crawl", "--status", "--out", &s.url][..],
+        &["export", "--from", &s.url, "--to", to],
+        &["serve", "--from", &s.url, "--bind", "127.0.0.1:0"],
+    ] {
+        let started = Instant::now();
+        let out = common::binary::asyncdex(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "{args:?} gave up"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: cannot connect to ") && stderr.contains("sent nothing"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains(&s.password));
+    }
+    assert!(!std::path::Path::new(to).exists(), "export wrote nothing");
     s.stop();
 }
 
