@@ -132,7 +132,11 @@ where
         }
         let why = if cancel.is_cancelled() {
             store.interrupted.store(true, Ordering::Relaxed);
-            format!("interrupted while the connection to {shown} was lost (last: {last})")
+            match last.as_str() {
+                // A first call abandoned after its grace: no error was seen.
+                "" => format!("interrupted while waiting for an answer from {shown}"),
+                _ => format!("interrupted while the connection to {shown} was lost (last: {last})"),
+            }
         } else if lost >= limit {
             format!(
                 "gave up on {shown} after {} s without a working connection (last: {last})",
@@ -232,6 +236,29 @@ mod tests {
                 && e.to_string().ends_with("(last: connection closed)"),
             "{e}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_call_gets_its_grace_after_a_stop_signal_then_is_abandoned() {
+        let store = store();
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let quick = ride_out(&store, &cancel, || async {
+            tokio::time::sleep(GRACE / 2).await;
+            Ok(1)
+        });
+        assert_eq!(quick.await.unwrap(), 1, "within its grace");
+        let started = tokio::time::Instant::now();
+        let e = ride_out(&store, &cancel, || std::future::pending::<Result<()>>())
+            .await
+            .unwrap_err();
+        assert_eq!(started.elapsed(), GRACE);
+        assert!(
+            e.to_string()
+                .starts_with("interrupted while waiting for an answer from postgres://u@"),
+            "{e}"
+        );
+        assert!(store.interrupted());
     }
 
     #[tokio::test(start_paused = true)]
