@@ -249,7 +249,7 @@ mod tests {
         });
         assert_eq!(quick.await.unwrap(), 1, "within its grace");
         let started = tokio::time::Instant::now();
-        let e = ride_out(&store, &cancel, || std::future::pending::<Result<()>>())
+        let e = ride_out(&store, &cancel, std::future::pending::<Result<()>>)
             .await
             .unwrap_err();
         assert_eq!(started.elapsed(), GRACE);
