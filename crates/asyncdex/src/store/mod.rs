@@ -93,6 +93,9 @@ impl Store {
         if found != (Found::Store { stamped: true }) {
             store.with(|c| c.pragma_update(None, "application_id", APPLICATION_ID))?;
         }
+        // Opened to be written: that it can be is checked now, before a crawl fetches
+        // anything it could not keep (another process holding it locked, for one).
+        store.with(|c| c.execute_batch("BEGIN IMMEDIATE; ROLLBACK"))?;
         Ok(store)
     }
 
@@ -116,7 +119,7 @@ impl Store {
         let what = format!("cannot read the store {}", path.display());
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.busy_timeout(schema::BUSY_WAIT)
             .map_err(db_error(&what))?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -136,7 +139,7 @@ impl Store {
         // lose the last transactions, never half of one.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_error(what))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.busy_timeout(schema::BUSY_WAIT)
             .map_err(db_error(what))?;
         conn.execute_batch(SCHEMA).map_err(|e| {
             Error::new(

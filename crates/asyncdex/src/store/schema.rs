@@ -160,7 +160,7 @@ pub(super) fn examine(path: &Path) -> std::result::Result<Found, String> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| format!("cannot read it ({})", one_line(&e)))?;
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    let _ = conn.busy_timeout(BUSY_WAIT);
     inspect_conn(&conn)
 }
 
@@ -235,7 +235,15 @@ pub(super) fn refused(path: &Path, why: &str) -> Error {
 }
 
 /// An SQLite error on one line (some carry the statement, over several).
+///
+/// SQLite's "database is locked" names no culprit: a store another process holds locked
+/// longer than the store waits for it (a crawl mid-write, an `sqlite3` shell with a
+/// transaction open) is said in those words instead.
 pub(super) fn one_line(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    if matches!(e.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked)) {
+        return format!("{LOCKED} (waited {} s)", BUSY_WAIT.as_secs());
+    }
     let text = e.to_string();
     let first = text.lines().next().unwrap_or("").trim();
     let mut short: String = first.chars().take(200).collect();
@@ -244,6 +252,12 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
     }
     short
 }
+
+/// How long the store waits for another connection's lock before it gives up.
+pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a lock held past [`BUSY_WAIT`] is called.
+pub(super) const LOCKED: &str = "another process is writing it and holds it locked";
 
 #[cfg(test)]
 mod tests {

@@ -107,7 +107,7 @@ pub(crate) fn connect_untouched(path: &Path) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri(&real, query), flags).map_err(db_error(&what))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
+    conn.busy_timeout(schema::BUSY_WAIT)
         .map_err(db_error(&what))?;
     Ok(conn)
 }
