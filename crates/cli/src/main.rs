@@ -12,6 +12,7 @@ mod bounds;
 mod chart;
 mod commands;
 mod jobs;
+mod log_writer;
 mod output_file;
 mod signals;
 mod timeline;
@@ -83,7 +84,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer::Stderr)
         .with_ansi(log_in_colour())
         .init();
     // The runtime flavour is chosen per command. A server wants every core: `serve` gets

@@ -179,3 +179,30 @@ fn a_bad_value_in_a_usage_error_is_escaped() {
         );
     }
 }
+
+#[test]
+fn a_warning_quoting_a_path_is_escaped() {
+    // A garbage file where the cache file would be: warned about, naming the path.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join(format!("cache{HOSTILE}"));
+    let mut args = vec![
+        "names",
+        "2",
+        "--mode",
+        "async",
+        "--cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend(FAST);
+    run(&args, &[]);
+    let files: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one cache file: {files:?}");
+    std::fs::write(files[0].path(), "garbage").unwrap();
+    let out = run(&args, &[]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("WARN"), "a warning: {stderr:?}");
+    assert!(!out.stderr.contains(&0x1b), "{stderr:?}");
+    assert!(!stderr.contains('\u{202e}'), "{stderr:?}");
+    assert!(stderr.contains("\\u{202e}x"), "{stderr:?}");
+}
