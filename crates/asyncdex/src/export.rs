@@ -11,7 +11,7 @@
 //!
 //! Every folder it creates or enters is a real directory inside the folder it is given:
 //! a symbolic link planted on the way (`data/api/v2`, `v2/type`) is refused, not followed.
-//! An export is all or nothing ([`staging`]): every file is written into a temporary
+//! An export is all or nothing (the `staging` module): every file is written into a temporary
 //! folder first, and put in place only once every body has been checked and written, so
 //! a damaged row halfway leaves no half-export behind (the target is as it was). A new
 //! folder appears whole, in one rename; into an existing one, each file is renamed over
@@ -130,7 +130,7 @@ fn enter(root: &Path, parent: &Path, name: &str) -> Result<PathBuf> {
 ///
 /// Every body is checked before it is written ([`Store::for_each_verified`]): a damaged
 /// row stops the export with an error naming it, rather than publishing it, and nothing
-/// is exported at all (`dir` is as it was, or was not created; see [`staging`]).
+/// is exported at all (`dir` is as it was, or was not created; see the `staging` module).
 pub fn export(store: &dyn Exportable, dir: &Path) -> Result<ExportReport> {
     export_until(store, dir, &|| false)
 }

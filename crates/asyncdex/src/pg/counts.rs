@@ -30,7 +30,7 @@ pub struct Counts {
     pub taken_over: u64,
 }
 
-/// Where each endpoint of `store`'s queue stands (see [`Queue::counts`]).
+/// Where each endpoint of `store`'s queue stands (see [`super::queue::Queue::counts`]).
 pub async fn counts(store: &PgStore, endpoints: Option<&[String]>) -> Result<Vec<Counts>> {
     let client = store.client().await?;
     let rows = client

@@ -8,8 +8,8 @@
 //!
 //! tokio-postgres trusts the length: a server (or anything answering on its port) that
 //! claims a 2 GiB message makes it buffer up to 2 GiB before it looks at a byte of it.
-//! So connections are made here ([`GuardedConnect`]): our own socket, wrapped in
-//! [`Guarded`], handed to `Config::connect_raw`. The wrapper reads the framing as bytes
+//! So connections are made here (`GuardedConnect`): our own socket, wrapped in
+//! `Guarded`, handed to `Config::connect_raw`. The wrapper reads the framing as bytes
 //! go by (it copies nothing, it only counts) and fails the connection, with an error
 //! naming the length, the moment a header claims more than [`MAX_MESSAGE`].
 //!
