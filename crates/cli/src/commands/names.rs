@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::latency::{hedged, latency_json, print_hedged, print_latency};
-use super::report::{escape_display, print_summary, summarize, Progress};
+use super::report::{escape_field, print_summary, summarize, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::CacheMode;
 use asyncdex::cache::Cached;
@@ -131,7 +131,7 @@ fn print_table(
             let cells: Vec<String> = chunk
                 .iter()
                 .enumerate()
-                .map(|(i, name)| format!("{:>4}. {:<24}", row * 3 + i + 1, escape_display(name)))
+                .map(|(i, name)| format!("{:>4}. {:<24}", row * 3 + i + 1, escape_field(name)))
                 .collect();
             writeln!(out, "{}", cells.concat().trim_end())?;
         }

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use serde_json::json;
 
 use super::latency::{print_hedged, print_latency};
-use super::report::{escape_display, print_summary, Progress};
+use super::report::{escape_field, print_summary, Progress};
 use super::{check_count, group_from, io_error, ms, Io, Pictures, Summary};
 use asyncdex::cache::{CacheMode, Cached};
 use asyncdex::draw::{draw, Ids};
@@ -93,7 +93,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
                 let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "ms": took, "attempts": o.attempts});
                 writeln!(io.out, "{line}")
             } else {
-                let name = escape_display(name);
+                let name = escape_field(name);
                 writeln!(io.out, "{at:>10.1} ms  #{:<3} {name} (id {id})", o.index + 1)
             }
             .map_err(io_error)?;
