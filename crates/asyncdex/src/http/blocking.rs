@@ -105,6 +105,12 @@ fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
     let kind = match &e {
         ureq::Error::BodyExceedsLimit(_) => return failure::too_large(url, max_body),
         ureq::Error::LargeResponseHeader(..) => return failure::headers_too_large(url),
+        // The same oversized head, seen as a count: which limit ureq meets first depends on
+        // how the head arrives (its parser counts headers per read). ureq does not export
+        // ureq-proto's error type to match on, so its wording is what tells.
+        ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => {
+            return failure::headers_too_large(url)
+        }
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => ErrorKind::Connect,
         ureq::Error::BadUri(_) => ErrorKind::InvalidInput,
