@@ -106,3 +106,16 @@ fn a_wide_parallel_block_fetches_through_a_bounded_number_of_places() {
         "130 fetches through 64 places take three waves: {took:?}"
     );
 }
+
+#[test]
+fn a_program_of_instant_steps_gives_no_ratio_to_an_ideal_of_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("instant.toml");
+    std::fs::write(&file, "[[steps]]\nfetch = \"pokemon/25\"\n").unwrap();
+    let out = asyncdex(&[&["program", file.to_str().unwrap()][..], &FAST].concat());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("no ratio: its ideal is 0 s"), "{all}");
+    assert!(!all.contains("x the ideal"), "{all}");
+}

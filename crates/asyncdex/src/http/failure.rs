@@ -37,8 +37,19 @@ pub(super) fn timed_out(url: &str, limit: std::time::Duration) -> Error {
     failed(
         ErrorKind::Timeout,
         url,
-        format_args!("no answer within {:.1} s", limit.as_secs_f64()),
+        format_args!("no answer within {} s", seconds(limit)),
     )
+}
+
+/// `d` in seconds as a person would write it: one decimal at least, more only when the
+/// value needs them (`5.0`, `0.3`, `0.05`, `0.001`), so a deadline under 0.1 s is not
+/// misstated as `0.1` or `0.0`.
+fn seconds(d: std::time::Duration) -> String {
+    let mut text = format!("{:.3}", d.as_secs_f64());
+    while text.ends_with('0') && !text.ends_with(".0") {
+        text.pop();
+    }
+    text
 }
 
 /// The client's own deadline passed, `limit` after the call began, while the answer's
@@ -49,8 +60,8 @@ pub(super) fn body_timed_out(url: &str, limit: std::time::Duration, read: u64) -
         ErrorKind::Timeout,
         url,
         format_args!(
-            "the answer came, but its body did not finish within {:.1} s ({read} byte{} read)",
-            limit.as_secs_f64(),
+            "the answer came, but its body did not finish within {} s ({read} byte{} read)",
+            seconds(limit),
             if read == 1 { "" } else { "s" }
         ),
     )
@@ -222,5 +233,16 @@ mod tests {
         let inner = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
         let outer = std::io::Error::other(inner);
         assert_eq!(chain(&outer), "reset by peer");
+    }
+
+    #[test]
+    fn a_deadline_is_written_as_given_even_under_a_tenth_of_a_second() {
+        let s = |ms| seconds(std::time::Duration::from_millis(ms));
+        assert_eq!(
+            [s(5000), s(300), s(50), s(1), s(1250)],
+            ["5.0", "0.3", "0.05", "0.001", "1.25"]
+        );
+        let e = timed_out("http://x/", std::time::Duration::from_millis(50));
+        assert!(e.to_string().ends_with("no answer within 0.05 s"), "{e}");
     }
 }

@@ -152,9 +152,15 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
                 ratio(ideal)
             ),
             (Some(path), _, limit) => format!(
-                "critical path {:.3} s ({:.2}x the ideal): {shape}{}",
+                "critical path {:.3} s ({}): {shape}{}",
                 path.as_secs_f64(),
-                ratio(path),
+                // A program of instant steps (`--latency 0`, no waits) has an ideal of 0 s:
+                // any time measured is infinitely many times it, which says nothing.
+                if path.as_secs_f64() < 1e-6 {
+                    "no ratio: its ideal is 0 s".to_string()
+                } else {
+                    format!("{:.2}x the ideal", ratio(path))
+                },
                 limit.map_or(String::new(), |l| format!(
                     " (fetches: at most {} at once, -c)",
                     l.places
