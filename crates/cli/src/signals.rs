@@ -18,6 +18,8 @@
 //! loses nothing. SIGUSR1 and SIGUSR2 are nobody's request to stop (they mean what a
 //! program defines, and some tools send them to ask for progress, as to `dd`): asyncdex
 //! defines nothing for them, so they are ignored rather than left to kill the run.
+//! SIGXFSZ (a file grew past `ulimit -f`) is handled the same way, so the write that met
+//! the limit fails with an error the run reports, instead of the signal killing it.
 //!
 //! "Second" means a later one, not a copy: `timeout` sends its signal twice within a
 //! millisecond (to the child, then to the child's process group). A signal that arrives
@@ -129,7 +131,7 @@ struct Next {
     #[cfg(unix)]
     quit: tokio::signal::unix::Signal,
     #[cfg(unix)]
-    _ignored: [tokio::signal::unix::Signal; 2],
+    _ignored: [tokio::signal::unix::Signal; 3],
 }
 
 impl Next {
@@ -148,6 +150,10 @@ impl Next {
             _ignored: [
                 signal(SignalKind::user_defined1())?,
                 signal(SignalKind::user_defined2())?,
+                // SIGXFSZ (25 on Linux): a write past `ulimit -f`. Left to its default it
+                // kills the run silently; handled, the write fails with EFBIG instead, and
+                // that is an error line like any other full disk.
+                signal(SignalKind::from_raw(25))?,
             ],
         })
     }

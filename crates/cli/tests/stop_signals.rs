@@ -79,3 +79,19 @@ fn serve_stopped_by_a_signal_exits_with_its_code() {
         );
     }
 }
+
+#[test]
+fn a_file_size_limit_is_an_error_line_not_a_silent_death() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("x.db");
+    // 64 KiB of file: the types' bodies (about 1 MB) cannot fit. Left to SIGXFSZ's
+    // default the crawl died with exit 153 and printed nothing.
+    let child = sh(&format!(
+        "ulimit -f 128; exec \"$ASYNCDEX\" crawl --resources type --latency 0 --jitter 0 --out '{}'",
+        store.display()
+    ));
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error:"), "{stderr}");
+}
