@@ -24,7 +24,7 @@ use bytes::Bytes;
 use super::data::{Loaded, Stored};
 use super::page::{ListQuery, Page};
 use super::{gzip, Fault, MirrorState};
-use crate::store::rebase;
+use crate::store::{rebase, rebased_len};
 
 const CACHE_CONTROL: &str = "public, max-age=86400, s-maxage=86400";
 
@@ -315,15 +315,6 @@ fn heavy<T>(len: usize, make: impl FnOnce() -> T) -> T {
     } else {
         make()
     }
-}
-
-/// The length of `body` once [`rebase`]d to `base`: each relative link grows by the
-/// base's length.
-fn rebased_len(body: &[u8], base: &str) -> usize {
-    let from = format!("\"{API}/");
-    let links = memchr::memmem::find_iter(body, from.as_bytes()).count();
-    let grows = base.trim_end_matches('/').len().saturating_sub(API.len());
-    body.len() + links * grows
 }
 
 /// The mirror's own counters: what it serves, its latency, requests, faults injected.

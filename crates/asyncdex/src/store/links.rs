@@ -47,6 +47,20 @@ pub fn rebase(body: &[u8], base: &str) -> Bytes {
     replace(body, from.as_bytes(), to.as_bytes())
 }
 
+/// The length of `body` once [`rebase`]d to `base`, without making it: each relative
+/// link grows by what the base adds to [`API_PATH`] (never counted as shrinking, so the
+/// figure is never short). The mirror charges an answer's memory with it before the answer
+/// is made.
+pub fn rebased_len(body: &[u8], base: &str) -> usize {
+    let from = format!("\"{API_PATH}/");
+    let links = memmem::find_iter(body, from.as_bytes()).count();
+    let grows = base
+        .trim_end_matches('/')
+        .len()
+        .saturating_sub(API_PATH.len());
+    body.len() + links * grows
+}
+
 fn replace(body: &[u8], from: &[u8], to: &[u8]) -> Bytes {
     if from == to {
         return Bytes::copy_from_slice(body);
@@ -97,6 +111,13 @@ mod tests {
             br#"{"a":"/api/v2/x/1/","b":"http://other/api/v2/x/1/","c":"see http://h:1/api/v2/"}"#
         );
         assert_eq!(&rebase(&rel, "http://h:1/api/v2")[..], &body[..]);
+        for base in [
+            "http://h:1/api/v2",
+            "http://127.0.0.1:18093/api/v2/",
+            "/api/v2",
+        ] {
+            assert_eq!(rebased_len(&rel, base), rebase(&rel, base).len(), "{base}");
+        }
     }
 
     #[test]

@@ -39,7 +39,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use links::{is_listed, linked_ids, rebase, relativize, API_PATH, ENCOUNTERS, META};
+pub use links::{
+    is_listed, linked_ids, rebase, rebased_len, relativize, API_PATH, ENCOUNTERS, META,
+};
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
 use schema::{Found, SCHEMA};
