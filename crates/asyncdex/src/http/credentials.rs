@@ -9,7 +9,9 @@
 //!   encodes it (`p%40ss` is the password `p@ss`), and the origin (scheme, host, port)
 //!   it belongs to. The API root (`--api`) is split this way once
 //!   ([`crate::source::Target::parse`]): every URL built from it, compared with it,
-//!   printed or stored is credential-free, so none of them can leak the password;
+//!   printed or stored is credential-free, so none of them can leak the password. A
+//!   [`Client`](crate::pokeapi::Client) given a root with credentials keeps them for its
+//!   requests only: its `base_url()` is the root [`Credentials::strip`]ped;
 //! - **sent**: the credentials ride in [`HttpOptions::credentials`], and every backend
 //!   attaches the header when it sends a request to that origin (and only there: a URL
 //!   of another host never gets them); a URL that still carries userinfo of its own (a
@@ -116,7 +118,7 @@ impl Credentials {
         ))
         .map_err(|_| bad())?;
         header.set_sensitive(true);
-        let bare = format!("{}{}", &url[..info.start], &url[info.end + 1..]);
+        let bare = Credentials::strip(url).into_owned();
         let credentials = Credentials {
             user: user.to_owned(),
             password: pass.is_some(),
@@ -124,6 +126,22 @@ impl Credentials {
             origin: origin(&bare),
         };
         Ok((Cow::Owned(bare), Some(credentials)))
+    }
+
+    /// `url` without its userinfo (`user:pass@` dropped, valid or not): what a URL given
+    /// with credentials may be shown or handed out as. A URL without userinfo is returned
+    /// as it is, without a copy.
+    ///
+    /// ```
+    /// use asyncdex::http::Credentials;
+    /// assert_eq!(Credentials::strip("http://ash:p%zz@h:8/api/v2"), "http://h:8/api/v2");
+    /// assert_eq!(Credentials::strip("http://h/a@b"), "http://h/a@b");
+    /// ```
+    pub fn strip(url: &str) -> Cow<'_, str> {
+        match userinfo(url) {
+            Some(info) => Cow::Owned(format!("{}{}", &url[..info.start], &url[info.end + 1..])),
+            None => Cow::Borrowed(url),
+        }
     }
 
     /// The user name, as the URL wrote it (percent-encoded).

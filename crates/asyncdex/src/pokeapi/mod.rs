@@ -22,6 +22,7 @@ mod name;
 mod reference;
 mod shape;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -34,30 +35,67 @@ pub use reference::Ref;
 pub use shape::{check_resource, Shape, MAX_JSON_DEPTH};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{redact_url, BlockingTransport, Response, Transport};
+use crate::http::{redact_url, BlockingTransport, Credentials, Response, Transport};
 
 /// The public PokeAPI (`--api pokeapi`).
 pub const POKEAPI_URL: &str = "https://pokeapi.co/api/v2";
 
 /// An async PokeAPI client over transport `T`. Cheap to clone.
+///
+/// A root given with credentials (`http://user:pass@host/api/v2`) keeps them for the
+/// requests only: [`Client::base_url`] hands the root out without them, and printing the
+/// client (`{:?}`) shows `user:***`.
 #[derive(Clone, Debug)]
 pub struct Client<T> {
-    base: Arc<str>,
+    base: Base,
     transport: T,
 }
 
 /// A blocking PokeAPI client over transport `B`: the lesson's `requests` code.
 #[derive(Clone, Debug)]
 pub struct BlockingClient<B> {
-    base: Arc<str>,
+    base: Base,
     transport: B,
+}
+
+/// The API root a client builds its URLs from, and the same root as it may be handed out.
+#[derive(Clone)]
+struct Base {
+    /// As given (no trailing `/`), userinfo and all: every request URL is built from it,
+    /// so the transport takes the credentials out of each one and sends them as
+    /// `Authorization` to the root's origin ([`crate::http::Credentials`]). Never
+    /// returned, never printed.
+    sent: Arc<str>,
+    /// The same root without userinfo: [`Client::base_url`].
+    shown: Arc<str>,
+}
+
+impl Base {
+    fn new(base_url: &str) -> Base {
+        let sent: Arc<str> = base_url.trim_end_matches('/').into();
+        let shown = match Credentials::strip(&sent) {
+            Cow::Borrowed(_) => sent.clone(),
+            Cow::Owned(bare) => bare.into(),
+        };
+        Base { sent, shown }
+    }
+}
+
+impl std::fmt::Debug for Base {
+    /// The root with its password shown as `***` ([`redact_url`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*redact_url(&self.sent), f)
+    }
 }
 
 macro_rules! client_methods {
     ($($async_:ident)? ; $($await_:tt)*) => {
-        /// The API root this client talks to (`http://host/api/v2`, no trailing slash).
+        /// The API root this client talks to (`http://host/api/v2`, no trailing slash),
+        /// without the credentials it may have been given with (`user:pass@`): those are
+        /// sent with every request to the root's origin and handed out nowhere, so a URL
+        /// built from this one is credential-free.
         pub fn base_url(&self) -> &str {
-            &self.base
+            &self.base.shown
         }
 
         /// The Pokémon with this id or name.
@@ -78,7 +116,7 @@ macro_rules! client_methods {
         /// Just the name of a Pokémon: decodes nothing else from the body.
         pub $($async_)? fn name(&self, key: impl Into<Key>) -> Result<String> {
             let key = key.into();
-            let url = resource_url(&self.base, Resource::Pokemon, &key);
+            let url = resource_url(&self.base.sent, Resource::Pokemon, &key);
             let resp = self.transport.get(&url) $($await_)* ?;
             let name = decode_with(&resp, Resource::Pokemon, &key, &url, name_of)?;
             Ok(name.into_owned())
@@ -86,7 +124,7 @@ macro_rules! client_methods {
 
         /// Any resource of any endpoint, as JSON (keys in the server's order).
         pub $($async_)? fn json(&self, what: &Ref) -> Result<serde_json::Value> {
-            let url = format!("{}/{}", self.base, what.path());
+            let url = format!("{}/{}", self.base.sent, what.path());
             let resp = self.transport.get(&url) $($await_)* ?;
             decode_any(&resp, what, &url)
         }
@@ -98,7 +136,7 @@ macro_rules! client_methods {
         /// gigabytes a [`serde_json::Value`] of it takes). Anything else (`null`, an
         /// array) is an [`ErrorKind::Decode`] error naming what came.
         pub $($async_)? fn raw(&self, what: &Ref) -> Result<bytes::Bytes> {
-            let url = format!("{}/{}", self.base, what.path());
+            let url = format!("{}/{}", self.base.sent, what.path());
             let resp = self.transport.get(&url) $($await_)* ?;
             checked(&resp, &what, &url, |body| check_resource(body, Shape::of(what)))?;
             Ok(resp.body)
@@ -106,13 +144,13 @@ macro_rules! client_methods {
 
         /// One page of a list endpoint.
         pub $($async_)? fn page(&self, resource: Resource, limit: usize, offset: usize) -> Result<Page> {
-            let url = format!("{}/{resource}/?limit={limit}&offset={offset}", self.base);
+            let url = format!("{}/{resource}/?limit={limit}&offset={offset}", self.base.sent);
             let resp = self.transport.get(&url) $($await_)* ?;
             decode(&resp, resource, &Key::Name(format!("list offset {offset}")), &url)
         }
 
         $($async_)? fn fetch<M: DeserializeOwned>(&self, resource: Resource, key: &Key) -> Result<M> {
-            let url = resource_url(&self.base, resource, key);
+            let url = resource_url(&self.base.sent, resource, key);
             let resp = self.transport.get(&url) $($await_)* ?;
             decode(&resp, resource, key, &url)
         }
@@ -120,10 +158,22 @@ macro_rules! client_methods {
 }
 
 impl<T: Transport> Client<T> {
-    /// A client for the API at `base_url` (`http://127.0.0.1:8000/api/v2`).
+    /// A client for the API at `base_url` (`http://127.0.0.1:8000/api/v2`). Credentials
+    /// in it (`http://user:pass@host/api/v2`) are sent, never handed out:
+    ///
+    /// ```
+    /// use asyncdex::http::{HttpOptions, Native};
+    /// use asyncdex::pokeapi::Client;
+    ///
+    /// let http = Native::new(&HttpOptions::default())?;
+    /// let client = Client::new("http://ash:pikachu@127.0.0.1:8/api/v2/", http);
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8/api/v2");
+    /// assert!(!format!("{client:?}").contains("pikachu"));
+    /// # Ok::<(), asyncdex::Error>(())
+    /// ```
     pub fn new(base_url: &str, transport: T) -> Self {
         Client {
-            base: normalize_base(base_url),
+            base: Base::new(base_url),
             transport,
         }
     }
@@ -135,16 +185,12 @@ impl<B: BlockingTransport> BlockingClient<B> {
     /// A blocking client for the API at `base_url`.
     pub fn new(base_url: &str, transport: B) -> Self {
         BlockingClient {
-            base: normalize_base(base_url),
+            base: Base::new(base_url),
             transport,
         }
     }
 
     client_methods!(;);
-}
-
-fn normalize_base(base_url: &str) -> Arc<str> {
-    base_url.trim_end_matches('/').into()
 }
 
 /// `{base}/{resource}/{key}/`, PokeAPI's canonical form.
@@ -291,6 +337,37 @@ mod tests {
             assert!(!err.to_string().contains("pikachu"), "{err}");
             assert!(!err.url().unwrap().contains("pikachu"), "{err:?}");
         }
+    }
+
+    /// A transport that answers 404 to everything and remembers the URLs it was asked.
+    #[derive(Clone, Debug, Default)]
+    struct Asked(Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl BlockingTransport for Asked {
+        fn get(&self, url: &str) -> Result<Response> {
+            self.0.lock().unwrap().push(url.to_owned());
+            Ok(resp(404, ""))
+        }
+    }
+
+    #[test]
+    fn credentials_are_sent_never_handed_out() {
+        let asked = Asked::default();
+        let client = BlockingClient::new("http://ash:pikachu@h:8/api/v2/", asked.clone());
+        assert_eq!(client.base_url(), "http://h:8/api/v2");
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("pikachu") && shown.contains("ash:***@h:8"),
+            "{shown}"
+        );
+        let err = client.pokemon(1).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("pikachu"), "{err:?}");
+        // The request itself still carries them, for the transport to send to the origin.
+        let asked = asked.0.lock().unwrap().clone();
+        assert_eq!(asked, ["http://ash:pikachu@h:8/api/v2/pokemon/1/"]);
+        // A root without credentials is handed out as given.
+        let plain = BlockingClient::new("http://h:8/api/v2/", Asked::default());
+        assert_eq!(plain.base_url(), "http://h:8/api/v2");
     }
 
     #[test]
