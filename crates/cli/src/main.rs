@@ -12,6 +12,7 @@ mod bounds;
 mod chart;
 mod commands;
 mod jobs;
+mod json;
 mod log_writer;
 mod output_file;
 mod signals;

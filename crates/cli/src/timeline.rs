@@ -280,12 +280,43 @@ pub fn trace(groups: &[Group]) -> String {
             }));
         }
     }
-    json!({"traceEvents": events, "displayTimeUnit": "ms"}).to_string()
+    crate::json::to_string(&json!({"traceEvents": events, "displayTimeUnit": "ms"}))
 }
 
-/// Writes `contents` to `path` atomically (a temporary file, then a rename).
+/// Writes `contents` to `path` atomically (a temporary file, then a rename), replacing
+/// only a file of its own kind (see [`asyncdex::files`]).
+///
+/// A picture is drawn when the run is done, but it is not the run's result: a file that
+/// cannot be written now (it appeared during the run and is a database; the disk is full)
+/// must not cost the report still to be printed. So a failure is kept, not returned, and
+/// said after the report ([`unwritten`]), as the run's one `error:` line, exit 1.
 pub fn write_file(path: &std::path::Path, contents: &str) -> asyncdex::Result<()> {
-    asyncdex::files::write_atomic(path, contents.as_bytes())
+    if let Err(e) = asyncdex::files::write_atomic(path, contents.as_bytes()) {
+        UNWRITTEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(e.to_string());
+    }
+    Ok(())
+}
+
+/// The files [`write_file`] could not write, in order.
+static UNWRITTEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// The error for the files this run could not write (taken: asked once, at the end), or
+/// `None` if every file was written.
+pub fn unwritten() -> Option<asyncdex::Error> {
+    let failed = std::mem::take(
+        &mut *UNWRITTEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    (!failed.is_empty()).then(|| {
+        asyncdex::Error::new(
+            asyncdex::ErrorKind::Io,
+            format!("{}; the run's results are above", failed.join("; ")),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Paths reach the terminal escaped: a file or folder named with an escape sequence
 //! (`ESC [31m` recolours, `ESC ] 0; … BEL` retitles the window) or a bidirectional
 //! override (U+202E reorders what follows) is shown as `\u{1b}`… in every line that names
-//! it, from `--out`, `--to`, `--dir`, `--cache`, `--from` or `$HOME`.
+//! it, from `--out`, `--to`, `--dir`, `--cache`, `--from` or `$HOME`. A server's names
+//! reach JSON lines escaped too: `\u009b`, `\u202e`, `\u2028`, the same string once
+//! parsed, never the raw character.
 
 mod common;
 
@@ -205,4 +207,70 @@ fn a_warning_quoting_a_path_is_escaped() {
     assert!(!out.stderr.contains(&0x1b), "{stderr:?}");
     assert!(!stderr.contains('\u{202e}'), "{stderr:?}");
     assert!(stderr.contains("\\u{202e}x"), "{stderr:?}");
+}
+
+/// A name as a hostile server may send it, each character raw in the body: C1 CSI
+/// (U+009B) and NEL (U+0085), overrides and isolates, a line separator, DEL.
+const HOSTILE_NAME: &str = "pika\u{9b}31m\u{202e}RED\u{2066}x\u{85}y\u{2028}z\u{2029}\u{7f}";
+
+/// Whether JSON output must not hold `c` raw: a control (but the line's own `\n`), a
+/// bidirectional control, U+2028 or U+2029.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(
+            c,
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+        )
+        || matches!(c, '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+#[test]
+fn a_servers_names_reach_json_lines_escaped() {
+    // serde_json writes all of them raw: the body holds the characters themselves.
+    let body = serde_json::json!({"id": 1, "name": HOSTILE_NAME}).to_string();
+    assert!(body.contains('\u{9b}'));
+    let body: &'static str = Box::leak(body.into_boxed_str());
+    let base = common::serve(40, move |_, stream| {
+        common::respond(stream, "200 OK", "Content-Type: application/json\r\n", body)
+    });
+    let base = format!("{base}/api/v2");
+    let api = ["--api", &base, "--retries", "0", "--json"];
+    for (what, args, names) in [
+        (
+            "names --json",
+            vec!["names", "3", "--ids", "1-3", "--mode", "async"],
+            "names",
+        ),
+        ("stream --json", vec!["stream", "3", "--ids", "1-3"], "name"),
+        ("get --json", vec!["get", "pokemon/1"], "name"),
+    ] {
+        let out = run(&[args.as_slice(), &api].concat(), &[]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{what}: {stderr}");
+        let raw: Vec<char> = format!("{stdout}{stderr}")
+            .chars()
+            .filter(|&c| hidden(c))
+            .collect();
+        assert!(
+            raw.is_empty(),
+            "{what}: raw {raw:?} in {stdout:?} / {stderr:?}"
+        );
+        assert!(
+            stdout.contains(r"pika\u009b31m\u202eRED\u2066x\u0085y\u2028z\u2029\u007f"),
+            "{what}: {stdout}"
+        );
+        let lines = common::binary::json_lines(&out);
+        assert!(!lines.is_empty(), "{what}: {stdout}");
+        for line in &lines {
+            let parsed = match &line[names] {
+                serde_json::Value::Array(all) => all.clone(),
+                one => vec![one.clone()],
+            };
+            assert!(!parsed.is_empty(), "{what}: {line}");
+            assert!(
+                parsed.iter().all(|n| n == HOSTILE_NAME),
+                "{what}: the same name: {line}"
+            );
+        }
+    }
 }

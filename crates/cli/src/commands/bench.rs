@@ -153,7 +153,7 @@ fn print_cell(
                 "ideal_ms": ms(cell.ideal),
             }),
         };
-        writeln!(out, "{line}")
+        crate::json::write_line(out, &line)
     } else {
         match (state, cell.measured) {
             (CellState::Measured, Some((wall, _))) => writeln!(

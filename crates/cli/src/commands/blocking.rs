@@ -158,14 +158,10 @@ fn print_json(
             "p99_lag_ms": ms(run.beats.p99_lag()),
             "intervals_ms": intervals,
         });
-        writeln!(out, "{line}")?;
+        crate::json::write_line(out, &line)?;
     }
     if let Some(mode) = cut {
-        writeln!(
-            out,
-            "{}",
-            json!({"mode": mode.as_str(), "interrupted": true})
-        )?;
+        crate::json::write_line(out, &json!({"mode": mode.as_str(), "interrupted": true}))?;
     }
     Ok(())
 }

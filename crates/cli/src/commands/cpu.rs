@@ -111,7 +111,7 @@ fn print_json(runs: &[CpuRun], cores: usize, out: &mut dyn std::io::Write) -> st
             "stall_reports": run.stalls.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "checksum": run.checksum,
         });
-        writeln!(out, "{line}")?;
+        crate::json::write_line(out, &line)?;
     }
     Ok(())
 }

@@ -67,7 +67,7 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         .collect();
     if job.json {
         for (_, body) in &found {
-            write_one_line(body, io.out).map_err(io_error)?;
+            crate::json::write_body_line(body, io.out).map_err(io_error)?;
         }
     } else {
         print_found(&found, io.out).map_err(io_error)?;
@@ -88,17 +88,6 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
     Ok(summary)
-}
-
-/// A JSON body on one line of `out`. The client checked it is JSON, and JSON has no raw
-/// line break inside a string (they are written `\n`), so every CR and LF in it is
-/// whitespace between tokens: dropping them leaves the same JSON, on one line, without
-/// parsing it again.
-fn write_one_line(body: &[u8], out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    for part in body.split(|&b| b == b'\n' || b == b'\r') {
-        out.write_all(part)?;
-    }
-    out.write_all(b"\n")
 }
 
 /// Pokémon in their table (types, size, base stats), then every other resource in one line

@@ -92,7 +92,7 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
                 "calls": point.calls,
                 "interrupted": true,
             });
-            writeln!(out, "{line}")
+            crate::json::write_line(out, &line)
         } else {
             writeln!(
                 out,
@@ -118,7 +118,7 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
             "p99_ms": at(|l| l.p99),
             "max_ms": at(|l| l.max),
         });
-        writeln!(out, "{line}")?;
+        crate::json::write_line(out, &line)?;
     } else {
         let settled = point.settled.map_or("-".to_owned(), |s| {
             format!("{} ({}-{})", s.last, s.min, s.max)

@@ -167,7 +167,7 @@ impl<'de> Deserialize<'de> for Shown {
                 ))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Shown, E> {
-                Ok(Shown(serde_json::to_string(s).unwrap_or_default()))
+                Ok(Shown(crate::json::to_string(s)))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Shown, E> {
                 Ok(Shown::default())

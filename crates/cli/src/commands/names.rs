@@ -227,7 +227,7 @@ fn print_json(
             "names": run.names(),
             "errors": errors,
         });
-        writeln!(out, "{line}")?;
+        crate::json::write_line(out, &line)?;
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub async fn status(url: &str, json: bool, io: Io<'_>) -> Result<Summary> {
             "totals": total,
             "resources": all,
         });
-        writeln!(io.out, "{line}").map_err(io_error)?;
+        crate::json::write_line(io.out, &line).map_err(io_error)?;
     } else {
         writeln!(
             io.out,

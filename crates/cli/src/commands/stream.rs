@@ -91,7 +91,7 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
             if job.json {
                 let took = ms(o.finished.saturating_sub(o.started));
                 let line = json!({"index": o.index, "id": id, "name": name, "at_ms": at, "ms": took, "attempts": o.attempts});
-                writeln!(io.out, "{line}")
+                crate::json::write_line(io.out, &line)
             } else {
                 let name = escape_field(name);
                 writeln!(io.out, "{at:>10.1} ms  #{:<3} {name} (id {id})", o.index + 1)
