@@ -1,12 +1,13 @@
 //! One way to stop every command: SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, a
-//! service manager), SIGHUP (the terminal closed, an ssh session dropped) and SIGQUIT
-//! (`Ctrl-\`) are handled alike.
+//! service manager), SIGHUP (the terminal closed, an ssh session dropped), SIGQUIT
+//! (`Ctrl-\`), SIGALRM (a deadline), SIGXCPU (the CPU-time soft limit) and SIGPWR (the
+//! power is failing) are handled alike ([`STOPS`]).
 //!
 //! The first signal cancels the run's [`CancellationToken`]: each command stops starting
 //! work, reports (or stores) what finished, and the process exits 128 + the signal's
 //! number, as a shell reports a process the signal killed: 130 for SIGINT, 143 for
-//! SIGTERM, 129 for SIGHUP, 131 for SIGQUIT. A second signal of any of them exits at once
-//! with its own code.
+//! SIGTERM, 129 for SIGHUP, 131 for SIGQUIT, 142 for SIGALRM, 152 for SIGXCPU, 158 for
+//! SIGPWR. A second signal of any of them exits at once with its own code.
 //!
 //! Each of these, left to its default, kills the process, and whatever it had fetched
 //! and not yet printed or stored is lost. SIGHUP is the one a person sends without
@@ -15,11 +16,15 @@
 //! crawl's store and a file stay whole). Under `nohup`, which sets SIGHUP to be ignored
 //! before starting the program, it stays ignored: that is what `nohup` is asked for.
 //! SIGQUIT is a harder Ctrl-C (its default also dumps core): a run asked to quit still
-//! loses nothing. SIGUSR1 and SIGUSR2 are nobody's request to stop (they mean what a
-//! program defines, and some tools send them to ask for progress, as to `dd`): asyncdex
-//! defines nothing for them, so they are ignored rather than left to kill the run.
-//! SIGXFSZ (a file grew past `ulimit -f`) is handled the same way, so the write that met
-//! the limit fails with an error the run reports, instead of the signal killing it.
+//! loses nothing.
+//!
+//! Every other signal whose default kills the process is either a fault the process
+//! raised itself (SIGSEGV and kin: left alone) or nobody's request to stop, and is
+//! ignored ([`ignored`]): SIGUSR1 and SIGUSR2 (they mean what a program defines, and
+//! some tools send them to ask for progress, as to `dd`), the timers asyncdex never sets
+//! (SIGVTALRM, SIGPROF), SIGIO, SIGSTKFLT and the real-time signals. SIGXFSZ (a file
+//! grew past `ulimit -f`) is ignored too, so the write that met the limit fails with an
+//! error the run reports, instead of the signal killing it.
 //!
 //! "Second" means a later one, not a copy: `timeout` sends its signal twice within a
 //! millisecond (to the child, then to the child's process group). A signal that arrives
@@ -112,50 +117,102 @@ pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
     Ok(Signals { first })
 }
 
-/// Exit code: the terminal hung up (SIGHUP, 128 + 1).
-pub const EXIT_HANGUP: u8 = 129;
-/// Exit code: quit (SIGQUIT, `Ctrl-\`, 128 + 3).
-pub const EXIT_QUIT: u8 = 131;
+/// The signals that stop a run, each as the exit code it calls for (128 + its number,
+/// as a shell reports a process the signal killed). Each, left to its default, would
+/// kill the run and lose what it had; each is a request to stop:
+///
+/// - SIGHUP (1, 129): the terminal closed; SIGINT (2, 130): Ctrl-C; SIGQUIT (3, 131):
+///   `Ctrl-\`; SIGTERM (15, 143): `kill`, `timeout`, a service manager;
+/// - SIGALRM (14, 142): "time is up", what `alarm()` wrappers and `timeout -s ALRM`
+///   send; asyncdex sets no alarm of its own, so one from outside is a deadline;
+/// - SIGXCPU (24, 152): the CPU-time soft limit (`ulimit -S -t`) was reached; stopping
+///   with a report beats running on until the hard limit's SIGKILL;
+/// - SIGPWR (30, 158): the power is failing (a UPS daemon; `lxc-stop` asks a container
+///   to shut down with it): stop and store what is done while there is time.
+#[cfg(unix)]
+const STOPS: [(i32, u8); 7] = [
+    (1, 129),
+    (2, EXIT_INTERRUPTED),
+    (3, 131),
+    (14, 142),
+    (15, EXIT_TERMINATED),
+    (24, 152),
+    (30, 158),
+];
 
-/// The next stopping signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT), as the exit code it
-/// calls for. SIGUSR1/2 are registered too, and never read: a registered signal no longer
-/// has its default (fatal) disposition, so they are ignored.
+/// Of [`STOPS`], those left ignored when whoever started asyncdex ignored them: SIGHUP
+/// (`nohup` is asked for exactly that), SIGALRM, SIGXCPU, SIGPWR. Not SIGINT and SIGQUIT:
+/// a shell ignores those in every `command &` without anyone asking, and a run in the
+/// background must still stop on `kill -INT`; nor SIGTERM, the stop of last resort.
+#[cfg(unix)]
+const KEPT_IGNORED: [i32; 4] = [1, 14, 24, 30];
+
+/// The signals whose default also kills the process but which are nobody's request to
+/// stop, so they are ignored (a handler that does nothing; unlike `SIG_IGN` it is not
+/// passed on to a program asyncdex starts): SIGUSR1 and SIGUSR2 (10, 12; what a program
+/// defines, and asyncdex defines nothing: some tools send them to ask for progress, as to
+/// `dd`), SIGSTKFLT (16; never sent by Linux), SIGXFSZ (25; a write past `ulimit -f`,
+/// which then fails with EFBIG and is an error line like a full disk), SIGVTALRM and
+/// SIGPROF (26, 27; timers asyncdex never sets), SIGIO (29; I/O readiness asyncdex never
+/// asks for), and the real-time signals SIGRTMIN..=SIGRTMAX (application-defined, like
+/// SIGUSR1).
+///
+/// Left at their defaults: the faults the process raises itself (SIGILL, SIGTRAP,
+/// SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGSYS: after one, running on is not safe, and the
+/// core dump is the evidence), SIGKILL and SIGSTOP (no process can catch them), the
+/// job-control stops (SIGTSTP, SIGTTIN, SIGTTOU: they pause, not kill) and those ignored
+/// by default (SIGCHLD, SIGCONT, SIGURG, SIGWINCH). SIGPIPE is ignored by Rust itself.
+#[cfg(unix)]
+fn ignored() -> impl Iterator<Item = i32> {
+    [10, 12, 16, 25, 26, 27, 29]
+        .into_iter()
+        .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
+}
+
+/// Installs a handler that does nothing for each of [`ignored`]: the signal no longer
+/// kills, and a system call it interrupts is restarted (`SA_RESTART`).
+#[cfg(unix)]
+fn ignore_harmless() -> std::io::Result<()> {
+    extern "C" fn nothing(_: libc::c_int) {}
+    for signal in ignored() {
+        if ignored_at_start(signal) {
+            continue;
+        }
+        // SAFETY: a zeroed `sigaction` is a valid value (empty mask, no flags) that is
+        // then filled in; the handler touches nothing, so it is async-signal-safe.
+        let done = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = nothing as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut())
+        };
+        if done != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The next stopping signal of [`STOPS`], as the exit code it calls for.
 struct Next {
     #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    /// None when SIGHUP was ignored when the process started (`nohup`): left so.
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    quit: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    _ignored: [tokio::signal::unix::Signal; 3],
+    stops: Vec<(tokio::signal::unix::Signal, u8)>,
 }
 
 impl Next {
     #[cfg(unix)]
     fn new() -> std::io::Result<Next> {
         use tokio::signal::unix::{signal, SignalKind};
-        let hup = match ignored_at_start(1) {
-            true => None,
-            false => Some(signal(SignalKind::hangup())?),
-        };
-        Ok(Next {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-            hup,
-            quit: signal(SignalKind::quit())?,
-            _ignored: [
-                signal(SignalKind::user_defined1())?,
-                signal(SignalKind::user_defined2())?,
-                // SIGXFSZ (25 on Linux): a write past `ulimit -f`. Left to its default it
-                // kills the run silently; handled, the write fails with EFBIG instead, and
-                // that is an error line like any other full disk.
-                signal(SignalKind::from_raw(25))?,
-            ],
-        })
+        ignore_harmless()?;
+        let mut stops = Vec::with_capacity(STOPS.len());
+        for (number, code) in STOPS {
+            if KEPT_IGNORED.contains(&number) && ignored_at_start(number) {
+                continue;
+            }
+            stops.push((signal(SignalKind::from_raw(number))?, code));
+        }
+        Ok(Next { stops })
     }
 
     #[cfg(not(unix))]
@@ -165,18 +222,15 @@ impl Next {
 
     #[cfg(unix)]
     async fn recv(&mut self) -> u8 {
-        let hup = async {
-            match &mut self.hup {
-                Some(hup) => hup.recv().await,
-                None => std::future::pending().await,
+        std::future::poll_fn(|cx| {
+            for (signal, code) in &mut self.stops {
+                if signal.poll_recv(cx).is_ready() {
+                    return std::task::Poll::Ready(*code);
+                }
             }
-        };
-        tokio::select! {
-            _ = self.int.recv() => EXIT_INTERRUPTED,
-            _ = self.term.recv() => EXIT_TERMINATED,
-            _ = hup => EXIT_HANGUP,
-            _ = self.quit.recv() => EXIT_QUIT,
-        }
+            std::task::Poll::Pending
+        })
+        .await
     }
 
     #[cfg(not(unix))]
@@ -190,12 +244,12 @@ impl Next {
 /// leaves SIGHUP: Linux lists the ignored signals in `/proc/self/status` (`SigIgn:`, a
 /// hexadecimal mask, bit `number - 1`). Elsewhere, or unreadable: not ignored.
 #[cfg(unix)]
-fn ignored_at_start(number: u32) -> bool {
+fn ignored_at_start(number: i32) -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
             .lines()
             .find_map(|l| l.strip_prefix("SigIgn:"))
             .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & (1 << (number - 1)) != 0)
+            .is_some_and(|mask| (1..=64).contains(&number) && mask & (1 << (number - 1)) != 0)
     })
 }

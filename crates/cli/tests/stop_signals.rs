@@ -1,6 +1,7 @@
-//! The signals that must not lose a run, beyond those signals.rs sends: SIGUSR1 and
-//! SIGUSR2 are nobody's request to stop, and are ignored (their default would kill the
-//! run and lose it); a SIGHUP that `nohup` (or `trap '' HUP`) set to be ignored stays
+//! The signals that must not lose a run, beyond those signals.rs sends: SIGALRM, SIGXCPU
+//! and SIGPWR stop it gracefully with 128 + their number; SIGUSR1, SIGUSR2, the timers
+//! (SIGVTALRM, SIGPROF), SIGIO, SIGSTKFLT and the real-time signals are nobody's request
+//! to stop, and are ignored (their default would kill the run and lose it); a SIGHUP that `nohup` (or `trap '' HUP`) set to be ignored stays
 //! ignored; and `serve`, stopped by a signal, exits with that signal's code like every
 //! other command.
 
@@ -52,6 +53,40 @@ fn user_signals_do_not_stop_a_run() {
 }
 
 #[test]
+fn timer_io_and_real_time_signals_do_not_stop_a_run() {
+    // 34 and 64: SIGRTMIN and SIGRTMAX under glibc (32 and 33 are its own).
+    let child = sh(&format!("exec \"$ASYNCDEX\" {TEN_NAMES}"));
+    let signals = ["VTALRM", "PROF", "POLL", "STKFLT", "34", "50", "64"];
+    let out = signalled(child, Duration::from_millis(400), &signals);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ok_count(&out), 10, "the run went on to the end");
+}
+
+#[test]
+fn a_deadline_a_cpu_limit_or_a_power_failure_stops_a_run_with_its_report() {
+    // SIGALRM used to kill silently: exit 142, nothing printed, every name lost.
+    for (signal, code) in [("ALRM", 142), ("XCPU", 152), ("PWR", 158)] {
+        let child = sh(&format!("exec \"$ASYNCDEX\" {TEN_NAMES}"));
+        let out = signalled(child, Duration::from_millis(450), &[signal]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        let ok = ok_count(&out);
+        assert!(
+            (1..10).contains(&ok),
+            "SIG{signal}: what finished is printed: {ok}"
+        );
+    }
+}
+
+#[test]
+fn a_deadline_ignored_by_whoever_started_the_run_stays_ignored() {
+    let child = sh(&format!("trap '' ALRM; exec \"$ASYNCDEX\" {TEN_NAMES}"));
+    let out = signalled(child, Duration::from_millis(400), &["ALRM"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ok_count(&out), 10, "the run went on to the end");
+}
+
+#[test]
 fn a_hangup_ignored_by_whoever_started_the_run_stays_ignored() {
     // What `nohup` does: SIGHUP ignored, then exec. The run is not stopped by it.
     let child = sh(&format!("trap '' HUP; exec \"$ASYNCDEX\" {TEN_NAMES}"));
@@ -62,7 +97,7 @@ fn a_hangup_ignored_by_whoever_started_the_run_stays_ignored() {
 
 #[test]
 fn serve_stopped_by_a_signal_exits_with_its_code() {
-    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129), ("ALRM", 142)] {
         let child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env_remove("RUST_LOG")
