@@ -26,7 +26,9 @@
 //! copy in flight shares one allocation.
 //!
 //! A charge is also made to the answer's connection and peer, when it has them (the
-//! `share` module): the budget bounds the sum, the shares who holds it.
+//! `share` module): the budget bounds the sum, the shares who holds it, and the last
+//! quarter of the budget is kept for peers that hold little (the `reserve` module), so
+//! many stalled peers together cannot shut a newcomer out.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -86,14 +88,13 @@ impl Budget {
     /// a page about to be rendered): `None` (and counted) if it does not fit, by the same
     /// rule as any charge: it fits if nothing else is in flight. Given back when the [`Charge`] is dropped.
     pub(super) fn reserve(&self, len: usize) -> Option<Charge> {
-        let limit = self.inner.limit.load(Ordering::Relaxed);
+        let payer = super::share::current();
         let before = self.inner.charged.fetch_add(len, Ordering::AcqRel);
-        if before != 0 && before.saturating_add(len) > limit {
+        if before != 0 && !self.inner.fits(before, len, payer.as_ref()) {
             self.inner.charged.fetch_sub(len, Ordering::AcqRel);
             self.inner.refused.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let payer = super::share::current();
         if let Some(payer) = &payer {
             payer.add(len);
         }
@@ -115,6 +116,19 @@ impl Budget {
     }
 }
 
+impl Inner {
+    /// Whether `len` bytes more, on top of `before` charged, fit: within the limit, and
+    /// within what the payer may take of it (the `reserve` module), if there is one.
+    fn fits(&self, before: usize, len: usize, payer: Option<&super::share::Payer>) -> bool {
+        let limit = self.limit.load(Ordering::Relaxed);
+        let total = before.saturating_add(len);
+        match payer {
+            Some(payer) => payer.fits(limit, total, len),
+            None => total <= limit,
+        }
+    }
+}
+
 /// Bytes charged to the budget (and to the answer's payer), given back when dropped.
 #[derive(Debug)]
 pub(super) struct Charge {
@@ -128,9 +142,8 @@ impl Charge {
     /// in flight, so one answer larger than the budget still goes out alone. `false` (and
     /// counted) if they do not; the charge is then unchanged.
     pub(super) fn grow(&mut self, more: usize) -> bool {
-        let limit = self.budget.limit.load(Ordering::Relaxed);
         let before = self.budget.charged.fetch_add(more, Ordering::AcqRel);
-        if before != self.len && before.saturating_add(more) > limit {
+        if before != self.len && !self.budget.fits(before, more, self.payer.as_ref()) {
             self.budget.charged.fetch_sub(more, Ordering::AcqRel);
             self.budget.refused.fetch_add(1, Ordering::Relaxed);
             return false;

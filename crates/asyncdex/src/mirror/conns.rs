@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::progress::{ms_since, AnswerClock, SendWatch};
+use super::reserve::Reserve;
 use super::share::{Account, Payer, Peers};
 use super::ServeLimits;
 
@@ -157,6 +158,7 @@ impl Conns {
             conn: Arc::new(Account::new(limits.connection_share)),
             peer: self.peers.join(peer, limits.peer_share),
             patience: limits.send_timeout,
+            reserve: Reserve::for_limits(limits),
         };
         let conn = Arc::new(Conn {
             in_flight: AtomicUsize::new(0),

@@ -39,6 +39,7 @@ mod gzip;
 mod handle;
 mod page;
 mod progress;
+mod reserve;
 mod routes;
 mod serve;
 mod share;

@@ -34,6 +34,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Notify;
 
+use super::reserve::Reserve;
+
 /// Bytes charged to one connection or one peer, and its limit.
 #[derive(Debug)]
 pub(super) struct Account {
@@ -93,6 +95,8 @@ pub(super) struct Payer {
     pub(super) peer: Arc<Account>,
     /// Longest a request waits for room before it is answered 503.
     pub(super) patience: Duration,
+    /// The part of the server's budget only a peer that holds little may take.
+    pub(super) reserve: Reserve,
 }
 
 impl Payer {
@@ -100,6 +104,13 @@ impl Payer {
     pub(super) fn add(&self, n: usize) {
         self.conn.add(n);
         self.peer.add(n);
+    }
+
+    /// Whether a charge that brings the server to `total` bytes of its `limit` fits, with
+    /// `more` bytes more charged to this payer (the `reserve` module).
+    pub(super) fn fits(&self, limit: usize, total: usize, more: usize) -> bool {
+        let peer = self.peer.charged().saturating_add(more);
+        self.reserve.fits(limit, total, peer)
     }
 
     /// Gives `n` bytes back to both accounts.
@@ -136,6 +147,13 @@ tokio::task_local! {
 /// the routes' tests send).
 pub(super) fn current() -> Option<Payer> {
     PAYER.try_with(Payer::clone).ok()
+}
+
+/// Runs `f` with `payer` named as the payer of what it charges (as the [`gate`] does for
+/// a request).
+#[cfg(test)]
+pub(super) fn paid_by<T>(payer: &Payer, f: impl FnOnce() -> T) -> T {
+    PAYER.sync_scope(payer.clone(), f)
 }
 
 /// The middleware: waits while the request's connection or peer is at its share (`503`
@@ -206,6 +224,7 @@ mod tests {
             conn: Arc::new(Account::new(conn)),
             peer: peer.clone(),
             patience: Duration::from_secs(60),
+            reserve: Reserve::NONE,
         }
     }
 
