@@ -15,6 +15,10 @@
 //! number, `wait_ms`, at [`MAX_WAIT_MS`]. Labels and bodies are kept as written: whoever
 //! prints them to a terminal escapes their control characters.
 //!
+//! A fetch step is a call like any fetching command's, under a policy (time limit,
+//! retries, a rate limit its starts share with every other fetch step): see the `fetch`
+//! module and [`Context`].
+//!
 //! ```
 //! use asyncdex::program::{Program, SMART_HOME};
 //!
@@ -35,9 +39,14 @@ use toml::Spanned;
 
 use crate::devices::{DeviceKind, Devices, Simulated};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Native;
-use crate::pokeapi::{Client, Key, Resource};
+use crate::pokeapi::{Key, Resource};
 use asyncdex_engine::compose::{action, parallel, sequence, Task};
+
+mod fetch;
+#[cfg(test)]
+mod tests;
+
+pub use fetch::{Context, MAX_FETCHES};
 
 /// The lesson's smart-home program (`programs/smart-home.toml`).
 pub const SMART_HOME: &str = include_str!("../programs/smart-home.toml");
@@ -105,33 +114,6 @@ pub struct Program {
     name: String,
     devices: BTreeMap<String, DeviceKind>,
     root: Step,
-}
-
-/// What a program's fetch steps need: a client and the latency they should expect.
-#[derive(Clone)]
-pub struct Context {
-    /// The PokeAPI client fetch steps use.
-    pub client: Client<Native>,
-    /// The expected time of one fetch, if known.
-    pub fetch_latency: Option<Duration>,
-    /// Places for fetches in flight: a parallel block of ten thousand fetches takes its
-    /// turns through [`MAX_FETCHES`] places instead of opening ten thousand connections.
-    pub in_flight: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-/// Most fetch steps of one program in flight at once.
-pub const MAX_FETCHES: usize = 64;
-
-impl Context {
-    /// Fetch steps through `client`, each expected to take `fetch_latency`, at most
-    /// [`MAX_FETCHES`] at once.
-    pub fn new(client: Client<Native>, fetch_latency: Option<Duration>) -> Context {
-        Context {
-            client,
-            fetch_latency,
-            in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_FETCHES)),
-        }
-    }
 }
 
 impl Program {
@@ -233,14 +215,20 @@ impl Program {
     /// Like [`Program::task`], stopped by `cancel`: once it is cancelled, the step running
     /// ends at once and every step not yet started ends without starting, each with an
     /// [`ErrorKind::Cancelled`] error, so the report still holds every step: those that
-    /// finished with their results, the rest marked cancelled.
+    /// finished with their results, the rest marked cancelled. With the context's
+    /// fail-fast ([`Context::policy`]), the first fetch that fails stops them the same way.
     pub fn task_until(
         &self,
         devices: &Devices,
         context: Option<&Context>,
         cancel: &CancellationToken,
     ) -> Result<Task<Error>> {
-        build(&self.root, devices, context, cancel)
+        build(
+            &self.root,
+            devices,
+            context,
+            &Context::stop_token(context, cancel),
+        )
     }
 }
 
@@ -355,19 +343,7 @@ fn build(
             key,
         } => {
             let ctx = context.ok_or_else(|| Error::invalid_input("fetch steps need an API"))?;
-            let (client, resource, key) = (ctx.client.clone(), *resource, key.clone());
-            let in_flight = ctx.in_flight.clone();
-            let run = async move {
-                let _place = in_flight
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Error::new(crate::ErrorKind::Cancelled, "the program stopped"))?;
-                Ok(match resource {
-                    Resource::Pokemon => client.pokemon(key).await?.name,
-                    Resource::Species => client.species(key).await?.name,
-                    Resource::Type => client.kind(key).await?.name,
-                })
-            };
+            let run = ctx.fetch(*resource, key.clone(), cancel);
             action(label.clone(), ctx.fetch_latency, until(cancel, run))
         }
         Step::Wait(label, d) => {
@@ -512,105 +488,5 @@ impl<F: Fn(Range<usize>, String) -> Error> Checker<'_, F> {
         }
         let label = raw.label.unwrap_or_else(|| format!("wait {ms} ms"));
         Ok(Step::Wait(label, Duration::from_millis(ms)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_err(text: &str) -> String {
-        Program::parse(text, "t.toml").unwrap_err().to_string()
-    }
-
-    const DEV: &str = "[devices]\nlight = \"hue-light\"\n";
-
-    #[test]
-    fn the_smart_home_parses_and_has_the_lessons_critical_path() {
-        let program = Program::parse(SMART_HOME, "smart-home.toml").unwrap();
-        let task = program.task(&program.devices(), None).unwrap();
-        // register 0.5 s (parallel) + wake up 1.5 s (sequence) + sleep 1.0 s (longest child).
-        assert_eq!(task.critical_path(), Some(Duration::from_millis(3000)));
-        assert!(!program.fetches());
-    }
-
-    #[test]
-    fn errors_name_the_line_and_the_field() {
-        let cases = [
-            (
-                format!("{DEV}[[steps]]\ndevice = \"lamp\"\nsend = \"switch-on\"\n"),
-                "t.toml:4: `device`: unknown device `lamp`",
-            ),
-            (
-                format!("{DEV}[[steps]]\ndevice = \"light\"\nsend = \"dance\"\n"),
-                "t.toml:5: `send`: unknown message type `dance`",
-            ),
-            (
-                format!("{DEV}[[steps]]\nsequence = []\n"),
-                "t.toml:4: `sequence` is empty",
-            ),
-            (
-                format!(
-                    "{DEV}[[steps]]\ndevice = \"light\"\nsend = \"switch-on\"\ncolour = \"red\"\n"
-                ),
-                "unknown field `colour`",
-            ),
-            (
-                format!("{DEV}[[steps]]\nwait_ms = 5\nfetch = \"pokemon/1\"\n"),
-                "t.toml:3: a step is one thing",
-            ),
-            (
-                format!("{DEV}[[steps]]\nlabel = \"nothing\"\n"),
-                "t.toml:3: a step needs one of",
-            ),
-            (
-                format!("{DEV}[[steps]]\nfetch = \"berry/1\"\n"),
-                "unknown resource `berry`",
-            ),
-            (format!("{DEV}[[steps]]\nfetch = \"pokemon/0\"\n"), "id 0"),
-            (
-                "[devices]\nlight = \"lava-lamp\"\n[[steps]]\nwait_ms = 1\n".into(),
-                "t.toml:2: device `light`: unknown device kind",
-            ),
-            ("steps = [\n".into(), "t.toml:"),
-            ("name = \"x\"\n".into(), "no `steps`"),
-        ];
-        for (text, expected) in cases {
-            let err = parse_err(&text);
-            assert!(err.contains(expected), "{expected:?} not in {err:?}");
-            assert_eq!(err.lines().count(), 1, "one line: {err}");
-        }
-    }
-
-    /// Regression: the fuzz target found a message name with a newline in it
-    /// (`send = "c\nnect"`) making a two-line error. Kept: fuzz/regressions/.
-    #[test]
-    fn errors_stay_one_line_whatever_the_input_quotes() {
-        let crash = include_str!("../fuzz/regressions/multiline-message.toml");
-        let err = parse_err(crash);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains("c\\nnect"), "{err}");
-        let err = parse_err(&format!(
-            "{DEV}[[steps]]\ndevice = \"li\\nght\"\nsend = \"x\"\n"
-        ));
-        assert_eq!(err.lines().count(), 1, "{err}");
-        let err = parse_err("[devices]\n\"a\\nb\" = \"lava\"\n[[steps]]\nwait_ms = 1\n");
-        assert_eq!(err.lines().count(), 1, "{err}");
-    }
-
-    #[test]
-    fn absurd_nesting_is_rejected() {
-        let nest = |depth: usize| {
-            let deep = (0..depth).fold("{ wait_ms = 1 }".to_owned(), |inner, _| {
-                format!("{{ sequence = [{inner}] }}")
-            });
-            parse_err(&format!("steps = [{deep}]\n"))
-        };
-        let err = nest(20);
-        assert!(err.contains("nest more than 16 deep"), "{err}");
-        // Far deeper, the TOML parser's own recursion limit answers first: still one line,
-        // never a stack overflow.
-        let err = nest(1000);
-        assert!(err.starts_with("t.toml:1:"), "{err}");
     }
 }
