@@ -171,7 +171,7 @@ fn a_server_answering_a_query_with_a_2_gib_message_is_refused_at_its_header() {
 }
 
 #[test]
-fn urls_with_bad_percent_encoding_or_several_hosts_are_refused_in_one_line() {
+fn urls_with_bad_percent_encoding_several_hosts_or_a_bad_connect_timeout_are_refused_in_one_line() {
     let cases = [
         Case::usage(
             "a bad escape in the password",
@@ -222,6 +222,41 @@ fn urls_with_bad_percent_encoding_or_several_hosts_are_refused_in_one_line() {
             ],
             "it requires TLS",
         ),
+        Case::usage(
+            "connect_timeout 0 (libpq's wait forever)",
+            &[
+                "crawl",
+                "--out",
+                "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=0",
+            ],
+            "its connect_timeout is \"0\": give whole seconds from 1 to 300 (libpq reads 0 or less as wait forever",
+        ),
+        Case::usage(
+            "connect_timeout past its bound",
+            &[
+                "serve",
+                "--from",
+                "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=99999999999",
+            ],
+            "its connect_timeout is \"99999999999\": give whole seconds from 1 to 300",
+        ),
+        Case::usage(
+            "connect_timeout not a number",
+            &[
+                "crawl",
+                "--status",
+                "--out",
+                "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=-1x",
+            ],
+            "its connect_timeout is \"-1x\"",
+        ),
+        // Port 1 of the IPv6 loopback: nothing listens; the host keeps its brackets.
+        Case::fails(
+            "an IPv6 host",
+            &["crawl", "--out", "postgres://u:hunter2@[::1]:1/db"],
+            "error: cannot connect to postgres://u@[::1]:1/db: ",
+        )
+        .in_one_line(),
     ];
     let found = pg::refusals(&cases, "hunter2");
     assert!(found.is_empty(), "{}", found.join("\n"));

@@ -14,7 +14,7 @@
 mod common;
 mod pg;
 
-use std::process::{Child, Output};
+use std::process::Child;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -23,25 +23,12 @@ use asyncdex::pg::queue::counts;
 use asyncdex::pg::{PgStore, Scratch};
 use common::binary::text;
 use pg::proxy::{through, Proxy};
+use pg::wait;
 
 /// A worker through `url`, its leases short (a worker that gave up holds its batch no
 /// longer than that).
 fn worker(url: &str, api: &str) -> Child {
     pg::worker(url, api, "berry,type", &["-c", "2", "--lease", "5"])
-}
-
-/// Waits for `child` at most `limit` (killing it, and failing, past that).
-fn wait(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!("still running after {limit:?}: {}", text(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// The setting of both tests: a scratch database, a slow mirror (the crawl takes a few

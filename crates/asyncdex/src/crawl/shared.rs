@@ -328,6 +328,10 @@ pub async fn crawl_shared<T: Transport>(
     };
     let ran = futures::future::try_join_all((0..lanes).map(|_| lane())).await;
     drop(renewing);
+    // Whatever is still leased to this worker (a lane ended the others mid-batch) goes
+    // back now, within seconds, rather than waiting a lease for nobody (best effort: what
+    // is not handed back expires as before).
+    let _ = queue.hand_back().await;
     match ran {
         Err(e) if store.gave_up().is_none() => return Err(e),
         _ => {}

@@ -17,6 +17,9 @@
 //!   stops like an interrupted crawl when the server stays away.
 //! - [`silence`]: a server that stops answering without closing is noticed (no byte for
 //!   30 s while an answer is owed; kernel keepalives): the connection counts as lost.
+//! - [`stop`]: a worker that stops (a signal, an error) hands back the leases it holds,
+//!   so the next worker need not wait for them to expire
+//!   ([`queue::Queue::hand_back`]).
 //!
 //! The driver is tokio-postgres with a deadpool pool: async, maintained, and no more
 //! than the few queries a store and a queue need (sqlx would bring a query macro layer
@@ -40,6 +43,7 @@ pub mod rows;
 pub mod schema;
 mod scratch;
 pub mod silence;
+pub mod stop;
 pub mod url;
 pub mod wire;
 
@@ -49,7 +53,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 pub use schema::{SCHEMA, VERSION};
-pub use scratch::Scratch;
+pub use scratch::{Held, Scratch};
 pub use url::is_url;
 use url::{invalid, parse, redact, CONNECT_TIMEOUT};
 
@@ -63,6 +67,8 @@ const POOL_SIZE: usize = 16;
 pub struct PgStore {
     pool: Pool,
     shown: String,
+    /// How long making a connection may take (the URL's `connect_timeout`).
+    connect_within: Duration,
     /// The last framing violation its connections met ([`wire`]).
     violations: wire::Violations,
     /// The last silence past the deadline its connections met ([`silence`]), until an
@@ -72,6 +78,9 @@ pub struct PgStore {
     gave_up: Arc<Mutex<Option<String>>>,
     /// The worker stopped because it was told to, while the server was away.
     interrupted: Arc<std::sync::atomic::AtomicBool>,
+    /// A worker stopped with its connection lost ([`outage`]): nothing more is asked of
+    /// the server on the way out ([`queue::Queue::hand_back`] is skipped).
+    away: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -109,6 +118,10 @@ impl PgStore {
     fn pool(url: &str) -> Result<PgStore> {
         let config = parse(url)?;
         let shown = redact(&config);
+        let connect_within = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
         let violations = wire::Violations::default();
         let silences = wire::Violations::default();
         let connect = wire::GuardedConnect {
@@ -126,7 +139,9 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(60)))
-            .create_timeout(Some(CONNECT_TIMEOUT * 2))
+            // The whole connection (TCP, startup, login), not only its TCP part: a
+            // listener that accepts and never answers is given up on in time too.
+            .create_timeout(Some(connect_within))
             // A connection that died (an outage) is dropped quietly before the pool would
             // check it, which logs a warning a user would read as a second error line.
             .pre_recycle(deadpool_postgres::Hook::sync_fn(|client, _| {
@@ -140,10 +155,12 @@ impl PgStore {
         Ok(PgStore {
             pool,
             shown,
+            connect_within,
             violations,
             silences,
             gave_up: Arc::default(),
             interrupted: Arc::default(),
+            away: Arc::default(),
         })
     }
 
@@ -162,9 +179,9 @@ impl PgStore {
             deadpool_postgres::PoolError::Timeout(_) => Error::new(
                 ErrorKind::Connect,
                 format!(
-                    "cannot connect to {}: no connection within {:?}",
+                    "cannot connect to {}: no connection within {} s (connect_timeout)",
                     self.shown,
-                    CONNECT_TIMEOUT * 2
+                    self.connect_within.as_secs()
                 ),
             ),
             other => Error::new(
@@ -180,7 +197,11 @@ impl PgStore {
     pub(crate) fn error(&self, what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
         let what = what.to_owned();
         move |e| match self.violation() {
-            Some(why) if e.as_db_error().is_none() => self.violated(&why),
+            // Only a connection that failed (closed, its socket) is blamed on a violation
+            // seen before; any other error is what it is.
+            Some(why) if e.as_db_error().is_none() && (e.is_closed() || is_io(&e)) => {
+                self.violated(&why)
+            }
             _ if e.is_closed() => match self.silences.lock().ok().and_then(|mut s| s.take()) {
                 // Its connection closed because the server stopped answering: say so.
                 Some(why) => Error::new(
@@ -226,6 +247,12 @@ impl PgStore {
     /// so, and the crawl is an interrupted one.
     pub fn interrupted(&self) -> bool {
         self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// True when a worker stopped on this store with its connection lost (the server
+    /// stayed away, or a signal came during an outage), rather than merely slow.
+    pub fn away(&self) -> bool {
+        self.away.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -302,3 +329,7 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
+mod tests_stop;

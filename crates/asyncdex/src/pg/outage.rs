@@ -146,6 +146,9 @@ where
             wait = (wait * 2).min(LONGEST_WAIT);
             continue;
         };
+        if !last.is_empty() {
+            store.away.store(true, Ordering::Relaxed);
+        }
         if let Ok(mut gave_up) = store.gave_up.lock() {
             gave_up.get_or_insert(why.clone());
         }

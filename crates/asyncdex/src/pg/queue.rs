@@ -3,7 +3,7 @@
 //! ```text
 //!  seed ──► todo ──lease──► leased ──settle──► done
 //!            ▲                │  └────settle──► failed ──(a new run)──► todo
-//!            └──lease expired─┘  (or released: Ctrl-C)
+//!            └──lease expired─┘  (or released, or handed back: Ctrl-C)
 //! ```
 //!
 //! - **Seeding** happens once per endpoint, whoever comes first: under an advisory lock a
@@ -73,11 +73,11 @@ pub enum Settled {
 /// A worker's handle on the queue: the store, its name, how long its leases last.
 #[derive(Debug, Clone)]
 pub struct Queue {
-    store: PgStore,
-    owner: String,
+    pub(super) store: PgStore,
+    pub(super) owner: String,
     lease: Duration,
     /// The rows this worker leased and has not settled yet: what [`Queue::renew`] renews.
-    held: Arc<Mutex<HashSet<(String, i32)>>>,
+    pub(super) held: Arc<Mutex<HashSet<(String, i32)>>>,
 }
 
 fn texts(v: &[(String, i32)]) -> (Vec<&str>, Vec<i32>) {

@@ -11,10 +11,17 @@
 //! - present but not marked: refused, naming the tables it holds (an empty one is
 //!   adopted). The rest of the database is never looked at, never touched.
 //!
+//! Only what the database says about itself makes a claim about the store: no row for the
+//! schema (missing), a comment that is not [`MARKER`] (not ours), SQLSTATE `42P01`
+//! (undefined table) for `schema_version` (marked but damaged). Any other error, such as
+//! a statement the server cancelled (`statement_timeout`, `57014`), is reported as that
+//! error, never as a verdict on the data.
+//!
 //! Each migration and its version row commit in the same transaction as the lock, so a
 //! process killed mid-migration leaves the previous version whole.
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -123,14 +130,15 @@ async fn inspect(client: &impl GenericClient, shown: &str) -> Result<Found> {
             &[],
         )
         .await
-        .map_err(|e| {
-            refused(
+        .map_err(|e| match e.code() {
+            // Only a missing table is a claim about the store; anything else (a statement
+            // cancelled by `statement_timeout`, a permission, a lost connection) is
+            // reported as what it is.
+            Some(&SqlState::UNDEFINED_TABLE) => refused(
                 shown,
-                &format!(
-                    "its schema {SCHEMA} is marked as asyncdex's but has no version ({})",
-                    super::one_line(&e)
-                ),
-            )
+                &format!("its schema {SCHEMA} is marked as asyncdex's but has no version table"),
+            ),
+            _ => super::db_error(shown, "cannot read the schema's version", &e),
         })?
         .get(0);
     Ok(Found::Ours(version))

@@ -88,6 +88,72 @@ impl Scratch {
     pub fn execute(&self, sql: &str) -> Result<()> {
         run(&self.url, sql.to_owned())
     }
+
+    /// Runs `sql` in a transaction left open until the answer is dropped (setting up a
+    /// case: another session holding rows locked). Returns once `sql` has run.
+    pub fn hold(&self, sql: &str) -> Result<Held> {
+        let config = tokio_postgres::Config::from_str(&self.url)
+            .map_err(|e| Error::invalid_input(format!("invalid PostgreSQL URL: {e}")))?;
+        let sql = format!("BEGIN; {sql}");
+        let (ready, started) = std::sync::mpsc::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let held = async {
+                    let (client, connection) = config
+                        .connect(tokio_postgres::NoTls)
+                        .await
+                        .map_err(|e| Error::new(ErrorKind::Connect, e.to_string()))?;
+                    let driver = tokio::spawn(connection);
+                    client
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| Error::new(ErrorKind::Database, format!("{sql}: {e}")))?;
+                    Ok((client, driver))
+                };
+                let (client, driver) = match held.await {
+                    Ok(held) => {
+                        let _ = ready.send(Ok(()));
+                        held
+                    }
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                let _ = released.await;
+                let _ = client.batch_execute("COMMIT").await;
+                drop(client);
+                let _ = driver.await;
+            })
+        });
+        started
+            .recv()
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Panicked, "holding session")))?;
+        Ok(Held {
+            release: Some(release),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A session of [`Scratch::hold`]: its transaction commits when this is dropped.
+#[derive(Debug)]
+pub struct Held {
+    release: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Drop for Scratch {

@@ -15,9 +15,17 @@
 //!   tried last.
 //! - **The password.** Given in the URL it is visible in `ps`; the standard libpq way is
 //!   the `PGPASSWORD` environment variable, which a URL without a password takes.
+//! - **`connect_timeout`.** tokio-postgres reads `0` and negative values as "no timeout"
+//!   and takes any number of seconds, and bounds only the TCP connect by it. Here it is
+//!   how long the whole connection may take (TCP, startup, login: a listener that accepts
+//!   and never answers is given up on in time), whole seconds in
+//!   [`CONNECT_TIMEOUT_RANGE`] (default [`CONNECT_TIMEOUT`]); anything else is refused
+//!   when the URL is read, naming the parameter. `0`, libpq's "wait forever", is refused
+//!   rather than capped: a worker that waits forever for a server is a hung worker.
 //!
-//! Whatever goes wrong, the line shows the URL through [`shown`]: the password (in the
-//! user part or a `password=` parameter) is never printed.
+//! Whatever goes wrong, the line shows the URL through [`shown`], and a store names its
+//! database through `redact`: the password (in the user part or a `password=`
+//! parameter) is never printed, and an IPv6 host keeps its brackets (`[::1]:5432`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,8 +34,12 @@ use tokio_postgres::config::{Host, SslMode};
 
 use crate::error::{Error, Result};
 
-/// How long a connection may take, when the URL does not say (`connect_timeout`).
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection (TCP, startup, login) may take, when the URL does not say
+/// (`connect_timeout`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The seconds a URL's `connect_timeout` may give.
+pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 
 /// The variable a URL without a password takes it from (libpq's name).
 pub const PASSWORD_VAR: &str = "PGPASSWORD";
@@ -53,6 +65,7 @@ fn parse_with(
         return Err(invalid(url, "it does not start with postgres://"));
     }
     check_percents(url)?;
+    check_connect_timeout(url)?;
     let mut config =
         tokio_postgres::Config::from_str(url).map_err(|e| invalid(url, &e.to_string()))?;
     let hosts = config.get_hosts();
@@ -99,6 +112,65 @@ fn parse_with(
     }
     config.application_name("asyncdex");
     Ok(config)
+}
+
+/// Refuses a `connect_timeout` that is not whole seconds in [`CONNECT_TIMEOUT_RANGE`]
+/// (every one the query gives: tokio-postgres takes the last).
+fn check_connect_timeout(url: &str) -> Result<()> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
+    };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if decoded(key) != "connect_timeout" {
+            continue;
+        }
+        let value = decoded(value);
+        let (low, high) = (CONNECT_TIMEOUT_RANGE.start(), CONNECT_TIMEOUT_RANGE.end());
+        match value.trim().parse::<i128>() {
+            Ok(s) if u64::try_from(s).is_ok_and(|s| CONNECT_TIMEOUT_RANGE.contains(&s)) => {}
+            parsed => {
+                let forever = match parsed {
+                    Ok(s) if s <= 0 => {
+                        " (libpq reads 0 or less as wait forever; asyncdex refuses it)"
+                    }
+                    _ => "",
+                };
+                let value: String = value.chars().take(40).collect();
+                return Err(invalid(
+                    url,
+                    &format!(
+                        "its connect_timeout is {value:?}: give whole seconds from {low} to {high}{forever}"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `text` with its `%XY` decoded ([`check_percents`] has made sure each is whole) and
+/// `+` left as it is, as tokio-postgres reads a query.
+fn decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'%' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Refuses a `%` that does not start `%XY`, naming the part of the URL it is in.
@@ -170,8 +242,11 @@ pub fn shown(url: &str) -> String {
     out
 }
 
+/// A host as a URL writes it: an IPv6 address in brackets (`[::1]`), so the port that
+/// follows is not read as part of it.
 fn host_name(host: &Host) -> String {
     match host {
+        Host::Tcp(h) if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
         Host::Tcp(h) => h.clone(),
         #[cfg(unix)]
         Host::Unix(p) => p.display().to_string(),
@@ -250,6 +325,59 @@ mod tests {
         assert_eq!(s, "postgres://u@h/db?sslmode=require");
         let line = refused("postgres://u@h/db?password=hunter2&sslmode=require");
         assert!(line.contains("requires TLS"), "{line}");
+    }
+
+    #[test]
+    fn connect_timeout_is_whole_seconds_from_1_to_300_or_refused_by_name() {
+        for (value, forever) in [
+            ("0", true),
+            ("-1", true),
+            ("301", false),
+            ("99999999999", false),
+            ("abc", false),
+            ("1.5", false),
+            ("", false),
+        ] {
+            let line = refused(&format!(
+                "postgres://u:hunter2@h/db?connect_timeout={value}"
+            ));
+            assert!(
+                line.contains(&format!(
+                    "its connect_timeout is {value:?}: give whole seconds from 1 to 300"
+                )),
+                "{line}"
+            );
+            assert_eq!(line.contains("wait forever"), forever, "{line}");
+        }
+        // Every occurrence is checked (tokio-postgres takes the last one).
+        refused("postgres://u@h/db?connect_timeout=5&connect_timeout=0");
+        for (query, seconds) in [
+            ("", 10),
+            ("?connect_timeout=1", 1),
+            ("?connect_%74imeout=%33", 3),
+        ] {
+            let config = parse(&format!("postgres://u@h/db{query}")).unwrap();
+            assert_eq!(
+                config.get_connect_timeout(),
+                Some(&Duration::from_secs(seconds)),
+                "{query}"
+            );
+        }
+        assert!(parse("postgres://u@h/db?connect_timeout=300").is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_host_is_shown_in_brackets() {
+        let config = parse("postgres://u:hunter2@[::1]:1/db").unwrap();
+        assert_eq!(redact(&config), "postgres://u@[::1]:1/db");
+        let config = parse("postgres://u:hunter2@[fe80::1]/db").unwrap();
+        assert_eq!(redact(&config), "postgres://u@[fe80::1]:5432/db");
+        assert_eq!(
+            shown("postgres://u:hunter2@[::1]:1/db"),
+            "postgres://u@[::1]:1/db"
+        );
+        let line = refused("postgres://u:hunter2@[::1]:1,[::2]:2/db");
+        assert!(line.contains("2 hosts ([::1], [::2])"), "{line}");
     }
 
     #[test]

@@ -251,14 +251,11 @@ impl AsyncWrite for Guarded {
     }
 }
 
-/// Opens the socket `config` names (its one host: [`super::url`] refuses several),
-/// within its connect timeout.
+/// Opens the socket `config` names (its one host: [`super::url`] refuses several). The
+/// whole connection, this included, is bounded by the pool's create timeout (the URL's
+/// `connect_timeout`).
 async fn open(config: &tokio_postgres::Config) -> Socket {
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    let limit = config
-        .get_connect_timeout()
-        .copied()
-        .unwrap_or(super::url::CONNECT_TIMEOUT);
     let connect = async {
         if let Some(addr) = config.get_hostaddrs().first() {
             return TcpStream::connect((*addr, port)).await.map(Socket::Tcp);
@@ -276,14 +273,7 @@ async fn open(config: &tokio_postgres::Config) -> Socket {
             None => Err(io::Error::new(io::ErrorKind::InvalidInput, "no host")),
         }
     };
-    let socket = match tokio::time::timeout(limit, connect).await {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(e)) => Socket::Failed(Some(e)),
-        Err(_) => Socket::Failed(Some(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("no connection within {limit:?}"),
-        ))),
-    };
+    let socket = connect.await.unwrap_or_else(|e| Socket::Failed(Some(e)));
     if let Socket::Tcp(s) = &socket {
         let _ = s.set_nodelay(true);
         watch_peer(s, config);
