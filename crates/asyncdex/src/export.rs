@@ -36,6 +36,7 @@
 
 mod landing;
 mod staging;
+mod stale;
 
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,7 @@ impl Exportable for Store {
 }
 
 /// What an export wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportReport {
     /// Lists written (one per endpoint).
     pub lists: usize,
@@ -81,6 +82,10 @@ pub struct ExportReport {
     pub resources: usize,
     /// Bytes of resource bodies written.
     pub bytes: u64,
+    /// Temporary folders that killed exports to the same target had left (beside it or
+    /// inside it), removed before this one began: each provably a dead export's (the
+    /// `stale` module).
+    pub stale_removed: Vec<PathBuf>,
 }
 
 fn io_error(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -164,9 +169,10 @@ pub fn export_until(
     stop: &dyn Fn() -> bool,
 ) -> Result<ExportReport> {
     let mut staging = staging::Staging::new(dir, stop)?;
-    let report = write_tree(store, &mut staging)
+    let mut report = write_tree(store, &mut staging)
         .and_then(|report| staging.unstopped().map(|()| report))
         .map_err(|e| staging.nothing_written(e))?;
+    report.stale_removed = std::mem::take(&mut staging.stale_removed);
     staging.land()?;
     Ok(report)
 }

@@ -140,3 +140,93 @@ fn three_exports_at_once_into_one_folder_all_land_whole() {
         );
     }
 }
+
+/// The temporary folder in `folder` of an export that has begun writing: marked as an
+/// export's (`.asyncdex-export-staging`) and holding a file of the export's already.
+fn writing_staging_in(folder: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(folder).ok()?.flatten().find_map(|e| {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let files = std::fs::read_dir(&path).map(|f| f.count()).unwrap_or(0);
+        let marked = path.join(".asyncdex-export-staging").is_file();
+        (name.contains(".export-asyncdex.") && marked && files > 1).then_some(path)
+    })
+}
+
+/// Starts an export of `from` into `to`, and `kill -9`s it once its temporary folder in
+/// `watch` is being written; returns that folder, left behind.
+fn export_killed(from: &Path, to: &Path, watch: &Path) -> PathBuf {
+    let mut child = start_export(from, to);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let staging = loop {
+        if let Some(staging) = writing_staging_in(watch) {
+            break staging;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the export never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    common::signal(child.id(), "KILL");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed, not finished: {status:?}");
+    assert!(staging.is_dir(), "a killed export leaves its folder");
+    staging
+}
+
+#[test]
+fn the_next_export_removes_what_a_killed_one_left_and_only_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = store_file(dir.path(), 2000);
+    for existing in [false, true] {
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        let watch = if existing {
+            std::fs::create_dir(&site).unwrap();
+            site.clone()
+        } else {
+            parent.path().to_owned()
+        };
+        let left = export_killed(&from, &site, &watch);
+        // Named like an export's, but not marked as one: someone else's, it stays.
+        let decoy = watch.join(
+            left.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".0", ".9"),
+        );
+        std::fs::create_dir(&decoy).unwrap();
+        std::fs::write(decoy.join("mine"), "not an export's").unwrap();
+
+        let out = start_export(&from, &site).wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "existing {existing}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "export: removed 1 temporary folder that killed exports to {} had left: {}",
+                site.display(),
+                left.display()
+            ),
+            "existing {existing}"
+        );
+        assert!(lines[1].starts_with("export: 2000 resources"), "{stderr}");
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(!left.exists(), "existing {existing}");
+        assert_eq!(
+            std::fs::read(decoy.join("mine")).unwrap(),
+            b"not an export's"
+        );
+        let names: Vec<String> = tree(parent.path()).into_iter().map(|(n, _)| n).collect();
+        let files = names.iter().filter(|n| n.ends_with("index.json")).count();
+        assert_eq!(files, 2002, "existing {existing}");
+        let temporary = names.iter().filter(|n| n.contains("export-asyncdex"));
+        assert_eq!(
+            temporary.count(),
+            2,
+            "the decoy and its file only: {names:?}"
+        );
+    }
+}

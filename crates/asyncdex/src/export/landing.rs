@@ -66,9 +66,11 @@ pub(super) fn hold(folder: &Path, stop: &dyn Fn() -> bool) -> Result<Landing> {
     }
 }
 
-/// The lock if it is free now, `None` if another process holds it.
+/// The lock if it is free now, `None` if another process holds it (or another open of
+/// the folder in this one). Also how an export claims its temporary folder
+/// ([`super::stale`]).
 #[cfg(unix)]
-fn try_hold(folder: &Path) -> Result<Option<Landing>> {
+pub(super) fn try_hold(folder: &Path) -> Result<Option<Landing>> {
     use std::os::fd::AsRawFd;
     let file = std::fs::File::open(folder).map_err(|e| io_error(folder, e))?;
     // SAFETY: flock on a descriptor this function owns, open for its whole call.
@@ -83,7 +85,7 @@ fn try_hold(folder: &Path) -> Result<Option<Landing>> {
 }
 
 #[cfg(not(unix))]
-fn try_hold(_folder: &Path) -> Result<Option<Landing>> {
+pub(super) fn try_hold(_folder: &Path) -> Result<Option<Landing>> {
     Ok(Some(Landing {}))
 }
 

@@ -32,12 +32,15 @@
 //! ([`Drop`]), and the target is as it was. Stopping is checked before each file is
 //! written, never while the export is put in place: that is the moment it is committed.
 //! A process killed outright (`kill -9`, a second Ctrl-C) cannot clean up: its temporary
-//! folder, named as above, is left to delete by hand, and the target is still untouched.
+//! folder, named as above, stays, and the target is still untouched. The next export to
+//! that target removes it before writing, once it has proved no live export holds it
+//! ([`super::stale`]: every temporary folder is locked by its export and marked).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::stale::{self, Claim};
 use super::{enter, io_error, landing};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_atomic;
@@ -61,6 +64,10 @@ pub(super) struct Staging<'a> {
     staged: Vec<(PathBuf, String)>,
     /// Put in place: nothing to clean up.
     landed: bool,
+    /// This export's lock on its temporary folder, telling the next one it is alive.
+    claim: Option<Claim>,
+    /// Temporary folders of killed exports to this target, removed before this one began.
+    pub(super) stale_removed: Vec<PathBuf>,
 }
 
 /// A unique hidden name in this process, `PREFIX.export-asyncdex.PID.N`.
@@ -68,6 +75,22 @@ fn temp_name(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}.export-asyncdex.{}.{n}", std::process::id())
+}
+
+/// The folder `target` is in (`.` for a bare name).
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Where an export to `target`, new at the time, put its temporary folder: the canonical
+/// parent, and the folder name's prefix (`.site`).
+fn beside(target: &Path) -> Option<(PathBuf, String)> {
+    let name = target.file_name()?;
+    let parent = parent_of(target).canonicalize().ok()?;
+    Some((parent, format!(".{}", name.to_string_lossy())))
 }
 
 fn absent(path: &Path) -> bool {
@@ -87,12 +110,20 @@ impl<'a> Staging<'a> {
             entered: HashMap::new(),
             staged: Vec::new(),
             landed: false,
+            claim: None,
+            stale_removed: Vec::new(),
         };
         let (folder, name) = match std::fs::metadata(target) {
             // A link the user gave as the target is followed, as it always was.
             Ok(meta) if meta.is_dir() => {
                 let real = target.canonicalize().map_err(|e| io_error(target, e))?;
                 staging.merge_into = Some(real.clone());
+                // A killed export may have left its folder inside, or beside (when the
+                // target was new to it).
+                staging.stale_removed = stale::sweep(&real, "");
+                if let Some((parent, prefix)) = beside(target) {
+                    staging.stale_removed.extend(stale::sweep(&parent, &prefix));
+                }
                 (real, temp_name(""))
             }
             Ok(_) => return Err(io_error(target, "it is not a directory")),
@@ -100,10 +131,7 @@ impl<'a> Staging<'a> {
                 let Some(name) = target.file_name() else {
                     return Err(io_error(target, "it names no folder"));
                 };
-                let parent = match target.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-                    _ => PathBuf::from("."),
-                };
+                let parent = parent_of(target);
                 let mut up = parent.as_path();
                 while absent(up) {
                     staging.made.push(up.to_owned());
@@ -114,7 +142,9 @@ impl<'a> Staging<'a> {
                 }
                 std::fs::create_dir_all(&parent).map_err(|e| io_error(&parent, e))?;
                 let real = parent.canonicalize().map_err(|e| io_error(&parent, e))?;
-                (real, temp_name(&format!(".{}", name.to_string_lossy())))
+                let prefix = format!(".{}", name.to_string_lossy());
+                staging.stale_removed = stale::sweep(&real, &prefix);
+                (real, temp_name(&prefix))
             }
             // A link to nothing, a folder that cannot be read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -125,6 +155,7 @@ impl<'a> Staging<'a> {
         let tmp = folder.join(name);
         std::fs::create_dir(&tmp).map_err(|e| io_error(&tmp, e))?;
         staging.tmp = tmp;
+        staging.claim = Some(stale::claim(&staging.tmp, target)?);
         Ok(staging)
     }
 
@@ -189,12 +220,20 @@ impl<'a> Staging<'a> {
     pub(super) fn land(mut self) -> Result<()> {
         let root = match self.merge_into.clone() {
             Some(root) => root,
-            None => match std::fs::rename(&self.tmp, &self.target) {
+            // The marker goes first: it is no file of the export's.
+            None => match stale::unmark(&self.tmp)
+                .map_err(|e| self.nothing_written(e))
+                .map(|()| std::fs::rename(&self.tmp, &self.target))?
+            {
                 Ok(()) => {
                     self.landed = true;
+                    // The folder is the target now: its lock would hold up a merge there.
+                    self.claim = None;
                     return Ok(());
                 }
                 Err(e) if made_meanwhile(&e, &self.target) => {
+                    // Still a temporary folder: marked again, for a sweep should this die.
+                    let _ = stale::mark(&self.tmp, &self.target);
                     let root = self.target.canonicalize();
                     let root = root.map_err(|e| self.nothing_written(io_error(&self.target, e)))?;
                     self.merge_into = Some(root.clone());

@@ -72,6 +72,9 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
         }
         exported => exported?,
     };
+    if let Some(line) = stale_line(&report.stale_removed, &job.to) {
+        writeln!(io.err, "{line}").map_err(io_error)?;
+    }
     writeln!(
         io.err,
         "export: {} resources and {} lists ({:.1} MB) written to {} in {:.2} s; serve them with `asyncdex serve --from {}` or any static web server",
@@ -86,5 +89,24 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     Ok(Summary {
         ok: report.resources,
         ..Summary::default()
+    })
+}
+
+/// The one line saying which temporary folders of killed exports were removed, if any:
+/// the first three named, the rest counted.
+fn stale_line(removed: &[PathBuf], to: &std::path::Path) -> Option<String> {
+    let (first, rest) = removed.split_at(removed.len().min(3));
+    let mut named: Vec<String> = first.iter().map(|p| super::report::path(p)).collect();
+    if !rest.is_empty() {
+        named.push(format!("and {} more", rest.len()));
+    }
+    let s = if removed.len() == 1 { "" } else { "s" };
+    (!removed.is_empty()).then(|| {
+        format!(
+            "export: removed {} temporary folder{s} that killed exports to {} had left: {}",
+            removed.len(),
+            super::report::path(to),
+            named.join(", ")
+        )
     })
 }
