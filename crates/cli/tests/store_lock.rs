@@ -1,11 +1,14 @@
 //! A crawl into a store another process holds locked: refused before anything is fetched,
 //! in one line that says why ("another process is writing it"), not SQLite's bare
-//! "database is locked" after the fetching was done and lost.
+//! "database is locked" after the fetching was done and lost. Locked mid-crawl, the crawl
+//! waits a bounded time, then stops as an interrupted one does: its manifest says what is
+//! not stored, one `error:` line names the lock, exit 1; what was stored stays, and the
+//! next run resumes.
 
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::binary::{asyncdex, text, FAST};
@@ -78,4 +81,95 @@ fn a_locked_store_is_refused_before_anything_is_fetched() {
         "it started crawling: {stderr}"
     );
     assert_eq!(stored(&store), before);
+}
+
+/// The `pokemon` row of a crawl's manifest table: expected, stored, skipped, fetched,
+/// failed, cancelled.
+fn pokemon_row(stdout: &str) -> Vec<u64> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("pokemon "))
+        .unwrap_or_else(|| panic!("no pokemon row in {stdout}"));
+    line.split_whitespace()
+        .skip(1)
+        .take(6)
+        .map(|n| n.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_lock_taken_mid_crawl_stops_it_with_its_manifest_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let out_arg = db.to_str().unwrap();
+    // 1351 Pokémon, 8 at a time, 20 ms each: seconds of crawling to lock it in.
+    let crawl = || {
+        Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+            .args([
+                "crawl",
+                "--resources",
+                "pokemon",
+                "-c",
+                "8",
+                "--out",
+                out_arg,
+            ])
+            .args(["--latency", "20", "--jitter", "0"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("asyncdex starts")
+    };
+    let child = crawl();
+    // Once the crawl has written its first rows, another process takes the write lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let holder = loop {
+        assert!(Instant::now() < deadline, "the crawl never stored a row");
+        std::thread::sleep(Duration::from_millis(20));
+        let Ok(conn) = rusqlite::Connection::open(&db) else {
+            continue;
+        };
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        let count = conn.query_row("SELECT count(*) FROM resources", [], |r| r.get::<_, i64>(0));
+        if count.is_ok_and(|n| n > 0) {
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            break conn;
+        }
+    };
+    let locked_at = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let waited = locked_at.elapsed();
+    let stored_then = stored(&db);
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: store ") && last.contains("another process is writing it"),
+        "{stderr}"
+    );
+    assert!(waited < Duration::from_secs(60), "stopped after {waited:?}");
+    // The manifest: what is stored is what the file holds, the rest is not stored.
+    let row = pokemon_row(&stdout);
+    let [expected, stored_now, _, _, failed, cancelled] = row[..] else {
+        unreachable!()
+    };
+    assert_eq!(stored_now as i64, stored_then, "{stdout}");
+    assert!(stored_now > 0 && stored_now < expected, "{stdout}");
+    assert_eq!(failed, 0, "{stdout}");
+    assert_eq!(stored_now + cancelled, expected, "{stdout}");
+
+    // Lock gone: the rerun fetches only what is missing.
+    let out = crawl().wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let row = pokemon_row(&stdout);
+    assert_eq!(row[2], stored_now, "skipped what was stored: {stdout}");
+    assert_eq!(
+        (row[1], row[3]),
+        (expected, expected - stored_now),
+        "{stdout}"
+    );
 }

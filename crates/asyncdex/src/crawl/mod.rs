@@ -40,6 +40,8 @@
 //! ```
 
 mod fetch;
+mod job;
+mod locked;
 mod manifest;
 #[cfg(feature = "postgres")]
 pub mod shared;
@@ -52,12 +54,14 @@ use futures::StreamExt;
 pub(crate) use fetch::id_of;
 use fetch::{fetch_row, read_list, root_endpoints, Listing};
 pub use fetch::{MAX_ENDPOINTS, MAX_LIST_IDS, MAX_LIST_PAGES};
+pub use job::{check_endpoint, Crawl, DEFAULT_RETRIES};
+use locked::kept;
 pub use manifest::{Manifest, ResourceReport, Tick};
 
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::store::{linked_ids, AsyncStore, Row, ENCOUNTERS};
-use asyncdex_engine::gather::{self, gather, with_shared, Order, Outcome, Policy};
+use crate::store::{is_locked, linked_ids, AsyncStore, Row, ENCOUNTERS};
+use asyncdex_engine::gather::{self, gather, with_shared, Order, Outcome};
 
 /// Outcomes written per transaction, at most.
 const BATCH: usize = 256;
@@ -67,75 +71,15 @@ const NAMED_FAILURES: usize = 5;
 /// link to ever more new ids stop growing the crawl here, and the manifest says so.
 pub const MAX_SCHEDULED: usize = 1_000_000;
 
-/// What to crawl and how hard to push.
-#[derive(Debug, Clone)]
-pub struct Crawl {
-    /// The endpoints (`pokemon`, `type`...); `None`: every list the API's root names.
-    pub resources: Option<Vec<String>>,
-    /// Also fetch resources that bodies link to, within the chosen endpoints.
-    pub follow: bool,
-    /// Concurrency, timeouts, retries, rate, cancellation.
-    pub policy: Policy,
-    /// Resources this crawl schedules, at most ([`MAX_SCHEDULED`] by default).
-    pub max_scheduled: usize,
-}
-
-impl Crawl {
-    /// A crawl of `resources` with `concurrency` calls in flight, 5 retries per call.
-    pub fn new(resources: Option<Vec<String>>, concurrency: usize) -> Crawl {
-        let mut policy = Policy::new(concurrency);
-        policy.retries = DEFAULT_RETRIES;
-        Crawl {
-            resources,
-            follow: false,
-            policy,
-            max_scheduled: MAX_SCHEDULED,
-        }
-    }
-
-    /// Rejects what can never work: no resources, a name that is not an endpoint.
-    pub fn validate(&self) -> Result<()> {
-        self.policy.check()?;
-        if let Some(list) = &self.resources {
-            if list.is_empty() {
-                return Err(Error::invalid_input("the list of resources is empty"));
-            }
-            if list.len() > MAX_ENDPOINTS {
-                return Err(Error::invalid_input(format!(
-                    "{} resources named, more than the {MAX_ENDPOINTS} a crawl covers",
-                    list.len()
-                )));
-            }
-            for r in list {
-                check_endpoint(r)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Retries per resource by default: a crawl must get everything, so it retries more
-/// than a one-off fetch.
-pub const DEFAULT_RETRIES: u32 = 5;
-
-/// Checks an endpoint name: lowercase letters, digits and dashes (`pokemon-species`).
-pub fn check_endpoint(name: &str) -> Result<&str> {
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(name)
-    } else {
-        Err(Error::invalid_input(format!(
-            "invalid resource {name:?}: expected an endpoint name such as pokemon or pokemon-species"
-        )))
-    }
-}
-
 /// Crawls the API at `base` into `store` through `transport`; `tick` hears of progress
 /// after every batch written. Returns the manifest, complete or not; an error only when
 /// the crawl could not run at all (the root unreadable, the store failing).
+///
+/// A store that another process holds locked longer than a write waits for it
+/// ([`crate::store::is_locked`]) stops the crawl as an interruption does: the calls in
+/// flight are dropped, the batch that could not be written is counted as not stored
+/// (cancelled: a rerun fetches it), what was written before stays, and the manifest is
+/// returned, with [`AsyncStore::gave_up`] saying why it stopped.
 pub async fn crawl<T: Transport>(
     transport: T,
     base: &str,
@@ -191,6 +135,8 @@ pub async fn crawl<T: Transport>(
     // per resource, how many were left out for the cap.
     let mut scheduled = 0usize;
     let mut over_cap: Vec<u64> = vec![0; endpoints.len()];
+    // Another process held the store locked past the wait: nothing more is written.
+    let mut stopped = false;
     for (i, (attempts, result)) in lists.enumerate() {
         let report = &mut reports[i];
         report.retried += u64::from(attempts.saturating_sub(1));
@@ -203,9 +149,10 @@ pub async fn crawl<T: Transport>(
         };
         let endpoint = endpoints[i].clone();
         let count = listing.count;
-        store
-            .run(move |s| s.set_list_count(&endpoint, count))
-            .await?;
+        if !stopped {
+            let written = store.run(move |s| s.set_list_count(&endpoint, count)).await;
+            stopped = !kept(store, written, 0)?;
+        }
         let endpoint = endpoints[i].clone();
         let valid = store.run(move |s| s.valid_ids(&endpoint)).await?;
         report.expected = count;
@@ -247,7 +194,7 @@ pub async fn crawl<T: Transport>(
         .collect();
     let names: Arc<[String]> = endpoints.clone().into();
     let mut progress = Tick::default();
-    while !todo.is_empty() && !job.policy.cancel.is_cancelled() {
+    while !todo.is_empty() && !job.policy.cancel.is_cancelled() && !stopped {
         progress.total += todo.len();
         let round = std::mem::take(&mut todo);
         let call = with_shared(
@@ -260,6 +207,7 @@ pub async fn crawl<T: Transport>(
         let mut chunks = outcomes.ready_chunks(BATCH);
         while let Some(chunk) = chunks.next().await {
             let mut rows = Vec::new();
+            let mut written = Vec::new();
             let mut failures = Vec::new();
             for outcome in chunk {
                 let (i, id) = round[outcome.index];
@@ -287,6 +235,7 @@ pub async fn crawl<T: Transport>(
                                 todo.push((j, linked));
                             }
                         }
+                        written.push((i, id));
                         rows.push(row);
                     }
                     // Cancelled (Ctrl-C) is not the server's failure: missing, not named.
@@ -302,7 +251,7 @@ pub async fn crawl<T: Transport>(
                 }
             }
             progress.done += rows.len() + failures.len();
-            store
+            let put = store
                 .run(move |s| {
                     s.put(&rows)?;
                     for (endpoint, id, error, attempts) in failures {
@@ -310,7 +259,17 @@ pub async fn crawl<T: Transport>(
                     }
                     Ok(())
                 })
-                .await?;
+                .await;
+            if !kept(store, put, written.len())? {
+                // Fetched, not stored: missing still, never counted as stored. Dropping
+                // the stream below stops the calls in flight.
+                for (i, id) in written {
+                    missing[i].insert(id);
+                    reports[i].fetched -= 1;
+                }
+                stopped = true;
+                break;
+            }
             tick(progress);
         }
     }
@@ -330,12 +289,14 @@ pub async fn crawl<T: Transport>(
             continue;
         }
         let endpoint = endpoints[i].clone();
-        let stored: HashSet<i32> = store
-            .run(move |s| s.entries(&endpoint))
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let stored: HashSet<i32> = match store.run(move |s| s.entries(&endpoint)).await {
+            Ok(entries) => entries.into_iter().map(|(id, _)| id).collect(),
+            // Locked even to readers: what this run knows it holds.
+            Err(e) if stopped && is_locked(&e) => {
+                known[i].difference(&missing[i]).copied().collect()
+            }
+            Err(e) => return Err(e),
+        };
         report.expected = report.expected.max(known[i].len() as u64);
         report.stored = known[i]
             .iter()

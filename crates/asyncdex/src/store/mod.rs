@@ -44,8 +44,8 @@ pub use links::{
 };
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
+pub use schema::{is_locked, APPLICATION_ID, CACHE_APPLICATION_ID};
 use schema::{Found, SCHEMA};
-pub use schema::{APPLICATION_ID, CACHE_APPLICATION_ID};
 pub(crate) use untouched::connect_untouched;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -69,6 +69,8 @@ fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Err
             ErrorKind::Database,
             format!("{what}: {}", schema::one_line(&e)),
         )
+        // Kept, so that a lock held past the wait can be told from other failures.
+        .with_source(e)
     }
 }
 

@@ -1,8 +1,10 @@
 //! The blocking store, unchanged, made safe for async code: the lesson's `to_thread`
 //! applied to a database.
 
+use std::sync::{Arc, Mutex};
+
 use super::{Row, Store, Stored};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use asyncdex_engine::offload::Pool;
 
 /// A [`Store`] for async code: every call runs on an offload pool and is awaited, so the
@@ -11,6 +13,8 @@ use asyncdex_engine::offload::Pool;
 pub struct AsyncStore {
     store: Store,
     pool: Pool,
+    /// Why a crawl into this store stopped writing, if it did ([`AsyncStore::gave_up`]).
+    gave_up: Arc<Mutex<Option<Error>>>,
 }
 
 impl AsyncStore {
@@ -20,6 +24,22 @@ impl AsyncStore {
         AsyncStore {
             store,
             pool: Pool::new("store", 2),
+            gave_up: Arc::default(),
+        }
+    }
+
+    /// Why a crawl into this store stopped before it was done, if it did: another process
+    /// held the store locked for longer than a write waits ([`super::is_locked`]). The
+    /// crawl then ends as an interrupted one does (its manifest counts what is not
+    /// stored as cancelled); this is the error to report with it.
+    pub fn gave_up(&self) -> Option<Error> {
+        self.gave_up.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Records why a crawl stopped writing (the first reason is kept).
+    pub(crate) fn give_up(&self, why: Error) {
+        if let Ok(mut gave_up) = self.gave_up.lock() {
+            gave_up.get_or_insert(why);
         }
     }
 

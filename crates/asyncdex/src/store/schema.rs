@@ -259,6 +259,23 @@ pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs
 /// What a lock held past [`BUSY_WAIT`] is called.
 pub(super) const LOCKED: &str = "another process is writing it and holds it locked";
 
+/// Whether `e` is a store call that gave up because another process held the store
+/// locked for longer than [`BUSY_WAIT`] (SQLite's busy or locked): the one failure a
+/// crawl stops for with its manifest, as if interrupted, rather than failing outright.
+///
+/// ```
+/// use asyncdex::store::is_locked;
+/// assert!(!is_locked(&asyncdex::Error::invalid_input("not a store's")));
+/// ```
+pub fn is_locked(e: &Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<rusqlite::Error>());
+    matches!(
+        cause.and_then(rusqlite::Error::sqlite_error_code),
+        Some(DatabaseBusy | DatabaseLocked)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,3 +165,26 @@ fn a_foreign_database_is_refused_read_only_and_left_unchanged() {
         ErrorKind::Database
     );
 }
+
+#[test]
+fn a_write_waits_for_a_lock_then_says_it_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = Store::open(&path).unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = std::time::Instant::now();
+    let err = store.put(&[row("type", 1, "normal")]).unwrap_err();
+    // Waited for the lock (bounded), then gave up in words that name it.
+    assert!(started.elapsed() >= super::schema::BUSY_WAIT / 2, "{err}");
+    assert!(is_locked(&err), "{err}");
+    assert!(
+        err.to_string().contains("another process is writing it"),
+        "{err}"
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    store.put(&[row("type", 1, "normal")]).unwrap();
+    // Other failures are not a lock.
+    let read = Store::open_existing(&path).unwrap();
+    assert!(!is_locked(&read.put(&[row("type", 2, "x")]).unwrap_err()));
+}

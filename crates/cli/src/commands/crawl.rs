@@ -125,7 +125,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
             "resources": manifest.resources,
             "latency_ms": super::latency::latency_json(latency.latencies()),
         });
-        writeln!(io.out, "{line}").map_err(io_error)?;
+        crate::json::write_line(io.out, &line).map_err(io_error)?;
     } else {
         print_manifest(&manifest, io.out).map_err(io_error)?;
     }
@@ -187,6 +187,14 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
             "crawl: incomplete; run it again to fetch only what is missing"
         )
         .map_err(io_error)?;
+    }
+    // Stopped by a lock another process held past the wait: the manifest above says what
+    // is not stored, this error line why (exit 1).
+    if let Some(why) = match &store {
+        Out::Sqlite(store) => store.gave_up(),
+        Out::Postgres(_) => None,
+    } {
+        return Err(why);
     }
     let interrupted = job.crawl.policy.cancel.is_cancelled();
     let list_failures = manifest
