@@ -9,8 +9,171 @@
 //! exit 2. The file is not created early: a refused or interrupted run leaves nothing.
 //! Two such flags naming one file (`--timeline x --trace x`) are refused too: the second
 //! written would silently replace the first.
+//!
+//! Nor does an output file replace what is not an output of its kind ([`check_replace`],
+//! before the run; the writer asks again when it writes, see [`asyncdex::files`]): an
+//! existing file is sniffed, and a timeline replaces only an SVG picture, a trace only a
+//! JSON trace. A typo naming a database (`--timeline pokedex.db`), the run's own cache
+//! file or the running `asyncdex` itself is one line, exit 2, before anything is fetched.
 
 use std::path::{Path, PathBuf};
+
+use asyncdex::files::Kind;
+
+/// A file a command writes when it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `--timeline FILE.svg`
+    Timeline,
+    /// `--trace FILE.json`
+    Trace,
+    /// `bench --plot FILE.svg`
+    Plot,
+}
+
+impl Output {
+    /// The flag that names it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Output::Timeline => "--timeline",
+            Output::Trace => "--trace",
+            Output::Plot => "--plot",
+        }
+    }
+
+    /// What it is, in words (`a timeline`).
+    fn noun(self) -> &'static str {
+        match self {
+            Output::Timeline => "a timeline",
+            Output::Trace => "a trace",
+            Output::Plot => "a chart",
+        }
+    }
+
+    /// The kind of file it is, and so the only kind it may replace.
+    fn kind(self) -> Kind {
+        match self {
+            Output::Timeline | Output::Plot => Kind::Svg,
+            Output::Trace => Kind::Trace,
+        }
+    }
+}
+
+/// A file the run keeps open or reads, which no output may replace, and what it is in
+/// words (`the run's cache file (--cache c)`).
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// What it is, for the refusal.
+    pub what: String,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// The files of the cache `file` (its `-wal`, `-shm` and `-journal` too: replacing one
+/// would damage the cache as surely), kept from being replaced; `dir` is `--cache`'s.
+pub fn cache_files(file: &Path, dir: &Path) -> Vec<Kept> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut path = file.as_os_str().to_owned();
+            path.push(suffix);
+            Kept {
+                what: format!("a file of the run's cache (--cache {})", dir.display()),
+                path: path.into(),
+            }
+        })
+        .collect()
+}
+
+/// Refuses `output` at `path` if writing it would replace what is not an output of its
+/// kind: the running `asyncdex`, one of `kept`, or an existing non-empty file that its
+/// first bytes say is something else (a SQLite database, an executable, text). Bad
+/// input, said before the run.
+pub fn check_replace(output: Output, path: &Path, kept: &[Kept]) -> asyncdex::Result<()> {
+    let refuse = |why: String| {
+        Err(asyncdex::Error::invalid_input(format!(
+            "{} {}: {why}",
+            output.flag(),
+            path.display()
+        )))
+    };
+    if is_running_program(path) {
+        return refuse("it is the asyncdex program running now; choose another path".into());
+    }
+    if let Some(kept) = kept.iter().find(|k| same_file(path, &k.path)) {
+        return refuse(format!("it is {}; choose another path", kept.what));
+    }
+    match Kind::of_file(path) {
+        Ok(Some(found)) if found != output.kind() => refuse(format!(
+            "it exists and is not {} ({found}); remove it or choose another path",
+            output.noun()
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => refuse(format!(
+            "it exists and cannot be read to tell what it is ({e}); remove it or choose another path"
+        )),
+    }
+}
+
+/// Whether `path` is the program running now (its device and inode: whatever name it
+/// was started by, and even if it was renamed since).
+fn is_running_program(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // `/proc/self/exe` is the running file itself on Linux; elsewhere, its path.
+        let exe = std::fs::metadata("/proc/self/exe")
+            .or_else(|_| std::env::current_exe().and_then(std::fs::metadata));
+        if let (Ok(exe), Ok(meta)) = (exe, std::fs::metadata(path)) {
+            return (exe.dev(), exe.ino()) == (meta.dev(), meta.ino());
+        }
+        false
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::current_exe().is_ok_and(|exe| same_file(&exe, path))
+    }
+}
+
+/// Checks `--cache DIR` (or `cache --dir DIR`, named by `flag`) before the run: `dir` must
+/// be a folder, or a name for one under a folder (made when the cache opens). A file or a
+/// device there is bad input; a folder the run cannot write is not (the cache never fails
+/// a run: it is said why in the run's closing `cache:` line).
+pub fn check_cache_folder(flag: &str, dir: &Path) -> asyncdex::Result<()> {
+    use std::io::ErrorKind::{NotADirectory, NotFound};
+    let mut at = dir;
+    loop {
+        let found = std::fs::metadata(at).or_else(|e| match std::fs::symlink_metadata(at) {
+            Ok(link) => Ok(link), // a symbolic link to nothing
+            Err(_) => Err(e),
+        });
+        let meta = match found {
+            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(meta) => meta,
+            Err(e) if matches!(e.kind(), NotFound | NotADirectory) => match at.parent() {
+                Some(up) if !up.as_os_str().is_empty() => {
+                    at = up;
+                    continue;
+                }
+                _ => return Ok(()),
+            },
+            Err(_) => return Ok(()), // unreadable: the cache says why when it opens
+        };
+        let what = match meta.is_file() {
+            true => "a file",
+            false if meta.file_type().is_symlink() => "a symbolic link to nothing",
+            false => asyncdex::files::describe(&meta),
+        };
+        let not = match at == dir {
+            true => "not a folder".to_owned(),
+            false => format!("{} is not a folder", at.display()),
+        };
+        return Err(asyncdex::Error::invalid_input(format!(
+            "{flag} {}: {not} ({what})",
+            dir.display()
+        )));
+    }
+}
 
 /// Parses a path to write a file to: not empty, naming a file (not ending in `/`), in a
 /// folder that exists, with nothing but a regular file there already.

@@ -49,6 +49,7 @@ mod files;
 mod mode;
 pub mod name;
 mod open;
+mod unusable;
 
 pub use cached::Cached;
 pub use mode::CacheMode;
@@ -100,6 +101,8 @@ struct Inner {
     set_aside: Option<PathBuf>,
     /// Set at the first failure: warned about once, then the cache is out of the way.
     disabled: AtomicBool,
+    /// Why, in a few words (set with `disabled`).
+    reason: std::sync::OnceLock<String>,
     /// Set when the file was found removed or replaced.
     removed: AtomicBool,
     /// The file's byte budget.
@@ -119,11 +122,17 @@ impl Inner {
 
     /// Gives up on the file after `e`: says so once, for the whole run.
     fn give_up(&self, e: &Error) {
+        self.give_up_because(e.to_string());
+    }
+
+    /// Gives up on the file for `reason`: says so once, for the whole run.
+    fn give_up_because(&self, reason: String) {
         if !self.disabled.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                "cache: not using {} for the rest of this run: {e}",
+                "cache: not using {} for the rest of this run: {reason}",
                 self.path.display()
             );
+            let _ = self.reason.set(reason);
         }
     }
 }
@@ -190,6 +199,7 @@ impl Cache {
             set_aside: opened.as_ref().ok().and_then(|o| o.set_aside.clone()),
             path,
             disabled: AtomicBool::new(false),
+            reason: std::sync::OnceLock::new(),
             removed: AtomicBool::new(false),
             budget: AtomicU64::new(DEFAULT_BUDGET),
             base: base.trim_end_matches('/').to_owned(),
@@ -197,7 +207,7 @@ impl Cache {
             misses: AtomicU64::new(0),
         };
         if let Err(e) = &opened {
-            inner.give_up(e);
+            inner.give_up_because(unusable::reason(&inner.path, e));
         }
         Ok(Cache {
             inner: Arc::new(inner),
@@ -208,6 +218,13 @@ impl Cache {
     /// write failed): calls then go to the network.
     pub fn is_disabled(&self) -> bool {
         self.inner.store().is_none()
+    }
+
+    /// Why the cache gave up on its file ([`Cache::is_disabled`]), in a few words (`it
+    /// is a crawl store, not a cache`; `cannot make a file in /c: permission denied`), or
+    /// `None` while it is in use.
+    pub fn not_used_because(&self) -> Option<&str> {
+        self.inner.reason.get().map(String::as_str)
     }
 
     /// Hits and misses so far. A call sent to the network after the cache set its file

@@ -22,6 +22,9 @@ use super::files::{header, Header};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{Store, CACHE_APPLICATION_ID};
 
+/// How the error for a file of another API root ends (after its path).
+pub(super) const OTHER_ROOT: &str = "is the cache of another API root, not of this one";
+
 /// What the name of a set-aside file ends with (`x.db.aside`).
 pub(super) const ASIDE: &str = ".aside";
 
@@ -115,10 +118,7 @@ fn check_root(store: &Store, path: &Path, identity: &str) -> Result<()> {
     match kept {
         Some(root) if root != identity => Err(Error::new(
             ErrorKind::Database,
-            format!(
-                "{} is the cache of another API root, not of this one",
-                path.display()
-            ),
+            format!("{} {OTHER_ROOT}", path.display()),
         )),
         _ => Ok(()),
     }

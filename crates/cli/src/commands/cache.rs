@@ -18,6 +18,8 @@ pub struct CacheJob {
 
 /// Shows what the cache holds, per API file and resource, or deletes it.
 pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
+    // A file where the folder should be is bad input, as it is for `--cache`.
+    crate::output_file::check_cache_folder("--dir", &job.dir)?;
     let dir = job.dir.clone();
     let clear = job.clear;
     // Reading SQLite files and deleting files both block: off the runtime.

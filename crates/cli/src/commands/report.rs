@@ -309,9 +309,12 @@ pub fn print_cache(
     // read as a cache that worked.
     let aside = match cache.standing() {
         asyncdex::cache::Standing::Used => String::new(),
-        asyncdex::cache::Standing::NotUsed => {
-            "; the cache file could not be used, and was left as it was".into()
-        }
+        asyncdex::cache::Standing::NotUsed => match cache.not_used_because() {
+            Some(why) => {
+                format!("; the cache file could not be used ({why}), and was left as it was")
+            }
+            None => "; the cache file could not be used, and was left as it was".into(),
+        },
         asyncdex::cache::Standing::Replaced(old) => format!(
             "; a damaged cache file was set aside as {}",
             old.file_name().unwrap_or_default().to_string_lossy()

@@ -9,6 +9,10 @@
 //!   `/dev`), and writing into it is not writing a file;
 //! - a symbolic link is refused, not followed and not replaced: it may point anywhere the
 //!   user did not mean to write;
+//! - an existing file is replaced only by a file of its own kind ([`Kind`], told from the
+//!   first bytes of both): an SVG picture replaces an SVG picture, never an SQLite
+//!   database, an executable or a text file, which are named and left as they were (an
+//!   empty file holds nothing to lose, and is replaced);
 //! - an existing file keeps its permission mode (a mode-600 file stays 600);
 //! - the contents go to a new temporary file beside it (created exclusively, so nothing
 //!   planted under its name is followed), which is then renamed over it: a crash leaves
@@ -25,6 +29,11 @@
 //! std::os::unix::fs::symlink(&path, &link).unwrap();
 //! assert!(asyncdex::files::write_atomic(&link, b"x").is_err()); // never through a link
 //! # }
+//! let db = dir.path().join("pokedex.db");
+//! std::fs::write(&db, b"SQLite format 3\0...").unwrap();
+//! let refused = asyncdex::files::write_atomic(&db, b"<svg/>").unwrap_err();
+//! assert!(refused.to_string().contains("it is a SQLite database, not an SVG picture"));
+//! assert_eq!(std::fs::read(&db).unwrap(), b"SQLite format 3\0...");
 //! ```
 
 use std::fs::{File, OpenOptions, Permissions};
@@ -34,18 +43,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod kind;
+pub use kind::{Kind, HEAD};
+
 /// Writes `contents` to `path` atomically (a temporary file beside it, then a rename),
-/// refusing anything at `path` that is not a regular file, and keeping an existing file's
-/// permission mode.
+/// refusing anything at `path` that is not a regular file, or a file of another kind
+/// than `contents` ([`Kind`]), and keeping an existing file's permission mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let keep = existing(path)?;
-    let fail = |what: String| cannot_write(path, what);
     let tmp = temp_path(path);
-    let written = write_new(&tmp, contents, keep).and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
+    let written = write_new(&tmp, contents, keep)
+        .map_err(|e| cannot_write(path, e.to_string()))
+        // Asked last, just before the rename: what is there now is what would be lost.
+        .and_then(|()| check_kind(path, Kind::of(&contents[..contents.len().min(HEAD)])))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| cannot_write(path, e.to_string())));
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
-        fail(e.to_string())
     })
+}
+
+/// Refuses to replace the file at `path` unless it is empty, missing, or of `kind`.
+fn check_kind(path: &Path, kind: Kind) -> Result<()> {
+    match Kind::of_file(path) {
+        Ok(Some(found)) if found != kind => Err(cannot_write(
+            path,
+            format!("it is {found}, not {kind}, and was left as it was"),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(cannot_write(
+            path,
+            format!("it cannot be read to tell what it is ({e}), and was left as it was"),
+        )),
+    }
 }
 
 /// Checks, without creating anything, that [`write_atomic`] could write `path` now: its
