@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Transport;
+use crate::http::{redact_url, Transport};
 use crate::pokeapi::status_error;
 use crate::store::{relativize, Row, ENCOUNTERS, META};
 
@@ -92,6 +92,9 @@ async fn get_ok<T: Transport>(transport: &T, url: &str, what: &str) -> Result<by
 }
 
 fn decode_error(what: impl std::fmt::Display, url: &str, e: serde_json::Error) -> Error {
+    // Errors (and the failures a manifest and a store keep) never show a password: a
+    // library caller may give a root with credentials, and every URL is built from it.
+    let url = &*redact_url(url);
     Error::new(
         ErrorKind::Decode,
         format!("could not decode {what} from {url}: {e}"),
@@ -132,7 +135,7 @@ pub(super) async fn read_list<T: Transport>(
             ErrorKind::Decode,
             format!("the {endpoint} list cannot be read: {why}"),
         )
-        .with_url(url)
+        .with_url(redact_url(url))
     };
     for _ in 0..MAX_LIST_PAGES {
         seen.insert(url.clone());
@@ -143,7 +146,7 @@ pub(super) async fn read_list<T: Transport>(
                     ErrorKind::NotFound,
                     format!("the API has no {endpoint:?} list ({e})"),
                 )
-                .with_url(&url)
+                .with_url(redact_url(&url))
             } else {
                 e
             }
@@ -172,7 +175,7 @@ pub(super) async fn read_list<T: Transport>(
         };
         if !under(&next, base) {
             return Err(refuse(
-                format!("its next page {next} is not under {base}/"),
+                format!("its next page {next} is not under {}/", redact_url(base)),
                 &url,
             ));
         }
@@ -227,6 +230,7 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
     }
     endpoints.push(META.to_owned());
     if endpoints.len() > MAX_ENDPOINTS {
+        let url = redact_url(&url);
         return Err(Error::new(
             ErrorKind::Decode,
             format!(
@@ -234,7 +238,7 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
                 endpoints.len()
             ),
         )
-        .with_url(&url));
+        .with_url(url));
     }
     Ok(endpoints)
 }
@@ -254,11 +258,12 @@ pub(super) async fn fetch_row<T: Transport>(
     let body = get_ok(transport, &url, &what).await?;
     let row = Row::from_body(endpoint, &body, base).map_err(|e| decode_error(&what, &url, e))?;
     if row.id != id {
+        let url = redact_url(&url);
         return Err(Error::new(
             ErrorKind::Decode,
             format!("asked {url} for id {id}, got id {}", row.id),
         )
-        .with_url(&url));
+        .with_url(url));
     }
     Ok(row)
 }
@@ -286,7 +291,16 @@ async fn fetch_unlisted<T: Transport>(
 
 #[cfg(test)]
 mod under_tests {
-    use super::under;
+    use super::{decode_error, redact_url, under};
+
+    #[test]
+    fn a_root_with_credentials_is_shown_redacted_in_errors() {
+        let url = "http://ash:pikachu@h/api/v2/type/1/";
+        let bad = serde_json::from_slice::<serde_json::Value>(b"<").unwrap_err();
+        let err = decode_error("type 1", url, bad);
+        assert!(!format!("{err} {err:?}").contains("pikachu"), "{err:?}");
+        assert_eq!(err.url(), Some(&*redact_url(url)));
+    }
 
     #[test]
     fn a_next_link_stays_under_the_root_as_a_server_would_resolve_it() {

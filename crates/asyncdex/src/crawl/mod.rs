@@ -80,6 +80,11 @@ pub const MAX_SCHEDULED: usize = 1_000_000;
 /// flight are dropped, the batch that could not be written is counted as not stored
 /// (cancelled: a rerun fetches it), what was written before stays, and the manifest is
 /// returned, with [`AsyncStore::gave_up`] saying why it stopped.
+///
+/// Credentials go in the transport's [`HttpOptions::credentials`](crate::http::HttpOptions::credentials),
+/// not in `base` ([`crate::source::Target::parse`] splits them off): a list's next page,
+/// as the server writes it, is not under a root that carries them. Any URL a crawl's
+/// errors name is shown redacted all the same ([`crate::http::redact_url`]).
 pub async fn crawl<T: Transport>(
     transport: T,
     base: &str,
