@@ -135,19 +135,27 @@ impl Kind {
     }
 }
 
-/// Whether `text` (from its first `{` or `[`) begins as JSON does: what follows is a key
-/// or the end (`{`), a value or the end (`[`). A TOML table (`[pokemon]`) does not.
+/// Whether `text` (from its first `{` or `[`) begins as JSON does: what follows an
+/// opening `{` is a key or the end, what follows an opening `[` a value or the end. A
+/// TOML table (`[pokemon]`, `[[step]]`) does not.
 fn is_json(text: &[u8]) -> bool {
-    let next = text[1..].trim_ascii_start();
-    match text[0] {
-        b'{' => next.starts_with(b"\"") || next.starts_with(b"}"),
-        _ => {
-            matches!(
-                next.first(),
-                Some(b'{' | b'[' | b'"' | b']' | b'-' | b'0'..=b'9')
-            ) || [&b"true"[..], b"false", b"null"].iter().any(|w| {
-                next.starts_with(w) && !next.get(w.len()).is_some_and(|b| b.is_ascii_alphanumeric())
-            })
+    let mut text = text;
+    loop {
+        let (open, rest) = match text.split_first() {
+            Some((&open, rest)) => (open, rest.trim_ascii_start()),
+            None => return false,
+        };
+        match (open, rest.first()) {
+            (b'{', Some(b'"' | b'}')) => return true,
+            (b'{', _) => return false,
+            (_, Some(b'{' | b'[')) => text = rest, // a nested opening: look past it
+            (_, Some(b'"' | b']' | b'-' | b'0'..=b'9')) => return true,
+            _ => {
+                return [&b"true"[..], b"false", b"null"].iter().any(|w| {
+                    rest.starts_with(w)
+                        && !rest.get(w.len()).is_some_and(|b| b.is_ascii_alphanumeric())
+                })
+            }
         }
     }
 }
@@ -206,6 +214,8 @@ mod tests {
             (b"\x28\xb5\x2f\xfd\x00", Kind::Archive("a zstd file")),
             (b"[pokemon]\nname = \"pikachu\"\n", Kind::Text),
             (b"[trueish]\n", Kind::Text),
+            (b"[[step]]\nname = \"a\"\n", Kind::Text),
+            (b"[[1, 2], {\"a\": 3}]", Kind::Json),
             (b"[ true, null ]", Kind::Json),
             (b"caf\xc3", Kind::Text),
             (b"\0\x01\x02\xff", Kind::Data),
