@@ -14,6 +14,12 @@
 //! three go through [`asyncdex_engine::gather`] with the same [`Policy`] (timeouts, retries, rate,
 //! cancellation), so they differ only in the one thing being taught: how they wait.
 //!
+//! A comparison must also give every mode the same start. A disk cache shared by the modes
+//! would not: the first mode would fetch over the network and keep the answers, and the
+//! next ones would be timed reading them from disk (a 150x "speedup" that is the disk's).
+//! So a run that compares modes leaves [`Plan::cache`] empty: each mode makes its own
+//! requests. A cache is for a run of one mode.
+//!
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> asyncdex::Result<()> {
@@ -64,7 +70,9 @@ pub struct Plan {
     pub http: HttpOptions,
     /// Timeouts, retries, rate, cancellation, events; its concurrency is set per mode.
     pub policy: Policy,
-    /// A disk cache in front of every mode's client (none by default).
+    /// A disk cache in front of every mode's client (none by default). Leave it `None`
+    /// when the run compares modes: through one cache, every mode after the first would
+    /// be timed on the answers the first one kept.
     #[cfg(feature = "store")]
     pub cache: Option<Cache>,
 }

@@ -73,10 +73,6 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         print_found(&found, io.out).map_err(io_error)?;
     }
     let keys = &job.keys;
-    if let Some(log) = &log {
-        let group = group_from("get".into(), log, |i| keys[i].to_string());
-        job.pictures.write("asyncdex get", &[group])?;
-    }
     let mut summary =
         print_summary(io.err, "get: ", &outcomes, |i| keys[i].to_string()).map_err(io_error)?;
     let latency = Histogram::of_calls(&outcomes);
@@ -87,6 +83,11 @@ pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
         .map_err(io_error)?;
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
+    // The pictures last: what was fetched and the summary are out before a write can fail.
+    if let Some(log) = &log {
+        let group = group_from("get".into(), log, |i| keys[i].to_string());
+        job.pictures.write("asyncdex get", &[group])?;
+    }
     Ok(summary)
 }
 

@@ -44,7 +44,14 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
     job.plan.validate()?;
     let source = Source::open(job.target.clone()).await?;
-    job.plan.cache = job.cache.open_for(&source)?;
+    // A comparison gives every mode the same cache state: none. Through one cache, the
+    // first mode would be timed over the network and the others on the answers it kept.
+    let comparing = job.modes.len() > 1;
+    job.plan.cache = if comparing {
+        None
+    } else {
+        job.cache.open_for(&source)?
+    };
     // Every mode asks for the same ids, drawn from what this API lists.
     let lister = Cached::new(Native::new(&job.plan.http)?, job.plan.cache.clone());
     let pool = job
@@ -68,20 +75,10 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         logs.push(log);
         watches.push(progress);
     }
-    let groups: Vec<_> = runs
-        .iter()
-        .zip(&logs)
-        .filter_map(|(run, log)| {
-            let name = format!("{} ({:.0} ms)", run.mode, ms(run.wall));
-            Some(group_from(name, log.as_ref()?, |i| {
-                format!("id {}", run.ids[i])
-            }))
-        })
-        .collect();
     let from = source.description();
     let from = from.split(" at http").next().unwrap_or(from);
     let title = format!("asyncdex names {} (seed {}) from {from}", job.n, job.seed);
-    job.pictures.write(&title, &groups)?;
+    let cache_left_out = comparing && cache_wanted(&job.cache, &source);
     let report = if job.json {
         print_json(&job, &source, &runs, io.out)
     } else {
@@ -102,8 +99,37 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
         summary.add(s);
     }
     super::report::print_cache(io.err, job.plan.cache.as_ref()).map_err(io_error)?;
+    if cache_left_out {
+        writeln!(
+            io.err,
+            "cache: not used for a comparison of modes (each mode makes its own requests); one --mode uses it"
+        )
+        .map_err(io_error)?;
+    }
     summary.interrupted = job.plan.policy.cancel.is_cancelled();
+    // The pictures last: the names and the summary are out before a write can fail.
+    let groups: Vec<_> = runs
+        .iter()
+        .zip(&logs)
+        .filter_map(|(run, log)| {
+            let name = format!("{} ({:.0} ms)", run.mode, ms(run.wall));
+            Some(group_from(name, log.as_ref()?, |i| {
+                format!("id {}", run.ids[i])
+            }))
+        })
+        .collect();
+    job.pictures.write(&title, &groups)?;
     Ok(summary)
+}
+
+/// Whether a run of one mode on `source` would use a cache (as [`CacheMode::open_for`]
+/// decides): then a comparison says it did not.
+fn cache_wanted(cache: &CacheMode, source: &Source) -> bool {
+    match cache {
+        CacheMode::Off => false,
+        CacheMode::In(_) => true,
+        CacheMode::Auto => !source.is_loopback(),
+    }
 }
 
 fn speedup(runs: &[ModeRun], run: &ModeRun) -> Option<f64> {

@@ -108,11 +108,6 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     } else {
         "stream (as completed)"
     };
-    if let Some(log) = &log {
-        let group = group_from(name.into(), log, |i| format!("#{} id {}", i + 1, ids[i]));
-        job.pictures
-            .write(&format!("asyncdex stream {}", job.n), &[group])?;
-    }
     let mut summary = print_summary(io.err, "stream: ", &outcomes, |i| {
         format!("#{} (id {})", i + 1, ids[i])
     })
@@ -125,5 +120,11 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         .map_err(io_error)?;
     super::report::print_cache(io.err, cache.as_ref()).map_err(io_error)?;
     summary.interrupted = job.policy.cancel.is_cancelled();
+    // The pictures last: the names and the summary are out before a write can fail.
+    if let Some(log) = &log {
+        let group = group_from(name.into(), log, |i| format!("#{} id {}", i + 1, ids[i]));
+        job.pictures
+            .write(&format!("asyncdex stream {}", job.n), &[group])?;
+    }
     Ok(summary)
 }
