@@ -46,6 +46,8 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod spare;
+
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// A named, bounded pool for blocking work. Cheap to clone; clones share the threads.
@@ -186,7 +188,12 @@ impl Pool {
 /// it: for occasional one-off work (opening a database, a program that builds a runtime
 /// of its own). Many calls want a [`Pool`]: bounded, named, its threads ready.
 ///
-/// A panic in `f` becomes an [`ErrorKind::Panicked`] error naming `what`.
+/// It runs on a spare thread (started on demand, reused, gone after 10 s idle), with
+/// the caller's runtime entered, as `tokio::task::spawn_blocking` would run it. A panic
+/// in `f` becomes an [`ErrorKind::Panicked`] error naming `what`. Where the system
+/// refuses a thread and none is alive to take the work (`ulimit -u` reached), the call
+/// fails with an [`ErrorKind::Closed`] error and `f` never runs: `spawn_blocking` would
+/// panic there.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -200,17 +207,29 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        if e.is_panic() {
-            let panic = e.into_panic();
-            Error::new(
-                ErrorKind::Panicked,
-                format!("{what} panicked: {}", panic_message(panic.as_ref())),
-            )
-        } else {
-            Error::new(ErrorKind::Cancelled, format!("{what} was cancelled"))
-        }
-    })
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let (done, result) = oneshot::channel();
+    spare::submit(Box::new(move || {
+        let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+        let _ = done.send(catch_unwind(AssertUnwindSafe(f)));
+    }))
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Closed,
+            format!("{what}: cannot start a thread: {e}"),
+        )
+    })?;
+    match result.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => Err(Error::new(
+            ErrorKind::Panicked,
+            format!("{what} panicked: {}", panic_message(panic.as_ref())),
+        )),
+        Err(_) => Err(Error::new(
+            ErrorKind::Cancelled,
+            format!("{what} was cancelled"),
+        )),
+    }
 }
 
 /// A worker: run jobs until the pool is dropped.
@@ -261,6 +280,34 @@ mod tests {
         }
         assert!(thread_of(&Pool::new("db", 2)).await.starts_with("db-"));
         assert!(thread_of(&Pool::new("http", 2)).await.starts_with("http-"));
+    }
+
+    #[tokio::test]
+    async fn once_runs_with_the_runtime_entered_and_reports_a_panic() {
+        let inside = once("look", || tokio::runtime::Handle::try_current().is_ok()).await;
+        assert!(
+            inside.unwrap(),
+            "spawn_blocking's promise: the runtime is there"
+        );
+        let err = once("exploding", || panic!("boom")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Panicked);
+        assert!(
+            err.to_string().contains("exploding panicked: boom"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn once_calls_run_side_by_side() {
+        // Each waits for the other: run one after another, they would never meet.
+        let meet = Arc::new(std::sync::Barrier::new(3));
+        let call = |m: Arc<std::sync::Barrier>| once("meet", move || m.wait().is_leader());
+        let (a, b, c) = tokio::join!(call(Arc::clone(&meet)), call(Arc::clone(&meet)), call(meet));
+        let leaders = [a, b, c]
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(leaders, 1);
     }
 
     #[tokio::test]
