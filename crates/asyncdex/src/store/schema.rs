@@ -260,8 +260,8 @@ pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs
 pub(super) const LOCKED: &str = "another process is writing it and holds it locked";
 
 /// Whether `e` is a store call that gave up because another process held the store
-/// locked for longer than [`BUSY_WAIT`] (SQLite's busy or locked): the one failure a
-/// crawl stops for with its manifest, as if interrupted, rather than failing outright.
+/// locked for longer than the store waits for it (5 s; SQLite's busy or locked): the one
+/// failure a crawl stops for with its manifest, as if interrupted, rather than failing.
 ///
 /// ```
 /// use asyncdex::store::is_locked;
