@@ -1,7 +1,7 @@
 //! `asyncdex names` against a server that counts what it is asked: a comparison of modes
 //! gives every mode the same start (each makes its own requests, no cache between them),
 //! and a picture that cannot be written is said after the names and the summary, never
-//! instead of them.
+//! instead of them (`stream` too).
 
 mod common;
 
@@ -119,4 +119,36 @@ fn a_picture_that_cannot_be_written_is_one_error_line_after_the_names_and_summar
     assert_eq!(lines.last(), errors.first().copied(), "said last: {stderr}");
     assert!(errors[0].contains("t.json"), "{stderr}");
     assert!(trace.is_dir(), "the folder is as it was");
+}
+
+#[test]
+fn stream_too_prints_its_names_and_summary_before_a_failed_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = dir.path().join("t.svg");
+    let blocker = timeline.clone();
+    let (api, _count) = counting_api(10, move || std::fs::create_dir(&blocker).unwrap());
+    let out = asyncdex(&[
+        "stream",
+        "3",
+        "--ids",
+        "1-50",
+        "--api",
+        &api,
+        "--timeline",
+        timeline.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(text(&out.stdout).matches(" p-").count(), 3, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("stream: 3 calls: 3 ok")),
+        "{stderr}"
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("error: ") && last.contains("t.svg"),
+        "{stderr}"
+    );
+    assert_eq!(lines.iter().filter(|l| l.starts_with("error:")).count(), 1);
 }
