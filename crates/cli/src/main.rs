@@ -7,6 +7,7 @@
 // Flag docs are `--help` text, where a URL is written bare.
 #![allow(rustdoc::bare_urls)]
 
+mod address_space;
 mod args;
 mod bounds;
 mod chart;
@@ -78,6 +79,12 @@ fn main() -> ExitCode {
     // started by a service manager with stdout closed: its lines are only notes.
     if closed.stdout && !matches!(cli.command, Command::Serve(_) | Command::Export(_)) {
         return refuse_closed_stdout();
+    }
+    // Before any thread or buffer: under too small a `ulimit -v` an allocation would
+    // abort the run midway, without an error line.
+    if let Err(line) = address_space::ensure() {
+        let _ = writeln!(std::io::stderr(), "error: {line}");
+        return ExitCode::from(commands::EXIT_FAILED);
     }
     let default_level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
     tracing_subscriber::fmt()

@@ -1,0 +1,107 @@
+//! Under tight process limits asyncdex refuses or fails with one `error:` line, never an
+//! abort or a panic: `ulimit -v`/`-d` below what it needs is refused at start (a soft
+//! limit under a high enough hard one is raised), and a `ulimit -u` that leaves no thread
+//! to start fails the work that needed one.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::binary::text;
+
+/// Runs `script` under `sh -c` with `$ASYNCDEX` the binary.
+fn sh(script: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn too_small_an_address_space_is_refused_in_one_line() {
+    for (ulimit, says) in [
+        (
+            "ulimit -v 250000",
+            "error: the address-space limit (ulimit -v) is 244 MiB; asyncdex needs at least 2048 MiB",
+        ),
+        (
+            "ulimit -d 300000",
+            "error: the data-segment limit (ulimit -d) is 292 MiB; asyncdex needs at least 2048 MiB",
+        ),
+    ] {
+        let out = sh(&format!("{ulimit}; exec \"$ASYNCDEX\" names 3 --latency 0"));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{ulimit}: {stderr}");
+        assert_eq!(stderr.trim_end(), says, "{ulimit}");
+        assert!(out.stdout.is_empty(), "{ulimit}: nothing started");
+    }
+}
+
+#[test]
+fn a_low_soft_limit_under_a_high_hard_one_is_raised() {
+    // Soft 300 MB, hard unlimited: raised at start, so the run (which aborted in an
+    // allocation under 300 MB before) goes through.
+    let out =
+        sh("ulimit -S -v 300000; exec \"$ASYNCDEX\" names 20 --mode async --latency 0 --json");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = common::binary::json_lines(&out);
+    assert_eq!(lines[0]["ok"], 20);
+}
+
+#[test]
+fn a_process_limit_is_an_error_line_never_a_panic() {
+    // RLIMIT_NPROC counts every process and thread of the user, and root is not held to
+    // it: the runs are made as an unused uid, which takes root to become.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !(root && setpriv) {
+        eprintln!("skipped: needs root and setpriv to run under another uid's ulimit -u");
+        return;
+    }
+    let mut ran_out = 0;
+    for args in [
+        "names 20 --mode async",
+        "get pikachu",
+        "names 6 --mode threads",
+    ] {
+        for limit in [3, 5, 7, 9, 12, 16] {
+            let out = Command::new("setpriv")
+                .args([
+                    "--reuid=54321",
+                    "--regid=54321",
+                    "--clear-groups",
+                    "bash",
+                    "-c",
+                ])
+                .arg(format!(
+                    "ulimit -u {limit}; exec \"$ASYNCDEX\" {args} --latency 0 --jitter 0"
+                ))
+                .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+                .env_remove("RUST_LOG")
+                .current_dir(std::env::temp_dir())
+                .output()
+                .unwrap();
+            let stderr = text(&out.stderr);
+            let case = format!("{args} under ulimit -u {limit}");
+            assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+            match out.status.code() {
+                Some(0 | 3) => {}
+                Some(1) => {
+                    // A one-line refusal, or every call failed, each on its line.
+                    ran_out += 1;
+                    let said = stderr.lines().any(|l| l.starts_with("error: "))
+                        || stderr.contains("calls: 0 ok");
+                    assert!(said, "{case}: {stderr}");
+                }
+                other => panic!("{case}: exit {other:?}: {stderr}"),
+            }
+        }
+    }
+    assert!(ran_out > 0, "some limit was too tight to run under");
+}
