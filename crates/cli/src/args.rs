@@ -610,12 +610,25 @@ fn cache_dir(s: &str) -> Result<std::path::PathBuf, String> {
 
 impl FetchArgs {
     pub fn cache_mode(&self) -> asyncdex::Result<CacheMode> {
-        Ok(match (&self.cache, self.no_cache) {
+        let mode = match (&self.cache, self.no_cache) {
             (_, true) => CacheMode::Off,
             (Some(dir), _) if dir.as_os_str().is_empty() => CacheMode::In(default_cache_dir()?),
             (Some(dir), _) => CacheMode::In(dir.clone()),
             (None, _) => CacheMode::Auto,
-        })
+        };
+        if let CacheMode::In(dir) = &mode {
+            crate::output_file::check_cache_folder("--cache", dir)?;
+        }
+        Ok(mode)
+    }
+
+    /// The pictures to draw, none of them over the run's cache file.
+    pub fn pictures(&self) -> asyncdex::Result<commands::Pictures> {
+        let kept = match (self.cache_mode()?).file_for(&self.source.target(0)?) {
+            Some((dir, file)) => crate::output_file::cache_files(&file, &dir),
+            None => Vec::new(),
+        };
+        self.pictures.pictures(&kept)
     }
 }
 
@@ -673,12 +686,26 @@ pub struct PictureArgs {
 }
 
 impl PictureArgs {
-    /// The pictures to draw; refused if --timeline and --trace name one file.
-    pub fn pictures(&self) -> asyncdex::Result<commands::Pictures> {
+    /// The pictures to draw; refused if --timeline and --trace name one file, or if one
+    /// would replace what is not a picture of its kind, or one of `kept` (see
+    /// [`crate::output_file::check_replace`]).
+    pub fn pictures(
+        &self,
+        kept: &[crate::output_file::Kept],
+    ) -> asyncdex::Result<commands::Pictures> {
         crate::output_file::check_distinct(&[
             ("--timeline", self.timeline.as_deref()),
             ("--trace", self.trace.as_deref()),
         ])?;
+        use crate::output_file::{check_replace, Output};
+        for (output, path) in [
+            (Output::Timeline, &self.timeline),
+            (Output::Trace, &self.trace),
+        ] {
+            if let Some(path) = path {
+                check_replace(output, path, kept)?;
+            }
+        }
         Ok(commands::Pictures {
             timeline: self.timeline.clone(),
             trace: self.trace.clone(),

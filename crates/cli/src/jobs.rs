@@ -11,7 +11,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::*;
 
+/// Runs the command. A file it could not write at the end (a picture) is the run's error,
+/// said after its report (see [`crate::timeline::unwritten`]).
 pub async fn run(
+    command: Command,
+    io: Io<'_>,
+    cancel: CancellationToken,
+) -> asyncdex::Result<Summary> {
+    if let Command::Bench(BenchArgs {
+        plot: Some(plot), ..
+    }) = &command
+    {
+        crate::output_file::check_replace(crate::output_file::Output::Plot, plot, &[])?;
+    }
+    let summary = run_command(command, io, cancel).await?;
+    crate::timeline::unwritten().map_or(Ok(summary), Err)
+}
+
+async fn run_command(
     command: Command,
     io: Io<'_>,
     cancel: CancellationToken,
@@ -46,7 +63,7 @@ pub async fn run(
                 plan,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures()?,
+                pictures: a.fetch.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::names(job, io).await
@@ -65,7 +82,7 @@ pub async fn run(
                 http: (a.fetch.source).http(a.fetch.limit.named_for(calls))?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures()?,
+                pictures: a.fetch.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::get(job, io).await
@@ -87,7 +104,7 @@ pub async fn run(
                 http: (a.fetch.source).http(a.fetch.limit.named_for(a.n))?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
-                pictures: a.fetch.pictures.pictures()?,
+                pictures: a.fetch.pictures()?,
                 cache: a.fetch.cache_mode()?,
             };
             commands::stream(job, io).await
@@ -149,7 +166,7 @@ pub async fn run(
                 http: a.source.http(("-c", a.concurrency))?,
                 concurrency: a.concurrency,
                 json: a.json,
-                pictures: a.pictures.pictures()?,
+                pictures: a.pictures.pictures(&[])?,
             };
             commands::program(job, io).await
         }
