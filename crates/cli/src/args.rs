@@ -317,6 +317,22 @@ impl FaultArgs {
         })
     }
 
+    /// The first of these flags given (a probability above 0, or `--capacity`), if any:
+    /// what a check names when the embedded mirror they shape is not used.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.fail_rate > 0.0, "--fail-rate"),
+            (self.throttle_rate > 0.0, "--throttle-rate"),
+            (self.stall_rate > 0.0, "--stall-rate"),
+            (self.truncate_rate > 0.0, "--truncate-rate"),
+            (self.reset_rate > 0.0, "--reset-rate"),
+            (self.capacity.is_some(), "--capacity"),
+            (self.tail_rate > 0.0, "--tail-rate"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
     pub fn faults(&self, seed: u64) -> asyncdex::Result<Faults> {
         if self.tail_rate > 0.0 && self.tail_ms == 0 {
             return Err(asyncdex::Error::invalid_input(
@@ -383,9 +399,9 @@ pub struct SourceArgs {
     http2: bool,
     /// Spread async requests over N single-threaded runtimes, one thread each
     /// (thread-per-core, as oha does; default: one per core). 1: every request on one
-    /// thread, the lesson's pure concurrency.
-    #[arg(long, value_name = "N", default_value_t = default_cores(), value_parser = bounds::cores)]
-    pub cores: usize,
+    /// thread, the lesson's pure concurrency. [default: one per core]
+    #[arg(long, value_name = "N", value_parser = bounds::cores)]
+    pub cores: Option<usize>,
     /// Largest response body accepted, in MiB: a server that sends more (or an endless
     /// body) fails that call instead of filling memory.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = bounds::mebibytes)]
@@ -404,7 +420,43 @@ fn default_cores() -> usize {
 }
 
 impl SourceArgs {
+    /// The first flag given that only async requests use (`--hedge`, `--http2`,
+    /// `--cores`), for a check that refuses it where no request is async.
+    pub fn async_only(&self) -> Option<&'static str> {
+        [
+            (self.hedge.is_some(), "--hedge"),
+            (self.http2, "--http2"),
+            (self.cores.is_some(), "--cores"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The first flag given that only fetching uses (where to, how, how fast), if any:
+    /// what a run that fetches nothing names when it refuses it.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.api.is_some(), "--api"),
+            (self.retries.is_some(), "--retries"),
+            (self.retry_budget.is_some(), "--retry-budget"),
+            (self.rate.is_some(), "--rate"),
+            (self.fail_fast, "--fail-fast"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+        .or_else(|| self.async_only())
+        .or_else(|| self.faults.first_given())
+    }
+
+    /// The embedded mirror's settings, or `--api`'s server; refuses a fault flag with
+    /// `--api` (the faults are the embedded mirror's, which another server replaces).
     pub fn target(&self, seed: u64) -> asyncdex::Result<Target> {
+        if let (Some(_), Some(flag)) = (&self.api, self.faults.first_given()) {
+            return Err(asyncdex::Error::invalid_input(format!(
+                "{flag} shapes the embedded mirror, and --api names another server: drop one \
+                 (`asyncdex serve {flag} ...` is a mirror to point --api at)"
+            )));
+        }
         let mirror = MirrorConfig {
             latency: Duration::from_millis(self.latency),
             jitter: Duration::from_millis(self.jitter),
@@ -480,7 +532,7 @@ impl SourceArgs {
         policy.hedge = self.hedge.map(Hedge::at).transpose()?;
         policy.cancel = cancel.clone();
         policy.seed = seed;
-        policy.cores = self.cores;
+        policy.cores = self.cores.unwrap_or_else(default_cores);
         Ok(policy)
     }
 }

@@ -42,12 +42,7 @@ async fn run_command(
             let async_mode = modes.contains(&asyncdex::names::Mode::Async);
             a.fetch.limit.check(async_mode, &mode)?;
             crate::bounds::check_rate_span(a.fetch.source.rate, a.fetch.source.burst, a.n)?;
-            check_hedge(
-                a.fetch.source.hedge,
-                async_mode,
-                &mode,
-                "--mode async or all",
-            )?;
+            check_async_only(&a.fetch.source, async_mode, &mode, "--mode async or all")?;
             // Sized (descriptors, idle pool) for the calls there are: `names 3` needs 3
             // connections, not -c's 64; the limit itself stays -c.
             let mut plan =
@@ -159,11 +154,14 @@ async fn run_command(
                     "smart-home.toml".into(),
                 ),
             };
+            check_program_flags(&a)?;
             let job = ProgramJob {
                 text,
                 file,
                 target: a.source.target(0)?,
                 http: a.source.http(("-c", a.concurrency))?,
+                policy: a.source.policy(a.concurrency, 0, &cancel)?,
+                fetch_flag: a.source.first_given(),
                 concurrency: a.concurrency,
                 json: a.json,
                 pictures: a.pictures.pictures(&[])?,
@@ -176,8 +174,8 @@ async fn run_command(
         Command::Bench(a) => {
             let modes: Vec<_> = a.modes.iter().flat_map(|m| m.modes()).collect();
             let async_mode = modes.contains(&asyncdex::names::Mode::Async);
-            check_hedge(
-                a.source.hedge,
+            check_async_only(
+                &a.source,
                 async_mode,
                 "--modes without async",
                 "async in --modes",
@@ -250,21 +248,60 @@ async fn run_command(
     }
 }
 
-/// Refuses `--hedge` where no request is async: a blocking call (the sequential and
-/// threads modes) cannot be cancelled, so there is no second copy to race.
+/// Refuses `--hedge`, `--http2` and `--cores` where no request is async: a blocking call
+/// (the sequential and threads modes) cannot be cancelled, so there is no second copy to
+/// race; it speaks HTTP/1.1; it waits on its pool's threads, not on runtimes.
 /// `mode` names the choice refused, `fix` the one to give instead.
-fn check_hedge(
-    hedge: Option<f64>,
+fn check_async_only(
+    source: &SourceArgs,
     async_mode: bool,
     mode: &str,
     fix: &str,
 ) -> asyncdex::Result<()> {
-    match hedge {
-        Some(_) if !async_mode => Err(asyncdex::Error::invalid_input(format!(
-            "--hedge is for the async mode, and {mode} has none (a blocking call cannot be \
-             cancelled): give {fix}"
+    let why = |flag| match flag {
+        "--hedge" => " (a blocking call cannot be cancelled)",
+        "--http2" => " (a blocking call speaks HTTP/1.1)",
+        _ => " (blocking calls wait on the pool's threads)",
+    };
+    match source.async_only() {
+        Some(flag) if !async_mode => Err(asyncdex::Error::invalid_input(format!(
+            "{flag} is for the async mode, and {mode} has none{}: give {fix}",
+            why(flag)
         ))),
         _ => Ok(()),
+    }
+}
+
+/// Refuses what a program's fetches cannot use: each fetch step is a batch of one (see
+/// `asyncdex::program`'s `fetch` module), so a batch's hedging, runtimes and retry budget
+/// have nothing to act on; and program prints each step's start and end, not a latency
+/// histogram.
+fn check_program_flags(a: &ProgramArgs) -> asyncdex::Result<()> {
+    let refused = [
+        (
+            a.source.hedge.is_some(),
+            "--hedge races a batch's slow calls against the batch's own latencies, and each \
+             fetch step of a program is a call of its own: drop it",
+        ),
+        (
+            a.source.cores.is_some(),
+            "--cores spreads a batch's calls over runtimes, and a program runs its steps on \
+             one: drop it",
+        ),
+        (
+            a.source.retry_budget.is_some(),
+            "--retry-budget is a batch's, and each fetch step of a program retries on its own \
+             (--retries N each): drop it",
+        ),
+        (
+            a.pictures.histogram,
+            "--histogram is the calls' latency histogram of names, get and stream; program \
+             prints each step's start and end instead: drop it",
+        ),
+    ];
+    match refused.into_iter().find(|(given, _)| *given) {
+        Some((_, why)) => Err(asyncdex::Error::invalid_input(why)),
+        None => Ok(()),
     }
 }
 

@@ -21,7 +21,7 @@ use asyncdex::program::{Context, Program};
 use asyncdex::source::{Source, Target};
 use asyncdex::{Error, ErrorKind, Result};
 use asyncdex_engine::compose::{Report, StepKind};
-use asyncdex_engine::gather::Status;
+use asyncdex_engine::gather::{Policy, Status};
 
 /// A `program` job: the file's text and name, and where fetch steps go.
 #[derive(Debug, Clone)]
@@ -34,6 +34,11 @@ pub struct ProgramJob {
     pub target: Target,
     /// Client settings for fetch steps.
     pub http: HttpOptions,
+    /// How each fetch step is made: time limit, retries, rate limit, fail-fast.
+    pub policy: Policy,
+    /// The first fetching flag given (`--rate`, `--api`...), if any: refused for a
+    /// program with no fetch steps, where it would do nothing.
+    pub fetch_flag: Option<&'static str>,
     /// Most fetch steps in flight at once (`-c`).
     pub concurrency: usize,
     /// One JSON object instead of the table.
@@ -47,6 +52,12 @@ pub struct ProgramJob {
 pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     let program = Program::parse(&job.text, &job.file)?;
     let devices = program.devices();
+    if let (false, Some(flag)) = (program.fetches(), job.fetch_flag) {
+        return Err(Error::invalid_input(format!(
+            "{flag} is for fetch steps, and {} has none: drop it",
+            escape_display(&job.file)
+        )));
+    }
     let source = match program.fetches() {
         true => Some(Source::open(job.target.clone()).await?),
         false => None,
@@ -61,6 +72,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
                 },
             );
             context.in_flight = Arc::new(tokio::sync::Semaphore::new(job.concurrency));
+            context.policy = job.policy.clone();
             Some(context)
         }
         None => None,
@@ -136,7 +148,7 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
             "ok": report.is_ok(),
             "steps": list,
         });
-        writeln!(io.out, "{line}").map_err(io_error)?;
+        crate::json::write_line(io.out, &line).map_err(io_error)?;
     } else {
         print_steps(&steps, io.out).map_err(io_error)?;
         let measured = report.duration();
@@ -144,12 +156,13 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
         let shape = "a parallel block costs its longest child, a sequence the sum of its children";
         let verdict = match (path, ideal, limit) {
             (Some(path), Some(ideal), Some(l)) if ideal > path => format!(
-                "critical path {:.3} s, but {} fetches, at most {} at once (-c), take at least {:.3} s ({:.2}x that ideal): {shape}, and a fetch waits for a place",
+                "critical path {:.3} s, but {} fetches, {}, take at least {:.3} s ({:.2}x that ideal): {shape}, and a fetch waits for {}",
                 path.as_secs_f64(),
                 l.fetches,
-                l.places,
+                l.bound(),
                 ideal.as_secs_f64(),
-                ratio(ideal)
+                ratio(ideal),
+                if l.by_rate { "its turn at the rate" } else { "a place" }
             ),
             (Some(path), _, limit) => format!(
                 "critical path {:.3} s ({}): {shape}{}",
@@ -207,15 +220,21 @@ pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     Ok(summary)
 }
 
-/// The fetch steps' places, and what they cost a run at the least.
+/// The fetch steps' places and rate, and what they cost a run at the least.
 #[derive(Debug, Clone, Copy)]
 struct Limit {
     /// Fetch steps in the program.
     fetches: usize,
     /// How many may be in flight at once.
     places: usize,
-    /// ⌈fetches / places⌉ fetch latencies: no run through `places` is shorter.
+    /// The fetches' starts per second and burst (`--rate`, `--burst`), if limited.
+    rate: Option<(f64, u32)>,
+    /// No run is shorter: ⌈fetches / places⌉ fetch latencies, or, at a rate, the wait
+    /// for the last fetch's turn (the first `burst` start at once, then one per 1/rate)
+    /// and its latency, whichever is longer.
     floor: Duration,
+    /// True if the rate, not the places, sets `floor`.
+    by_rate: bool,
 }
 
 impl Limit {
@@ -226,10 +245,28 @@ impl Limit {
         let fetches = Arc::strong_count(&context.in_flight).saturating_sub(1);
         let rounds = fetches.div_ceil(places.max(1));
         let latency = context.fetch_latency.unwrap_or_default();
+        let by_places = latency.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+        let rate = context.policy.rate.as_ref().map(|r| (r.rate(), r.burst()));
+        let by_rate = rate.filter(|_| fetches > 0).map(|(per_second, burst)| {
+            let turns = fetches.saturating_sub(burst as usize) as f64;
+            Duration::try_from_secs_f64(turns / per_second).unwrap_or(Duration::MAX) + latency
+        });
         Limit {
             fetches,
             places,
-            floor: latency.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX)),
+            rate,
+            floor: by_places.max(by_rate.unwrap_or_default()),
+            by_rate: by_rate.is_some_and(|r| r > by_places),
+        }
+    }
+
+    /// What bounds the fetches, in words that name the flag.
+    fn bound(&self) -> String {
+        match (self.by_rate, self.rate) {
+            (true, Some((per_second, burst))) => {
+                format!("at most {per_second}/s (--rate), {burst} at once (--burst)")
+            }
+            _ => format!("at most {} at once (-c)", self.places),
         }
     }
 }
