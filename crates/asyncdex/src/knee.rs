@@ -149,11 +149,13 @@ impl Point {
     }
 }
 
-/// Runs the sweep against the API at `base_url`, calling `done` after each point.
+/// Runs the sweep against the API at `base_url`, calling `done` after each point with the
+/// point and its calls (each call's outcome, to count and report them: the point keeps only
+/// its figures, so a sweep of many points holds no call past its point).
 pub async fn run(
     sweep: &KneeSweep,
     base_url: &str,
-    mut done: impl FnMut(&Point),
+    mut done: impl FnMut(&Point, &ModeRun),
 ) -> Result<Vec<Point>> {
     let pool = crate::sweep::id_pool(&sweep.ids, &sweep.plan, base_url).await?;
     let ids = draw(sweep.n, &pool, &mut StdRng::seed_from_u64(sweep.seed));
@@ -169,7 +171,7 @@ pub async fn run(
         let run = run_mode(Mode::Async, base_url, &plan).await?;
         let mut point = Point::of(limit, &run, watch.pushed_back(), watch.settled());
         point.interrupted = sweep.plan.policy.cancel.is_cancelled();
-        done(&point);
+        done(&point, &run);
         points.push(point);
     }
     Ok(points)

@@ -5,7 +5,8 @@
 //! of slope 1 on a log-log chart); on T threads it grows with ⌈N / T⌉; async with
 //! ⌈N / C⌉, flat until N passes the concurrency C. Each cell is compared with that ideal.
 //! Cells whose ideal exceeds the time budget are skipped and shown as skipped, never
-//! guessed.
+//! guessed. A cell with calls that did not succeed has no ratio: the wall time of failed
+//! calls (a refusal comes back faster than any answer) is no measurement of the work.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use rand::SeedableRng;
 use crate::draw::{draw, Ids};
 use crate::error::Result;
 use crate::http::Native;
-use crate::names::{run_mode, Mode, Plan};
+use crate::names::{run_mode, Mode, ModeRun, Plan};
 use asyncdex_engine::latency::{Histogram, Latencies};
 
 /// What to sweep.
@@ -54,11 +55,25 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// Measured / ideal; `None` when skipped, or when the ideal is zero (no latency: no
-    /// ideal to compare with).
+    /// Measured / ideal; `None` when skipped, when a call did not succeed (the wall time
+    /// of failures measures nothing), or when the ideal is zero (no latency: no ideal to
+    /// compare with).
     pub fn ratio(&self) -> Option<f64> {
-        let (wall, _) = self.measured?;
+        let (wall, _) = self.measured.filter(|_| self.all_ok())?;
         (!self.ideal.is_zero()).then(|| wall.as_secs_f64() / self.ideal.as_secs_f64())
+    }
+
+    /// Whether it ran and every one of its calls succeeded: only then is its wall time a
+    /// measurement of N calls.
+    pub fn all_ok(&self) -> bool {
+        self.measured.is_some_and(|(_, ok)| ok == self.n)
+    }
+
+    /// Successful calls per second of wall time; `None` when skipped. Failed calls are no
+    /// throughput: a cell whose every call failed is at 0.
+    pub fn throughput(&self) -> Option<f64> {
+        let (wall, ok) = self.measured?;
+        Some(ok as f64 / wall.as_secs_f64().max(1e-9))
     }
 }
 
@@ -80,31 +95,36 @@ pub(crate) async fn id_pool(ids: &Ids, plan: &Plan, base_url: &str) -> Result<Ve
         .await
 }
 
-/// Runs the sweep against the API at `base_url`, calling `done` after each cell.
-pub async fn run(sweep: &Sweep, base_url: &str, mut done: impl FnMut(&Cell)) -> Result<Vec<Cell>> {
+/// Runs the sweep against the API at `base_url`, calling `done` after each cell with the
+/// cell and, if it ran, its calls (each call's outcome, to count and report them: the
+/// cell keeps only its figures, so a long sweep holds no call past its cell).
+pub async fn run(
+    sweep: &Sweep,
+    base_url: &str,
+    mut done: impl FnMut(&Cell, Option<&ModeRun>),
+) -> Result<Vec<Cell>> {
     let pool = id_pool(&sweep.ids, &sweep.plan, base_url).await?;
     let mut cells = Vec::new();
     for &mode in &sweep.modes {
         for &n in &sweep.sizes {
             let ideal = ideal(mode, n, sweep.latency, &sweep.plan);
-            let (measured, latency) =
-                if ideal > sweep.budget || sweep.plan.policy.cancel.is_cancelled() {
-                    (None, None)
-                } else {
-                    let mut plan = sweep.plan.clone();
-                    plan.ids = draw(n, &pool, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
-                    let run = run_mode(mode, base_url, &plan).await?;
-                    let latency = Histogram::of_calls(&run.outcomes).latencies();
-                    (Some((run.wall, run.ok())), latency)
-                };
+            let run = if ideal > sweep.budget || sweep.plan.policy.cancel.is_cancelled() {
+                None
+            } else {
+                let mut plan = sweep.plan.clone();
+                plan.ids = draw(n, &pool, &mut StdRng::seed_from_u64(sweep.seed ^ n as u64));
+                Some(run_mode(mode, base_url, &plan).await?)
+            };
             let cell = Cell {
                 mode,
                 n,
                 ideal,
-                measured,
-                latency,
+                measured: run.as_ref().map(|run| (run.wall, run.ok())),
+                latency: run
+                    .as_ref()
+                    .and_then(|run| Histogram::of_calls(&run.outcomes).latencies()),
             };
-            done(&cell);
+            done(&cell, run.as_ref());
             cells.push(cell);
         }
     }
@@ -126,6 +146,24 @@ mod tests {
         };
         assert_eq!(cell(Duration::ZERO).ratio(), None);
         assert_eq!(cell(Duration::from_millis(8)).ratio(), Some(2.0));
+    }
+
+    #[test]
+    fn failed_calls_give_no_ratio_and_no_throughput() {
+        let cell = |ok| Cell {
+            mode: Mode::Async,
+            n: 10,
+            ideal: Duration::from_millis(100),
+            measured: Some((Duration::from_millis(2), ok)),
+            latency: None,
+        };
+        // Ten refusals in 2 ms are not "50 times faster than ideal".
+        assert_eq!(cell(0).ratio(), None);
+        assert_eq!(cell(9).ratio(), None);
+        assert!(!cell(9).all_ok() && cell(10).all_ok());
+        assert_eq!(cell(0).throughput(), Some(0.0));
+        assert_eq!(cell(5).throughput(), Some(2500.0));
+        assert_eq!(cell(10).ratio(), Some(0.02));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | a server's capacity and queue | `--capacity N`, `--queue M` | 1 – 100 000, 0 – 1 000 000 |
 //! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
 //! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
+//! | values of a list | `bench --sizes`, `--concurrencies`, `--modes` | at most 64, 64, 3; each value once |
 //!
 //! Each parser is a clap `value_parser`, so a bad value is one line naming the flag
 //! (`error: invalid value '0' for '--threads <N>': must be at least 1`) and exit 2,
@@ -60,6 +61,11 @@ pub const MIN_RATE_PER_SEC: f64 = 1.0 / 86_400.0;
 pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 /// The largest burst.
 pub const MAX_BURST: u32 = 1_000_000;
+/// Most sizes of one sweep (`bench --sizes`): as many as the concurrencies of a knee sweep
+/// (`asyncdex::knee::MAX_POINTS`); a size given twice is refused by [`distinct`].
+pub const MAX_SIZES: usize = 64;
+/// Most modes of one sweep (`bench --modes`): each of the three once.
+pub const MAX_MODES: usize = 3;
 
 /// Retries per call by default (a crawl's own default is the library's
 /// `asyncdex::crawl::DEFAULT_RETRIES`: it must get everything, so it retries more).
@@ -258,6 +264,34 @@ pub fn knee_limit(s: &str) -> Result<asyncdex::knee::Limit, String> {
         });
     }
     concurrency(s).map(asyncdex::knee::Limit::Fixed)
+}
+
+/// Checks a list flag's values (`--sizes 10,100`): at most `most` of them, and none given
+/// twice (a cell or point measured twice is a second run of the same one, not a second
+/// measurement; refused, as any value that would do nothing). `noun` names one value in
+/// the message (`--sizes names 10 twice: give each size once`).
+pub fn distinct<T: PartialEq + std::fmt::Display>(
+    flag: &str,
+    noun: &str,
+    values: &[T],
+    most: usize,
+) -> asyncdex::Result<()> {
+    // Twice first: `--modes all,async` names async twice, whatever the count.
+    if let Some(twice) = values
+        .iter()
+        .enumerate()
+        .find_map(|(i, v)| values[..i].contains(v).then_some(v))
+    {
+        return Err(asyncdex::Error::invalid_input(format!(
+            "{flag} names {twice} twice: give each {noun} once"
+        )));
+    }
+    if values.len() > most {
+        return Err(asyncdex::Error::invalid_input(format!(
+            "{flag} takes at most {most} values"
+        )));
+    }
+    Ok(())
 }
 
 /// Single-threaded runtimes.

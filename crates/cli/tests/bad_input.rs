@@ -13,6 +13,8 @@ use common::binary::{run_table, Case};
 /// Arguments the command line refuses before fetching anything.
 #[test]
 fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
+    let many_sizes: Vec<String> = (1..=65).map(|n| n.to_string()).collect();
+    let many_sizes = many_sizes.join(",");
     let cases = [
         Case::usage("pokemon id 0", &["get", "0"], "id 0"),
         Case::usage("negative pokemon id", &["get", "-1"], "negative"),
@@ -68,6 +70,26 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
                 "threads",
             ],
             "the argument '--concurrencies <LIST>' cannot be used with '--modes <MODES>'",
+        ),
+        Case::usage(
+            "a sweep measuring one size twice",
+            &["bench", "--sizes", "1,10,1"],
+            "--sizes names 1 twice: give each size once",
+        ),
+        Case::usage(
+            "a sweep measuring one mode twice",
+            &["bench", "--sizes", "1", "--modes", "async,sequential,async"],
+            "--modes names async twice: give each mode once",
+        ),
+        Case::usage(
+            "a sweep measuring a mode twice through all",
+            &["bench", "--sizes", "1", "--modes", "all,threads"],
+            "--modes names threads twice",
+        ),
+        Case::usage(
+            "a sweep over more sizes than a sweep takes",
+            &["bench", "--sizes", &many_sizes],
+            "--sizes takes at most 64 values",
         ),
         Case::usage(
             "a knee sweep given a concurrency it would ignore",

@@ -106,3 +106,40 @@ fn an_interrupted_point_is_no_measurement() {
         lines[0]
     );
 }
+
+/// Points count their calls as every command does: failures in their own column, no
+/// throughput from them, and the summary and failure lines at the end; a sweep in which
+/// no call succeeded ends with one `error:` line and exits 1.
+#[test]
+fn failed_calls_are_counted_per_point_and_summed_up() {
+    let out = asyncdex(
+        &"bench --concurrencies 2,auto --sizes 4 --ids 1-5 --fail-rate 1 --retries 0 --latency 1 --jitter 0"
+            .split(' ')
+            .collect::<Vec<_>>(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let stdout = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("2 ") || l.starts_with("auto"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    // -c, settled ("-", or auto's "N (a-b)": two words), wall, ok, failed, ok/s.
+    for (row, at) in rows.iter().zip([3, 4]) {
+        assert_eq!(&row[at..at + 3], ["0", "4", "0"], "{stdout}");
+    }
+    for point in ["-c 2", "-c auto"] {
+        let line = format!("{point}: 4 calls: 0 ok, 4 failed, 0 retried, 0 timed out, 0 cancelled");
+        assert!(err.contains(&line), "{line:?} in {err}");
+    }
+    assert_eq!(err.matches("  failed: id ").count(), 8, "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "error: no call of the sweep succeeded (8 calls); the first failure: -c 2, id "
+        ),
+        "{last}"
+    );
+}

@@ -1,10 +1,16 @@
 //! `asyncdex bench --concurrencies`: the same job at each concurrency against one server,
 //! as a table, JSON lines, and a chart of throughput and p99 against the concurrency.
+//!
+//! Calls are counted as `bench` counts them ([`super::bench`]): each point shows its ok
+//! and failed calls (timed-out and cancelled ones after the row, if any), its throughput
+//! counts only successful calls, and the run ends with the summary and failure lines of
+//! each point whose calls did not all succeed; one `error:` line if none succeeded.
 
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::bench::{aside, Failures};
 use super::{io_error, ms, Io, Summary};
 use crate::chart::{knee as knee_chart, KneePoint};
 use asyncdex::knee::{run, KneeSweep, Limit, Point};
@@ -31,17 +37,20 @@ pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
     if !job.json {
         writeln!(
             io.out,
-            "{} calls at each concurrency against {}\n\n{:<6}{:>13}{:>10}{:>7}{:>10}{:>10}{:>10}{:>10}{:>12}",
+            "{} calls at each concurrency against {}\n\n{:<6}{:>13}{:>10}{:>7}{:>8}{:>10}{:>10}{:>10}{:>10}{:>12}",
             job.sweep.n,
             described,
-            "-c", "settled", "wall (s)", "ok", "ok/s", "p50 (ms)", "p99 (ms)", "max (ms)", "pushed back"
+            "-c", "settled", "wall (s)", "ok", "failed", "ok/s", "p50 (ms)", "p99 (ms)", "max (ms)", "pushed back"
         )
         .map_err(io_error)?;
     }
     let mut printed = Ok(());
-    let points = run(&job.sweep, source.base_url(), |point| {
+    let mut failures = Failures::default();
+    let points = run(&job.sweep, source.base_url(), |point, calls| {
+        let label = format!("-c {}", point.limit);
+        let summary = failures.add(&label, calls, !point.interrupted);
         if printed.is_ok() {
-            printed = print_point(point, job.json, io.out);
+            printed = print_point(point, &summary, job.json, io.out);
         }
     })
     .await;
@@ -50,19 +59,14 @@ pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
     printed.map_err(io_error)?;
     // Only whole points count: an interrupted one measured part of its calls.
     let points: Vec<Point> = points.into_iter().filter(|p| !p.interrupted).collect();
+    // The summaries before the picture: they are out even if its write fails.
+    let summary = failures.finish(io.err, job.sweep.plan.policy.cancel.is_cancelled());
     if let Some(path) = &job.plot {
         let drawn: Vec<KneePoint> = points.iter().map(drawn).collect();
         let title = format!("asyncdex bench: {} calls at each concurrency", job.sweep.n);
         crate::timeline::write_file(path, &knee_chart(&title, &described, &drawn))?;
     }
-    let calls: usize = points.iter().map(|p| p.calls).sum();
-    let ok: usize = points.iter().map(|p| p.ok).sum();
-    Ok(Summary {
-        ok,
-        failed: calls - ok,
-        interrupted: job.sweep.plan.policy.cancel.is_cancelled(),
-        ..Summary::default()
-    })
+    summary
 }
 
 /// A point as the chart draws it: a fixed limit at its value, `auto` where it settled.
@@ -80,7 +84,12 @@ fn drawn(point: &Point) -> KneePoint {
     }
 }
 
-fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+fn print_point(
+    point: &Point,
+    calls: &Summary,
+    json: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let l = point.latency;
     let at = |f: fn(&asyncdex_engine::latency::Latencies) -> Duration| {
         l.as_ref().map_or(0.0, |l| ms(f(l)))
@@ -91,6 +100,10 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
                 "concurrency": point.limit.to_string(),
                 "calls": point.calls,
                 "interrupted": true,
+                "ok": calls.ok,
+                "failed": calls.failed,
+                "timed_out": calls.timed_out,
+                "cancelled": calls.cancelled,
             });
             crate::json::write_line(out, &line)
         } else {
@@ -108,7 +121,11 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
             "interrupted": false,
             "settled": point.settled.map(|s| json!({"last": s.last, "min": s.min, "max": s.max})),
             "calls": point.calls,
-            "ok": point.ok,
+            "ok": calls.ok,
+            "failed": calls.failed,
+            "timed_out": calls.timed_out,
+            "cancelled": calls.cancelled,
+            "retried": calls.retried,
             "attempts": point.attempts,
             "pushed_back": point.pushed_back,
             "wall_ms": ms(point.wall),
@@ -125,16 +142,18 @@ fn print_point(point: &Point, json: bool, out: &mut dyn std::io::Write) -> std::
         });
         writeln!(
             out,
-            "{:<6}{:>13}{:>10.2}{:>7}{:>10.0}{:>10.0}{:>10.0}{:>10.0}{:>11.2}%",
+            "{:<6}{:>13}{:>10.2}{:>7}{:>8}{:>10.0}{:>10.0}{:>10.0}{:>10.0}{:>11.2}%{}",
             point.limit.to_string(),
             settled,
             point.wall.as_secs_f64(),
-            point.ok,
+            calls.ok,
+            calls.failed,
             point.throughput(),
             at(|l| l.p50),
             at(|l| l.p99),
             at(|l| l.max),
-            point.pushback_rate() * 100.0
+            point.pushback_rate() * 100.0,
+            aside(calls, None)
         )?;
     }
     out.flush()
