@@ -139,8 +139,10 @@ pub struct BenchArgs {
     /// Instead of the sweep over N: the async mode at each of these concurrencies,
     /// comma-separated, `auto` for the adaptive limit (`1,4,16,50,100,1000,auto`), with
     /// one size N (`--sizes 2000`): where throughput stops growing and latency starts to.
-    /// Each at most once; not with --modes, -c or --budget (it sets all three).
-    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = bounds::knee_limit)]
+    /// Each at most once; not with --modes, -c or --budget (it sets all three), nor with
+    /// --threads (it has no pool) or --hedge (second copies would be load of their own on
+    /// the server whose knee it measures).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = bounds::knee_limit, conflicts_with_all = ["threads", "hedge"])]
     pub concurrencies: Option<Vec<asyncdex::knee::Limit>>,
     #[command(flatten)]
     pub source: SourceArgs,

@@ -313,23 +313,13 @@ fn knee_job(a: BenchArgs, cancel: &CancellationToken) -> asyncdex::Result<comman
             "--concurrencies measures one size: give it as --sizes N (such as --sizes 2000)",
         ));
     };
-    if limits.len() > asyncdex::knee::MAX_POINTS {
-        return Err(asyncdex::Error::invalid_input(format!(
-            "--concurrencies takes at most {} values",
-            asyncdex::knee::MAX_POINTS
-        )));
-    }
-    // A point measured twice is a second run of the same curve, not a second point:
-    // refused, as any flag value that would do nothing.
-    if let Some(twice) = limits
-        .iter()
-        .enumerate()
-        .find_map(|(i, l)| limits[..i].contains(l).then_some(l))
-    {
-        return Err(asyncdex::Error::invalid_input(format!(
-            "--concurrencies names {twice} twice: give each concurrency once"
-        )));
-    }
+    // A point measured twice is a second run of the same curve, not a second point.
+    crate::bounds::distinct(
+        "--concurrencies",
+        "concurrency",
+        &limits,
+        asyncdex::knee::MAX_POINTS,
+    )?;
     let max = limits.iter().map(|l| match *l {
         asyncdex::knee::Limit::Fixed(c) => c,
         asyncdex::knee::Limit::Auto { max } => max,

@@ -72,6 +72,16 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "the argument '--concurrencies <LIST>' cannot be used with '--modes <MODES>'",
         ),
         Case::usage(
+            "a knee sweep given a pool it would not use",
+            &["bench", "--concurrencies", "4", "--sizes", "10", "--threads", "3"],
+            "the argument '--concurrencies <LIST>' cannot be used with '--threads <N>'",
+        ),
+        Case::usage(
+            "a knee sweep given a hedge",
+            &["bench", "--concurrencies", "4", "--sizes", "10", "--hedge", "p95"],
+            "the argument '--concurrencies <LIST>' cannot be used with '--hedge <pN>'",
+        ),
+        Case::usage(
             "a sweep measuring one size twice",
             &["bench", "--sizes", "1,10,1"],
             "--sizes names 1 twice: give each size once",
