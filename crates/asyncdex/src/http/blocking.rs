@@ -4,11 +4,19 @@
 //! async backend does, and the whole chain shares one deadline. Its own resolver is
 //! replaced too: it starts a thread per connection, and panics when none can be started
 //! ([`super::resolve`] explains).
+//!
+//! Its body is read as every backend's is, through [`super::body`]: a buffer at a time,
+//! each counted against the body's limit and charged to the process's one body budget
+//! before it is kept. A thread blocked on a slow 60 MB body holds a charge as an async
+//! task does, so forty such threads cannot hold 2.4 GB where forty tasks are stopped at
+//! the budget.
 
+use std::io::{ErrorKind as IoKind, Read};
 use std::time::Instant;
 
 use hyper::header::AUTHORIZATION;
 
+use super::body::{Budget, Collect, CLIENT_BODIES};
 use super::credentials::Credentials;
 use super::headers::Head;
 use super::redirect::Hops;
@@ -23,11 +31,19 @@ pub struct Blocking {
     timeout: Option<std::time::Duration>,
     max_body: u64,
     credentials: Option<Credentials>,
+    /// What every body it reads is charged to: [`CLIENT_BODIES`], shared with the async
+    /// backends (a test gives a small one of its own).
+    budget: &'static Budget,
 }
 
 impl Blocking {
     /// A client with `options`; clones share its connections.
     pub fn new(options: &HttpOptions) -> Self {
+        Blocking::under(options, &CLIENT_BODIES)
+    }
+
+    /// [`Blocking::new`], its bodies charged to `budget`.
+    pub(super) fn under(options: &HttpOptions, budget: &'static Budget) -> Self {
         let timeout = options.time_limit();
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -45,6 +61,7 @@ impl Blocking {
             timeout,
             max_body: options.max_body,
             credentials: options.credentials.clone(),
+            budget,
         }
     }
 
@@ -70,23 +87,31 @@ impl Blocking {
             (e, _) => fail(e),
         })?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
-        if head.content_length.is_some_and(|n| n > self.max_body) {
-            return Err(failure::too_large(url, self.max_body));
-        }
+        let mut body = Collect::under(self.budget, self.max_body, url, head.content_length)?;
         // Read with a count in hand: a deadline passed mid-body says how much had come.
-        let mut body = Vec::new();
-        let reader = resp.body_mut().with_config().limit(self.max_body).reader();
-        if let Err(e) = std::io::Read::read_to_end(&mut { reader }, &mut body) {
-            return Err(match (ureq::Error::from(e), self.timeout) {
-                (ureq::Error::Timeout(_), Some(limit)) => {
-                    failure::body_timed_out(url, limit, body.len() as u64)
+        let mut reader = resp.body_mut().with_config().limit(self.max_body).reader();
+        let mut buf = vec![0; READ_BUFFER];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => body.extend(&buf[..n])?,
+                Err(e) if e.kind() == IoKind::Interrupted => {}
+                Err(e) => {
+                    return Err(match (ureq::Error::from(e), self.timeout) {
+                        (ureq::Error::Timeout(_), Some(limit)) => {
+                            failure::body_timed_out(url, limit, body.seen())
+                        }
+                        (e, _) => fail(e),
+                    })
                 }
-                (e, _) => fail(e),
-            });
+            }
         }
-        Ok((head.with_body(body.into()), head))
+        Ok((head.with_body(body.finish()), head))
     }
 }
+
+/// Bytes read from a body at a time: each read is charged before the next.
+const READ_BUFFER: usize = 64 * 1024;
 
 impl BlockingTransport for Blocking {
     fn get(&self, url: &str) -> Result<Response> {
@@ -118,4 +143,51 @@ fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
         _ => ErrorKind::Network,
     };
     failure::failed(kind, url, &e).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A server on 127.0.0.1 answering `max` connections, each with a 60-byte body.
+    fn sixty_bytes(max: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(max) {
+                let Ok(mut stream) = stream else { continue };
+                let mut head = [0; 4096];
+                let _ = stream.read(&mut head);
+                let answer = "HTTP/1.1 200 OK\r\nContent-Length: 60\r\nConnection: close\r\n\r\n";
+                let _ = stream.write_all(format!("{answer}{}", "x".repeat(60)).as_bytes());
+            }
+        });
+        format!("http://{addr}/big")
+    }
+
+    #[test]
+    fn a_blocking_body_held_counts_in_the_process_budget() {
+        static BUDGET: Budget = Budget::new(100);
+        let client = Blocking::under(&HttpOptions::default(), &BUDGET);
+        let url = sixty_bytes(3);
+        let first = client.get(&url).unwrap();
+        assert_eq!(first.body.len(), 60);
+        assert_eq!(BUDGET.charged(), 60, "held by the caller, charged");
+        // A second 60 bytes would pass 100: refused in the async backends' words.
+        let e = client.get(&url).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the bodies this process holds reached"),
+            "{e}"
+        );
+        assert!(!e.is_transient());
+        assert_eq!(BUDGET.charged(), 60, "a refused body keeps nothing");
+        drop(first);
+        assert_eq!(BUDGET.charged(), 0);
+        assert_eq!(client.get(&url).unwrap().body.len(), 60);
+        assert_eq!(BUDGET.charged(), 0, "dropped at once");
+    }
 }

@@ -5,17 +5,22 @@
 //! that never ends a chunked body (or declares a terabyte) would otherwise grow the
 //! client's memory until the machine gives out: the limit turns that into one line,
 //! [`failure::too_large`](super::failure), of a kind that is never retried (asking again
-//! gets the same endless body). The async backends read through [`Collect`]; the blocking
-//! one uses ureq's own limit, reported in the same words.
+//! gets the same endless body). Every backend reads through [`Collect`]: the async ones
+//! [`push`](Collect::push) each chunk as it arrives, the blocking one (ureq, on a thread
+//! of its own) [`extend`](Collect::extend)s it with each buffer it reads.
 //!
 //! One body's limit does not bound them all: 64 calls in flight against a server whose
-//! bodies never end hold 64 × the limit (4 GiB), and `get` of a hundred 60 MB resources
-//! holds them all until it prints. So every body the async backends read is also charged
-//! to one budget for the whole process, [`CLIENT_BODIES`] (1 GiB), from its first chunk
-//! until the last copy of its bytes is dropped (the bytes and the charge are one value,
-//! [`Bytes::from_owner`], so whoever keeps the body keeps the charge). A body that would
-//! go over is not read: its call fails with one line saying so, and the bodies already
-//! held are untouched.
+//! bodies never end hold 64 × the limit (4 GiB), 64 threads each blocked on such a body
+//! the same, and `get` of a hundred 60 MB resources holds them all until it prints. So
+//! every body any backend reads is also charged to one budget for the whole process,
+//! [`CLIENT_BODIES`] (1 GiB), from its first bytes until the last copy of them is dropped
+//! (the bytes and the charge are one value, [`Bytes::from_owner`], so whoever keeps the
+//! body keeps the charge). A body that would go over is not read: its call fails with
+//! one line saying so, and the bodies already held are untouched.
+//!
+//! The budget is an atomic counter, and a charge is given back by a `Drop`: nothing in
+//! it waits or needs a runtime, so a blocking thread and an async task charge the same
+//! counter: a pool of threads cannot hold more bodies than as many async tasks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -61,7 +66,7 @@ impl Budget {
 
     /// Bytes charged now.
     #[cfg(test)]
-    fn charged(&self) -> u64 {
+    pub(super) fn charged(&self) -> u64 {
         self.charged.load(Ordering::Acquire)
     }
 }
@@ -139,22 +144,30 @@ impl<'a> Collect<'a> {
         self
     }
 
-    /// Adds a chunk, or fails if the body has now grown past the limit.
-    pub(super) fn push(&mut self, chunk: Bytes) -> Result<()> {
+    /// Counts `n` more bytes against the body's limit and charges them to the budget,
+    /// or fails if either is passed; what every way of adding bytes does first.
+    fn admit(&mut self, n: usize) -> Result<()> {
+        let n = n as u64;
         if let Some(progress) = self.progress {
-            progress.read(chunk.len() as u64);
+            progress.read(n);
         }
-        self.seen = self.seen.saturating_add(chunk.len() as u64);
+        self.seen = self.seen.saturating_add(n);
         if self.seen > self.max {
             return Err(failure::too_large(self.url, self.max));
         }
+        if n > 0 && !self.budget.charge(n) {
+            return Err(failure::over_budget(self.url, self.budget.limit));
+        }
+        self.charged += n;
+        Ok(())
+    }
+
+    /// Adds a chunk, or fails if the body has now grown past the limit.
+    pub(super) fn push(&mut self, chunk: Bytes) -> Result<()> {
+        self.admit(chunk.len())?;
         if chunk.is_empty() {
             return Ok(());
         }
-        if !self.budget.charge(chunk.len() as u64) {
-            return Err(failure::over_budget(self.url, self.budget.limit));
-        }
-        self.charged += chunk.len() as u64;
         match self.first.take() {
             None if self.rest.is_empty() => self.first = Some(chunk),
             first => {
@@ -165,6 +178,24 @@ impl<'a> Collect<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Adds bytes the caller read into a buffer of its own (how a blocking reader gives
+    /// them: [`std::io::Read`] fills a slice), copied once, into the body; fails as
+    /// [`Collect::push`] does. Charged as they come, so a blocking thread holding a body
+    /// counts in the same budget as an async task holding one.
+    pub(super) fn extend(&mut self, part: &[u8]) -> Result<()> {
+        self.admit(part.len())?;
+        if let Some(first) = self.first.take() {
+            self.rest.extend_from_slice(&first);
+        }
+        self.rest.extend_from_slice(part);
+        Ok(())
+    }
+
+    /// Bytes of the body read so far (what a deadline's error says had come).
+    pub(super) fn seen(&self) -> u64 {
+        self.seen
     }
 
     /// The whole body, charged to the budget until its last copy is dropped.
@@ -246,6 +277,52 @@ mod tests {
             "past its own limit"
         );
         drop(c);
+        assert_eq!(BUDGET.charged(), 0);
+    }
+
+    #[test]
+    fn blocking_threads_charge_the_same_budget_and_never_pass_it() {
+        static BUDGET: Budget = Budget::new(100);
+        const THREADS: usize = 8;
+        let all_read = std::sync::Barrier::new(THREADS);
+        // Eight threads, no runtime, each reading a 30-byte body 10 bytes at a time, and
+        // holding what it read until every one has finished: 240 bytes wanted, 100 allowed.
+        let results: Vec<Result<Bytes>> = std::thread::scope(|s| {
+            let read = || {
+                let body = (|| {
+                    let mut c = Collect::under(&BUDGET, 1000, "http://x/", None)?;
+                    for _ in 0..3 {
+                        c.extend(&[7; 10])?;
+                        assert!(BUDGET.charged() <= 100, "{} charged", BUDGET.charged());
+                    }
+                    Ok(c.finish())
+                })();
+                all_read.wait();
+                body
+            };
+            let threads: Vec<_> = (0..THREADS).map(|_| s.spawn(read)).collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let (held, refused): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+        let held: Vec<Bytes> = held.into_iter().map(Result::unwrap).collect();
+        assert!(
+            held.len() <= 3,
+            "{} bodies of 30 held under 100",
+            held.len()
+        );
+        assert!(held.iter().all(|b| b[..] == [7; 30]));
+        for e in refused.into_iter().map(Result::unwrap_err) {
+            assert!(e.to_string().contains("bodies this process holds"), "{e}");
+        }
+        // The charge is exactly what is held, and travels with it: bodies read on other
+        // threads are given back when this one drops them.
+        assert_eq!(BUDGET.charged(), 30 * held.len() as u64);
+        drop(held);
+        assert_eq!(BUDGET.charged(), 0);
+        let mut c = Collect::under(&BUDGET, 1000, "http://x/", None).unwrap();
+        c.extend(&[1; 100]).unwrap();
+        assert_eq!(c.seen(), 100);
+        assert_eq!(c.finish().len(), 100, "the whole budget is free again");
         assert_eq!(BUDGET.charged(), 0);
     }
 

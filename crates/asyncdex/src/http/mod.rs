@@ -11,8 +11,9 @@
 //! | [`Native`] (reqwest) | `aiohttp` / `httpx.AsyncClient` | truly async: one pooled client, no thread per call |
 //!
 //! Every backend holds the same guards against a hostile server or URL, each in one place:
-//! a body larger than [`HttpOptions::max_body`] is refused (`body`), headers past
-//! [`MAX_RESPONSE_HEADERS`] are too (`failure`), a call has a deadline
+//! a body larger than [`HttpOptions::max_body`] is refused, and all the bodies held at
+//! once, by any backend, share one budget for the process (`body`), headers past
+//! [`MAX_RESPONSE_HEADERS`] are refused too (`failure`), a call has a deadline
 //! ([`HttpOptions::timeout`], clamped to [`MAX_TIMEOUT`]), redirects are followed alike
 //! (`redirect`), and credentials ([`HttpOptions::credentials`], or a URL's own) are sent
 //! as `Authorization: Basic` to their origin and never shown ([`Credentials`]).
