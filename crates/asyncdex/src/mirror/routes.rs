@@ -260,9 +260,10 @@ fn stored(state: &MirrorState, headers: &HeaderMap, key: &str, found: Stored) ->
 
 impl MirrorState {
     /// A JSON answer: `loaded`'s relative links made absolute to this mirror, compressed
-    /// if the client asks for gzip (once per `key`, then kept, if `keep`: list pages other
-    /// than the default one are not, or a client cycling `limit` would fill the cache with
-    /// pages no one asks twice). The answer's bytes are charged to the budget before they
+    /// if the client asks for gzip (once per `key` and body, then kept, if `keep`: list
+    /// pages other than the default one are not, or a client cycling `limit` would fill
+    /// the cache with pages no one asks twice; a body changed in the source is compressed
+    /// again, see `gzip`). The answer's bytes are charged to the budget before they
     /// are made, on top of the body they are made from: `503` if they do not fit.
     fn answer(&self, headers: &HeaderMap, key: &str, loaded: Loaded, keep: bool) -> Response {
         let Loaded { body, mut charge } = loaded;
