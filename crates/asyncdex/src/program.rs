@@ -15,6 +15,18 @@
 //! number, `wait_ms`, at [`MAX_WAIT_MS`]. Labels and bodies are kept as written: whoever
 //! prints them to a terminal escapes their control characters.
 //!
+//! The stack is bounded too. Parsing TOML into nested steps recurses once or twice a
+//! level (the `toml` parser, serde's deserializer, the checker), and [`MAX_DEPTH`] can only
+//! be checked once the tree is there; `toml` stops at 80 levels of keys and 80 of values,
+//! about 120 steps deep in all, which takes some 3 MB of stack in a debug build. The
+//! caller's stack is not ours to know: a main thread under `ulimit -s 128` overflowed at
+//! 21 levels and aborted, with no error line. So [`Program::parse`] parses on a thread of
+//! its own with a stack of known size (8 MiB, twice the worst case), and every depth
+//! `toml` accepts is refused by the checker as an error, whatever the caller's stack. (A
+//! depth scan of the text before parsing would have to lex TOML itself, strings, comments,
+//! dotted keys and table headers, to count levels right; a thread costs tens of
+//! microseconds once per program and cannot miscount.)
+//!
 //! A fetch step is a call like any fetching command's, under a policy (time limit,
 //! retries, a rate limit its starts share with every other fetch step): see the `fetch`
 //! module and [`Context`].
@@ -53,6 +65,10 @@ pub const SMART_HOME: &str = include_str!("../programs/smart-home.toml");
 
 /// Deepest nesting of blocks accepted.
 pub const MAX_DEPTH: usize = 16;
+
+/// Stack of the thread a program is parsed on: twice what the deepest nesting `toml`
+/// accepts takes in a debug build (see the module's docs).
+const PARSE_STACK: usize = 8 * 1024 * 1024;
 
 /// Most steps in one program.
 pub const MAX_STEPS: usize = 10_000;
@@ -130,6 +146,26 @@ impl Program {
                 "{file}:{line}: more than {MAX_STEPS} steps"
             )));
         }
+        std::thread::scope(|scope| {
+            let parser = std::thread::Builder::new()
+                .name("program-parse".into())
+                .stack_size(PARSE_STACK)
+                .spawn_scoped(scope, || Program::parse_here(text, file))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("{file}: cannot start a thread to read it: {e}"),
+                    )
+                })?;
+            parser
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    /// [`Program::parse`] once the text is within its bounds, on the stack it runs on:
+    /// deep nesting needs [`PARSE_STACK`] of it.
+    fn parse_here(text: &str, file: &str) -> Result<Program> {
         let at = |span: Range<usize>, msg: String| {
             // Point at the field the message names (`send`...), if it is inside the span.
             // A `[[steps]]` table's span is its header line: look on to the next header.
@@ -205,6 +241,21 @@ impl Program {
             }
         }
         any(&self.root)
+    }
+
+    /// The most fetch steps that can be in flight at once: a parallel block's are added,
+    /// a sequence's widest step counts. What the connections of a run can be sized by
+    /// (with its limit on fetches at once, the smaller of the two).
+    pub fn fetches_at_once(&self) -> usize {
+        fn width(step: &Step) -> usize {
+            match step {
+                Step::Sequence(_, s) => s.iter().map(width).max().unwrap_or(0),
+                Step::Parallel(_, s) => s.iter().map(width).sum(),
+                Step::Fetch { .. } => 1,
+                _ => 0,
+            }
+        }
+        width(&self.root)
     }
 
     /// The program as a runnable [`Task`] over `devices`; fetch steps need `context`.

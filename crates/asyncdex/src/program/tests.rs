@@ -94,3 +94,57 @@ fn absurd_nesting_is_rejected() {
     let err = nest(1000);
     assert!(err.starts_with("t.toml:1:"), "{err}");
 }
+
+/// About the deepest nesting `toml` lets through: `headers` levels of `[[steps.sequence…]]`
+/// tables, then `inline` levels of `{ sequence = [ … ] }` in the last one.
+fn nested(headers: usize, inline: usize) -> String {
+    let mut text = String::from("name = \"deep\"\n");
+    for level in 0..headers {
+        text += &format!("[[steps{}]]\n", ".sequence".repeat(level));
+    }
+    text += &format!(
+        "sequence = [ {}{{ wait_ms = 1 }}{} ]\n",
+        "{ sequence = [ ".repeat(inline),
+        " ] }".repeat(inline)
+    );
+    text
+}
+
+#[test]
+fn the_deepest_nesting_is_refused_whatever_the_callers_stack() {
+    // 128 KiB: what `ulimit -s 128` leaves a main thread. Parsing 120 levels on it took
+    // megabytes and aborted the process; the parser's own thread has a stack it knows.
+    let small = std::thread::Builder::new().stack_size(128 * 1024);
+    let errors = small
+        .spawn(|| {
+            [nested(78, 38), nested(1, 38), nested(79, 0)]
+                .iter()
+                .map(|text| Program::parse(text, "t.toml").unwrap_err().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap()
+        .join()
+        .expect("no overflow");
+    for err in errors {
+        assert!(
+            err.starts_with("t.toml:") && !err.contains('\n'),
+            "one line naming the file: {err}"
+        );
+        assert!(
+            err.contains(&format!("more than {MAX_DEPTH} deep")) || err.contains("recurs"),
+            "refused for its depth: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_program_within_the_depth_parses_on_a_small_stack_too() {
+    let text = nested(1, MAX_DEPTH - 2);
+    let small = std::thread::Builder::new().stack_size(128 * 1024);
+    let program = small
+        .spawn(move || Program::parse(&text, "t.toml").map(|p| p.name().to_owned()))
+        .unwrap()
+        .join()
+        .expect("no overflow");
+    assert_eq!(program.unwrap(), "deep");
+}
