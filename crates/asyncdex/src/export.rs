@@ -180,6 +180,24 @@ pub fn export_until(
 /// The layout's folder of every resource, under the export's root.
 const API: &str = "data/api/v2";
 
+/// Refuses a file of the export that would land anywhere but under [`API`]: every path
+/// is `data/api/v2/` and plain names (no `.`, `..` or empty step). The store's endpoint
+/// names are checked where they are read (`Store::endpoints`); this holds whatever an
+/// [`Exportable`] answers, so no name can carry a file out of the layout, over the
+/// files beside it (a user's `index.json`).
+fn confined(rel: &str) -> Result<()> {
+    let plain = |step: &str| !matches!(step, "" | "." | "..") && !step.contains(['\\', '\0']);
+    match rel.strip_prefix(API).and_then(|r| r.strip_prefix('/')) {
+        Some(rest) if rest.split('/').all(plain) => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot write {rel:?}: it is not a file under {API} (a store's endpoint name is not one)"
+            ),
+        )),
+    }
+}
+
 /// Writes the whole layout through `staging`, in the order a reader should see it
 /// appear: an endpoint's resources, then its list; the root index last.
 fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging<'_>) -> Result<ExportReport> {

@@ -318,6 +318,34 @@ async fn a_root_name_that_is_no_endpoint_is_reported_not_dropped() {
 }
 
 #[tokio::test]
+async fn a_root_name_past_the_length_bound_is_reported_and_the_rest_crawled() {
+    // Lowercase letters only, so only its length makes it no endpoint name: stored, it
+    // would be a folder no file system can make, and every export of the store would fail.
+    let extra: &'static str =
+        Box::leak(format!(r#","{}":"http://x/""#, "e".repeat(300)).into_boxed_str());
+    let base = typed_api(
+        r#"{"count":1,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"}]}"#,
+        extra,
+    );
+    let m = run(&base, None, false, 100).await;
+    let long = m
+        .resources
+        .iter()
+        .find(|r| r.endpoint.starts_with("\"eee"))
+        .expect("reported");
+    assert!(long.endpoint.len() < 80, "cut: {}", long.endpoint);
+    let why = long.list_error.as_deref().unwrap();
+    assert!(
+        why.contains("not an endpoint name") && why.contains("at most 64"),
+        "{why}"
+    );
+    assert_eq!(long.stored, 0);
+    let t = m.resources.iter().find(|r| r.endpoint == "type").unwrap();
+    assert_eq!((t.stored, t.list_error.as_deref()), (1, None));
+    assert!(!m.complete());
+}
+
+#[tokio::test]
 async fn a_claimed_count_is_shown_as_a_claim_not_expected() {
     let base = typed_api(
         r#"{"count":1000000000000,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"},{"url":"http://HOST/api/v2/type/2/"}]}"#,

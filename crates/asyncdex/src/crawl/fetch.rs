@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::check_endpoint;
+use super::{is_endpoint, quoted, ENDPOINT_RULE};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, Transport};
 use crate::pokeapi::status_error;
@@ -119,10 +119,10 @@ pub(super) async fn read_list<T: Transport>(
         }
         ENCOUNTERS => "pokemon",
         // A name the API's root gave that is no endpoint name (see `root_endpoints`).
-        other if check_endpoint(other).is_err() => {
+        other if !is_endpoint(other) => {
             return Err(Error::new(
                 ErrorKind::Decode,
-                format!("the API root names {other}, which is not an endpoint name (lowercase letters, digits and dashes): not crawled"),
+                format!("the API root names {other}, which is not an endpoint name ({ENDPOINT_RULE}): not crawled"),
             ))
         }
         other => other,
@@ -208,15 +208,14 @@ pub(super) async fn root_endpoints<T: Transport>(transport: &T, base: &str) -> R
     let root: BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(&body).map_err(|e| decode_error("the API root", &url, e))?;
     // Every list; after the Pokémon, their encounters; the deploy stamp last. A name that
-    // is no endpoint name is not dropped: it is kept quoted (`"Bad Name"`, cut to 64
-    // characters; the quotes keep it invalid), so that reading its list fails with the
-    // reason and the manifest reports it like any list that could not be read.
+    // is no endpoint name (`Bad Name`, `../..`, 300 letters) is not dropped: it is kept
+    // quoted (`"Bad Name"`, cut to 64 characters; the quotes keep it invalid), so that
+    // reading its list fails with the reason and the manifest reports it like any list
+    // that could not be read; the rest of the crawl goes on.
     let mut endpoints = Vec::new();
     for key in root.into_keys() {
-        if check_endpoint(&key).is_err() {
-            let cut: String = key.chars().take(64).collect();
-            let more = if cut.len() < key.len() { "…" } else { "" };
-            endpoints.push(format!("{cut:?}{more}"));
+        if !is_endpoint(&key) {
+            endpoints.push(quoted(&key));
             continue;
         }
         if key == META {

@@ -57,17 +57,65 @@ impl Crawl {
 /// than a one-off fetch.
 pub const DEFAULT_RETRIES: u32 = 5;
 
-/// Checks an endpoint name: lowercase letters, digits and dashes (`pokemon-species`).
-pub fn check_endpoint(name: &str) -> Result<&str> {
-    let ok = !name.is_empty()
+/// The longest endpoint name, in bytes: PokeAPI's longest (`pokemon-species`,
+/// `version-group`, `move-battle-style`...) is under 30, and a name is a folder in an
+/// export (`data/api/v2/<name>/`), which a file system bounds (255 bytes). A server that
+/// names a longer one is refused at crawl time, not stored for an export to trip on.
+pub const MAX_ENDPOINT_NAME: usize = 64;
+
+/// Whether `name` is an endpoint name: 1 to [`MAX_ENDPOINT_NAME`] lowercase letters,
+/// digits and dashes. The one test of every endpoint name asyncdex meets: one a user
+/// gives, one an API's root names, one a store or a folder holds.
+///
+/// ```
+/// use asyncdex::crawl::is_endpoint;
+/// assert!(is_endpoint("pokemon-species"));
+/// assert!(!is_endpoint("../.."));
+/// assert!(!is_endpoint(&"e".repeat(300)));
+/// ```
+pub fn is_endpoint(name: &str) -> bool {
+    (1..=MAX_ENDPOINT_NAME).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// What an endpoint name is, for messages that refuse one.
+pub const ENDPOINT_RULE: &str = "lowercase letters, digits and dashes, at most 64";
+
+/// `name` quoted for a message, cut to 64 characters (a refused name may be of any length).
+pub(crate) fn quoted(name: &str) -> String {
+    let cut: String = name.chars().take(MAX_ENDPOINT_NAME).collect();
+    let more = if cut.len() < name.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+/// Checks an endpoint name ([`is_endpoint`]): lowercase letters, digits and dashes
+/// (`pokemon-species`), at most [`MAX_ENDPOINT_NAME`] of them.
+pub fn check_endpoint(name: &str) -> Result<&str> {
+    if is_endpoint(name) {
         Ok(name)
     } else {
         Err(Error::invalid_input(format!(
-            "invalid resource {name:?}: expected an endpoint name such as pokemon or pokemon-species"
+            "invalid resource {}: expected an endpoint name such as pokemon or pokemon-species ({ENDPOINT_RULE})",
+            quoted(name)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_names_are_bounded_in_length_and_alphabet() {
+        assert!(is_endpoint(&"e".repeat(MAX_ENDPOINT_NAME)));
+        assert!(!is_endpoint(&"e".repeat(MAX_ENDPOINT_NAME + 1)));
+        for bad in ["", "..", "../../..", "a/b", "Type", "a.b", "a\0b"] {
+            assert!(!is_endpoint(bad), "{bad:?}");
+        }
+        let err = check_endpoint(&"e".repeat(300)).unwrap_err().to_string();
+        assert!(err.contains("at most 64") && err.len() < 300, "{err}");
+        assert!(ENDPOINT_RULE.ends_with(&MAX_ENDPOINT_NAME.to_string()));
     }
 }

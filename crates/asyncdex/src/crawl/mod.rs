@@ -54,7 +54,10 @@ use futures::StreamExt;
 pub(crate) use fetch::id_of;
 use fetch::{fetch_row, read_list, root_endpoints, Listing};
 pub use fetch::{MAX_ENDPOINTS, MAX_LIST_IDS, MAX_LIST_PAGES};
-pub use job::{check_endpoint, Crawl, DEFAULT_RETRIES};
+pub(crate) use job::quoted;
+pub use job::{
+    check_endpoint, is_endpoint, Crawl, DEFAULT_RETRIES, ENDPOINT_RULE, MAX_ENDPOINT_NAME,
+};
 use locked::kept;
 pub use manifest::{Manifest, ResourceReport, Tick};
 

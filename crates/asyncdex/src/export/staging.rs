@@ -162,6 +162,7 @@ impl<'a> Staging<'a> {
     /// Writes one file of the export, `rel` under its root (`data/api/v2/type/13/index.json`).
     pub(super) fn put(&mut self, rel: &str, body: &[u8]) -> Result<()> {
         self.unstopped()?;
+        super::confined(rel)?;
         if self.merge_into.is_some() {
             let from = self.tmp.join(self.staged.len().to_string());
             write_atomic(&from, body)?;
