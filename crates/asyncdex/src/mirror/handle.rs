@@ -154,16 +154,15 @@ impl BackgroundMirror {
         let thread = std::thread::Builder::new()
             .name("asyncdex-mirror".into())
             .spawn(move || {
-                let started = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(workers.max(1))
-                    .thread_name("asyncdex-mirror-worker")
-                    .enable_all()
-                    .build()
-                    .and_then(|rt| {
+                // Fewer workers than asked, or this thread alone, where the system
+                // refuses threads: never tokio's panic (see `runtime`).
+                let started = super::runtime::build("asyncdex-mirror-worker", workers).and_then(
+                    |super::runtime::Built { runtime: rt, .. }| {
                         let any = SocketAddr::from(([127, 0, 0, 1], 0));
                         let listener = rt.block_on(async { super::listen(any) })?;
                         Ok((rt, listener))
-                    });
+                    },
+                );
                 let (runtime, listener) = match started {
                     Ok(ok) => ok,
                     Err(e) => {
@@ -196,7 +195,8 @@ impl BackgroundMirror {
                     }
                 });
                 // Dropping the runtime here ends whatever is still in progress.
-            })?;
+            })
+            .map_err(refused)?;
         let (addr, state) = ready_rx
             .recv()
             .map_err(|_| std::io::Error::other("the mirror thread died while starting"))??;
@@ -216,6 +216,16 @@ impl BackgroundMirror {
     /// What it has done so far.
     pub fn stats(&self) -> MirrorStats {
         self.state.stats()
+    }
+}
+
+/// The system's refusal to start the mirror's thread, said as what it most likely is.
+fn refused(e: std::io::Error) -> std::io::Error {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock => {
+            std::io::Error::new(e.kind(), "no thread could be started (ulimit -u?)")
+        }
+        _ => std::io::Error::new(e.kind(), format!("no thread could be started: {e}")),
     }
 }
 

@@ -41,6 +41,7 @@ mod page;
 mod progress;
 mod reserve;
 mod routes;
+pub mod runtime;
 mod serve;
 mod share;
 mod tail;
