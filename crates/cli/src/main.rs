@@ -99,12 +99,18 @@ fn main() -> ExitCode {
     // a multi-threaded runtime. A client's work per call is tiny, and on one thread no
     // wake-up has to cross to another worker (measured: +19 % requests/s); blocking work
     // goes to the offload pools and the embedded mirror has a runtime of its own.
-    let mut builder = if cli.command.is_server() {
-        tokio::runtime::Builder::new_multi_thread()
+    // A server's workers are asked of the system first: tokio's multi-thread build panics
+    // where it refuses the first one (`ulimit -u`); with none to spare, `serve` runs on
+    // this thread alone.
+    let built = if cli.command.is_server() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        asyncdex::mirror::runtime::build("tokio-runtime-worker", cores).map(|b| b.runtime)
     } else {
         tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     };
-    let runtime = match builder.enable_all().build() {
+    let runtime = match built {
         Ok(rt) => rt,
         Err(e) => {
             let _ = writeln!(
