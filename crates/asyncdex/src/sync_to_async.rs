@@ -85,8 +85,12 @@ pub struct DemoRun {
     pub mode: Mode,
     /// Blocking calls made in all.
     pub calls: usize,
-    /// Calls that answered 2xx.
+    /// Calls that answered 2xx with JSON.
     pub ok: usize,
+    /// The first call that did not (numbered from 0, in the order the calls were made)
+    /// and why; `None` when every call succeeded. The others that failed are counted
+    /// (`calls - ok`), not kept: a run of 100 000 failures holds one error.
+    pub first_failure: Option<(usize, Error)>,
     /// From start to end of the program.
     pub total: Duration,
     /// The heartbeat's intervals.
@@ -94,19 +98,21 @@ pub struct DemoRun {
 }
 
 /// The unchanged blocking function: one GET, returning the status. A 2xx whose body is not
-/// JSON is a decode error, as the client's would be; another status is returned as is.
+/// JSON is a decode error, as the client's would be; another status is the client's
+/// status error (`HTTP 503 from …`, `not found: …`).
 fn fetch_blocking(client: &Blocking, url: &str) -> Result<u16> {
     let resp = client.get(url)?;
-    if (200..300).contains(&resp.status) {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body).map_err(|e| {
-            let url = redact_url(url);
-            Error::new(
-                ErrorKind::Decode,
-                format!("the answer from {url} is not JSON: {e}"),
-            )
-            .with_url(url)
-        })?;
+    if !(200..300).contains(&resp.status) {
+        return Err(crate::pokeapi::status_error(&resp, &redact_url(url), url));
     }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body).map_err(|e| {
+        let url = redact_url(url);
+        Error::new(
+            ErrorKind::Decode,
+            format!("the answer from {url} is not JSON: {e}"),
+        )
+        .with_url(url)
+    })?;
     Ok(resp.status)
 }
 
@@ -172,24 +178,27 @@ pub fn run_with(mode: Mode, url: &str, demo: &Demo, options: &HttpOptions) -> Re
                 (statuses, heartbeat.stop().await)
             }
         };
-        let ok = statuses
-            .iter()
-            .filter(|s| matches!(s, Ok(200..=299)))
-            .count();
-        if ok == 0 {
-            // Nothing got through: report the first failure as it was, or the status.
-            return Err(match statuses.into_iter().find_map(Result::err) {
-                Some(e) => e,
-                None => Error::new(
+        let ok = statuses.iter().filter(|s| s.is_ok()).count();
+        let first_failure = statuses
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, s)| s.err().map(|e| (i, e)));
+        match first_failure {
+            // Nothing got through: the run failed, with the first failure as it was.
+            Some((_, e)) if ok == 0 => return Err(e),
+            None if ok == 0 => {
+                return Err(Error::new(
                     ErrorKind::Status,
-                    format!("no call to {} succeeded", redact_url(&url)),
-                ),
-            });
+                    format!("no call to {} was made", redact_url(&url)),
+                ))
+            }
+            _ => {}
         }
         Ok(DemoRun {
             mode,
             calls: calls * rounds,
             ok,
+            first_failure,
             total: started.elapsed(),
             beats,
         })

@@ -60,7 +60,8 @@ fn main() -> ExitCode {
             };
             // clap quotes the bad value as given: escaped like every other line.
             let line = commands::report::escape_display(&line);
-            let _ = writeln!(std::io::stderr(), "{line} (see --help)");
+            let mut err = commands::report::Lines::new(std::io::stderr());
+            let _ = writeln!(err, "{line} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }
         Err(_) if closed.stdout => return refuse_closed_stdout(),
@@ -136,10 +137,13 @@ fn main() -> ExitCode {
     // Both line-buffered: each finished line leaves in one write, so a forced exit (the
     // second signal) or a log line from another thread falls between two lines, never
     // inside one. (Rust's stdout is a `LineWriter` already; its stderr is unbuffered.)
-    let (mut out, mut err) = (
-        std::io::stdout(),
-        std::io::LineWriter::new(std::io::stderr()),
-    );
+    // Every human-readable line is cut at 1 000 characters however many values it
+    // quotes; `--json` lines are never cut (they keep everything whole).
+    let mut out: Box<dyn Write> = match writes_json(&cli.command) {
+        true => Box::new(std::io::stdout()),
+        false => Box::new(commands::report::Lines::new(std::io::stdout())),
+    };
+    let mut err = std::io::LineWriter::new(commands::report::Lines::new(std::io::stderr()));
     let io = Io {
         out: &mut out,
         err: &mut err,
@@ -177,6 +181,21 @@ fn main() -> ExitCode {
                     .unwrap_or_else(|| commands::exit_code_for(&e)),
             )
         }
+    }
+}
+
+/// Whether `command` writes JSON lines to stdout (`--json`) rather than tables.
+fn writes_json(command: &Command) -> bool {
+    match command {
+        Command::Names(a) => a.fetch.json,
+        Command::Get(a) => a.fetch.json,
+        Command::Stream(a) => a.fetch.json,
+        Command::Blocking(a) => a.json,
+        Command::Cpu(a) => a.json,
+        Command::Program(a) => a.json,
+        Command::Bench(a) => a.json,
+        Command::Crawl(a) => a.json,
+        Command::Serve(_) | Command::Export(_) | Command::Cache(_) => false,
     }
 }
 

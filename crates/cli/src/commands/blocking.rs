@@ -3,7 +3,7 @@
 use asyncdex_engine::offload;
 use serde_json::json;
 
-use super::{io_error, ms, Io, Summary};
+use super::{io_error, ms, report, Io, Summary};
 use asyncdex::http::HttpOptions;
 use asyncdex::source::{Source, Target};
 use asyncdex::sync_to_async::{run_with, Demo, DemoRun, Mode};
@@ -67,6 +67,7 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     };
     source.close().await;
     printed.map_err(io_error)?;
+    print_failures(&runs, io.err).map_err(io_error)?;
     let ok = runs.iter().map(|r| r.ok).sum();
     let calls: usize = runs.iter().map(|r| r.calls).sum();
     Ok(Summary {
@@ -130,6 +131,33 @@ fn print_table(
     )
 }
 
+/// For each program where some calls failed (one where all did is the run's error): how
+/// many, and the first one's line, as every fetching command lists a failure
+/// ([`report::print_failure`]). The rest are counted, not listed: a program's calls all
+/// go to the same URL, so the first failure is the one to read.
+fn print_failures(runs: &[DemoRun], err: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for run in runs {
+        let Some((index, e)) = &run.first_failure else {
+            continue;
+        };
+        let failed = run.calls - run.ok;
+        writeln!(
+            err,
+            "blocking: {}: {} calls: {} ok, {failed} failed{}",
+            run.mode.as_str(),
+            run.calls,
+            run.ok,
+            if failed > 1 {
+                " (the first listed)"
+            } else {
+                ""
+            }
+        )?;
+        report::print_failure(err, &format!("call {}", index + 1), &e.to_string(), 1)?;
+    }
+    Ok(())
+}
+
 /// Most threads the demo's pool runs, whatever `--calls` says (the library's
 /// `sync_to_async::MAX_POOL`): more calls per round queue for a thread instead of each
 /// starting one (`--calls 100000` used to start 100 000 threads).
@@ -152,6 +180,8 @@ fn print_json(
             "calls": run.calls,
             "pool": pool_size(&Demo { calls: run.calls, ..Demo::default() }),
             "ok": run.ok,
+            "failed": run.calls - run.ok,
+            "first_failure": run.first_failure.as_ref().map(|(_, e)| e.to_string()),
             "total_ms": ms(run.total),
             "ticks": intervals.len(),
             "max_lag_ms": ms(run.beats.max_lag()),

@@ -69,7 +69,7 @@ pub async fn cache(job: CacheJob, io: Io<'_>) -> Result<Summary> {
                     writeln!(
                         io.out,
                         "    {:<20}{:>7} resources{:>7} expired{:>10.1} KB",
-                        escape_display(&e.endpoint),
+                        report::escape_field(&e.endpoint),
                         e.rows,
                         e.expired,
                         e.bytes as f64 / 1e3

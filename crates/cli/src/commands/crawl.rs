@@ -246,7 +246,7 @@ fn print_manifest(m: &Manifest, out: &mut dyn std::io::Write) -> std::io::Result
         writeln!(
             out,
             "{:<20}{:>9}{:>9}{:>9}{:>9}{:>8}{:>10}{:>9}",
-            escape_display(&r.endpoint),
+            super::report::escape_field(&r.endpoint),
             r.expected,
             r.stored,
             r.skipped,

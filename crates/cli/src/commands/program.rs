@@ -295,16 +295,16 @@ fn print_steps(
 ) -> std::io::Result<()> {
     writeln!(out, "{:>9}{:>9}  step", "start s", "end s")?;
     for (depth, r) in steps {
-        let label = escape_display(&r.label);
+        let label = super::report::escape_field(&r.label);
         let name = match r.kind {
             StepKind::Action => label.into_owned(),
             _ => format!("{label} ({})", kind(r)),
         };
         let result = match &r.result {
-            Ok(t) if !t.is_empty() => format!("  → {}", escape_display(t)),
+            Ok(t) if !t.is_empty() => format!("  → {}", super::report::escape_field(t)),
             Ok(_) => String::new(),
             Err(e) if e.kind() == ErrorKind::Cancelled => "  ✗ cancelled".to_owned(),
-            Err(e) => format!("  ✗ {}", escape_display(&e.to_string())),
+            Err(e) => format!("  ✗ {}", super::report::escape_field(&e.to_string())),
         };
         writeln!(
             out,

@@ -51,108 +51,33 @@ pub fn print_summary<T>(
     for o in outcomes {
         if let Err(e) = &o.result {
             if o.status() != Status::Cancelled {
-                let tries = if o.attempts == 1 {
-                    "attempt"
-                } else {
-                    "attempts"
-                };
-                writeln!(
-                    err,
-                    "  failed: {}: {} ({} {tries})",
-                    escape_display(&what(o.index)),
-                    escape_display(&e.to_string()),
-                    o.attempts
-                )?;
+                print_failure(err, &what(o.index), &e.to_string(), o.attempts as usize)?;
             }
         }
     }
     Ok(s)
 }
 
-/// `text` made safe for a terminal: control characters (escape sequences, newlines,
-/// carriage returns, backspaces) are written as `\u{1b}`, `\n`… so a label in a program
-/// file or a name or error text from a server can neither recolour nor rewrite the
-/// screen, nor fake extra lines of the report. So are Unicode's bidirectional controls
-/// ([`is_bidi_control`]): they would reorder what the terminal shows around them. JSON
-/// output needs none of this (serde escapes); every human-readable line that quotes
-/// outside text (paths included: [`path`]) goes through here.
-///
-/// It is also bounded: past [`LINE_CHARS`] characters (escapes counted as written) the
-/// rest is cut and `…` shown, so a server's 5 MB name or error text is one readable line,
-/// not five megabytes of terminal. A value in a column of a table or a summary line is
-/// bounded tighter, by [`escape_field`].
-pub fn escape_display(text: &str) -> std::borrow::Cow<'_, str> {
-    shown(text, LINE_CHARS)
+/// One failed call's line: `  failed: id 25: HTTP 503 from … (2 attempts)`, `what` and
+/// the error escaped. Every command that lists failures writes them through here.
+pub fn print_failure(
+    err: &mut dyn Write,
+    what: &str,
+    error: &str,
+    attempts: usize,
+) -> std::io::Result<()> {
+    let tries = if attempts == 1 { "attempt" } else { "attempts" };
+    writeln!(
+        err,
+        "  failed: {}: {} ({attempts} {tries})",
+        escape_display(what),
+        escape_display(error),
+    )
 }
 
-/// The most characters of outside text one line shows ([`escape_display`]): room for an
-/// error message with its URL, not for a whole body.
-pub const LINE_CHARS: usize = 1000;
+mod escape;
 
-/// The most characters of outside text one value of a table or summary line shows
-/// ([`escape_field`]): a real name or summary is far shorter.
-pub const FIELD_CHARS: usize = 100;
-
-/// [`escape_display`] for one value among others on a line (a name, an id, a summary in
-/// `get`'s table): at most [`FIELD_CHARS`] characters, then `…`.
-pub fn escape_field(text: &str) -> std::borrow::Cow<'_, str> {
-    shown(text, FIELD_CHARS)
-}
-
-/// A path as a terminal line may show it: [`escape_display`] of its (lossy) text. Every
-/// path the user or the environment gave (`--out`, `--to`, `--dir`, `$HOME`…) is printed
-/// through here, never with a bare `Path::display()`: a file may be named with an escape
-/// sequence as easily as a server's text may hold one.
-pub fn path(p: &std::path::Path) -> String {
-    escape_display(&p.to_string_lossy()).into_owned()
-}
-
-/// Whether `c` is one of Unicode's bidirectional formatting characters: the marks
-/// (U+200E, U+200F, U+061C), embeddings and overrides (U+202A–U+202E) and isolates
-/// (U+2066–U+2069). Invisible themselves, they reorder the text after them, so a name
-/// from a server could make a line read differently from what it holds ("Trojan
-/// Source"). [`escape_display`] writes them as `\u{202e}`, like a control character.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Whether [`escape_display`] writes `c` as an escape rather than as itself.
-fn escaped(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
-}
-
-/// `text` with its control characters escaped, at most `max` characters of it (then `…`).
-/// An escape is never cut in two.
-fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    let plain = !text.chars().any(escaped);
-    // Bytes are at least as many as characters: a short plain text is shown as it is.
-    if plain && text.len() <= max {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len().min(4 * max) + 8);
-    let mut count = 0;
-    for c in text.chars() {
-        let width = if escaped(c) {
-            c.escape_default().count()
-        } else {
-            1
-        };
-        if count + width > max {
-            out.push('…');
-            return std::borrow::Cow::Owned(out);
-        }
-        count += width;
-        if escaped(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if plain {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(out)
-}
+pub use escape::{escape_display, escape_field, is_bidi_control, path, Lines};
 
 /// A progress bar on stderr when it is a terminal (nothing on a pipe), and, either way, a
 /// watch on the waits servers asked for: one longer than the policy allows is shortened by
@@ -366,75 +291,5 @@ mod tests {
             line.starts_with("x: 5 calls: 1 ok, 1 failed, 0 retried, 1 timed out, 2 cancelled"),
             "{line}"
         );
-    }
-
-    #[test]
-    fn control_characters_are_shown_not_obeyed() {
-        assert_eq!(escape_display("pikachu"), "pikachu");
-        let shown = escape_display("a\u{1b}[31mred\n\nnew\rline");
-        assert_eq!(shown, "a\\u{1b}[31mred\\n\\nnew\\rline");
-        assert!(!shown.chars().any(char::is_control));
-    }
-
-    #[test]
-    fn bidi_controls_are_shown_not_obeyed() {
-        // "Trojan Source": an override and an isolate would reorder the line on screen.
-        let shown = escape_display("pika\u{202e}RED\u{2066}x\u{2069}\u{200f}\u{61c}");
-        assert_eq!(
-            shown,
-            "pika\\u{202e}RED\\u{2066}x\\u{2069}\\u{200f}\\u{61c}"
-        );
-        for c in [
-            '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202c}', '\u{202e}',
-        ]
-        .into_iter()
-        .chain('\u{2066}'..='\u{2069}')
-        {
-            let text = c.to_string();
-            let shown = escape_field(&text);
-            assert!(!shown.contains(c), "{c:?} passed as {shown}");
-            assert_eq!(shown, format!("\\u{{{:x}}}", c as u32));
-        }
-        // Their neighbours are ordinary text: shown as they are.
-        for plain in [
-            "\u{200d}",
-            "\u{2065}",
-            "\u{206a}",
-            "\u{2029}",
-            "é",
-            "ピカチュウ",
-        ] {
-            assert_eq!(escape_display(plain), plain);
-        }
-        // An escape counts as written (`\u{202e}` is 8): cut before it, not inside it.
-        let text = format!("{}\u{202e}", "a".repeat(95));
-        assert_eq!(escape_field(&text), format!("{}…", "a".repeat(95)));
-    }
-
-    #[test]
-    fn paths_are_escaped_like_outside_text() {
-        let p = std::path::Path::new("x\u{1b}]0;pwn\u{7}\u{202e}.db");
-        assert_eq!(path(p), "x\\u{1b}]0;pwn\\u{7}\\u{202e}.db");
-        assert_eq!(path(std::path::Path::new("out/crawl.db")), "out/crawl.db");
-    }
-
-    #[test]
-    fn outside_text_is_bounded_and_no_escape_is_cut() {
-        let huge = "é".repeat(5_000_000);
-        let field = escape_field(&huge);
-        assert_eq!(field.chars().count(), FIELD_CHARS + 1);
-        assert!(field.ends_with("é…"), "{field}");
-        let line = escape_display(&huge);
-        assert_eq!(line.chars().count(), LINE_CHARS + 1);
-        // 100 characters exactly is shown whole; one more is cut.
-        let exact = "a".repeat(FIELD_CHARS);
-        assert_eq!(escape_field(&exact), exact);
-        let over = format!("{exact}b");
-        assert_eq!(escape_field(&over), format!("{exact}…"));
-        // 95 letters then an escape of 6 (`\u{1b}`) would pass 100: cut before it.
-        let text = format!("{}\u{1b}[31m", "a".repeat(95));
-        assert_eq!(escape_field(&text), format!("{}…", "a".repeat(95)));
-        let text = format!("{}\n!", "a".repeat(98));
-        assert_eq!(escape_field(&text), format!("{}\\n…", "a".repeat(98)));
     }
 }
