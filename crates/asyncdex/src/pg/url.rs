@@ -22,6 +22,11 @@
 //!   [`CONNECT_TIMEOUT_RANGE`] (default [`CONNECT_TIMEOUT`]); anything else is refused
 //!   when the URL is read, naming the parameter. `0`, libpq's "wait forever", is refused
 //!   rather than capped: a worker that waits forever for a server is a hung worker.
+//! - **`tcp_user_timeout`.** The silence a connection may keep while it owes an answer
+//!   (`silence`), and the kernel's `TCP_USER_TIMEOUT`. tokio-postgres reads it in seconds
+//!   (libpq in milliseconds: a libpq URL's `10000` would be nearly three hours here),
+//!   `0` or less as "the default", and takes any number: here it is whole seconds in
+//!   [`TCP_USER_TIMEOUT_RANGE`], refused otherwise, as `connect_timeout` is.
 //!
 //! Whatever goes wrong, the line shows the URL through [`shown`], and a store names its
 //! database through `redact`: the password (in the user part or a `password=`
@@ -40,6 +45,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The seconds a URL's `connect_timeout` may give.
 pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
+
+/// The seconds a URL's `tcp_user_timeout` may give: the silence allowed while an answer
+/// is owed, and the kernel's `TCP_USER_TIMEOUT` (default [`super::silence::ANSWER_DEADLINE`]).
+pub const TCP_USER_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 
 /// The variable a URL without a password takes it from (libpq's name).
 pub const PASSWORD_VAR: &str = "PGPASSWORD";
@@ -65,7 +74,7 @@ fn parse_with(
         return Err(invalid(url, "it does not start with postgres://"));
     }
     check_percents(url)?;
-    check_connect_timeout(url)?;
+    check_seconds(url)?;
     let mut config =
         tokio_postgres::Config::from_str(url).map_err(|e| invalid(url, &e.to_string()))?;
     let hosts = config.get_hosts();
@@ -114,37 +123,60 @@ fn parse_with(
     Ok(config)
 }
 
-/// Refuses a `connect_timeout` that is not whole seconds in [`CONNECT_TIMEOUT_RANGE`]
-/// (every one the query gives: tokio-postgres takes the last).
-fn check_connect_timeout(url: &str) -> Result<()> {
+/// A query parameter of whole seconds that tokio-postgres reads loosely (any number, `0`
+/// or less meaning something else), bounded here: its name, its bounds, and what the
+/// line adds when the value is `0` or less (`low`) or above the bound (`high`).
+struct Seconds {
+    name: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    low: &'static str,
+    high: &'static str,
+}
+
+/// The bounded parameters (see the module).
+const SECONDS: [Seconds; 2] = [
+    Seconds {
+        name: "connect_timeout",
+        range: CONNECT_TIMEOUT_RANGE,
+        low: " (libpq reads 0 or less as wait forever; asyncdex refuses it)",
+        high: "",
+    },
+    Seconds {
+        name: "tcp_user_timeout",
+        range: TCP_USER_TIMEOUT_RANGE,
+        low: " (0 or less would mean the default: leave it out for that)",
+        high: " (seconds here; libpq reads milliseconds)",
+    },
+];
+
+/// Refuses a [`SECONDS`] parameter that is not whole seconds in its bounds (every one the
+/// query gives: tokio-postgres takes the last).
+fn check_seconds(url: &str) -> Result<()> {
     let Some((_, query)) = url.split_once('?') else {
         return Ok(());
     };
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if decoded(key) != "connect_timeout" {
+        let key = decoded(key);
+        let Some(p) = SECONDS.iter().find(|p| p.name == key) else {
             continue;
-        }
+        };
         let value = decoded(value);
-        let (low, high) = (CONNECT_TIMEOUT_RANGE.start(), CONNECT_TIMEOUT_RANGE.end());
-        match value.trim().parse::<i128>() {
-            Ok(s) if u64::try_from(s).is_ok_and(|s| CONNECT_TIMEOUT_RANGE.contains(&s)) => {}
-            parsed => {
-                let forever = match parsed {
-                    Ok(s) if s <= 0 => {
-                        " (libpq reads 0 or less as wait forever; asyncdex refuses it)"
-                    }
-                    _ => "",
-                };
-                let value: String = value.chars().take(40).collect();
-                return Err(invalid(
-                    url,
-                    &format!(
-                        "its connect_timeout is {value:?}: give whole seconds from {low} to {high}{forever}"
-                    ),
-                ));
-            }
-        }
+        let (low, high) = (p.range.start(), p.range.end());
+        let hint = match value.trim().parse::<i128>() {
+            Ok(s) if u64::try_from(s).is_ok_and(|s| p.range.contains(&s)) => continue,
+            Ok(s) if s <= 0 => p.low,
+            Ok(_) => p.high,
+            Err(_) => "",
+        };
+        let value: String = value.chars().take(40).collect();
+        return Err(invalid(
+            url,
+            &format!(
+                "its {key} is {value:?}: give whole seconds from {low} to {high}{hint}",
+                key = p.name
+            ),
+        ));
     }
     Ok(())
 }
@@ -269,124 +301,4 @@ pub(super) fn redact(config: &tokio_postgres::Config) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn refused(url: &str) -> String {
-        let e = parse(url).expect_err(url);
-        let line = e.to_string();
-        assert!(!line.contains("hunter2"), "the password is shown: {line}");
-        assert!(!line.contains('\n'), "{line}");
-        line
-    }
-
-    #[test]
-    fn bad_percent_encoding_is_refused_naming_the_part_never_the_password() {
-        for (url, part) in [
-            ("postgres://u:hunter2%zz@h/db", "its password holds a %"),
-            (
-                "postgres://u:hunter2@h/db%",
-                "its database name ends with a lone %",
-            ),
-            ("postgres://u%4@h/db", "its user name holds"),
-            ("postgres://u:hunter2@h%/db", "its host holds"),
-            (
-                "postgres://u:hunter2@h/db?application_name=%g1",
-                "its query holds",
-            ),
-            ("postgres://u:%zzhunter2@h/db", "its password"),
-        ] {
-            let line = refused(url);
-            assert!(line.contains(part), "{url}: {line}");
-        }
-        assert!(
-            parse("postgres://u:a%25b@h/db").is_ok(),
-            "%25 is a literal %"
-        );
-    }
-
-    #[test]
-    fn several_hosts_are_refused_by_name() {
-        for url in [
-            "postgres://u:hunter2@a,b/db",
-            "postgres://u:hunter2@a:1,b:2/db",
-            "postgres://u:hunter2@a/db?host=c,d",
-        ] {
-            let line = refused(url);
-            assert!(line.contains("asyncdex works against one server"), "{line}");
-        }
-        let line = refused("postgres://u:hunter2@a,b/db");
-        assert!(line.contains("2 hosts (a, b)"), "{line}");
-    }
-
-    #[test]
-    fn a_password_in_the_query_is_never_shown() {
-        let s = shown("postgres://u:hunter2@h/db?password=hunter2&sslmode=require");
-        assert_eq!(s, "postgres://u@h/db?sslmode=require");
-        let line = refused("postgres://u@h/db?password=hunter2&sslmode=require");
-        assert!(line.contains("requires TLS"), "{line}");
-    }
-
-    #[test]
-    fn connect_timeout_is_whole_seconds_from_1_to_300_or_refused_by_name() {
-        for (value, forever) in [
-            ("0", true),
-            ("-1", true),
-            ("301", false),
-            ("99999999999", false),
-            ("abc", false),
-            ("1.5", false),
-            ("", false),
-        ] {
-            let line = refused(&format!(
-                "postgres://u:hunter2@h/db?connect_timeout={value}"
-            ));
-            assert!(
-                line.contains(&format!(
-                    "its connect_timeout is {value:?}: give whole seconds from 1 to 300"
-                )),
-                "{line}"
-            );
-            assert_eq!(line.contains("wait forever"), forever, "{line}");
-        }
-        // Every occurrence is checked (tokio-postgres takes the last one).
-        refused("postgres://u@h/db?connect_timeout=5&connect_timeout=0");
-        for (query, seconds) in [
-            ("", 10),
-            ("?connect_timeout=1", 1),
-            ("?connect_%74imeout=%33", 3),
-        ] {
-            let config = parse(&format!("postgres://u@h/db{query}")).unwrap();
-            assert_eq!(
-                config.get_connect_timeout(),
-                Some(&Duration::from_secs(seconds)),
-                "{query}"
-            );
-        }
-        assert!(parse("postgres://u@h/db?connect_timeout=300").is_ok());
-    }
-
-    #[test]
-    fn an_ipv6_host_is_shown_in_brackets() {
-        let config = parse("postgres://u:hunter2@[::1]:1/db").unwrap();
-        assert_eq!(redact(&config), "postgres://u@[::1]:1/db");
-        let config = parse("postgres://u:hunter2@[fe80::1]/db").unwrap();
-        assert_eq!(redact(&config), "postgres://u@[fe80::1]:5432/db");
-        assert_eq!(
-            shown("postgres://u:hunter2@[::1]:1/db"),
-            "postgres://u@[::1]:1/db"
-        );
-        let line = refused("postgres://u:hunter2@[::1]:1,[::2]:2/db");
-        assert!(line.contains("2 hosts ([::1], [::2])"), "{line}");
-    }
-
-    #[test]
-    fn a_url_without_a_password_takes_pgpassword() {
-        let env = || Some("from-the-env".into());
-        let without = parse_with("postgres://u@h/db", env()).unwrap();
-        let with = parse_with("postgres://u:given@h/db", env()).unwrap();
-        assert_eq!(without.get_password(), Some(&b"from-the-env"[..]));
-        assert_eq!(with.get_password(), Some(&b"given"[..]), "the URL's wins");
-        assert_eq!(without.get_ssl_mode(), SslMode::Disable);
-    }
-}
+mod tests;
