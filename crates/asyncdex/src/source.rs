@@ -95,8 +95,11 @@ impl Target {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("the scheme must be http or https"));
         }
-        if url.host_str().is_none_or(str::is_empty) {
+        if url.host_str().is_none_or(str::is_empty) || !names_host(api) {
             return Err(bad("it has no host"));
+        }
+        if url.port() == Some(0) {
+            return Err(bad("port 0 is no server's port"));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("an API root has no query or fragment"));
@@ -118,6 +121,19 @@ impl Target {
             Target::Embedded(_) => None,
         }
     }
+}
+
+/// Whether `api` itself names a host between its `scheme://` and the path. The URL
+/// standard is forgiving where a root should be exact: `http:///ok`, `http:ok` and
+/// `http:\\ok` all parse as the host `ok`, so a root that lost its host by a typo would
+/// send every call (and name a cache file) after the first word of its path.
+fn names_host(api: &str) -> bool {
+    let Some((_, rest)) = api.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    !(host_port.is_empty() || host_port.starts_with(':'))
 }
 
 /// An open source of data: an API root URL, and the mirror behind it if it is ours.
@@ -228,6 +244,13 @@ mod tests {
             Target::Embedded(_) => unreachable!(),
         };
         assert_eq!(root(parse("pokeapi").unwrap()), (POKEAPI_URL.into(), None));
+        for good in [
+            "http://h/api/v2",
+            "http://[::1]:8/api/v2",
+            "https://u:p@h:/api/v2",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
         assert_eq!(
             root(parse("http://127.0.0.1:8000/api/v2/").unwrap()),
             ("http://127.0.0.1:8000/api/v2".into(), None)
@@ -248,6 +271,13 @@ mod tests {
             "localhost:8000",
             "ftp://x/api/v2",
             "http://",
+            "http:///ok",
+            "http:///ok/api/v2",
+            "http:ok/api/v2",
+            "http:\\\\ok/api/v2",
+            "http://u:p@/ok/api/v2",
+            "http://:8000/api/v2",
+            "http://127.0.0.1:0/api/v2",
             "http://x/api?q=1",
             "::",
             "http://u:%zz@h/api/v2",

@@ -163,6 +163,31 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "--api",
         ),
         Case::usage(
+            "api with no host before its path",
+            &["get", "pokemon/3", "--api", "http:///ok"],
+            "--api: invalid API root \"http:///ok\": it has no host",
+        ),
+        Case::usage(
+            "api with no slashes after its scheme",
+            &["names", "3", "--api", "http:ok/api/v2"],
+            "it has no host",
+        ),
+        Case::usage(
+            "api with credentials and no host",
+            &["stream", "3", "--api", "http://u:p@/ok/api/v2"],
+            "--api: invalid API root \"http://u:***@/ok/api/v2\": empty host",
+        ),
+        Case::usage(
+            "api on port 0",
+            &["get", "1", "--api", "http://127.0.0.1:0/x"],
+            "--api: invalid API root \"http://127.0.0.1:0/x\": port 0 is no server's port",
+        ),
+        Case::usage(
+            "blocking's api on port 0",
+            &["blocking", "--api", "http://localhost:0/api/v2"],
+            "port 0 is no server's port",
+        ),
+        Case::usage(
             "api with a malformed %-escape in its password",
             &["get", "1", "--api", "http://u%zz:p@127.0.0.1:9/api/v2"],
             "--api: the user name or password holds \"%zz\"",
