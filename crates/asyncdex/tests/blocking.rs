@@ -102,13 +102,16 @@ fn the_watchdog_names_a_blocking_future_while_it_blocks() {
     std::thread::sleep(Duration::from_millis(50));
     let stats = dog.stop();
     let events = events.lock().unwrap();
+    // On a loaded machine a worker can also miss its beat for no task's fault (the
+    // scheduler gave the thread nothing): such a stall names no culprit. The one this
+    // test makes is the first that names one.
     let (at, stall) = events
         .iter()
         .find_map(|(at, e)| match e {
-            WatchdogEvent::Stalled(s) => Some((*at, s.clone())),
+            WatchdogEvent::Stalled(s) if !s.culprits.is_empty() => Some((*at, s.clone())),
             _ => None,
         })
-        .expect("a stall was reported");
+        .expect("a stall naming its culprit was reported");
     assert_eq!(stall.culprits[0].label, "fetch pokemon/25");
     assert!(at < ended, "reported while the stall was happening");
     let detected_after = at - began;
