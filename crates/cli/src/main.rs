@@ -12,6 +12,7 @@ mod args;
 mod bounds;
 mod chart;
 mod commands;
+mod given;
 mod jobs;
 mod json;
 mod log_writer;
@@ -23,7 +24,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use asyncdex_engine::watchdog::{Watchdog, WatchdogConfig};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use commands::Io;
 use tokio_util::sync::CancellationToken;
 
@@ -38,8 +39,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let closed = plug_closed_std_fds();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept beside the flags: they alone tell a typed `--threads 10` from
+    // its default (`given`).
+    let parsed = Cli::command().try_get_matches().and_then(|matches| {
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        Ok((cli, given::Given::of(&matches)))
+    });
+    let (cli, given) = match parsed {
+        Ok(parsed) => parsed,
         Err(e)
             if e.use_stderr()
                 && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
@@ -149,7 +156,11 @@ fn main() -> ExitCode {
         err: &mut err,
         cancel: cancel.clone(),
     };
-    let result = runtime.block_on(jobs::run(cli.command, io, cancel));
+    // A typed flag the run would not use is refused before the run, as a bad value is.
+    let result = match given::refuse_unused(&cli.command, &given) {
+        Ok(()) => runtime.block_on(jobs::run(cli.command, io, cancel)),
+        Err(e) => Err(e),
+    };
     // What a signal interrupted may still hold a blocking thread (a GET in `blocking`):
     // leave it behind rather than wait for it; everything finished was reported already.
     if signals.received().is_some() {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::binary::{asyncdex, text, FAST};
+use common::binary::{asyncdex, text};
 use common::{respond, serve, Request};
 
 /// The password: it must never come back out.
@@ -174,7 +174,6 @@ fn a_credentialed_crawl_pages_its_list_and_stores_no_password() {
     let store_arg = store.to_str().unwrap();
     let mut args = vec!["crawl", "--api", &api, "--resources", "pokemon,type"];
     args.extend(["--out", store_arg, "--json", "--retries", "0"]);
-    args.extend(FAST);
     let out = asyncdex(&args);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     // The type's impostor makes the crawl incomplete (exit 3): a failure naming its URL.

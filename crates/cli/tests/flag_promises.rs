@@ -218,6 +218,13 @@ fn program_fetches_are_retried_and_fail_fast_stops_the_rest() {
 /// | `program` | `--hedge`, `--cores`, `--retry-budget`, `--histogram` | each fetch is a batch of one; no latency line |
 /// | `names --mode sequential\|threads`, `bench --modes` without async | `--hedge`, `--http2`, `--cores` | blocking calls: not cancellable, HTTP/1.1, on the pool's threads |
 /// | `--api` (names, get, stream, program, bench, crawl) | `--fail-rate` … `--reset-rate`, `--capacity`, `--tail-rate` | the faults are the embedded mirror's |
+/// | `names --mode sequential\|threads`, `bench --modes` without async | `-c N` typed | the async mode's limit |
+/// | `names --mode sequential\|async`, `bench --modes` without threads | `--threads` typed | the threads mode's pool |
+/// | `--api` (all but a bench sweep, whose ideal uses `--latency`; `blocking` too) | `--latency`, `--jitter`, `--retry-after` typed | the embedded mirror's |
+/// | every command with the mirror's faults (`serve` too) | `--retry-after` without `--throttle-rate` | nothing is throttled |
+///
+/// A typed flag is told from its default by clap's value source (the CLI's `given`
+/// module): `--threads 10` is refused where the default 10 is not.
 ///
 /// Elsewhere each flag acts (names, get, stream, crawl and bench make their calls through
 /// the policy the flags build; program's fetch steps too, see the tests above).
@@ -295,10 +302,128 @@ fn every_shared_flag_that_would_do_nothing_is_refused() {
             ));
         }
     }
+    typed_flags_without_a_use(&mut rows, fetches, store);
     let cases: Vec<Case> = rows
         .iter()
         .map(|(what, args, flag)| Case::usage(what, args, flag))
         .collect();
     run_table(&cases, Some(dir.path()));
     assert!(!std::path::Path::new(store).exists(), "nothing started");
+}
+
+/// The audit's rows for flags with a default, refused only when typed (hostile pass 7,
+/// P16): `-c` and `--threads` in a mode without them, the embedded mirror's `--latency`,
+/// `--jitter` and `--retry-after` with `--api`, `--retry-after` with nothing throttled.
+fn typed_flags_without_a_use<'a>(
+    rows: &mut Vec<(String, Vec<&'a str>, &'a str)>,
+    fetches: &'a str,
+    store: &'a str,
+) {
+    let modes: [(&[&str], &[&str], &str); 8] = [
+        (&["names", "2", "--mode", "sequential"], &["-c", "5"], "-c is for the async mode, and --mode sequential has none: drop it or give --mode async"),
+        (&["names", "2", "--mode", "threads"], &["-c", "64"], "-c is for the async mode, and --mode threads has none"),
+        (&["names", "2", "--mode", "async"], &["--threads", "8"], "--threads sizes the threads mode's pool, and --mode async has none: drop it or give --mode threads"),
+        (&["names", "2", "--mode", "sequential"], &["--threads", "10"], "--threads sizes the threads mode's pool, and --mode sequential has none"),
+        (&["bench", "--sizes", "1", "--modes", "sequential,threads"], &["-c", "5"], "-c is for the async mode, and --modes without async has none: drop it or add async to --modes"),
+        (&["bench", "--sizes", "1", "--modes", "async"], &["--threads", "4"], "--threads sizes the threads mode's pool, and --modes without threads has none"),
+        (&["bench", "--sizes", "1", "--modes", "sequential"], &["--threads", "4"], "--threads sizes"),
+        (&["bench", "--sizes", "1", "--modes", "sequential"], &["-c", "4"], "-c is for the async mode"),
+    ];
+    for (command, flag, says) in modes {
+        rows.push(("a mode without it".into(), [command, flag].concat(), says));
+    }
+    let api = "http://127.0.0.1:9/api/v2";
+    let remote: [&[&str]; 8] = [
+        &["names", "2", "--api", api],
+        &["get", "1", "--api", api],
+        &["stream", "2", "--api", api],
+        &["program", fetches, "--api", api],
+        &["crawl", "--out", store, "--api", api],
+        &["bench", "--sizes", "1", "--api", api],
+        &[
+            "bench",
+            "--concurrencies",
+            "1",
+            "--sizes",
+            "1",
+            "--api",
+            api,
+        ],
+        &["blocking", "--mode", "correct", "--api", api],
+    ];
+    for command in remote {
+        let flags: &[&[&str]] = match command[0] {
+            // The sweep's ideal is N calls of --latency, whatever the server.
+            "bench" if command[1] == "--sizes" => &[&["--jitter", "5"], &["--retry-after", "2"]],
+            "blocking" => &[&["--latency", "5"]],
+            _ => &[
+                &["--latency", "5"],
+                &["--jitter", "5"],
+                &["--retry-after", "2"],
+            ],
+        };
+        for flag in flags {
+            rows.push((
+                "the embedded mirror's flags with --api".into(),
+                [command, flag].concat(),
+                "shapes the embedded mirror, and --api names another server",
+            ));
+        }
+    }
+    let unthrottled: [&[&str]; 8] = [
+        &["names", "2"],
+        &["get", "1"],
+        &["stream", "2"],
+        &["program", fetches],
+        &["crawl", "--out", store],
+        &["bench", "--sizes", "1"],
+        &["names", "2", "--throttle-rate", "0"],
+        &["serve", "--bind", "127.0.0.1:0"],
+    ];
+    for command in unthrottled {
+        rows.push((
+            "--retry-after with nothing throttled".into(),
+            [command, &["--retry-after", "3"]].concat(),
+            "--retry-after is the wait a throttled answer (429) asks for, and nothing is throttled",
+        ));
+    }
+}
+
+/// Where the flags of the table above are used, typed, they run: `--mode all` (the
+/// default) has every mode, so both `-c` and `--threads` act; `--retry-after` with
+/// `--throttle-rate`; `-c` in the async mode and `--threads` in the threads mode.
+#[test]
+fn typed_flags_with_a_use_run() {
+    for args in [
+        &["names", "2", "-c", "5", "--threads", "3"][..],
+        &["names", "2", "--mode", "async", "-c", "5"],
+        &["names", "2", "--mode", "threads", "--threads", "3"],
+        &[
+            "names",
+            "1",
+            "--mode",
+            "async",
+            "--throttle-rate",
+            "0.01",
+            "--retry-after",
+            "0",
+            "--retries",
+            "10",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+            .args(args)
+            .args(["--ids", "1-100", "--json"])
+            .args(FAST)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!json_lines(&out).is_empty(), "{args:?}");
+    }
 }
