@@ -155,11 +155,15 @@ async fn run_command(
                 ),
             };
             check_program_flags(&a)?;
+            let program = asyncdex::program::Program::parse(&text, &file)?;
+            // Connections for the fetches that can be in flight: `-c 100000` over one
+            // fetch step opens one.
+            let at_once = a.concurrency.min(program.fetches_at_once().max(1));
             let job = ProgramJob {
-                text,
+                program,
                 file,
                 target: a.source.target(0)?,
-                http: a.source.http(("-c", a.concurrency))?,
+                http: a.source.http(("-c", at_once))?,
                 policy: a.source.policy(a.concurrency, 0, &cancel)?,
                 fetch_flag: a.source.first_given(),
                 concurrency: a.concurrency,

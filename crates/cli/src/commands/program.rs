@@ -23,11 +23,11 @@ use asyncdex::{Error, ErrorKind, Result};
 use asyncdex_engine::compose::{Report, StepKind};
 use asyncdex_engine::gather::{Policy, Status};
 
-/// A `program` job: the file's text and name, and where fetch steps go.
+/// A `program` job: the parsed program and its file's name, and where fetch steps go.
 #[derive(Debug, Clone)]
 pub struct ProgramJob {
-    /// The program file's contents.
-    pub text: String,
+    /// The program, parsed and validated.
+    pub program: Program,
     /// Its name, for error messages.
     pub file: String,
     /// Where fetch steps go.
@@ -50,7 +50,7 @@ pub struct ProgramJob {
 /// Validates and runs the program; prints every step's start and end, and the measured
 /// total against the critical path.
 pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
-    let program = Program::parse(&job.text, &job.file)?;
+    let program = &job.program;
     let devices = program.devices();
     if let (false, Some(flag)) = (program.fetches(), job.fetch_flag) {
         return Err(Error::invalid_input(format!(
