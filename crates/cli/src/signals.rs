@@ -103,6 +103,8 @@ pub fn listen(cancel: CancellationToken) -> std::io::Result<Signals> {
                 let first = Instant::now();
                 seen.store(code, Ordering::SeqCst);
                 cancel.cancel();
+                // A wait for another process's lock on a store ends too (within 0.1 s).
+                asyncdex::store::stop_waiting();
                 loop {
                     let code = next.recv().await;
                     if first.elapsed() >= GRACE {

@@ -3,7 +3,8 @@
 //! "database is locked" after the fetching was done and lost. Locked mid-crawl, the crawl
 //! waits a bounded time, then stops as an interrupted one does: its manifest says what is
 //! not stored, one `error:` line names the lock, exit 1; what was stored stays, and the
-//! next run resumes.
+//! next run resumes. Ctrl-C during either wait ends it at once (exit 130): the open says
+//! "interrupted", not the lock; a crawl stops as any interrupted crawl does.
 
 mod common;
 
@@ -31,6 +32,33 @@ fn crawl_while_locked(db: &Path) -> (Output, Duration) {
     let took = started.elapsed();
     holder.execute_batch("ROLLBACK").unwrap();
     (out, took)
+}
+
+/// Starts a crawl of the 1351 Pokémon into `db`, 8 at a time, 20 ms each: seconds of
+/// crawling to lock it in.
+fn crawl_pokemon(db: &Path) -> std::process::Child {
+    let out = db.to_str().unwrap();
+    let crawl = ["crawl", "--resources", "pokemon", "-c", "8", "--out", out];
+    spawn(&[&crawl[..], &["--latency", "20", "--jitter", "0"]].concat())
+}
+
+/// Once a crawl has written its first rows into `db`, takes its write lock, as another
+/// process would, and returns the connection holding it.
+fn lock_once_rows_are_stored(db: &Path) -> rusqlite::Connection {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "the crawl never stored a row");
+        std::thread::sleep(Duration::from_millis(20));
+        let Ok(conn) = rusqlite::Connection::open(db) else {
+            continue;
+        };
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        let count = conn.query_row("SELECT count(*) FROM resources", [], |r| r.get::<_, i64>(0));
+        if count.is_ok_and(|n| n > 0) {
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            return conn;
+        }
+    }
 }
 
 fn stored(db: &Path) -> i64 {
@@ -101,42 +129,9 @@ fn pokemon_row(stdout: &str) -> Vec<u64> {
 fn a_lock_taken_mid_crawl_stops_it_with_its_manifest_and_a_rerun_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    let out_arg = db.to_str().unwrap();
-    // 1351 Pokémon, 8 at a time, 20 ms each: seconds of crawling to lock it in.
-    let crawl = || {
-        Command::new(env!("CARGO_BIN_EXE_asyncdex"))
-            .args([
-                "crawl",
-                "--resources",
-                "pokemon",
-                "-c",
-                "8",
-                "--out",
-                out_arg,
-            ])
-            .args(["--latency", "20", "--jitter", "0"])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("asyncdex starts")
-    };
+    let crawl = || crawl_pokemon(&db);
     let child = crawl();
-    // Once the crawl has written its first rows, another process takes the write lock.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let holder = loop {
-        assert!(Instant::now() < deadline, "the crawl never stored a row");
-        std::thread::sleep(Duration::from_millis(20));
-        let Ok(conn) = rusqlite::Connection::open(&db) else {
-            continue;
-        };
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        let count = conn.query_row("SELECT count(*) FROM resources", [], |r| r.get::<_, i64>(0));
-        if count.is_ok_and(|n| n > 0) {
-            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-            break conn;
-        }
-    };
+    let holder = lock_once_rows_are_stored(&db);
     let locked_at = Instant::now();
     let out = child.wait_with_output().unwrap();
     let waited = locked_at.elapsed();
@@ -172,4 +167,86 @@ fn a_lock_taken_mid_crawl_stops_it_with_its_manifest_and_a_rerun_resumes() {
         (expected, expected - stored_now),
         "{stdout}"
     );
+}
+
+/// Sends SIGINT to `child` after `after`, and waits for it: its output, and how long it
+/// took to exit once signalled.
+fn interrupted_after(child: std::process::Child, after: Duration) -> (Output, Duration) {
+    std::thread::sleep(after);
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: a signal to the child this test started, still unreaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let signalled = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (out, signalled.elapsed())
+}
+
+/// Starts asyncdex with `args`, its output piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("asyncdex starts")
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_the_lock_stops_at_once_and_says_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let out_arg = store.to_str().unwrap();
+    let mut args = vec!["crawl", "--resources", "type", "--out", out_arg];
+    args.extend(FAST);
+    assert_eq!(asyncdex(&args).status.code(), Some(0));
+    let holder = rusqlite::Connection::open(&store).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // Waiting for the lock (5 s) when Ctrl-C comes, half a second in.
+    let (out, took) = interrupted_after(spawn(&args), Duration::from_millis(500));
+    holder.execute_batch("ROLLBACK").unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after the signal"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        !stderr.contains("waited 5 s"),
+        "the lock, not the signal: {stderr}"
+    );
+    assert!(!stderr.contains("crawling "), "it started: {stderr}");
+}
+
+#[test]
+fn ctrl_c_while_a_write_waits_for_the_lock_stops_the_crawl_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let child = crawl_pokemon(&db);
+    let holder = lock_once_rows_are_stored(&db);
+    // The next batch waits for the lock; Ctrl-C half a second into the wait.
+    let (out, took) = interrupted_after(child, Duration::from_millis(500));
+    let stored_then = stored(&db);
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after the signal"
+    );
+    assert!(
+        !stderr.contains("error:"),
+        "a Ctrl-C, not a failure: {stderr}"
+    );
+    // The manifest, as after any Ctrl-C: what the file holds, the rest cancelled.
+    let row = pokemon_row(&stdout);
+    let [expected, stored_now, _, _, failed, cancelled] = row[..] else {
+        unreachable!()
+    };
+    assert_eq!(stored_now as i64, stored_then, "{stdout}");
+    assert_eq!(failed, 0, "{stdout}");
+    assert_eq!(stored_now + cancelled, expected, "{stdout}");
 }

@@ -25,6 +25,8 @@ use crate::store::{is_locked, AsyncStore};
 pub(super) fn kept(store: &AsyncStore, written: Result<()>, unstored: usize) -> Result<bool> {
     match written {
         Ok(()) => Ok(true),
+        // The wait was cut short by Ctrl-C: the crawl is stopping anyway, as interrupted.
+        Err(e) if e.kind() == crate::ErrorKind::Cancelled => Ok(false),
         Err(e) if is_locked(&e) => {
             let lost = match unstored {
                 0 => String::new(),

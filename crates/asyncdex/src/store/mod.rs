@@ -29,9 +29,11 @@ mod checked;
 pub(crate) use checked::verify;
 mod links;
 mod offloaded;
+mod reading;
 mod rows;
 mod schema;
 mod untouched;
+mod waiting;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -47,6 +49,7 @@ pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
 pub use schema::{is_locked, APPLICATION_ID, CACHE_APPLICATION_ID};
 use schema::{Found, SCHEMA};
 pub(crate) use untouched::connect_untouched;
+pub use waiting::{stop_waiting, AFTER_STOP};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -65,6 +68,9 @@ impl std::fmt::Debug for Store {
 
 fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Error {
     move |e| {
+        if waiting::ended_by_stop(&e) {
+            return waiting::interrupted(what, e);
+        }
         Error::new(
             ErrorKind::Database,
             format!("{what}: {}", schema::one_line(&e)),
@@ -91,6 +97,7 @@ impl Store {
         }
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).map_err(db_error(&what))?;
+        waiting::patient(&conn).map_err(db_error(&what))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_error(&what))?;
         let store = Store::init(conn, Some(path.to_owned()), &what)?;
@@ -101,34 +108,6 @@ impl Store {
         // anything it could not keep (another process holding it locked, for one).
         store.with(|c| c.execute_batch("BEGIN IMMEDIATE; ROLLBACK"))?;
         Ok(store)
-    }
-
-    /// Opens an existing store only to read it (`serve --from`, `export`, `cache stats`):
-    /// a file that is not an asyncdex store is refused, never changed.
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
-        use rusqlite::OpenFlags;
-        let path = path.as_ref();
-        if !path.exists() {
-            return Err(Error::new(
-                ErrorKind::Database,
-                format!("cannot read the store {}: no such file", path.display()),
-            ));
-        }
-        schema::check_regular(path, "cannot read the store")?;
-        match schema::inspect(path)? {
-            Found::Empty => return Err(schema::refused(path, "it is empty")),
-            Found::Cache => return Err(schema::refused(path, schema::IS_CACHE)),
-            Found::Store { .. } => {}
-        }
-        let what = format!("cannot read the store {}", path.display());
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
-        conn.busy_timeout(schema::BUSY_WAIT)
-            .map_err(db_error(&what))?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-            path: Some(path.to_owned()),
-        })
     }
 
     /// A store in memory, for tests and examples.
@@ -143,8 +122,7 @@ impl Store {
         // lose the last transactions, never half of one.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_error(what))?;
-        conn.busy_timeout(schema::BUSY_WAIT)
-            .map_err(db_error(what))?;
+        waiting::patient(&conn).map_err(db_error(what))?;
         conn.execute_batch(SCHEMA).map_err(|e| {
             Error::new(
                 ErrorKind::Database,

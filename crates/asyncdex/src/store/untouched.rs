@@ -21,58 +21,28 @@
 //! it right then (another asyncdex starting) may make the read fail or count a little
 //! stale; the read never changes the file, and a failed read is reported, not hidden.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
+use super::reading::{self, Touch};
 use super::schema::{self, Found};
-use super::{db_error, Store};
+use super::Store;
 use crate::error::Result;
-
-/// `path` with `suffix` added to its name (`x.db` → `x.db-wal`).
-fn beside(path: &Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
-}
-
-fn regular(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-}
-
-/// A `file:` URI naming `path` for SQLite, every byte outside the unreserved set
-/// escaped (`?`, `#` and `%` in a name would otherwise end or change it), then `query`.
-fn uri(path: &Path, query: &str) -> String {
-    #[cfg(unix)]
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
-    #[cfg(not(unix))]
-    let bytes = path.to_string_lossy().into_owned().into_bytes();
-    let mut out = String::from("file:");
-    for b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out.push('?');
-    out.push_str(query);
-    out
-}
 
 impl Store {
     /// Opens an existing store to read it and leave the folder exactly as it was: no
     /// `-wal`, `-shm` or `-journal` made beside it (see the module docs for how, and
     /// what it trusts). For one-off reads of a store that may not be open elsewhere
-    /// (`cache stats`); a server or an export keeps [`Store::open_existing`].
+    /// (`cache stats`); a server or an export keeps [`Store::open_existing`], which
+    /// follows a writer.
     pub fn open_untouched(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         let conn = connect_untouched(path)?;
-        match schema::inspect_conn(&conn) {
-            Ok(Found::Store { .. } | Found::Cache) => {}
-            Ok(Found::Empty) => return Err(schema::refused(path, "it is empty")),
-            Err(why) => return Err(schema::refused(path, &why)),
+        match reading::checked(&conn, path)? {
+            Found::Store { .. } | Found::Cache => {}
+            Found::Empty => return Err(schema::refused(path, "it is empty")),
         }
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -84,47 +54,15 @@ impl Store {
 /// The read-only connection behind [`Store::open_untouched`], for a look at any SQLite
 /// file (`cache clear` asking whether a file is the cache's) that must change nothing.
 pub(crate) fn connect_untouched(path: &Path) -> Result<Connection> {
-    schema::check_regular(path, "cannot read the store")?;
-    let real = path
-        .canonicalize()
-        .map_err(|e| schema::refused(path, &format!("cannot read it ({e})")))?;
-    let (wal, shm) = (
-        regular(&beside(path, "-wal")),
-        regular(&beside(path, "-shm")),
-    );
-    let query = match (wal, shm) {
-        (false, _) => "immutable=1",
-        (true, true) => "mode=ro",
-        (true, false) => {
-            return Err(schema::refused(
-                path,
-                "it has a write-ahead log without its -shm, and reading it would make one",
-            ))
-        }
-    };
-    let what = format!("cannot read the store {}", path.display());
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(uri(&real, query), flags).map_err(db_error(&what))?;
-    conn.busy_timeout(schema::BUSY_WAIT)
-        .map_err(db_error(&what))?;
-    Ok(conn)
+    reading::connect(path, Touch::Never)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::reading::beside;
+    use crate::store::reading::tests::names;
     use crate::store::Row;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
 
     fn row(id: i32) -> Row {
         Row::new("type", id, None, format!(r#"{{"id":{id}}}"#))
@@ -141,7 +79,7 @@ mod tests {
         assert_eq!(store.stats().unwrap()[0].rows, 2);
         drop(store);
         assert_eq!(names(dir.path()), ["odd ?#%name.db"], "files were made");
-        // What the old way did, so this test can tell the two apart.
+        // What a reader that follows a writer does where it may write: the two differ.
         let store = Store::open_existing(&path).unwrap();
         store.stats().unwrap();
         drop(store);
