@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 
 use super::PgStore;
 use crate::error::Result;
-use crate::store::{sha256_hex, verify, Row, Stored};
+use crate::store::{named, sha256_hex, verify, Row, Stored};
 
 const COLUMNS: &str = "id, name, body, fetched_at, expires_at, sha256";
 
@@ -113,18 +113,23 @@ impl PgStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Every endpoint with stored resources or a list count, sorted.
+    /// Every endpoint with stored resources or a list count, sorted; each checked to be
+    /// an endpoint name, as the SQLite store's ([`crate::store::Store::endpoints`]).
     pub async fn endpoints(&self) -> Result<Vec<String>> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT DISTINCT endpoint FROM asyncdex.resources
-                 UNION SELECT endpoint FROM asyncdex.lists ORDER BY 1",
+                "SELECT endpoint, min(id) FROM (SELECT endpoint, id FROM asyncdex.resources
+                 UNION ALL SELECT endpoint, NULL FROM asyncdex.lists) e
+                 GROUP BY endpoint ORDER BY 1",
                 &[],
             )
             .await
             .map_err(self.error("cannot list endpoints"))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        named(
+            self.describe(),
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        )
     }
 
     /// `(rows, times written)` over every stored resource: equal when each was written

@@ -1,6 +1,14 @@
-//! Reading bodies that are about to be served or exported: each is checked against the
+//! Reading what is about to be served or exported: each body is checked against the
 //! SHA-256 it was stored with, and must be JSON, so a damaged row (a disk error, an edit
 //! behind the store's back) is reported by name, never passed on as if it were data.
+//!
+//! Names are checked too. A store comes from elsewhere as often as not (a copied file, a
+//! PostgreSQL schema any writer may change), and an endpoint is a folder in an export
+//! (`data/api/v2/<endpoint>/`) and a link in a served root: a row whose endpoint is
+//! `../../..` would be written over files outside the export. So every endpoint read from
+//! a store must pass the test a crawl puts an API's answers to
+//! ([`is_endpoint`](crate::crawl::is_endpoint)), or the store is refused, naming the row
+//! ([`named`]).
 
 use bytes::Bytes;
 use rusqlite::{params, OptionalExtension};
@@ -33,6 +41,31 @@ impl Store {
             Some((stored, sha)) => self.verify(endpoint, &stored, &sha).map(|()| Some(stored)),
             None => Ok(None),
         }
+    }
+
+    /// Every endpoint with stored resources or a list count, sorted. Each is checked to
+    /// be an endpoint name ([`is_endpoint`](crate::crawl::is_endpoint)): a store whose
+    /// rows say otherwise (`../..`, edited behind its back) is an error naming the row,
+    /// since an endpoint becomes a folder in an export and a link in a served root.
+    pub fn endpoints(&self) -> Result<Vec<String>> {
+        let found = self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT endpoint, min(id) FROM (SELECT endpoint, id FROM resources
+                 UNION ALL SELECT endpoint, NULL FROM lists) GROUP BY endpoint ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })?;
+        named(&self.label(), found)
+    }
+
+    /// `store FILE` (or `store (memory)`), as its errors name it.
+    pub(super) fn label(&self) -> String {
+        let file = self
+            .path
+            .as_deref()
+            .map_or("(memory)".into(), |p| p.display().to_string());
+        format!("store {file}")
     }
 
     /// [`Store::for_each`], checked as [`Store::get_verified`]: the first damaged row
@@ -74,10 +107,7 @@ impl Store {
     }
 
     fn verify(&self, endpoint: &str, stored: &Stored, sha: &str) -> Result<()> {
-        let file = self
-            .path()
-            .map_or("(memory)".into(), |p| p.display().to_string());
-        verify(&format!("store {file}"), endpoint, stored, sha)
+        verify(&self.label(), endpoint, stored, sha)
     }
 }
 
@@ -99,6 +129,33 @@ pub(crate) fn verify(store: &str, endpoint: &str, stored: &Stored, sha: &str) ->
         return Err(damaged(format!("its body is not JSON ({e})")));
     }
     Ok(())
+}
+
+/// The endpoints a store holds (`store` names it), each with the smallest id stored
+/// under it (`None`: a list count alone), as names, once each is checked to be an
+/// endpoint name. The first that is not refuses the store, naming its row:
+/// `store s.db: resource 1 has endpoint "../.." which is not an endpoint name`.
+pub(crate) fn named(store: &str, found: Vec<(String, Option<i32>)>) -> Result<Vec<String>> {
+    found
+        .into_iter()
+        .map(|(endpoint, id)| {
+            if crate::crawl::is_endpoint(&endpoint) {
+                return Ok(endpoint);
+            }
+            let shown = crate::crawl::quoted(&endpoint);
+            let row = match id {
+                Some(id) => format!("resource {id} has endpoint {shown}"),
+                None => format!("a list count has endpoint {shown}"),
+            };
+            Err(Error::new(
+                ErrorKind::Database,
+                format!(
+                    "{store}: {row} which is not an endpoint name ({})",
+                    crate::crawl::ENDPOINT_RULE
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Stored, String)> {
@@ -126,6 +183,43 @@ impl AsyncStore {
 mod tests {
     use super::super::Row;
     use super::*;
+
+    #[test]
+    fn an_endpoint_that_is_no_endpoint_name_refuses_the_store_naming_its_row() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .put(&[Row::new("type", 1, None, b"{}".to_vec())])
+            .unwrap();
+        assert_eq!(store.endpoints().unwrap(), vec!["type".to_owned()]);
+        store
+            .with(|c| c.execute("UPDATE resources SET endpoint = '../../..'", []))
+            .unwrap();
+        let err = store.endpoints().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "store (memory): resource 1 has endpoint \"../../..\" which is not an endpoint name (lowercase letters, digits and dashes, at most 64)"
+        );
+        store
+            .with(|c| {
+                c.execute_batch("DELETE FROM resources; INSERT INTO lists VALUES ('..', 1, 0)")
+            })
+            .unwrap();
+        let err = store.endpoints().unwrap_err().to_string();
+        assert!(
+            err.contains("store (memory): a list count has endpoint \"..\" which is not"),
+            "{err}"
+        );
+        store
+            .with(|c| {
+                c.execute(
+                    &format!("UPDATE lists SET endpoint = '{}'", "e".repeat(300)),
+                    [],
+                )
+            })
+            .unwrap();
+        let err = store.endpoints().unwrap_err().to_string();
+        assert!(err.len() < 250 && err.contains("…"), "cut: {err}");
+    }
 
     #[test]
     fn a_damaged_body_is_an_error_naming_it_and_an_intact_one_is_served() {

@@ -26,9 +26,10 @@
 mod cache_file;
 mod checked;
 #[cfg(feature = "postgres")]
-pub(crate) use checked::verify;
+pub(crate) use checked::{named, verify};
 mod links;
 mod offloaded;
+mod origin;
 mod reading;
 mod rows;
 mod schema;
@@ -239,17 +240,6 @@ impl Store {
             let mut stmt = conn
                 .prepare_cached("SELECT id, name FROM resources WHERE endpoint = ?1 ORDER BY id")?;
             let rows = stmt.query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect()
-        })
-    }
-
-    /// Every endpoint with stored resources or a list count, sorted.
-    pub fn endpoints(&self) -> Result<Vec<String>> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT endpoint FROM resources UNION SELECT endpoint FROM lists ORDER BY 1",
-            )?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect()
         })
     }

@@ -7,8 +7,9 @@
 //! - stamped with our id: a store;
 //! - stamped with another program's id: refused;
 //! - unstamped and empty (no tables): a new store, stamped when it is created;
-//! - unstamped with exactly a store's tables and columns: a store written before the
-//!   stamp existed, stamped when next opened for writing;
+//! - unstamped with exactly a store's tables and columns (and perhaps the API root it
+//!   holds, see the `origin` module): a store written before the stamp existed, stamped
+//!   when next opened for writing;
 //! - anything else: refused, saying which tables it has.
 //!
 //! A refused file is left byte for byte as it was: no journal mode changed, no table
@@ -183,12 +184,17 @@ pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Stri
             "it belongs to another program (application id {id:#010x})"
         ));
     }
-    let tables = names(
+    let mut tables = names(
         conn,
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
         [],
     )
     .map_err(sqlite)?;
+    // The API root a crawl keeps (the `origin` module) is a store's own table too.
+    let own = |t: &String| TABLES.iter().any(|(name, _)| name == t) || t == super::origin::TABLE;
+    if tables.iter().all(own) {
+        tables.retain(|t| t != super::origin::TABLE);
+    }
     if tables.is_empty() {
         return Ok(Found::Empty);
     }
@@ -295,6 +301,12 @@ mod tests {
         assert_eq!(inspect(&d.join("zero.db")).unwrap(), Found::Empty);
         let legacy = db(d, "legacy.db", SCHEMA);
         assert_eq!(inspect(&legacy).unwrap(), Found::Store { stamped: false });
+        let rooted = db(
+            d,
+            "rooted.db",
+            &format!("{SCHEMA} CREATE TABLE api_root (root TEXT NOT NULL);"),
+        );
+        assert_eq!(inspect(&rooted).unwrap(), Found::Store { stamped: false });
         let stamped = db(
             d,
             "ours.db",

@@ -14,7 +14,7 @@ use asyncdex::http::{HttpOptions, Native};
 use asyncdex::pg::PgStore;
 use asyncdex::source::{Source, Target};
 use asyncdex::store::{AsyncStore, Store};
-use asyncdex::Result;
+use asyncdex::{ErrorKind, Result};
 
 /// How often a crawl without a terminal prints where it stands.
 const LINE_EVERY: Duration = Duration::from_secs(2);
@@ -64,8 +64,20 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         }
         None => {
             check_out(&job.out)?;
-            let out = job.out.clone();
-            let store = offload::once("opening the store", move || Store::open(out)).await??;
+            let (out, root) = (job.out.clone(), api_identity(&job.target));
+            // A store is one API's copy: a crawl from another root into it is refused
+            // here, before anything is fetched (bad input, exit 2).
+            let open = move || {
+                let store = Store::open(out)?;
+                store.claim_root(&root).map_err(|e| match e.kind() {
+                    ErrorKind::InvalidInput => {
+                        asyncdex::Error::invalid_input(format!("{e}: choose another --out"))
+                    }
+                    _ => e,
+                })?;
+                Ok::<_, asyncdex::Error>(store)
+            };
+            let store = offload::once("opening the store", open).await??;
             (
                 Out::Sqlite(AsyncStore::new(store)),
                 job.out.display().to_string(),
@@ -218,6 +230,16 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         interrupted,
         ..Summary::default()
     })
+}
+
+/// What a store crawled from `target` holds: the API root without credentials, or
+/// `embedded` for the embedded mirror (its port changes every run, its data does not; the
+/// name [`Source::cache_name`] gives it).
+fn api_identity(target: &Target) -> String {
+    match target {
+        Target::Embedded(_) => "embedded".to_owned(),
+        Target::Remote(remote) => asyncdex::cache::identity(remote.root()),
+    }
 }
 
 /// Refuses, before SQLite or the source sees it, a store path that names anything but a
