@@ -17,7 +17,9 @@
 //! - the contents go to a new temporary file beside it (created exclusively, so nothing
 //!   planted under its name is followed), which is then renamed over it: a crash leaves
 //!   the old file or the new one, never a torn one, and the temporary file is removed if
-//!   anything fails.
+//!   anything fails;
+//! - a large file is written streaming ([`write_atomic_with`], [`AtomicFile`]): through
+//!   a buffer of [`BUFFER`] bytes into that temporary file, never built whole in memory.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
@@ -36,7 +38,7 @@
 //! assert_eq!(std::fs::read(&db).unwrap(), b"SQLite format 3\0...");
 //! ```
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::Permissions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,22 +46,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, ErrorKind, Result};
 
 mod kind;
+mod streaming;
 pub use kind::{Kind, HEAD};
+pub use streaming::{AtomicFile, BUFFER};
 
 /// Writes `contents` to `path` atomically (a temporary file beside it, then a rename),
 /// refusing anything at `path` that is not a regular file, or a file of another kind
 /// than `contents` ([`Kind`]), and keeping an existing file's permission mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let keep = existing(path)?;
-    let tmp = temp_path(path);
-    let written = write_new(&tmp, contents, keep)
-        .map_err(|e| cannot_write(path, e.to_string()))
-        // Asked last, just before the rename: what is there now is what would be lost.
-        .and_then(|()| check_kind(path, Kind::of(&contents[..contents.len().min(HEAD)])))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| cannot_write(path, e.to_string())));
-    written.inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    write_atomic_with(path, |file| file.write_all(contents))
+}
+
+/// [`write_atomic`] for a file too large to build in memory first: `write` writes it
+/// into an [`AtomicFile`] (through a buffer of [`BUFFER`] bytes), and it is committed if
+/// `write` succeeds. The same refusals, the same atomic rename; a failure while writing
+/// is the same one-line error naming `path`.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("t.svg");
+/// asyncdex::files::write_atomic_with(&path, |file| {
+///     (0..3).try_for_each(|i| write!(file, "<svg id=\"{i}\"/>"))
+/// })
+/// .unwrap();
+/// assert!(std::fs::read_to_string(&path).unwrap().starts_with("<svg id=\"0\"/>"));
+/// ```
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut AtomicFile) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    write(&mut file).map_err(|e| cannot_write(path, e.to_string()))?;
+    file.commit()
 }
 
 /// Refuses to replace the file at `path` unless it is empty, missing, or of `kind`.
@@ -140,16 +159,6 @@ fn cannot_write(path: &Path, why: String) -> Error {
         ErrorKind::Io,
         format!("cannot write {}: {why}", path.display()),
     )
-}
-
-/// Creates `tmp` (never an existing file), writes `contents`, and gives it `mode`.
-fn write_new(tmp: &Path, contents: &[u8], mode: Option<Permissions>) -> std::io::Result<()> {
-    let mut file: File = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    file.write_all(contents)?;
-    if let Some(mode) = mode {
-        file.set_permissions(mode)?;
-    }
-    Ok(())
 }
 
 /// A name beside `path` for its temporary file: hidden, and unique in this process.

@@ -175,20 +175,23 @@ fn group_from(
     log: &asyncdex_engine::events::EventLog,
     label: impl Fn(usize) -> String,
 ) -> crate::timeline::Group {
+    // Span by span into compact bars: a million calls never exist as a million `Bar`s.
+    let mut bars = crate::timeline::Bars::default();
+    let mut i = 0;
+    log.for_each_span(|span| {
+        let retries = span.attempts.get(1..).unwrap_or_default();
+        bars.push(
+            &label(i),
+            span.started(),
+            span.finished,
+            retries,
+            span.status,
+        );
+        i += 1;
+    });
     crate::timeline::Group {
         name,
-        bars: log
-            .spans()
-            .into_iter()
-            .enumerate()
-            .map(|(i, span)| crate::timeline::Bar {
-                label: label(i),
-                start: span.started(),
-                end: span.finished,
-                retries: span.attempts.iter().skip(1).copied().collect(),
-                status: span.status,
-            })
-            .collect(),
+        bars,
         limit: log.limits(),
     }
 }
@@ -213,7 +216,7 @@ impl Pictures {
             crate::timeline::write_file(path, &crate::timeline::svg(title, groups))?;
         }
         if let Some(path) = &self.trace {
-            crate::timeline::write_file(path, &crate::timeline::trace(groups))?;
+            crate::timeline::write_trace_file(path, groups)?;
         }
         Ok(())
     }
