@@ -1,5 +1,6 @@
 //! The client's disk cache: kept while fresh, shared by id and name, 404s remembered
-//! briefly, never kept when the server says not to; async and blocking alike.
+//! briefly, never kept (answers and 404s) when the server says not to; async and blocking
+//! alike.
 
 mod common;
 
@@ -93,27 +94,56 @@ async fn an_expired_entry_goes_back_to_the_network() {
     mirror.stop().await;
 }
 
+/// An async client with a cache in `dir`, of a server that answers `response` twice.
+fn answering_twice(
+    response: &'static str,
+    dir: &std::path::Path,
+) -> (Client<Cached<Native>>, Cache) {
+    let base = common::fixed_server(response, std::time::Duration::ZERO, 2);
+    let cache = Cache::open(dir, &base).unwrap();
+    let transport = Cached::new(
+        Native::new(&HttpOptions::default()).unwrap(),
+        Some(cache.clone()),
+    );
+    (Client::new(&base, transport), cache)
+}
+
 #[tokio::test]
 async fn an_answer_the_server_says_not_to_keep_is_not_kept() {
     const NO_STORE: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store, max-age=600\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{\"id\":1,\"name\":\"tmp\"}\n";
     const NO_MAX_AGE: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{\"id\":1,\"name\":\"tmp\"}\n";
     for response in [NO_STORE, NO_MAX_AGE] {
         let dir = tempfile::tempdir().unwrap();
-        let base = common::fixed_server(response, std::time::Duration::ZERO, 2);
-        let cache = Cache::open(dir.path(), &base).unwrap();
-        let client = Client::new(
-            &base,
-            Cached::new(
-                Native::new(&HttpOptions::default()).unwrap(),
-                Some(cache.clone()),
-            ),
-        );
+        let (client, cache) = answering_twice(response, dir.path());
         for _ in 0..2 {
             assert_eq!(client.name(1).await.unwrap(), "tmp");
         }
         assert_eq!(cache.counts().hits, 0);
         let stats = cache::stats(dir.path()).unwrap();
         assert!(stats.files[0].endpoints.is_empty(), "{stats:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_404_the_server_says_not_to_keep_is_asked_again() {
+    const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n";
+    const REST: &str = "Content-Length: 23\r\nConnection: close\r\n\r\n{\"detail\":\"Not found.\"}";
+    let cases: [(&str, u64); 4] = [
+        ("Cache-Control: no-store\r\n", 0),
+        ("Cache-Control: no-cache\r\n", 0),
+        ("Cache-Control: public, max-age=0\r\n", 0),
+        // Says nothing: remembered for a while, the second call answered from disk.
+        ("", 1),
+    ];
+    for (cache_control, hits) in cases {
+        let response: &'static str = format!("{NOT_FOUND}{cache_control}{REST}").leak();
+        let dir = tempfile::tempdir().unwrap();
+        let (client, cache) = answering_twice(response, dir.path());
+        for _ in 0..2 {
+            let err = client.pokemon(3).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{cache_control:?}: {err}");
+        }
+        assert_eq!(cache.counts().hits, hits, "{cache_control:?}");
     }
 }
 

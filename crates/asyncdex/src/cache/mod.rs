@@ -6,7 +6,8 @@
 //!
 //! - an answer is kept as long as its `Cache-Control: max-age` says (PokeAPI: a day);
 //!   `no-store`, `no-cache` or no `max-age` at all: not kept;
-//! - a 404 is kept for [`NOT_FOUND_TTL`], so a typo is not asked again at once;
+//! - a 404 is kept for [`NOT_FOUND_TTL`] (or its `max-age`, if shorter), so a typo is
+//!   not asked again at once; one that says `no-store` or `no-cache` is not kept;
 //! - a resource is one row, found by id or by name: `pokemon/25` and `pokemon/pikachu`
 //!   share one entry, whichever was asked first;
 //! - lists and anything else that is not `{api}/{resource}/{id or name}/` pass through;
@@ -385,7 +386,16 @@ impl Cache {
                 },
                 None => Ok(()),
             },
-            404 => store.put_miss(endpoint, key, now + NOT_FOUND_TTL.as_millis() as i64),
+            404 => match resp.max_age {
+                // `no-store`, `no-cache`, `max-age=0`: the server forbids keeping it
+                // (RFC 9111: a cache MUST NOT store it).
+                Some(age) if age.is_zero() => Ok(()),
+                // Said nothing: remembered a while; said less than that: as long as it said.
+                age => {
+                    let ttl = age.map_or(NOT_FOUND_TTL, |a| a.min(NOT_FOUND_TTL));
+                    store.put_miss(endpoint, key, now + ttl.as_millis() as i64)
+                }
+            },
             _ => Ok(()),
         }
         .and_then(|()| {

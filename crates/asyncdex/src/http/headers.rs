@@ -52,16 +52,19 @@ impl Head {
     }
 }
 
-/// Parses a `Cache-Control` value into how long a private cache may reuse the answer.
+/// Parses a `Cache-Control` value into how long a private cache may reuse the answer:
+/// `None` when it does not say (no `max-age`), zero when it forbids keeping the answer
+/// (`no-store`, `no-cache`, whatever `max-age` says). A cache tells the two apart: a 404
+/// that says nothing may be remembered a while, one that says `no-store` must not be.
 ///
 /// ```
 /// use std::time::Duration;
 /// use asyncdex::http::parse_max_age;
 /// assert_eq!(parse_max_age("public, max-age=86400, s-maxage=86400"), Some(Duration::from_secs(86400)));
-/// assert_eq!(parse_max_age("no-store, max-age=60"), None);
+/// assert_eq!(parse_max_age("no-store, max-age=60"), Some(Duration::ZERO));
 /// assert_eq!(parse_max_age("public"), None);
 /// assert_eq!(parse_max_age("Max-Age=5"), Some(Duration::from_secs(5)));
-/// assert_eq!(parse_max_age("max-age=5, No-Cache"), None);
+/// assert_eq!(parse_max_age("max-age=5, No-Cache"), Some(Duration::ZERO));
 /// ```
 pub fn parse_max_age(value: &str) -> Option<Duration> {
     let mut max_age = None;
@@ -69,7 +72,7 @@ pub fn parse_max_age(value: &str) -> Option<Duration> {
         let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
         let is = |known: &str| name.eq_ignore_ascii_case(known);
         if is("no-store") || is("no-cache") {
-            return None;
+            return Some(Duration::ZERO);
         }
         if is("max-age") {
             max_age = arg.trim_matches('"').parse().ok().map(Duration::from_secs);
