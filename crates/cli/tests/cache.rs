@@ -262,3 +262,49 @@ fn a_cache_file_set_aside_is_said_and_its_calls_counted_as_the_networks() {
     assert_eq!(stats.status.code(), Some(0), "{}", text(&stats.stderr));
     assert!(text(&stats.stdout).contains("skipped, set aside by a run"));
 }
+
+#[test]
+fn a_cached_body_changed_on_disk_is_dropped_and_fetched_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = BackgroundMirror::start(MirrorConfig::default()).unwrap();
+    let args = [
+        "get",
+        "pokemon/1",
+        "--cache",
+        dir.path().to_str().unwrap(),
+        "--api",
+        mirror.base_url(),
+    ];
+    let first = asyncdex(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(mirror.stats().requests, 1);
+    // One bit of the kept body flipped behind the cache's back.
+    let db = rusqlite::Connection::open(Cache::file_for(dir.path(), mirror.base_url())).unwrap();
+    let mut body: Vec<u8> = db
+        .query_row("SELECT body FROM resources WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    body[10] ^= 1;
+    db.execute("UPDATE resources SET body = ?1 WHERE id = 1", [&body])
+        .unwrap();
+    drop(db);
+    let second = asyncdex(&args);
+    let stderr = text(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        mirror.stats().requests,
+        2,
+        "the damaged entry was fetched again"
+    );
+    assert_eq!(text(&second.stdout), text(&first.stdout));
+    let line = stderr.lines().find(|l| l.starts_with("cache: ")).unwrap();
+    assert!(
+        line.contains("0 answered from disk, 1 from the network"),
+        "{line}"
+    );
+    assert!(line.contains("1 damaged entry dropped"), "{line}");
+    // ...and kept again, intact: the third run is answered from disk.
+    let third = asyncdex(&args);
+    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
+    assert_eq!(mirror.stats().requests, 2);
+    assert_eq!(text(&third.stdout), text(&first.stdout));
+}

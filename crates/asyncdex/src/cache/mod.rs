@@ -17,6 +17,8 @@
 //! - each API root has a file of its own, named so that no two roots share one, and the
 //!   file knows its root ([`name`]); a file that is garbage is set aside once, and a file
 //!   removed during a run is noticed (the `open` module);
+//! - a body is checked against its SHA-256 before it is served; a damaged one is
+//!   dropped and fetched again (the `checked` module), and counted ([`Counts::damaged`]);
 //! - a file holds at most [`DEFAULT_BUDGET`] bytes, and an answer is fresh for at most
 //!   [`MAX_AGE_CAP`] ([`budget`]).
 //!
@@ -46,6 +48,7 @@ use std::time::Duration;
 
 pub mod budget;
 mod cached;
+mod checked;
 mod files;
 mod mode;
 pub mod name;
@@ -74,6 +77,9 @@ pub struct Counts {
     pub hits: u64,
     /// Sent to the network.
     pub misses: u64,
+    /// Found damaged on disk (not the body written), dropped and sent to the network:
+    /// counted among the misses too.
+    pub damaged: u64,
 }
 
 /// What became of a cache's file, for the line that closes a run.
@@ -111,6 +117,7 @@ struct Inner {
     base: String,
     hits: AtomicU64,
     misses: AtomicU64,
+    damaged: AtomicU64,
 }
 
 impl Inner {
@@ -206,6 +213,7 @@ impl Cache {
             base: base.trim_end_matches('/').to_owned(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            damaged: AtomicU64::new(0),
         };
         if let Err(e) = &opened {
             inner.give_up_because(unusable::reason(&inner.path, e));
@@ -234,6 +242,7 @@ impl Cache {
         Counts {
             hits: self.inner.hits.load(Ordering::Relaxed),
             misses: self.inner.misses.load(Ordering::Relaxed),
+            damaged: self.inner.damaged.load(Ordering::Relaxed),
         }
     }
 
@@ -317,14 +326,18 @@ impl Cache {
             return Lookup::Bypass;
         };
         let now = now_ms();
-        let hit = match store.get(&endpoint, &key) {
-            Ok(Some(row)) if row.expires_at.is_some_and(|t| t > now) => Some(Response {
+        let hit = match checked::read(store, &endpoint, &key, now) {
+            Ok(checked::Read::Fresh(body)) => Some(Response {
                 status: 200,
                 retry_after: None,
                 max_age: None,
-                body: rebase(&row.body, &self.inner.base),
+                body: rebase(&body, &self.inner.base),
             }),
-            Ok(_) => match store.get_miss(&endpoint, &key) {
+            Ok(checked::Read::Damaged) => {
+                self.inner.damaged.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Ok(checked::Read::Absent) => match store.get_miss(&endpoint, &key) {
                 Ok(Some(until)) if until > now => Some(Response {
                     status: 404,
                     retry_after: None,

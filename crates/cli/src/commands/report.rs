@@ -248,10 +248,15 @@ pub fn print_cache(
             "; the cache file was removed during the run: later answers were not kept".into()
         }
     };
+    let plural = if c.damaged == 1 { "entry" } else { "entries" };
+    let damaged = (c.damaged > 0)
+        .then(|| format!("; {} damaged {plural} dropped and fetched again", c.damaged));
     writeln!(
         err,
-        "cache: {} answered from disk, {} from the network{file}{aside}",
-        c.hits, c.misses
+        "cache: {} answered from disk, {} from the network{file}{}{aside}",
+        c.hits,
+        c.misses,
+        damaged.unwrap_or_default()
     )
 }
 
