@@ -101,6 +101,9 @@ impl Target {
         if url.port() == Some(0) {
             return Err(bad("port 0 is no server's port"));
         }
+        if has_empty_port(api) {
+            return Err(bad("its port is empty: give one, or leave the colon out"));
+        }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("an API root has no query or fragment"));
         }
@@ -128,12 +131,28 @@ impl Target {
 /// `http:\\ok` all parse as the host `ok`, so a root that lost its host by a typo would
 /// send every call (and name a cache file) after the first word of its path.
 fn names_host(api: &str) -> bool {
-    let Some((_, rest)) = api.split_once("://") else {
-        return false;
-    };
+    host_port(api).is_some_and(|h| !(h.is_empty() || h.starts_with(':')))
+}
+
+/// Whether `api` ends its host with a colon and no port (`http://h:/api/v2`). The URL
+/// standard reads that as the scheme's default port, but one HTTP backend refuses such a
+/// root and another goes to port 80: a root says its port, or leaves the colon out.
+fn has_empty_port(api: &str) -> bool {
+    host_port(api).is_some_and(|h| h.ends_with(':'))
+}
+
+/// The `host[:port]` written in `api` between its `scheme://` (and any `user@`) and the
+/// path; `None` without a `://`.
+fn host_port(api: &str) -> Option<&str> {
+    let (_, rest) = api.split_once("://")?;
     let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    !(host_port.is_empty() || host_port.starts_with(':'))
+    Some(authority.rsplit_once('@').map_or(authority, |(_, h)| h))
+}
+
+/// Whether a connection to `ip` stays on this machine: a loopback address, or the
+/// unspecified address (which the system connects to itself).
+fn reaches_this_machine(ip: std::net::IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified()
 }
 
 /// An open source of data: an API root URL, and the mirror behind it if it is ours.
@@ -210,6 +229,9 @@ impl Source {
     }
 
     /// Whether calls stay on this machine (the embedded mirror, `localhost`, `127.0.0.1`).
+    ///
+    /// The unspecified addresses (`0.0.0.0`, `0`, `[::]`) count too: connecting to one
+    /// reaches this machine, as does an IPv4-mapped loopback (`[::ffff:127.0.0.1]`).
     pub fn is_loopback(&self) -> bool {
         let Ok(url) = reqwest::Url::parse(&self.base_url) else {
             return false;
@@ -219,7 +241,7 @@ impl Source {
         host == "localhost"
             || ip
                 .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+                .is_ok_and(|ip| reaches_this_machine(ip.to_canonical()))
     }
 
     /// Stops the embedded mirror, if any (requests in progress get half a second).
@@ -247,7 +269,7 @@ mod tests {
         for good in [
             "http://h/api/v2",
             "http://[::1]:8/api/v2",
-            "https://u:p@h:/api/v2",
+            "https://u:p@h/api/v2",
         ] {
             assert!(parse(good).is_ok(), "{good}");
         }
@@ -266,6 +288,16 @@ mod tests {
         assert!(remote("http://[::1]:9/api/v2").is_loopback());
         assert!(!remote("https://pokeapi.co/api/v2").is_loopback());
         assert!(!remote("http://10.0.0.1/api/v2").is_loopback());
+        for this_machine in [
+            "http://0.0.0.0:8/api/v2",
+            "http://0:8/api/v2",
+            "http://[::]:8/api/v2",
+            "http://[::ffff:127.0.0.1]:8/api/v2",
+            "http://127.3.4.5/api/v2",
+        ] {
+            assert!(remote(this_machine).is_loopback(), "{this_machine}");
+        }
+        assert!(!remote("http://[::ffff:10.0.0.1]/api/v2").is_loopback());
         for bad in [
             "",
             "localhost:8000",
@@ -278,6 +310,9 @@ mod tests {
             "http://u:p@/ok/api/v2",
             "http://:8000/api/v2",
             "http://127.0.0.1:0/api/v2",
+            "http://127.0.0.1:/x/api/v2",
+            "https://u:p@h:/api/v2",
+            "http://[::1]:/api/v2",
             "http://x/api?q=1",
             "::",
             "http://u:%zz@h/api/v2",
