@@ -223,12 +223,23 @@ pub fn store_path(s: &str) -> Result<PathBuf, String> {
 }
 
 /// Parses `export --to`: a folder, or a name for one in a folder that exists; a path
-/// that is already something else (a file, a FIFO) is refused, naming what it is.
+/// that is already something else (a file, a FIFO) is refused, naming what it is. A
+/// symbolic link is refused even to a folder, as export never writes through one (and
+/// `link/` is the link too: a trailing `/` would otherwise have the system follow it).
 pub fn export_dir(s: &str) -> Result<PathBuf, String> {
     if s.is_empty() {
         return Err("give a folder".into());
     }
     let path = PathBuf::from(s);
+    let named = Path::new(match s.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    });
+    if std::fs::symlink_metadata(named).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!(
+            "{s} is a symbolic link: export never writes through one (give the folder itself)"
+        ));
+    }
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_dir() => return Ok(path),
         Ok(meta) if meta.is_file() => return Err(format!("{s} is a file, not a folder")),

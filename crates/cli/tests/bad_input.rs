@@ -183,6 +183,17 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "--api: invalid API root \"http://127.0.0.1:0/x\": port 0 is no server's port",
         ),
         Case::usage(
+            "api with an empty port",
+            &["get", "1", "--api", "http://127.0.0.1:/x/api/v2"],
+            "--api: invalid API root \"http://127.0.0.1:/x/api/v2\": its port is empty: give one, or leave the colon out",
+        )
+        .in_one_line(),
+        Case::usage(
+            "blocking's api with an empty port",
+            &["names", "1", "--mode", "sequential", "--ids", "1-2", "--api", "http://127.0.0.1:/x/api/v2"],
+            "its port is empty",
+        ),
+        Case::usage(
             "blocking's api on port 0",
             &["blocking", "--api", "http://localhost:0/api/v2"],
             "port 0 is no server's port",
@@ -593,6 +604,8 @@ fn crawl_and_export_report_bad_input_in_one_line() {
         .status()
         .unwrap();
     assert!(made.success());
+    std::fs::create_dir(dir.path().join("realdir")).unwrap();
+    std::os::unix::fs::symlink("realdir", dir.path().join("linkdir")).unwrap();
     let cases = [
         Case::usage(
             "resource name with a non-ASCII letter",
@@ -647,6 +660,17 @@ fn crawl_and_export_report_bad_input_in_one_line() {
             "afile is a file, not a folder",
         ),
         Case::usage(
+            "an export through a symbolic link to a folder",
+            &["export", "--from", "x.db", "--to", "linkdir"],
+            "linkdir is a symbolic link: export never writes through one",
+        )
+        .in_one_line(),
+        Case::usage(
+            "an export through a symbolic link, written with a trailing slash",
+            &["export", "--from", "x.db", "--to", "linkdir/"],
+            "linkdir/ is a symbolic link",
+        ),
+        Case::usage(
             "an export from a folder",
             &["export", "--from", ".", "--to", "out"],
             "cannot export .: it is a directory, not a store file",
@@ -676,6 +700,10 @@ fn crawl_and_export_report_bad_input_in_one_line() {
     ];
     run_table(&cases, Some(dir.path()));
     assert!(!db.exists(), "a refused crawl created {}", db.display());
+    let through = std::fs::read_dir(dir.path().join("realdir"))
+        .unwrap()
+        .count();
+    assert_eq!(through, 0, "a refused export wrote through the link");
 }
 
 /// A file written at the end of a run (`--plot`, `--timeline`, `--trace`) is checked when
