@@ -7,9 +7,9 @@ mod common;
 
 use common::binary::{asyncdex, text};
 
-/// Crawls the embedded mirror's types into `out`: 21 of them.
-fn crawl_types(out: &std::path::Path) {
-    let got = asyncdex(&[
+/// Runs a crawl of the embedded mirror's types into `out`: 21 of them.
+fn crawl_types_run(out: &std::path::Path) -> std::process::Output {
+    asyncdex(&[
         "crawl",
         "--resources",
         "type",
@@ -17,8 +17,26 @@ fn crawl_types(out: &std::path::Path) {
         "0",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// Crawls the embedded mirror's types into `out`, which must succeed.
+fn crawl_types(out: &std::path::Path) {
+    let got = crawl_types_run(out);
     assert!(got.status.success(), "{}", text(&got.stderr));
+}
+
+/// Runs a crawl of the types of `api` into `out`.
+fn crawl_api(api: &str, out: &std::path::Path) -> std::process::Output {
+    asyncdex(&[
+        "crawl",
+        "--resources",
+        "type",
+        "--api",
+        api,
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 /// Every file under `dir` and its bytes, by path.
@@ -113,15 +131,7 @@ fn a_crawl_of_another_api_into_a_store_is_refused_before_it_fetches() {
     assert_eq!(count(), 21);
     // Nothing listens there: a crawl that fetched anything would fail otherwise.
     let api = "http://127.0.0.1:9/api/v2";
-    let got = asyncdex(&[
-        "crawl",
-        "--resources",
-        "type",
-        "--api",
-        api,
-        "--out",
-        db.to_str().unwrap(),
-    ]);
+    let got = crawl_api(api, &db);
     assert_eq!(got.status.code(), Some(2), "{}", text(&got.stderr));
     assert_eq!(
         one_error_line(&got.stderr),
@@ -133,4 +143,51 @@ fn a_crawl_of_another_api_into_a_store_is_refused_before_it_fetches() {
     assert_eq!(count(), 21, "the store's list count was overwritten");
     // The same API again resumes it, as it always did.
     crawl_types(&db);
+}
+
+#[test]
+fn a_crawl_that_fetched_nothing_does_not_bind_its_store_to_its_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n2.db");
+    // Nothing listens there: the crawl fails having fetched nothing.
+    let got = crawl_api("http://127.0.0.1:1/x/api/v2", &db);
+    assert_eq!(got.status.code(), Some(1), "{}", text(&got.stderr));
+    // The corrected crawl takes the store, and now holds it.
+    crawl_types(&db);
+    let root: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT root FROM api_root", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(root, "embedded");
+}
+
+#[test]
+fn a_damaged_root_record_in_a_store_with_data_is_one_line_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    crawl_types(&db);
+    for (rows, why) in [
+        (
+            "INSERT INTO api_root VALUES ('http://other/api/v2')",
+            "it has more than one row",
+        ),
+        ("UPDATE api_root SET root = ''", "its root is empty"),
+        ("UPDATE api_root SET root = x'00ff'", "its root is not text"),
+    ] {
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&db, &copy).unwrap();
+        rusqlite::Connection::open(&copy)
+            .unwrap()
+            .execute_batch(rows)
+            .unwrap();
+        let got = crawl_types_run(&copy);
+        assert_eq!(got.status.code(), Some(1), "{}", text(&got.stderr));
+        assert_eq!(
+            one_error_line(&got.stderr),
+            format!(
+                "error: store {}: its API root record is damaged ({why})",
+                copy.display()
+            )
+        );
+    }
 }

@@ -13,21 +13,34 @@
 //! one made before the stamp existed (it holds no root), whatever it holds: the first
 //! root that writes it after is taken as its own.
 //!
+//! The stamp protects data, not the file: a store that holds nothing an API answered (no
+//! resource, no list count, no remembered 404) takes the root of whichever crawl claims
+//! it, re-stamped, and the failures the old root left are dropped with it. So a crawl of
+//! a mistyped or unreachable root, which fetched nothing, does not bind its file to that
+//! root. (Two crawls of two roots into one empty file at once: the second takes it before
+//! the first has stored anything. One file is one crawl's copy.)
+//!
+//! The record is read for its shape, since a store may be a copied or edited file:
+//! exactly one row, a root that is non-empty text. Anything else (two roots, an empty
+//! one, bytes) is a damaged record ([`Database`](crate::ErrorKind::Database)), not a
+//! root to compare with, in a store that holds data.
+//!
 //! ```
 //! use asyncdex::store::Store;
 //!
 //! let store = Store::open_in_memory()?;
 //! store.claim_root("http://127.0.0.1:8000/api/v2")?;
 //! store.claim_root("http://127.0.0.1:8000/api/v2")?; // the same root: resumed
-//! let err = store.claim_root("embedded").unwrap_err();
-//! assert_eq!(err.to_string(), "store (memory) holds http://127.0.0.1:8000/api/v2, not embedded");
+//! store.claim_root("embedded")?; // nothing stored yet: re-stamped
+//! assert_eq!(store.api_root()?.as_deref(), Some("embedded"));
 //! # Ok::<(), asyncdex::Error>(())
 //! ```
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::Store;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The table that keeps the root: one row, made by the first crawl into the store.
 pub(super) const TABLE: &str = "api_root";
@@ -35,50 +48,88 @@ pub(super) const TABLE: &str = "api_root";
 /// The longest stored root a refusal shows, in characters.
 const SHOWN: usize = 200;
 
+/// What a store's root record says.
+enum Stamp {
+    /// No record: a new store, or one made before the stamp existed.
+    None,
+    /// The root it holds.
+    Root(String),
+    /// A record of another shape, and what is wrong with it.
+    Damaged(&'static str),
+}
+
+/// Reads the record and checks its shape: exactly one row of non-empty text.
+fn stamp(conn: &Connection) -> rusqlite::Result<Stamp> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [TABLE],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(Stamp::None);
+    }
+    let mut rows = conn.prepare(&format!("SELECT root FROM {TABLE} LIMIT 2"))?;
+    let rows = rows
+        .query_map([], |r| r.get::<_, Value>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(match rows.as_slice() {
+        [Value::Text(root)] if !root.is_empty() => Stamp::Root(root.clone()),
+        [Value::Text(_)] => Stamp::Damaged("its root is empty"),
+        [_] => Stamp::Damaged("its root is not text"),
+        [] => Stamp::Damaged("it has no row"),
+        _ => Stamp::Damaged("it has more than one row"),
+    })
+}
+
 impl Store {
-    /// The API root this store holds ([`Store::claim_root`]), if one claimed it.
+    /// The API root this store holds ([`Store::claim_root`]), if one claimed it. A
+    /// record of another shape is an error of kind [`Database`](ErrorKind::Database).
     pub fn api_root(&self) -> Result<Option<String>> {
-        self.with(|conn| {
-            let exists: bool = conn.query_row(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [TABLE],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                return Ok(None);
-            }
-            conn.query_row(&format!("SELECT root FROM {TABLE} LIMIT 1"), [], |r| {
-                r.get(0)
-            })
-            .optional()
-        })
+        match self.with(|conn| stamp(conn))? {
+            Stamp::None => Ok(None),
+            Stamp::Root(root) => Ok(Some(root)),
+            Stamp::Damaged(why) => Err(self.damaged(why)),
+        }
     }
 
     /// Makes this the store of the API `root` (an [`identity`](crate::cache::identity):
     /// no credentials), or checks that it is: a store that holds no root yet takes this
-    /// one; a store of another root is an error of kind
-    /// [`InvalidInput`](crate::ErrorKind::InvalidInput), `store s.db holds A, not B`,
-    /// and nothing in it changes. Call it before a crawl fetches anything.
+    /// one, and so does one that holds no data (re-stamped); a store with data of another
+    /// root is an error of kind [`InvalidInput`](ErrorKind::InvalidInput),
+    /// `store s.db holds A, not B`, and one with data and a damaged record an error of
+    /// kind [`Database`](ErrorKind::Database); in both, nothing in it changes. Call it
+    /// before a crawl fetches anything.
     pub fn claim_root(&self, root: &str) -> Result<()> {
         let held = self.with(|conn| {
             // Taken for writing first: two crawls claiming one new store take turns.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {TABLE} (root TEXT NOT NULL)"
-            ))?;
-            let held: Option<String> = tx
-                .query_row(&format!("SELECT root FROM {TABLE} LIMIT 1"), [], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if held.is_none() {
+            let held = stamp(&tx)?;
+            let holds_data: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM lists)
+                     OR EXISTS (SELECT 1 FROM misses)",
+                [],
+                |r| r.get(0),
+            )?;
+            let take = match &held {
+                Stamp::None => true,
+                Stamp::Root(held) => held != root && !holds_data,
+                Stamp::Damaged(_) => !holds_data,
+            };
+            if take {
+                if !matches!(held, Stamp::None) {
+                    // What the old root failed to answer is not this root's to retry.
+                    tx.execute_batch(&format!("DELETE FROM {TABLE}; DELETE FROM failures;"))?;
+                }
+                tx.execute_batch(&format!(
+                    "CREATE TABLE IF NOT EXISTS {TABLE} (root TEXT NOT NULL)"
+                ))?;
                 tx.execute(&format!("INSERT INTO {TABLE} (root) VALUES (?1)"), [root])?;
             }
             tx.commit()?;
-            Ok(held)
+            Ok((!take).then_some(held))
         })?;
         match held {
-            Some(held) if held != root => {
+            Some(Stamp::Root(held)) if held != root => {
                 // Whatever a copied file holds is shown on one line, cut.
                 let mut shown: String = held.chars().take(SHOWN).collect();
                 shown = shown.escape_debug().to_string();
@@ -90,14 +141,37 @@ impl Store {
                     self.label()
                 )))
             }
+            Some(Stamp::Damaged(why)) => Err(self.damaged(why)),
             _ => Ok(()),
         }
+    }
+
+    /// The error of a root record of another shape: the file is not what it says.
+    fn damaged(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Database,
+            format!("{}: its API root record is damaged ({why})", self.label()),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One list count, as a crawl stores it: data the stamp protects.
+    fn store_a_list(store: &Store) {
+        store
+            .with(|c| c.execute("INSERT INTO lists VALUES ('type', 21, 0)", []))
+            .unwrap();
+    }
+
+    /// Replaces the root record with `rows` (SQL values).
+    fn plant(store: &Store, rows: &str) {
+        store
+            .with(|c| c.execute_batch(&format!("DELETE FROM {TABLE}; {rows}")))
+            .unwrap();
+    }
 
     #[test]
     fn the_first_root_is_kept_and_another_is_refused_leaving_it() {
@@ -106,6 +180,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.api_root().unwrap(), None, "no root before a crawl");
         store.claim_root("http://a/api/v2").unwrap();
+        store_a_list(&store);
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(
@@ -114,7 +189,7 @@ mod tests {
         );
         store.claim_root("http://a/api/v2").unwrap();
         let err = store.claim_root("http://b/api/v2").unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert_eq!(
             err.to_string(),
             format!(
@@ -131,9 +206,89 @@ mod tests {
     }
 
     #[test]
+    fn a_store_with_no_data_takes_the_next_root_and_one_row_keeps_it() {
+        let store = Store::open_in_memory().unwrap();
+        store.claim_root("http://127.0.0.1:1/x/api/v2").unwrap();
+        store
+            .with(|c| {
+                c.execute(
+                    "INSERT INTO failures VALUES ('type', 1, 'refused', 1, 0)",
+                    [],
+                )
+            })
+            .unwrap();
+        store.claim_root("embedded").unwrap();
+        assert_eq!(store.api_root().unwrap().as_deref(), Some("embedded"));
+        let failures: i64 = store
+            .with(|c| c.query_row("SELECT count(*) FROM failures", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(failures, 0, "the old root's failures were kept");
+        let rows: i64 = store
+            .with(|c| c.query_row(&format!("SELECT count(*) FROM {TABLE}"), [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(rows, 1, "re-stamped, not stamped twice");
+
+        // One stored resource is data: the stamp holds.
+        store
+            .with(|c| {
+                c.execute(
+                    "INSERT INTO resources (endpoint, id, url, status, body, sha256, fetched_at)
+                     VALUES ('type', 1, 'u', 200, x'7b7d', 'h', 0)",
+                    [],
+                )
+            })
+            .unwrap();
+        let err = store.claim_root("http://b/api/v2").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(store.api_root().unwrap().as_deref(), Some("embedded"));
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_with_data_and_replaced_without() {
+        let shapes = [
+            (
+                "INSERT INTO api_root VALUES ('embedded'), ('http://o/api/v2');",
+                "it has more than one row",
+            ),
+            ("INSERT INTO api_root VALUES ('');", "its root is empty"),
+            (
+                "INSERT INTO api_root VALUES (x'00ff');",
+                "its root is not text",
+            ),
+            ("", "it has no row"),
+        ];
+        for (rows, why) in shapes {
+            let store = Store::open_in_memory().unwrap();
+            store.claim_root("embedded").unwrap();
+            store_a_list(&store);
+            plant(&store, rows);
+            let want = format!("store (memory): its API root record is damaged ({why})");
+            for err in [
+                store.claim_root("embedded").unwrap_err(),
+                store.api_root().unwrap_err(),
+            ] {
+                assert_eq!(err.kind(), ErrorKind::Database, "{err}");
+                assert_eq!(err.to_string(), want);
+            }
+
+            // Without data there is nothing to protect: the record is made anew.
+            let empty = Store::open_in_memory().unwrap();
+            empty.claim_root("x").unwrap();
+            plant(&empty, rows);
+            empty.claim_root("embedded").unwrap();
+            assert_eq!(
+                empty.api_root().unwrap().as_deref(),
+                Some("embedded"),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
     fn a_hostile_stored_root_is_shown_on_one_line_and_cut() {
         let store = Store::open_in_memory().unwrap();
         store.claim_root("x").unwrap();
+        store_a_list(&store);
         let planted = format!("evil\nroot{}", "r".repeat(500));
         store
             .with(|c| c.execute(&format!("UPDATE {TABLE} SET root = ?1"), [&planted]))
