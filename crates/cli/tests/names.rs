@@ -82,6 +82,37 @@ fn names_prints_the_names_and_the_three_mode_table() {
 }
 
 #[test]
+fn the_sizing_line_names_only_the_modes_that_ran() {
+    let sizing = |mode: &str| {
+        let mut args = vec!["names", "3", "--seed", "9", "--mode", mode];
+        args.extend(FAST);
+        let out = asyncdex(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let all = sizing("all");
+    assert!(
+        all.contains("threads: a pool of ") && all.contains("; async: at most "),
+        "{all}"
+    );
+    let one = sizing("async");
+    assert!(
+        one.contains("async: at most ") && !one.contains("a pool of"),
+        "{one}"
+    );
+    let one = sizing("threads");
+    assert!(
+        one.contains("threads: a pool of ") && !one.contains("in flight"),
+        "{one}"
+    );
+    let one = sizing("sequential");
+    assert!(
+        !one.contains("a pool of") && !one.contains("in flight"),
+        "{one}"
+    );
+}
+
+#[test]
 fn names_draws_a_timeline_and_a_trace_with_one_bar_per_call() {
     let dir = tempfile::tempdir().unwrap(); // removed on drop, even when an assertion fails
     let (svg, trace) = (dir.path().join("t.svg"), dir.path().join("t.json"));

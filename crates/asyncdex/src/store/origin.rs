@@ -130,7 +130,9 @@ impl Store {
         })?;
         match held {
             Some(Stamp::Root(held)) if held != root => {
-                // Whatever a copied file holds is shown on one line, cut.
+                // Whatever a copied file holds is shown on one line, cut, and never with
+                // a password (a stamp is written without one; a planted one may not be).
+                let held = crate::http::redact_url(&held);
                 let mut shown: String = held.chars().take(SHOWN).collect();
                 shown = shown.escape_debug().to_string();
                 if held.chars().count() > SHOWN {
@@ -296,5 +298,23 @@ mod tests {
         let err = store.claim_root("embedded").unwrap_err().to_string();
         assert!(!err.contains('\n') && err.contains("evil\\nroot"), "{err}");
         assert!(err.len() < 300 && err.contains('…'), "{err}");
+    }
+
+    #[test]
+    fn a_planted_password_in_the_stamp_is_never_shown() {
+        let store = Store::open_in_memory().unwrap();
+        store.claim_root("x").unwrap();
+        store_a_list(&store);
+        store
+            .with(|c| {
+                c.execute(
+                    &format!("UPDATE {TABLE} SET root = ?1"),
+                    ["http://ash:hunter2@127.0.0.1:9/api/v2"],
+                )
+            })
+            .unwrap();
+        let err = store.claim_root("embedded").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("http://ash:***@127.0.0.1:9/api/v2"), "{err}");
     }
 }

@@ -195,18 +195,24 @@ fn print_table(
             s.rate(run.wall)
         )?;
     }
-    if job.modes.contains(&Mode::Threads) || job.modes.contains(&Mode::Async) {
-        writeln!(
-            out,
-            "\nthreads: a pool of {} threads; async: at most {} requests in flight{}",
-            job.plan.threads,
-            job.plan.concurrency,
-            if job.plan.policy.adaptive.is_some() {
-                " (-c auto: the limit is found as the run goes)"
-            } else {
-                ""
-            }
-        )?;
+    // How the modes that ran were sized: only those (a flag for one that did not run is
+    // refused before the run).
+    let mut sized = Vec::new();
+    if job.modes.contains(&Mode::Threads) {
+        sized.push(format!("threads: a pool of {} threads", job.plan.threads));
+    }
+    if job.modes.contains(&Mode::Async) {
+        let auto = match job.plan.policy.adaptive {
+            Some(_) => " (-c auto: the limit is found as the run goes)",
+            None => "",
+        };
+        sized.push(format!(
+            "async: at most {} requests in flight{auto}",
+            job.plan.concurrency
+        ));
+    }
+    if !sized.is_empty() {
+        writeln!(out, "\n{}", sized.join("; "))?;
     }
     Ok(())
 }
