@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::files::{header, Header};
 use crate::error::Error;
+use crate::files::access::{io_words, writable};
 use crate::store::{APPLICATION_ID, CACHE_APPLICATION_ID};
 
 /// Why the cache file at `path` could not be used, opening it having failed with `e`.
@@ -64,33 +65,6 @@ fn folder_reason(folder: &Path) -> Option<String> {
             io_words(&e)
         )
     })
-}
-
-/// An I/O error in words, without its OS number where plain words say it.
-fn io_words(e: &std::io::Error) -> String {
-    match e.kind() {
-        Io::PermissionDenied => "permission denied".into(),
-        Io::ReadOnlyFilesystem => "the file system is read-only".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Whether this process may make files in `folder` (`access(2)`: its own user's rights).
-#[cfg(unix)]
-fn writable(folder: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(folder.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(Io::InvalidInput))?;
-    // SAFETY: `path` is a NUL-terminated string that lives across the call.
-    match unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } {
-        0 => Ok(()),
-        _ => Err(std::io::Error::last_os_error()),
-    }
-}
-
-#[cfg(not(unix))]
-fn writable(_folder: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// The name of the kernel's virtual file system `folder` is on (`proc`, `sysfs`), if it

@@ -45,6 +45,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
+#[cfg(feature = "store")]
+pub(crate) mod access;
 mod kind;
 mod streaming;
 pub use kind::{Kind, HEAD};

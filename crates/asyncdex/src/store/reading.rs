@@ -41,6 +41,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::schema::{self, Found};
 use super::{db_error, waiting, Store};
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::access::{io_words, writable};
 
 /// How a store is opened to be read, from what lies beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,34 +221,6 @@ fn uri(path: &Path, query: &str) -> String {
     out.push('?');
     out.push_str(query);
     out
-}
-
-/// An I/O error in words, without its OS number where plain words say it.
-fn io_words(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Whether this process may make files in `folder` (`access(2)`, with its own user's
-/// rights; a read-only mount says so).
-#[cfg(unix)]
-fn writable(folder: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(folder.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    // SAFETY: `path` is a NUL-terminated string that lives across the call.
-    match unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } {
-        0 => Ok(()),
-        _ => Err(std::io::Error::last_os_error()),
-    }
-}
-
-#[cfg(not(unix))]
-fn writable(_folder: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
