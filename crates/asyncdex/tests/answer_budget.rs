@@ -2,8 +2,8 @@
 //! their answers, and past the budget the server says "come back in a second" (503,
 //! `Retry-After: 1`) instead of holding more; once they go, it answers again.
 
-mod common;
-mod h2_client;
+use crate::common;
+use crate::h2_client;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Both backends, and the blocking one offloaded, answer alike against the mirror, and
 //! every failure comes back as the right kind of error.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! ureq offloaded, the direct hyper path over HTTP/1.1 and HTTP/2, reqwest over both) to
 //! the origin it came with, and to no other.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! An export asked to stop halfway leaves the target as it was, and exports racing into
 //! one folder each land whole: the folder ends as one of them wrote it, never a mix.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

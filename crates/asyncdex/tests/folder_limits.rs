@@ -3,8 +3,8 @@
 //! unread), a list past its cap refuses the folder when it is opened, and list pages other
 //! than the default one are not kept compressed.
 
-mod common;
-mod h2_client;
+use crate::common;
+use crate::h2_client;
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! names, a count of 10^12 over two entries) is counted in the manifest with its reason;
 //! none fails the rest. A draw's list is bounded too.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

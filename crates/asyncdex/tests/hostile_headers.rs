@@ -2,7 +2,7 @@
 //! knowledge): every backend stops at `MAX_RESPONSE_HEADERS` (64 KiB) with one line,
 //! instead of holding whatever the server sends; headers under the bound are fine.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! non-JSON answer, an absurd timeout. Each guard is one row of tests: the same assertion
 //! for every backend.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! read whole or that are not files at all. Each test asserts the bound holds and says
 //! what crossed it.
 
-mod h2_client;
+use crate::h2_client;
 
 use std::time::{Duration, Instant};
 

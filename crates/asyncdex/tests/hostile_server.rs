@@ -3,7 +3,7 @@
 //! sets small limits so the guard acts within the test's time, and asserts the server
 //! still answers.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! program's database where a store was expected, garbage where the cache keeps its file,
 //! a stored body changed behind the store's back.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! alike: credentials in the URL (sent as basic authentication, never shown), and
 //! redirects (followed, bounded, credentials kept only on the same host).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! client that asks for more than its share at once waits for its own answers instead of
 //! being turned away.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

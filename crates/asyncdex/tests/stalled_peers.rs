@@ -3,7 +3,7 @@
 //! hostile pass's 36 peers, scaled down: 24 loopback addresses, each an HTTP/2 connection
 //! whose receive window is 0, asking for list pages and reading nothing.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `-c auto`: against the embedded mirror with a capacity, the limit finds it, the summary
 //! says where it settled, the timeline draws it and the trace carries it.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, text};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! run that fails on the way (not found, timed out, refused, not JSON) exits 1 and says
 //! why. Neither ever panics.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

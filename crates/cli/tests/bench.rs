@@ -4,7 +4,7 @@
 //! `names` prints, one `error:` line when no call succeeded, and the exit code the README
 //! gives (1 all failed, 3 some).
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

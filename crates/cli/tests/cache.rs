@@ -2,7 +2,7 @@
 //! briefly, never kept (answers and 404s) when the server says not to; async and blocking
 //! alike.
 
-mod common;
+use crate::common;
 
 use asyncdex::cache::{self, Cache, Cached};
 use asyncdex::http::{Blocking, HttpOptions, Native};

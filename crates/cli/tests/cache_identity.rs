@@ -2,7 +2,7 @@
 //! read alike included), never a crawl store nor a link, never taken for a store, bounded
 //! in bytes and in freshness, garbage set aside once, a removal during a run said.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! (exit 2, one line, before the run); a cache file the run cannot use is named in the
 //! run's closing `cache:` line with the reason, and the run goes on without it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

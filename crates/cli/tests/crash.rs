@@ -2,7 +2,7 @@
 //! store without duplicates or torn rows, and Ctrl-C (SIGINT) stops a crawl or a names
 //! run promptly, keeps what arrived, says what is missing and exits 130.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

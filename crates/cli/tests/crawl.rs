@@ -2,7 +2,7 @@
 //! what was expected, stored, skipped and failed), failures fetched again on a rerun,
 //! links followed within the chosen resources, damaged rows never counted as stored.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

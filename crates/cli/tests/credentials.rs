@@ -4,7 +4,7 @@
 //! crawl pages a list like any other (its `next` never carries the credentials, and the
 //! root it is compared with no longer does either).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,7 @@
 //! reach JSON lines escaped too: `\u009b`, `\u202e`, `\u2028`, the same string once
 //! parsed, never the raw character.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

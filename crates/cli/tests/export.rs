@@ -1,7 +1,7 @@
 //! Exporting a store as a folder laid out like PokeAPI's api-data, and the round trip:
 //! crawl, export, serve the folder, crawl it again, and get back the same bytes.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

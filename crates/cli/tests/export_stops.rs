@@ -3,7 +3,7 @@
 //! never appears, an earlier export and the user's files are untouched); three exports
 //! at once into one folder all succeed, each landing whole.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

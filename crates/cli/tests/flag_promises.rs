@@ -7,7 +7,7 @@
 //! table of every shared flag (`SourceArgs`, the mirror's faults, the pictures) where it
 //! would have nothing to act on, each refused with exit 2 and one line naming it.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

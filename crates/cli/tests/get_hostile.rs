@@ -3,7 +3,7 @@
 //! object with a 5 MB name. A body that is not a JSON object fails its call (exit 1, one
 //! line naming what came, never a Rust type name); an object prints, its text bounded.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, text};
 use common::{respond, serve};

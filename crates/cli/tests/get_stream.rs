@@ -1,7 +1,7 @@
 //! `asyncdex get` and `asyncdex stream`: a table or JSON per Pokémon, what arrived kept
 //! when some are missing, and every streamed name with its arrival time.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, text, FAST};
 

@@ -1,7 +1,7 @@
 //! `bench --concurrencies`: the same calls at each concurrency against one server with a
 //! capacity, one line per point, and the picture.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, text};
 

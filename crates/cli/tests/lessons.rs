@@ -1,7 +1,7 @@
 //! The measured lessons: `blocking` shows a stalled runtime, `cpu` gives one answer three
 //! ways, and `bench` sweeps sizes, skips what is over budget and plots three curves.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, text};
 

@@ -3,7 +3,7 @@
 //! endpoint name, a program's 100 000-character device names, a redirect to a 60 000-
 //! character Location: each leaves lines a terminal can show.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

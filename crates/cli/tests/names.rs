@@ -1,7 +1,7 @@
 //! `asyncdex names`: the three modes fetch the same names in draw order, print a table,
 //! emit JSON that follows the contract, and draw a timeline and a trace of every call.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, text, FAST};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! and a picture that cannot be written is said after the names and the summary, never
 //! instead of them (`stream` too).
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

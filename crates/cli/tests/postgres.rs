@@ -6,8 +6,8 @@
 //! `ASYNCDEX_POSTGRES_URL` names (`source .ci/postgres` starts one; CI does), and skip,
 //! saying how to start one, when it is not set. Their names all start with `postgres_`.
 
-mod common;
-mod pg;
+use crate::common;
+use crate::pg;
 
 use std::time::{Duration, Instant};
 

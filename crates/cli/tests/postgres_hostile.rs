@@ -6,8 +6,8 @@
 //! The fake-server and URL tests need no PostgreSQL; the `PGPASSWORD` one makes a
 //! database of its own on `ASYNCDEX_POSTGRES_URL`'s server, and skips without one.
 
-mod common;
-mod pg;
+use crate::common;
+use crate::pg;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

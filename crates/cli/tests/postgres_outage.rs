@@ -11,8 +11,8 @@
 //!
 //! Skipped, saying how to start a server, when `ASYNCDEX_POSTGRES_URL` is not set.
 
-mod common;
-mod pg;
+use crate::common;
+use crate::pg;
 
 use std::process::Child;
 use std::sync::atomic::Ordering;

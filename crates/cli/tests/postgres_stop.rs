@@ -5,8 +5,8 @@
 //!
 //! Skipped, saying how to start a server, when `ASYNCDEX_POSTGRES_URL` is not set.
 
-mod common;
-mod pg;
+use crate::common;
+use crate::pg;
 
 use std::time::{Duration, Instant};
 

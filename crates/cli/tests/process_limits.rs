@@ -4,7 +4,7 @@
 //! to start fails the work that needed one, or runs with fewer threads (a server's
 //! runtime, the embedded mirror's), and never prints tokio's "can't spawn" panic.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -1,7 +1,7 @@
 //! `asyncdex program`: the built-in smart-home example near its critical path, program
 //! files that fetch and wait, and bad programs reported by file and line.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, run_table, text, Case, FAST};
 

@@ -7,7 +7,7 @@
 //! that can be in flight at once, not by `-c` alone: `program -c 100000` over one fetch
 //! step needs one connection, and fits a small descriptor limit.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

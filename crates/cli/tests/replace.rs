@@ -3,7 +3,7 @@
 //! (exit 2, one line, nothing fetched); refused again when it is written, should the file
 //! appear meanwhile (exit 1, one line, the run's results printed all the same).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! `asyncdex serve`: the embedded mirror answers HTTP like PokeAPI, stops cleanly on
 //! SIGTERM, and refuses a taken port in one line.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

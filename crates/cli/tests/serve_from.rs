@@ -2,7 +2,7 @@
 //! the embedded Pokédex, and a folder never exposes anything outside it, whether reached
 //! by `..`, encoded separators, absolute paths or symlinks that lead out.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

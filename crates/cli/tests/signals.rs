@@ -4,7 +4,7 @@
 //! Each test signals the built binary mid-run and bounds the time. (The signals that do
 //! not stop a run, and `serve`'s codes: stop_signals.rs.)
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! line, never a stack-overflow abort (exit 134): a program file nested as deep as TOML
 //! lets through, and a JSON body nested deeper than a resource ever is.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -5,7 +5,7 @@
 //! ignored; and `serve`, stopped by a signal, exits with that signal's code like every
 //! other command.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;

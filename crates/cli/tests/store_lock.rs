@@ -6,7 +6,7 @@
 //! next run resumes. Ctrl-C during either wait ends it at once (exit 130): the open says
 //! "interrupted", not the lock; a crawl stops as any interrupted crawl does.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

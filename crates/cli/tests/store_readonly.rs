@@ -5,7 +5,7 @@
 //! store". Run as `nobody` (through `setpriv`) when the tests run as root, whom file
 //! modes do not stop; skipped if root has no `setpriv`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;

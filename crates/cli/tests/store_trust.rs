@@ -3,7 +3,7 @@
 //! export and the server in one line, and nothing is written; a crawl of one API into a
 //! store of another is refused before anything is fetched.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, text};
 

@@ -3,7 +3,7 @@
 //! (never more than its budget), each call still one outcome. Counts are asserted, never
 //! speed.
 
-mod common;
+use crate::common;
 
 use common::binary::{asyncdex, json_lines, text};
 
