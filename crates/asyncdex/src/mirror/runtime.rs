@@ -50,6 +50,13 @@ pub fn build(name: &str, workers: usize) -> std::io::Result<Built> {
     Ok(Built { runtime, workers })
 }
 
+/// The stack of a reservation's thread. It only waits, but its start makes the thread's
+/// first allocation (Rust's handler for a stack overflow), and the allocator's first
+/// call on a thread sets up that thread's cache, deep in jemalloc: unoptimised (a debug
+/// build), with the heap in some states, that overflowed a 64 KiB stack (`serve` died
+/// of SIGSEGV before it served anything). 256 KiB is address space, not memory used.
+const RESERVE_STACK: usize = 256 * 1024;
+
 /// Starts up to `n` threads that wait, then lets them go; returns how many started. It
 /// returns once the system no longer counts them (or after a short bound).
 fn reserve(n: usize) -> usize {
@@ -59,7 +66,7 @@ fn reserve(n: usize) -> usize {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("asyncdex-reserve".into())
-            .stack_size(64 * 1024)
+            .stack_size(RESERVE_STACK)
             .spawn(move || {
                 let _ = released.recv();
             });
