@@ -16,8 +16,16 @@
 //! | `--latency` | with `--api`, but in a `bench` sweep (where it is the ideal's latency) | it is the embedded mirror's delay |
 //! | `--jitter` | with `--api` | the embedded mirror's too |
 //! | `--retry-after` | without `--throttle-rate` above 0 (or with `--api`) | the wait a throttled answer asks for |
+//! | `--tail-ms` | with `--tail-rate 0` (or with `--api`) | how much slower a slow request is, and none is |
+//! | `--cache` | `names --mode all` (the default) | a comparison of modes never uses a cache |
 //!
 //! `--mode all` (the default) runs every mode, so there `-c` and `--threads` both act.
+//! (`--no-cache` there is not refused: it does act, telling a run against a remote API
+//! not to say that the comparison left the cache out.)
+//!
+//! `program` can refuse only once it has read its file: [`note`] records the first
+//! fetching flag typed (`-c`, `--latency`, `--timeout`, ...), and a program with no fetch
+//! step refuses it.
 //! Checks that a value alone can make (`--burst` without `--rate`, a fault flag with
 //! `--api`) stay with the flags ([`crate::args`]) and the jobs ([`crate::jobs`]).
 
@@ -65,6 +73,12 @@ pub fn refuse_unused(command: &Command, given: &Given) -> asyncdex::Result<()> {
             let fixed = a.fetch.limit.concurrency != Concurrency::Auto;
             let line = |m: &str| (mode.clone(), format!("give --mode {m}"));
             modes(given, &a.mode.modes(), fixed, line)?;
+            if given.typed("cache") && a.mode.modes().len() > 1 {
+                return Err(asyncdex::Error::invalid_input(format!(
+                    "--cache is for one mode's run, and {mode} compares modes without one \
+                     (each makes its own requests): drop --cache or give one --mode"
+                )));
+            }
             mirror(given, &a.fetch.source, false)
         }
         Command::Get(a) => mirror(given, &a.fetch.source, false),
@@ -72,7 +86,7 @@ pub fn refuse_unused(command: &Command, given: &Given) -> asyncdex::Result<()> {
         Command::Program(a) => mirror(given, &a.source, false),
         Command::Crawl(a) => mirror(given, &a.source, false),
         Command::Bench(a) => bench(given, a),
-        Command::Serve(a) => retry_after(given, &a.faults),
+        Command::Serve(a) => faults(given, &a.faults),
         Command::Blocking(a) if a.api.is_some() => latency_with_api(given),
         _ => Ok(()),
     }
@@ -138,13 +152,15 @@ fn mirror(given: &Given, source: &SourceArgs, ideal_latency: bool) -> asyncdex::
             (!ideal_latency, "latency", "--latency"),
             (true, "jitter", "--jitter"),
             (true, "retry_after", "--retry-after"),
+            // With a `--tail-rate` above 0, that is the flag named (`SourceArgs::target`).
+            (source.faults.tail_rate <= 0.0, "tail_ms", "--tail-ms"),
         ];
         if let Some((.., flag)) = flags.iter().find(|(on, id, _)| *on && given.typed(id)) {
             return Err(elsewhere(flag));
         }
         return Ok(());
     }
-    retry_after(given, &source.faults)
+    faults(given, &source.faults)
 }
 
 /// `blocking --latency` with `--api`: the latency is the embedded mirror's.
@@ -164,14 +180,38 @@ fn elsewhere(flag: &str) -> asyncdex::Error {
     ))
 }
 
-/// Refuses `--retry-after` when no answer is throttled (`--throttle-rate` 0): it is the
-/// wait a throttled answer's `Retry-After` asks for.
-fn retry_after(given: &Given, faults: &FaultArgs) -> asyncdex::Result<()> {
+/// Refuses a fault's own setting when the fault never happens: `--retry-after` when no
+/// answer is throttled (`--throttle-rate` 0), the wait a throttled answer's `Retry-After`
+/// asks for; `--tail-ms` when no request is slow (`--tail-rate` 0), how much slower a
+/// slow one is.
+fn faults(given: &Given, faults: &FaultArgs) -> asyncdex::Result<()> {
     if given.typed("retry_after") && faults.throttle_rate <= 0.0 {
         return Err(asyncdex::Error::invalid_input(
             "--retry-after is the wait a throttled answer (429) asks for, and nothing is \
              throttled: give --throttle-rate P above 0 with it, or drop it",
         ));
     }
+    if given.typed("tail_ms") && faults.tail_rate <= 0.0 {
+        return Err(asyncdex::Error::invalid_input(
+            "--tail-ms is how much longer a slow request waits, and with --tail-rate 0 none \
+             is slow: give --tail-rate P above 0 with it, or drop both",
+        ));
+    }
     Ok(())
+}
+
+/// Records in `command` what only [`Given`] knows and the command checks later: for
+/// `program`, the first fetching flag typed ([`SourceArgs::typed_fetch_flag`]), which a
+/// program with no fetch step refuses once its file is read.
+pub fn note(command: &mut Command, given: &Given) {
+    if let Command::Program(a) = command {
+        let source = <SourceArgs as clap::Args>::augment_args(clap::Command::new("source"));
+        let concurrency = given.typed("concurrency").then(|| "-c".to_owned());
+        a.source.typed_fetch_flag = concurrency.or_else(|| {
+            source
+                .get_arguments()
+                .filter(|arg| given.typed(arg.get_id().as_str()))
+                .find_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        });
+    }
 }

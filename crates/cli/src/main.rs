@@ -38,6 +38,11 @@ use args::{Cli, Command};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // First of all: until then SIGUSR1 and its kin kill the process (see `signals`).
+    if let Err(e) = signals::ignore_harmless() {
+        let _ = writeln!(std::io::stderr(), "error: cannot ignore signals: {e}");
+        return ExitCode::from(commands::EXIT_FAILED);
+    }
     let closed = plug_closed_std_fds();
     // The matches are kept beside the flags: they alone tell a typed `--threads 10` from
     // its default (`given`).
@@ -45,7 +50,7 @@ fn main() -> ExitCode {
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
         Ok((cli, given::Given::of(&matches)))
     });
-    let (cli, given) = match parsed {
+    let (mut cli, given) = match parsed {
         Ok(parsed) => parsed,
         Err(e)
             if e.use_stderr()
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    given::note(&mut cli.command, &given);
     // A closed stdout is results nobody will see: refused before any work is done, for
     // the commands whose results go there. `export` reports on stderr, and `serve` may be
     // started by a service manager with stdout closed: its lines are only notes.
@@ -183,9 +189,16 @@ fn main() -> ExitCode {
         }
         Ok(summary) => ExitCode::from(summary.exit_code()),
         Err(e) => {
-            // One line, whatever the message quotes.
+            // One line, whatever the message quotes. A wait the signal cut short (for a
+            // store's lock) is the stop the signal asked for, not a failure: it is said as
+            // every interrupted run says it.
             let line = e.to_string().replace(['\n', '\r'], " ");
-            let _ = writeln!(err, "error: {}", commands::report::escape_display(&line));
+            let prefix = match e.kind() {
+                asyncdex::ErrorKind::Cancelled if signals.received().is_some() => "interrupted",
+                _ => "error",
+            };
+            let line = commands::report::escape_display(&line);
+            let _ = writeln!(err, "{prefix}: {line}");
             ExitCode::from(
                 signals
                     .received()

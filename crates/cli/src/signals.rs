@@ -39,7 +39,10 @@
 //!
 //! The handlers are installed before the command starts (not inside a task that might
 //! run later), so a signal that arrives early is never met by the default disposition,
-//! which would kill the process and lose what it had.
+//! which would kill the process and lose what it had. The ignored ones are set first of
+//! all ([`ignore_harmless`], the first thing `main` does, before the flags are parsed):
+//! a SIGUSR1 sent the moment the process starts (a tool asking every new process for
+//! progress) found the default still in place and killed it, exit 138.
 //!
 //! They listen on a thread of their own, with a small runtime of its own, not on the
 //! command's: a client command runs on one thread, and a command that blocks that thread
@@ -172,12 +175,15 @@ fn ignored() -> impl Iterator<Item = i32> {
 }
 
 /// Installs a handler that does nothing for each of [`ignored`]: the signal no longer
-/// kills, and a system call it interrupts is restarted (`SA_RESTART`).
+/// kills, and a system call it interrupts is restarted (`SA_RESTART`). One already
+/// ignored when the process started stays ignored. `main` calls it first, before
+/// anything else can take time (see the module docs).
 #[cfg(unix)]
-fn ignore_harmless() -> std::io::Result<()> {
+pub fn ignore_harmless() -> std::io::Result<()> {
     extern "C" fn nothing(_: libc::c_int) {}
+    let at_start = ignored_mask();
     for signal in ignored() {
-        if ignored_at_start(signal) {
+        if is_in(at_start, signal) {
             continue;
         }
         // SAFETY: a zeroed `sigaction` is a valid value (empty mask, no flags) that is
@@ -196,6 +202,12 @@ fn ignore_harmless() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Elsewhere there is no such signal to ignore.
+#[cfg(not(unix))]
+pub fn ignore_harmless() -> std::io::Result<()> {
+    Ok(())
+}
+
 /// The next stopping signal of [`STOPS`], as the exit code it calls for.
 struct Next {
     #[cfg(unix)]
@@ -206,7 +218,6 @@ impl Next {
     #[cfg(unix)]
     fn new() -> std::io::Result<Next> {
         use tokio::signal::unix::{signal, SignalKind};
-        ignore_harmless()?;
         let mut stops = Vec::with_capacity(STOPS.len());
         for (number, code) in STOPS {
             if KEPT_IGNORED.contains(&number) && ignored_at_start(number) {
@@ -243,15 +254,29 @@ impl Next {
 }
 
 /// Whether signal `number` was ignored (`SIG_IGN`) when the process started, as `nohup`
-/// leaves SIGHUP: Linux lists the ignored signals in `/proc/self/status` (`SigIgn:`, a
-/// hexadecimal mask, bit `number - 1`). Elsewhere, or unreadable: not ignored.
+/// leaves SIGHUP (see [`ignored_mask`]).
 #[cfg(unix)]
 fn ignored_at_start(number: i32) -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("SigIgn:"))
-            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| (1..=64).contains(&number) && mask & (1 << (number - 1)) != 0)
-    })
+    is_in(ignored_mask(), number)
+}
+
+/// The signals ignored now: Linux lists them in `/proc/self/status` (`SigIgn:`, a
+/// hexadecimal mask, bit `number - 1`). asyncdex never sets `SIG_IGN` itself (its
+/// [`ignore_harmless`] installs handlers), so they are those it was started with.
+/// Elsewhere, or unreadable: none.
+#[cfg(unix)]
+fn ignored_mask() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Whether signal `number`'s bit is set in `mask` (as [`ignored_mask`] reads it).
+#[cfg(unix)]
+fn is_in(mask: u64, number: i32) -> bool {
+    (1..=64).contains(&number) && mask & (1 << (number - 1)) != 0
 }

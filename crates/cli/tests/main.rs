@@ -46,3 +46,4 @@ mod store_lock;
 mod store_readonly;
 mod store_trust;
 mod tail;
+mod unused_typed_flags;

@@ -327,3 +327,38 @@ fn two_signals_a_millisecond_apart_are_one_and_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn a_signal_while_a_store_open_waits_for_its_lock_is_an_interruption_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let out_arg = store.to_str().unwrap();
+    let args = [
+        "crawl",
+        "--resources",
+        "type",
+        "--out",
+        out_arg,
+        "--latency",
+        "0",
+        "--jitter",
+        "0",
+    ];
+    let first = start(&args).wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let holder = rusqlite::Connection::open(&store).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        // The open waits for the lock (up to 5 s) when the signal comes.
+        let (out, took) = signal_after(start(&args), Duration::from_millis(500), signal);
+        holder.execute_batch("ROLLBACK").unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(took < Duration::from_secs(3), "SIG{signal}: {took:?}");
+        assert_eq!(stderr.lines().count(), 1, "SIG{signal}: one line: {stderr}");
+        assert!(
+            stderr.starts_with("interrupted: ") && !stderr.contains("error"),
+            "SIG{signal}: said as a stop, not a failure: {stderr}"
+        );
+    }
+}

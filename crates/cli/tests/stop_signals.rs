@@ -1,9 +1,10 @@
 //! The signals that must not lose a run, beyond those signals.rs sends: SIGALRM, SIGXCPU
 //! and SIGPWR stop it gracefully with 128 + their number; SIGUSR1, SIGUSR2, the timers
 //! (SIGVTALRM, SIGPROF), SIGIO, SIGSTKFLT and the real-time signals are nobody's request
-//! to stop, and are ignored (their default would kill the run and lose it); a SIGHUP that `nohup` (or `trap '' HUP`) set to be ignored stays
-//! ignored; and `serve`, stopped by a signal, exits with that signal's code like every
-//! other command.
+//! to stop, and are ignored (their default would kill the run and lose it), from the
+//! process's first instant, before the flags are parsed; a SIGHUP that `nohup` (or
+//! `trap '' HUP`) set to be ignored stays ignored; and `serve`, stopped by a signal, exits
+//! with that signal's code like every other command.
 
 use crate::common;
 
@@ -129,4 +130,92 @@ fn a_file_size_limit_is_an_error_line_not_a_silent_death() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("error:"), "{stderr}");
+}
+
+/// A pipe whose buffer is already full: its read end, and its write end to hand a child
+/// as stderr, whose first write then blocks until the read end is drained.
+fn full_pipe() -> (std::fs::File, std::fs::File) {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are new and owned by nothing else.
+    let (read, mut write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    // Filled without blocking, then made blocking again for the child.
+    let set_nonblocking = |on: bool| {
+        // SAFETY: F_GETFL and F_SETFL on a descriptor this function owns.
+        unsafe {
+            let flags = libc::fcntl(fds[1], libc::F_GETFL);
+            let flags = match on {
+                true => flags | libc::O_NONBLOCK,
+                false => flags & !libc::O_NONBLOCK,
+            };
+            assert_eq!(libc::fcntl(fds[1], libc::F_SETFL, flags), 0);
+        }
+    };
+    set_nonblocking(true);
+    let block = [b'.'; 4096];
+    loop {
+        match write.write(&block) {
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("filling the pipe: {e}"),
+        }
+    }
+    set_nonblocking(false);
+    (read, write)
+}
+
+/// The one-letter state of process `pid` (`S`: asleep in a system call), if it is there.
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) S ...`: the name may hold spaces, the state follows its last ')'.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[test]
+fn a_user_signal_at_start_up_does_not_kill_the_process() {
+    use std::io::Read;
+    // A usage error's one line is written before the flags are even turned into a
+    // command: with stderr a full pipe, the process sleeps in that write, at a point
+    // where it used to have no handler yet (SIGUSR1's default killed it: exit 138).
+    let (mut read, write) = full_pipe();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_asyncdex"));
+    command
+        .arg("--no-such-flag")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(write);
+    let mut child = command.spawn().unwrap();
+    drop(command); // its copy of the write end: the drain below ends when the child's does
+    let pid = child.id();
+    let asleep = std::time::Instant::now();
+    while state(pid) != Some('S') {
+        assert!(
+            asleep.elapsed() < Duration::from_secs(10),
+            "never blocked in its write: {:?}",
+            state(pid)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for signal in ["USR1", "USR2", "USR1"] {
+        common::signal(pid, signal);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let mut stderr = Vec::new();
+    read.read_to_end(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    let stderr = text(&stderr);
+    let line = stderr.trim_start_matches('.');
+    assert_eq!(status.code(), Some(2), "{status:?}: {line}");
+    assert!(
+        line.starts_with("error: unexpected argument '--no-such-flag'"),
+        "{line}"
+    );
 }

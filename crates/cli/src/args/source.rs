@@ -76,6 +76,11 @@ pub struct SourceArgs {
     pub max_retry_after: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// The first flag typed that only fetching uses, at its default value or not
+    /// (`--latency 100`): set from clap's matches by [`crate::given::note`], where a
+    /// command needs it (`program`); `None` elsewhere.
+    #[arg(skip)]
+    pub typed_fetch_flag: Option<String>,
 }
 
 /// One runtime per core this process may use.
@@ -97,9 +102,10 @@ impl SourceArgs {
     }
 
     /// The first flag given that only fetching uses (where to, how, how fast), if any:
-    /// what a run that fetches nothing names when it refuses it.
-    pub fn first_given(&self) -> Option<&'static str> {
-        [
+    /// what a run that fetches nothing names when it refuses it. A typed one
+    /// ([`SourceArgs::typed_fetch_flag`]) first; then one whose value says it was given.
+    pub fn first_given(&self) -> Option<String> {
+        let valued = [
             (self.api.is_some(), "--api"),
             (self.retries.is_some(), "--retries"),
             (self.retry_budget.is_some(), "--retry-budget"),
@@ -109,7 +115,10 @@ impl SourceArgs {
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
         .or_else(|| self.async_only())
-        .or_else(|| self.faults.first_given())
+        .or_else(|| self.faults.first_given());
+        self.typed_fetch_flag
+            .clone()
+            .or_else(|| valued.map(str::to_owned))
     }
 
     /// The embedded mirror's settings, or `--api`'s server; refuses a fault flag with

@@ -38,7 +38,7 @@ pub struct ProgramJob {
     pub policy: Policy,
     /// The first fetching flag given (`--rate`, `--api`...), if any: refused for a
     /// program with no fetch steps, where it would do nothing.
-    pub fetch_flag: Option<&'static str>,
+    pub fetch_flag: Option<String>,
     /// Most fetch steps in flight at once (`-c`).
     pub concurrency: usize,
     /// One JSON object instead of the table.
@@ -52,7 +52,7 @@ pub struct ProgramJob {
 pub async fn program(job: ProgramJob, io: Io<'_>) -> Result<Summary> {
     let program = &job.program;
     let devices = program.devices();
-    if let (false, Some(flag)) = (program.fetches(), job.fetch_flag) {
+    if let (false, Some(flag)) = (program.fetches(), &job.fetch_flag) {
         return Err(Error::invalid_input(format!(
             "{flag} is for fetch steps, and {} has none: drop it",
             escape_display(&job.file)
