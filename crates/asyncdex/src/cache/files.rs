@@ -182,7 +182,8 @@ pub fn clear(dir: &Path) -> Result<(usize, u64)> {
 /// (see [`is_cache_file`]; an older cache file, stamped as a store, counts when every
 /// resource in it expires: the cache keeps nothing forever, a crawl store keeps
 /// everything). Its `-wal` and `-shm` go with it, and so does every file a run set aside
-/// (`*.db.aside`: it could not be read as a cache). Anything else
+/// (`*.db.aside`, named as the cache names its files: it could not be read as a cache).
+/// Anything else
 /// matching `*.db*` (a crawl store, another program's database, a text file called
 /// `notes.db`, a log whose database is gone) is left and counted in [`Cleared::left`].
 pub fn clear_dir(dir: &Path) -> Result<Cleared> {
@@ -229,10 +230,16 @@ fn remove(path: &Path) -> Result<u64> {
 }
 
 /// Whether `path` is named as a run names a cache file it set aside (`x.db.aside`, with
-/// its `x.db-wal.aside` and `x.db-shm.aside`).
+/// its `x.db-wal.aside` and `x.db-shm.aside`), where `x` is a name the cache gives its
+/// files ([`super::name::named_like_ours`]): a user's own `notes.db.aside` is not ours.
 fn is_aside(path: &Path) -> bool {
-    let name = path.as_os_str().to_string_lossy();
-    ASIDE_SUFFIXES.iter().any(|s| name.ends_with(s))
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    ASIDE_SUFFIXES.iter().any(|s| {
+        name.strip_suffix(s)
+            .is_some_and(super::name::named_like_ours)
+    })
 }
 
 /// The names of set-aside files end so.

@@ -119,3 +119,39 @@ fn garbage_files_are_counted_and_the_rest_still_shown() {
     );
     assert!(why[1].0 == "garbage.db" && why[1].1.contains("not an asyncdex store"));
 }
+
+#[test]
+fn clear_removes_set_aside_files_only_when_named_as_the_cache_names_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ours = crate::cache::name::file_for(d, "http://127.0.0.1:1/api/v2");
+    let ours_aside = PathBuf::from(format!("{}.aside", ours.display()));
+    std::fs::write(&ours_aside, [0xAB; 64]).unwrap();
+    // A user's files that merely end as set-aside files do.
+    let users = [
+        "notes.db.aside",
+        "my-db.db-wal.aside",
+        "x-0123456789ABCDEF.db.aside",
+    ];
+    for name in users {
+        std::fs::write(d.join(name), "mine\n").unwrap();
+    }
+    let listed = stats(d).unwrap();
+    assert_eq!(listed.skipped.len(), 1, "{:?}", listed.skipped);
+    assert_eq!(listed.skipped[0].0, ours_aside);
+
+    let done = clear_dir(d).unwrap();
+    assert!(
+        !ours_aside.exists(),
+        "the cache's own set-aside file is removed"
+    );
+    assert_eq!(done.files, 1);
+    assert_eq!(done.left, users.len());
+    for name in users {
+        assert_eq!(
+            std::fs::read(d.join(name)).unwrap(),
+            b"mine\n",
+            "{name} kept"
+        );
+    }
+}

@@ -61,6 +61,22 @@ pub fn file_for(dir: &Path, api: &str) -> PathBuf {
     dir.join(format!("{slug}-{}.db", &hash[..HASH_DIGITS]))
 }
 
+/// Whether a file's stem (the name without `.db`) is one [`file_for`] could have made: a
+/// slug of at most [`SLUG_MAX`] ASCII letters, digits and `-`, then `-` and the hash's
+/// 16 lowercase hex digits. `cache clear` removes set-aside files only when so named: a
+/// set-aside file is garbage, so its name is all that says the cache made it.
+pub fn named_like_ours(stem: &str) -> bool {
+    let Some((slug, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    slug.len() <= SLUG_MAX
+        && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && hash.len() == HASH_DIGITS
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +87,24 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .into_owned()
+    }
+
+    #[test]
+    fn only_names_file_for_makes_read_as_ours() {
+        for api in ["embedded", "http://127.0.0.1:8000/api/v2", &"x".repeat(300)] {
+            let file = file_for(Path::new("/c"), api);
+            let stem = file.file_stem().unwrap().to_string_lossy();
+            assert!(named_like_ours(&stem), "{stem}");
+        }
+        for stem in [
+            "notes",
+            "my-db",
+            "x-0123456789ABCDEF",
+            "x-0123456789abcde",
+            "a b-0123456789abcdef",
+        ] {
+            assert!(!named_like_ours(stem), "{stem}");
+        }
     }
 
     #[test]
