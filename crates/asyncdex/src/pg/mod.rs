@@ -11,6 +11,8 @@
 //!   `SELECT … FOR UPDATE SKIP LOCKED`; a lease expires, so a worker killed with `kill -9`
 //!   loses nothing: its batch goes back to the queue. [`crate::crawl::shared`] runs a worker.
 //! - [`rate`]: one rate for the whole crawl, however many workers share it.
+//! - [`origin`]: a store is one API's copy, stamped with its root as an SQLite store is;
+//!   a crawl from another root is refused before it fetches anything.
 //! - [`url`]: the URL read as a hostile one (bad `%`, several hosts, `PGPASSWORD`).
 //! - [`wire`]: every byte from the server passes a guard that bounds a message's length.
 //! - [`outage`]: a worker rides out a short outage (reconnecting with backoff), and
@@ -36,6 +38,7 @@
 //! ```
 
 mod counts;
+pub mod origin;
 pub mod outage;
 pub mod queue;
 pub mod rate;
@@ -81,6 +84,8 @@ pub struct PgStore {
     /// A worker stopped with its connection lost ([`outage`]): nothing more is asked of
     /// the server on the way out ([`queue::Queue::hand_back`] is skipped).
     away: Arc<std::sync::atomic::AtomicBool>,
+    /// The API root this process claimed the store for ([`PgStore::claim_root`]).
+    claimed: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -161,6 +166,7 @@ impl PgStore {
             gave_up: Arc::default(),
             interrupted: Arc::default(),
             away: Arc::default(),
+            claimed: Arc::default(),
         })
     }
 
@@ -331,5 +337,7 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
 mod tests;
 #[cfg(test)]
 mod tests_errors;
+#[cfg(test)]
+mod tests_origin;
 #[cfg(test)]
 mod tests_stop;

@@ -136,6 +136,8 @@ impl Queue {
             }
             tokio::time::sleep(SEED_POLL).await;
         }
+        // Seeded only into a store of this worker's root, which stays so until committed.
+        self.store.check_claim(&tx).await?;
         let seeded: HashSet<String> = tx
             .query(
                 "SELECT endpoint FROM asyncdex.lists WHERE endpoint = ANY($1)",

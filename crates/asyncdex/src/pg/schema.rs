@@ -33,7 +33,7 @@ pub const MARKER: &str = "asyncdex store";
 const LOCK: i64 = 0x6164_6578;
 
 /// The migrations, in order: the schema's version is how many have been applied.
-const MIGRATIONS: [&str; 1] = [V1];
+const MIGRATIONS: [&str; 2] = [V1, V2];
 
 /// The schema version this asyncdex writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -77,6 +77,14 @@ CREATE INDEX queue_open ON asyncdex.queue (state) WHERE state IN ('todo', 'lease
 CREATE TABLE asyncdex.rate (
     name    text        PRIMARY KEY,
     next_at timestamptz NOT NULL
+);
+";
+
+/// Version 2: the API root the store was crawled from, one row written by the first
+/// crawl (`pg::origin`); empty in a store migrated from version 1 until a crawl claims it.
+const V2: &str = "
+CREATE TABLE asyncdex.api_root (
+    root text NOT NULL
 );
 ";
 

@@ -29,7 +29,7 @@ mod checked;
 pub(crate) use checked::{named, verify};
 mod links;
 mod offloaded;
-mod origin;
+pub(crate) mod origin;
 mod reading;
 mod rows;
 mod schema;

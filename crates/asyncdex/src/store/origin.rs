@@ -48,8 +48,9 @@ pub(super) const TABLE: &str = "api_root";
 /// The longest stored root a refusal shows, in characters.
 const SHOWN: usize = 200;
 
-/// What a store's root record says.
-enum Stamp {
+/// What a store's root record says (the PostgreSQL store reads its own the same way,
+/// [`crate::pg`]'s `origin`).
+pub(crate) enum Stamp {
     /// No record: a new store, or one made before the stamp existed.
     None,
     /// The root it holds.
@@ -70,15 +71,66 @@ fn stamp(conn: &Connection) -> rusqlite::Result<Stamp> {
     }
     let mut rows = conn.prepare(&format!("SELECT root FROM {TABLE} LIMIT 2"))?;
     let rows = rows
-        .query_map([], |r| r.get::<_, Value>(0))?
+        .query_map([], |r| {
+            Ok(match r.get::<_, Value>(0)? {
+                Value::Text(root) => Some(root),
+                _ => None,
+            })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(match rows.as_slice() {
-        [Value::Text(root)] if !root.is_empty() => Stamp::Root(root.clone()),
-        [Value::Text(_)] => Stamp::Damaged("its root is empty"),
-        [_] => Stamp::Damaged("its root is not text"),
-        [] => Stamp::Damaged("it has no row"),
-        _ => Stamp::Damaged("it has more than one row"),
-    })
+    Ok(shape(rows))
+}
+
+/// The record's shape from its rows (at most two read; `None`: a root that is not text).
+pub(crate) fn shape(rows: Vec<Option<String>>) -> Stamp {
+    match <[_; 1]>::try_from(rows) {
+        Ok([Some(root)]) if !root.is_empty() => Stamp::Root(root),
+        Ok([Some(_)]) => Stamp::Damaged("its root is empty"),
+        Ok([None]) => Stamp::Damaged("its root is not text"),
+        Err(rows) if rows.is_empty() => Stamp::Damaged("it has no row"),
+        Err(_) => Stamp::Damaged("it has more than one row"),
+    }
+}
+
+/// Whether a claim of `root` takes the store: one with no record does, and so does one
+/// that holds no data (re-stamped); otherwise the record stands.
+pub(crate) fn takes(held: &Stamp, root: &str, holds_data: bool) -> bool {
+    match held {
+        Stamp::None => true,
+        Stamp::Root(held) => held != root && !holds_data,
+        Stamp::Damaged(_) => !holds_data,
+    }
+}
+
+/// The answer to a claim of `root` by the store named `label` (`store s.db`) that found
+/// `held` and did not take it: the same root is resumed, another refused
+/// ([`InvalidInput`](ErrorKind::InvalidInput)), a damaged record an error.
+pub(crate) fn verdict(label: &str, held: Stamp, root: &str) -> Result<()> {
+    match held {
+        Stamp::Root(held) if held != root => Err(refusal(label, &held, root)),
+        Stamp::Damaged(why) => Err(damaged(label, why)),
+        _ => Ok(()),
+    }
+}
+
+/// `store s.db holds A, not B`. Whatever a copied store holds is shown on one line, cut,
+/// and never with a password (a stamp is written without one; a planted one may not be).
+pub(crate) fn refusal(label: &str, held: &str, root: &str) -> Error {
+    let held = crate::http::redact_url(held);
+    let mut shown: String = held.chars().take(SHOWN).collect();
+    shown = shown.escape_debug().to_string();
+    if held.chars().count() > SHOWN {
+        shown.push('…');
+    }
+    Error::invalid_input(format!("{label} holds {shown}, not {root}"))
+}
+
+/// The error of a root record of another shape: the store is not what it says.
+pub(crate) fn damaged(label: &str, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Database,
+        format!("{label}: its API root record is damaged ({why})"),
+    )
 }
 
 impl Store {
@@ -88,7 +140,7 @@ impl Store {
         match self.with(|conn| stamp(conn))? {
             Stamp::None => Ok(None),
             Stamp::Root(root) => Ok(Some(root)),
-            Stamp::Damaged(why) => Err(self.damaged(why)),
+            Stamp::Damaged(why) => Err(damaged(&self.label(), why)),
         }
     }
 
@@ -110,11 +162,7 @@ impl Store {
                 [],
                 |r| r.get(0),
             )?;
-            let take = match &held {
-                Stamp::None => true,
-                Stamp::Root(held) => held != root && !holds_data,
-                Stamp::Damaged(_) => !holds_data,
-            };
+            let take = takes(&held, root, holds_data);
             if take {
                 if !matches!(held, Stamp::None) {
                     // What the old root failed to answer is not this root's to retry.
@@ -129,31 +177,9 @@ impl Store {
             Ok((!take).then_some(held))
         })?;
         match held {
-            Some(Stamp::Root(held)) if held != root => {
-                // Whatever a copied file holds is shown on one line, cut, and never with
-                // a password (a stamp is written without one; a planted one may not be).
-                let held = crate::http::redact_url(&held);
-                let mut shown: String = held.chars().take(SHOWN).collect();
-                shown = shown.escape_debug().to_string();
-                if held.chars().count() > SHOWN {
-                    shown.push('…');
-                }
-                Err(Error::invalid_input(format!(
-                    "{} holds {shown}, not {root}",
-                    self.label()
-                )))
-            }
-            Some(Stamp::Damaged(why)) => Err(self.damaged(why)),
-            _ => Ok(()),
+            Some(held) => verdict(&self.label(), held, root),
+            None => Ok(()),
         }
-    }
-
-    /// The error of a root record of another shape: the file is not what it says.
-    fn damaged(&self, why: &str) -> Error {
-        Error::new(
-            ErrorKind::Database,
-            format!("{}: its API root record is damaged ({why})", self.label()),
-        )
     }
 }
 
