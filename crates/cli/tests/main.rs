@@ -33,6 +33,7 @@ mod postgres;
 mod postgres_hostile;
 mod postgres_outage;
 mod postgres_stop;
+mod postgres_trust;
 mod process_limits;
 mod program;
 mod refused_up_front;

@@ -57,6 +57,12 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
     let (store, shown) = match &url {
         Some(url) => {
             let store = PgStore::connect(url).await?;
+            // One API's copy, as an SQLite store is: refused here, before anything is
+            // fetched.
+            store
+                .claim_root(&api_identity(&job.target))
+                .await
+                .map_err(choose_another_out)?;
             let shown = store.describe().to_owned();
             // The shared crawl applies the rate itself, to every worker together.
             job.crawl.policy.rate = None;
@@ -69,12 +75,7 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
             // here, before anything is fetched (bad input, exit 2).
             let open = move || {
                 let store = Store::open(out)?;
-                store.claim_root(&root).map_err(|e| match e.kind() {
-                    ErrorKind::InvalidInput => {
-                        asyncdex::Error::invalid_input(format!("{e}: choose another --out"))
-                    }
-                    _ => e,
-                })?;
+                store.claim_root(&root).map_err(choose_another_out)?;
                 Ok::<_, asyncdex::Error>(store)
             };
             let store = offload::once("opening the store", open).await??;
@@ -230,6 +231,16 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         interrupted,
         ..Summary::default()
     })
+}
+
+/// A store of another API's root (bad input, exit 2), said with what to do about it.
+fn choose_another_out(e: asyncdex::Error) -> asyncdex::Error {
+    match e.kind() {
+        ErrorKind::InvalidInput => {
+            asyncdex::Error::invalid_input(format!("{e}: choose another --out"))
+        }
+        _ => e,
+    }
 }
 
 /// What a store crawled from `target` holds: the API root without credentials, or
