@@ -18,15 +18,19 @@
 //!
 //! - each claim is one transaction under an advisory lock, so two claims of one new store
 //!   take turns: one stamps, the other finds the stamp (same root: both go on; never two
-//!   rows);
+//!   rows). A claim waits for its locks by asking again every 100 ms, never blocked in
+//!   the server, where a long wait would look like a server gone silent;
 //! - the stamp is locked (`FOR UPDATE`) before the data is looked at, and the seeding of
-//!   the queue reads it `FOR SHARE` in the seeding transaction ([`PgStore::check_claim`]).
+//!   the queue reads it `FOR SHARE` in the seeding transaction (`PgStore::check_claim`).
 //!   So two workers of two roots starting together on an empty store cannot both go on:
 //!   the second re-stamps it only while nothing is seeded, and then the first, seeding,
 //!   finds the store is no longer its root's and is refused; a claim that comes while a
 //!   worker seeds waits for the lists and is refused for them.
 
-use deadpool_postgres::GenericClient;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::error::SqlState;
 
 use super::PgStore;
 use crate::error::Result;
@@ -34,6 +38,8 @@ use crate::store::origin::{damaged, refusal, shape, takes, verdict, Stamp};
 
 /// The advisory lock taken while claiming (`"root"` in ASCII).
 const LOCK: i64 = 0x726f_6f74;
+/// How often a claim waiting for the stamp asks for it again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// Reads the record and checks its shape (`lock`: `FOR UPDATE`, `FOR SHARE` or nothing).
 async fn stamp(
@@ -52,6 +58,38 @@ async fn stamp(
         true => Stamp::None,
         false => shape(rows),
     })
+}
+
+/// Takes the claim's advisory lock and the stamp `FOR UPDATE`, asking again every
+/// [`POLL`] rather than blocking in the server: a seeding worker holds the stamp for as
+/// long as its lists take to read, and a statement blocked that long is silent, which
+/// looks like a server that stopped answering ([`super::silence`]).
+async fn lock(tx: &mut Transaction<'_>) -> std::result::Result<Stamp, tokio_postgres::Error> {
+    loop {
+        let row = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK])
+            .await?;
+        if row.get::<_, bool>(0) {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    loop {
+        // A savepoint: a refused `NOWAIT` undoes only itself; the locks it takes stay
+        // the transaction's once released.
+        let attempt = tx.savepoint("stamp").await?;
+        match stamp(&attempt, "FOR UPDATE NOWAIT").await {
+            Ok(held) => {
+                attempt.commit().await?;
+                return Ok(held);
+            }
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                attempt.rollback().await?;
+                tokio::time::sleep(POLL).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 impl PgStore {
@@ -82,13 +120,10 @@ impl PgStore {
     pub async fn claim_root(&self, root: &str) -> Result<()> {
         let mut client = self.client().await?;
         let failed = self.error("cannot claim the store's API root");
-        let tx = client.transaction().await.map_err(&failed)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-            .await
-            .map_err(&failed)?;
-        // Locked before the data is looked at: a worker seeding holds it shared until
-        // its lists are committed, so they are seen here.
-        let held = stamp(&tx, "FOR UPDATE").await.map_err(&failed)?;
+        let mut tx = client.transaction().await.map_err(&failed)?;
+        // Locked before the data is looked at: a worker seeding holds the stamp shared
+        // until its lists are committed, so they are seen here.
+        let held = lock(&mut tx).await.map_err(&failed)?;
         let holds_data: bool = tx
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM asyncdex.resources)

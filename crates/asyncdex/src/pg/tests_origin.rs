@@ -254,3 +254,43 @@ async fn postgres_a_version_1_store_migrates_to_2_keeping_its_data() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     PgStore::open_existing(db.url()).await.unwrap();
 }
+
+#[tokio::test]
+async fn postgres_a_claim_waits_for_a_seeding_worker_asking_again_not_blocked_in_the_server() {
+    let test = "postgres_a_claim_waits_for_a_seeding_worker_asking_again_not_blocked_in_the_server";
+    let Some(db) = scratch(test) else { return };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    store.claim_root("embedded").await.unwrap();
+    // Another worker seeding: the stamp held shared, its lists not yet committed.
+    let seeding = db
+        .hold(
+            "SELECT root FROM asyncdex.api_root FOR SHARE;
+             INSERT INTO asyncdex.lists VALUES ('type', 21, 0, 0)",
+        )
+        .unwrap();
+    let claim = tokio::spawn({
+        let store = store.clone();
+        async move { store.claim_root("http://b/api/v2").await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !claim.is_finished(),
+        "the claim did not wait for the seeding"
+    );
+    let client = store.client().await.unwrap();
+    let blocked: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(blocked, 0, "a statement is blocked in the server");
+    drop(seeding);
+    // The seeded lists are data: the other root is refused.
+    let err = claim.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(roots(&store).await, ["embedded"]);
+}
