@@ -10,11 +10,15 @@
 //! Two such flags naming one file (`--timeline x --trace x`) are refused too: the second
 //! written would silently replace the first.
 //!
-//! Nor does an output file replace what is not an output of its kind ([`check_replace`],
-//! before the run; the writer asks again when it writes, see [`asyncdex::files`]): an
-//! existing file is sniffed, and a timeline replaces only an SVG picture, a trace only a
-//! JSON trace. A typo naming a database (`--timeline pokedex.db`), the run's own cache
-//! file or the running `asyncdex` itself is one line, exit 2, before anything is fetched.
+//! Each flag's file is named for its format ([`timeline_file`]: `FILE.svg`, [`trace_file`]:
+//! `FILE.json`), so a typo naming a database (`--timeline pokedex.db`) or the two flags
+//! swapped is refused at once. Nor does an output file replace what is not an output of
+//! its kind that asyncdex wrote ([`check_replace`], before the run, the same decision as
+//! the writer's when it writes: [`asyncdex::files::may_replace`]): an existing file is
+//! sniffed, and a timeline replaces only an SVG picture bearing asyncdex's mark, a trace
+//! only a marked JSON trace. A database renamed `t.svg`, a hand-drawn SVG, another user's
+//! file, the run's own cache file or the running `asyncdex` itself is one line, exit 2,
+//! before anything is fetched.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +51,14 @@ impl Output {
             Output::Timeline => "a timeline",
             Output::Trace => "a trace",
             Output::Plot => "a chart",
+        }
+    }
+
+    /// The extension its file name must have.
+    fn extension(self) -> &'static str {
+        match self {
+            Output::Timeline | Output::Plot => "svg",
+            Output::Trace => "json",
         }
     }
 
@@ -103,15 +115,20 @@ pub fn check_replace(output: Output, path: &Path, kept: &[Kept]) -> asyncdex::Re
     if let Some(kept) = kept.iter().find(|k| same_file(path, &k.path)) {
         return refuse(format!("it is {}; choose another path", kept.what));
     }
-    match Kind::of_file(path) {
-        Ok(Some(found)) if found != output.kind() => refuse(format!(
+    use asyncdex::files::Refusal;
+    match asyncdex::files::may_replace(path, output.kind(), true) {
+        Ok(()) => Ok(()),
+        Err(Refusal::OtherKind { found, .. }) => refuse(format!(
             "it exists and is not {} ({found}); remove it or choose another path",
             output.noun()
         )),
-        Ok(_) => Ok(()),
-        Err(e) => refuse(format!(
+        Err(Refusal::NotMarked(kind)) => refuse(format!(
+            "it exists and is {kind} that asyncdex did not write; remove it or choose another path"
+        )),
+        Err(Refusal::Io(e)) => refuse(format!(
             "it exists and cannot be read to tell what it is ({e}); remove it or choose another path"
         )),
+        Err(other) => refuse(other.to_string()),
     }
 }
 
@@ -175,8 +192,43 @@ pub fn check_cache_folder(flag: &str, dir: &Path) -> asyncdex::Result<()> {
     }
 }
 
+/// Parses `--timeline`: an [`output_file`] named `*.svg`.
+pub fn timeline_file(s: &str) -> Result<PathBuf, String> {
+    named(Output::Timeline, s)
+}
+
+/// Parses `--trace`: an [`output_file`] named `*.json`.
+pub fn trace_file(s: &str) -> Result<PathBuf, String> {
+    named(Output::Trace, s)
+}
+
+/// Parses `--plot`: an [`output_file`] named `*.svg`.
+pub fn plot_file(s: &str) -> Result<PathBuf, String> {
+    named(Output::Plot, s)
+}
+
+/// An [`output_file`] for `output`, named with its format's extension (any case): the
+/// name is what the user meant, and a name of the other format (`--timeline t.json
+/// --trace t.svg`, the two swapped) would give each file the other's contents.
+fn named(output: Output, s: &str) -> Result<PathBuf, String> {
+    let path = output_file(s)?;
+    let wanted = output.extension();
+    let has = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(wanted));
+    if !has {
+        return Err(format!(
+            "{s}: {} is {}; give a file name ending in .{wanted}",
+            output.noun(),
+            output.kind()
+        ));
+    }
+    Ok(path)
+}
+
 /// Parses a path to write a file to: not empty, naming a file (not ending in `/`), in a
-/// folder that exists, with nothing but a regular file there already.
+/// folder that exists and this user may write, with nothing but a regular file of this
+/// user's there already.
 pub fn output_file(s: &str) -> Result<PathBuf, String> {
     if s.is_empty() {
         return Err("give a file name".into());

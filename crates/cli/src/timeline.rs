@@ -30,6 +30,7 @@
 //! assert_eq!(json["traceEvents"].as_array().unwrap().len(), 2 + 1); // + the group's name
 //! ```
 
+use std::io::Write;
 use std::time::Duration;
 
 use asyncdex_engine::gather::Status;
@@ -85,15 +86,19 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// Writes `contents` to `path` atomically (a temporary file, then a rename), replacing
-/// only a file of its own kind (see [`asyncdex::files`]).
+/// Writes the SVG picture `contents` to `path` atomically (a temporary file, then a
+/// rename), after asyncdex's mark ([`asyncdex::files::mark::SVG`]), replacing only a
+/// picture asyncdex wrote (see [`asyncdex::files`]).
 ///
 /// A picture is drawn when the run is done, but it is not the run's result: a file that
 /// cannot be written now (it appeared during the run and is a database; the disk is full)
 /// must not cost the report still to be printed. So a failure is kept, not returned, and
 /// said after the report ([`unwritten`]), as the run's one `error:` line, exit 1.
 pub fn write_file(path: &std::path::Path, contents: &str) -> asyncdex::Result<()> {
-    keep_failure(asyncdex::files::write_atomic(path, contents.as_bytes()));
+    keep_failure(asyncdex::files::write_atomic_with(path, |file| {
+        file.write_all(asyncdex::files::mark::SVG.as_bytes())?;
+        file.write_all(contents.as_bytes())
+    }));
     Ok(())
 }
 

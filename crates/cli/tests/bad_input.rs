@@ -756,9 +756,9 @@ fn output_files_are_checked_before_anything_runs() {
             "t.json/ names a folder, not a file",
         ),
         Case::usage(
-            "a timeline and a trace into one file",
+            "a timeline named as another kind of file",
             &with(&["names", "5", "--timeline", "one.x", "--trace", "./one.x"]),
-            "--timeline and --trace name one file (./one.x)",
+            "one.x: a timeline is an SVG picture; give a file name ending in .svg",
         ),
         Case::usage(
             "a trace under a file",

@@ -109,7 +109,10 @@ fn a_replaced_file_keeps_its_mode() {
     let path = dir.path().join("t.svg");
     std::fs::write(
         &path,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\">earlier picture</svg>",
+        format!(
+            "{}<svg xmlns=\"http://www.w3.org/2000/svg\">earlier picture</svg>",
+            asyncdex::files::mark::SVG
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();

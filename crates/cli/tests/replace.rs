@@ -1,5 +1,6 @@
-//! An output file (`--timeline`, `--trace`, `--plot`) replaces only a file of its own kind:
-//! never a database, the run's cache file, or the running program. Refused before the run
+//! An output file (`--timeline`, `--trace`, `--plot`) replaces only a file of its own kind
+//! that asyncdex wrote, and only this user's (any user's, for root, keeping its owner):
+//! never a database, a hand-drawn picture, the run's cache file, or the running program. Refused before the run
 //! (exit 2, one line, nothing fetched); refused again when it is written, should the file
 //! appear meanwhile (exit 1, one line, the run's results printed all the same).
 
@@ -32,7 +33,7 @@ fn s(path: &Path) -> &str {
 #[test]
 fn a_database_or_any_other_kind_of_file_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("victim.db");
+    let db = dir.path().join("victim.svg");
     let bytes = b"SQLite format 3\0 and the rest of a database";
     std::fs::write(&db, bytes).unwrap();
     assert_refused(
@@ -53,13 +54,13 @@ fn a_database_or_any_other_kind_of_file_is_refused_and_left_as_it_was() {
         ),
         (
             "--trace",
-            "t.svg",
+            "svg.json",
             "<svg></svg>",
             "not a trace (an SVG picture)",
         ),
         (
             "--timeline",
-            "notes.txt",
+            "notes.svg",
             "my notes\n",
             "not a timeline (a text file)",
         ),
@@ -82,6 +83,150 @@ fn a_database_or_any_other_kind_of_file_is_refused_and_left_as_it_was() {
 }
 
 #[test]
+fn a_file_named_for_the_other_output_is_refused() {
+    // Swapped: each would get the other's contents.
+    let dir = tempfile::tempdir().unwrap();
+    let (svg, json) = (dir.path().join("t.svg"), dir.path().join("t.json"));
+    for (flag, path, line) in [
+        (
+            "--timeline",
+            &json,
+            "a timeline is an SVG picture; give a file name ending in .svg",
+        ),
+        (
+            "--trace",
+            &svg,
+            "a trace is a JSON trace; give a file name ending in .json",
+        ),
+    ] {
+        let out = names(&[flag, s(path)]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(line), "{}", text(&out.stderr));
+        assert!(!path.exists());
+    }
+    let plot = asyncdex(&["bench", "--sizes", "1", "--plot", "pokedex.db"]);
+    assert_eq!(plot.status.code(), Some(2), "{}", text(&plot.stderr));
+    assert!(text(&plot.stderr).contains("ending in .svg"));
+    // Any case.
+    let upper = dir.path().join("T.SVG");
+    assert_eq!(names(&["--timeline", s(&upper)]).status.code(), Some(0));
+}
+
+#[test]
+fn a_picture_asyncdex_did_not_write_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (svg, json) = (dir.path().join("logo.svg"), dir.path().join("t.json"));
+    let logo = "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"5\"/></svg>";
+    let trace = "{\"traceEvents\":[{\"name\":\"mine\",\"ph\":\"X\"}]}";
+    std::fs::write(&svg, logo).unwrap();
+    std::fs::write(&json, trace).unwrap();
+    for (flag, path, what) in [
+        ("--timeline", &svg, "an SVG picture"),
+        ("--trace", &json, "a JSON trace"),
+    ] {
+        assert_refused(
+            &names(&[flag, s(path)]),
+            &format!(
+                "error: {flag} {}: it exists and is {what} that asyncdex did not write; remove it or choose another path",
+                path.display()
+            ),
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&svg).unwrap(), logo);
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), trace);
+}
+
+#[test]
+fn a_replaced_picture_keeps_its_owner_group_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: reads this process's effective user id.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can make a file of another user's to replace");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    assert_eq!(names(&["--timeline", s(&svg)]).status.code(), Some(0));
+    std::os::unix::fs::chown(&svg, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&svg, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::metadata(&svg).unwrap().ino();
+    let out = names(&["--timeline", s(&svg)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&svg).unwrap();
+    assert_ne!(meta.ino(), before, "replaced");
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn a_folder_this_user_cannot_write_or_another_users_file_is_refused_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    // File modes do not stop root: run as `nobody`, which only root can become.
+    // SAFETY: reads this process's effective user id.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output();
+    if !root || !setpriv.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: needs root and setpriv to run as another user");
+        return;
+    }
+    let chmod = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o755).unwrap();
+    let (closed, open, sticky) = (
+        dir.path().join("closed"),
+        dir.path().join("open"),
+        dir.path().join("sticky"),
+    );
+    for (folder, mode) in [(&closed, 0o755), (&open, 0o777), (&sticky, 0o1777)] {
+        std::fs::create_dir(folder).unwrap();
+        chmod(folder, mode).unwrap();
+    }
+    // Root's own timeline, writable by anyone, in the two folders anyone may write.
+    let mut cases = vec![(
+        closed.join("t.svg"),
+        "cannot be written (permission denied)".to_owned(),
+    )];
+    for folder in [&open, &sticky] {
+        let svg = folder.join("t.svg");
+        assert_eq!(names(&["--timeline", s(&svg)]).status.code(), Some(0));
+        chmod(&svg, 0o666).unwrap();
+        cases.push((svg, "it is another user's file (uid 0)".to_owned()));
+    }
+    for (path, why) in cases {
+        let before = std::fs::read(&path).ok();
+        let mut args = vec![
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_asyncdex"),
+            "names",
+            "3",
+            "--mode",
+            "async",
+        ];
+        args.extend(FAST);
+        args.extend(["--timeline", s(&path)]);
+        let out = std::process::Command::new("setpriv")
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert!(
+            stderr.contains(why.as_str()),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(out.stdout.is_empty(), "refused before the run");
+        assert_eq!(std::fs::read(&path).ok(), before, "left as it was");
+    }
+}
+
+#[test]
 fn a_picture_replaces_an_earlier_picture_of_its_kind_and_an_empty_file() {
     let dir = tempfile::tempdir().unwrap();
     let (svg, json) = (dir.path().join("t.svg"), dir.path().join("t.json"));
@@ -96,33 +241,31 @@ fn a_picture_replaces_an_earlier_picture_of_its_kind_and_an_empty_file() {
             text(&out.stderr)
         );
     }
-    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with(asyncdex::files::mark::SVG), "marked: {svg}");
     let trace: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(trace["traceEvents"].is_array());
 }
 
 #[test]
-fn the_runs_own_cache_file_is_refused_whether_or_not_it_exists_yet() {
+fn the_runs_own_cache_file_is_refused_under_any_name() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("c");
     std::fs::create_dir(&cache).unwrap();
-    let file = asyncdex::cache::Cache::file_for(&cache, "embedded");
-    let line = format!(
-        "error: --trace {}: it is a file of the run's cache (--cache {}); choose another path",
-        file.display(),
-        cache.display()
-    );
-    assert_refused(&names(&["--cache", s(&cache), "--trace", s(&file)]), &line);
-    assert!(!file.exists(), "nothing made");
     let out = names(&["--cache", s(&cache)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = asyncdex::cache::Cache::file_for(&cache, "embedded");
     let before = std::fs::read(&file).unwrap();
-    assert_refused(&names(&["--cache", s(&cache), "--trace", s(&file)]), &line);
-    let mut wal = file.as_os_str().to_owned();
-    wal.push("-wal");
-    let out = names(&["--cache", s(&cache), "--timeline", wal.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Its own name is no trace's (`.db`); a hard link gives it one.
+    let link = dir.path().join("t.json");
+    std::fs::hard_link(&file, &link).unwrap();
+    let line = format!(
+        "error: --trace {}: it is a file of the run's cache (--cache {}); choose another path",
+        link.display(),
+        cache.display()
+    );
+    assert_refused(&names(&["--cache", s(&cache), "--trace", s(&link)]), &line);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         before,
@@ -135,7 +278,7 @@ fn the_running_program_is_refused() {
     // A hard link to the binary, beside it (one file system): the program run by that
     // name is asked to draw over itself.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let exe = dir.path().join("asyncdex");
+    let exe = dir.path().join("asyncdex.svg");
     if std::fs::hard_link(env!("CARGO_BIN_EXE_asyncdex"), &exe).is_err() {
         std::fs::copy(env!("CARGO_BIN_EXE_asyncdex"), &exe).unwrap();
     }

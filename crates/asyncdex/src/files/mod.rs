@@ -12,8 +12,13 @@
 //! - an existing file is replaced only by a file of its own kind ([`Kind`], told from the
 //!   first bytes of both): an SVG picture replaces an SVG picture, never an SQLite
 //!   database, an executable or a text file, which are named and left as they were (an
-//!   empty file holds nothing to lose, and is replaced);
-//! - an existing file keeps its permission mode (a mode-600 file stays 600);
+//!   empty file holds nothing to lose, and is replaced); and a file that bears asyncdex's
+//!   [`mark`] replaces only a file that bears it: a timeline replaces the last timeline,
+//!   not a hand-drawn SVG ([`may_replace`], the one decision);
+//! - an existing file keeps its permission mode (a mode-600 file stays 600), its owner and
+//!   its group; another user's file is replaced only by root, who can keep them;
+//! - the folder must take new files (this user may write it), asked before anything is
+//!   written;
 //! - the contents go to a new temporary file beside it (created exclusively, so nothing
 //!   planted under its name is followed), which is then renamed over it: a crash leaves
 //!   the old file or the new one, never a torn one, and the temporary file is removed if
@@ -38,18 +43,19 @@
 //! assert_eq!(std::fs::read(&db).unwrap(), b"SQLite format 3\0...");
 //! ```
 
-use std::fs::Permissions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
-#[cfg(feature = "store")]
 pub(crate) mod access;
 mod kind;
+pub mod mark;
+mod replace;
 mod streaming;
 pub use kind::{Kind, HEAD};
+pub use replace::{may_replace, Refusal};
 pub use streaming::{AtomicFile, BUFFER};
 
 /// Writes `contents` to `path` atomically (a temporary file beside it, then a rename),
@@ -83,23 +89,9 @@ pub fn write_atomic_with(
     file.commit()
 }
 
-/// Refuses to replace the file at `path` unless it is empty, missing, or of `kind`.
-fn check_kind(path: &Path, kind: Kind) -> Result<()> {
-    match Kind::of_file(path) {
-        Ok(Some(found)) if found != kind => Err(cannot_write(
-            path,
-            format!("it is {found}, not {kind}, and was left as it was"),
-        )),
-        Ok(_) => Ok(()),
-        Err(e) => Err(cannot_write(
-            path,
-            format!("it cannot be read to tell what it is ({e}), and was left as it was"),
-        )),
-    }
-}
-
 /// Checks, without creating anything, that [`write_atomic`] could write `path` now: its
-/// folder exists, and nothing but a regular file is there already. A program that writes
+/// folder exists and this user may make files in it, and nothing but a regular file of
+/// this user's (any user's, for root) is there already. A program that writes
 /// its file at the end of a long run asks first, so that a typo in the folder or a FIFO
 /// in the way is said before the run, not after it (the write checks again: things may
 /// change in between).
@@ -116,7 +108,16 @@ pub fn check_writable(path: &Path) -> Result<()> {
         _ => Path::new("."),
     };
     match std::fs::metadata(folder) {
-        Ok(meta) if meta.is_dir() => existing(path).map(drop),
+        Ok(meta) if meta.is_dir() => {
+            access::writable(folder).map_err(|e| {
+                let why = access::io_words(&e);
+                cannot_write(
+                    path,
+                    format!("the folder {} cannot be written ({why})", folder.display()),
+                )
+            })?;
+            replace::entry(path).map(drop).map_err(|r| refused(path, r))
+        }
         Ok(meta) => Err(cannot_write(
             path,
             format!(
@@ -137,21 +138,11 @@ pub fn check_writable(path: &Path) -> Result<()> {
     }
 }
 
-/// What is at `path` now: nothing (`None`), or a regular file (its mode, to keep);
-/// anything else is refused.
-fn existing(path: &Path) -> Result<Option<Permissions>> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(cannot_write(
-            path,
-            "it is a symbolic link (give the file it points to)".into(),
-        )),
-        Ok(meta) if !meta.is_file() => Err(cannot_write(
-            path,
-            format!("it is {}, not a regular file", describe(&meta)),
-        )),
-        Ok(meta) => Ok(Some(meta.permissions())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(cannot_write(path, e.to_string())),
+/// The error for a file [`may_replace`] said must not be replaced, and why.
+fn refused(path: &Path, refusal: Refusal) -> Error {
+    match refusal.is_about_contents() {
+        true => cannot_write(path, format!("{refusal}, and was left as it was")),
+        false => cannot_write(path, refusal.to_string()),
     }
 }
 

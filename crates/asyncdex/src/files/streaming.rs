@@ -27,11 +27,11 @@
 //! assert!(std::fs::read_to_string(&path).unwrap().ends_with("{\"ts\":999}]}"));
 //! ```
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::{cannot_write, check_kind, existing, temp_path, Kind, HEAD};
+use super::{cannot_write, mark, refused, replace, temp_path, Kind, HEAD};
 use crate::error::Result;
 
 /// The most bytes an [`AtomicFile`] holds before writing them to its file: 64 KiB.
@@ -44,18 +44,17 @@ pub struct AtomicFile {
     tmp: PathBuf,
     /// `None` once committed (nothing left to remove).
     file: Option<BufWriter<File>>,
-    /// The first [`HEAD`] bytes written: what the file will be ([`Kind`]).
+    /// The first [`HEAD`] bytes written: what the file will be ([`Kind`]), and whether
+    /// it bears asyncdex's [`mark`].
     head: Vec<u8>,
-    /// The mode of the file it replaces, kept.
-    keep: Option<Permissions>,
 }
 
 impl AtomicFile {
-    /// Starts writing `path`: refuses anything there that is not a regular file (as
-    /// [`write_atomic`](super::write_atomic) does), and creates the temporary file
-    /// beside it (exclusively: never an existing file).
+    /// Starts writing `path`: refuses anything there that is not a regular file, or is
+    /// another user's (as [`write_atomic`](super::write_atomic) does), and creates the
+    /// temporary file beside it (exclusively: never an existing file).
     pub fn create(path: &Path) -> Result<AtomicFile> {
-        let keep = existing(path)?;
+        replace::entry(path).map_err(|r| refused(path, r))?;
         let tmp = temp_path(path);
         let file = OpenOptions::new()
             .write(true)
@@ -67,7 +66,6 @@ impl AtomicFile {
             tmp,
             file: Some(BufWriter::with_capacity(BUFFER, file)),
             head: Vec::new(),
-            keep,
         })
     }
 
@@ -77,23 +75,27 @@ impl AtomicFile {
         self.file.as_ref().map_or(0, |f| f.buffer().len()) + self.head.len()
     }
 
-    /// Finishes: writes what is buffered, gives the file the mode of the one it replaces,
-    /// checks (last, just before the rename: what is there now is what would be lost) that
-    /// what is at the target is missing, empty or of the same [`Kind`], and renames the
-    /// temporary file over it. On any failure the temporary file is removed and the target
-    /// is left as it was.
+    /// Finishes: writes what is buffered, asks (last, just before the rename: what is
+    /// there now is what would be lost) whether what is at the target may be replaced
+    /// ([`may_replace`](super::may_replace): missing, or a file of this user's, empty or
+    /// of the same [`Kind`] and marked alike), gives the new file the mode, owner and
+    /// group of the one it replaces, and renames it over it. On any failure the temporary
+    /// file is removed and the target is left as it was.
     pub fn commit(mut self) -> Result<()> {
         let path = self.path.clone();
         let file = self.file.take().expect("an AtomicFile is committed once");
+        let (kind, marked) = (Kind::of(&self.head), mark::is_marked(&self.head));
         let finished = file
             .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| match self.keep.take() {
-                Some(mode) => f.set_permissions(mode),
-                None => Ok(()),
+            .map_err(|e| cannot_write(&path, e.into_error().to_string()))
+            .and_then(|f| {
+                let old = replace::judge(&path, kind, marked).map_err(|r| refused(&path, r))?;
+                match old {
+                    Some(old) => keep_owner_and_mode(&f, &old),
+                    None => Ok(()),
+                }
+                .map_err(|e| cannot_write(&path, e.to_string()))
             })
-            .map_err(|e| cannot_write(&path, e.to_string()))
-            .and_then(|()| check_kind(&path, Kind::of(&self.head)))
             .and_then(|()| {
                 std::fs::rename(&self.tmp, &path).map_err(|e| cannot_write(&path, e.to_string()))
             });
@@ -102,6 +104,28 @@ impl AtomicFile {
         }
         finished
     }
+}
+
+/// Gives `new` the owner, group and mode of `old`, the file it replaces: its owner first,
+/// since a change of owner may clear the mode's set-id bits. This user's own file in a
+/// group this user is not in keeps its owner, not its group (only root may give a file to
+/// such a group); another user's file is never replaced but by root ([`replace`]).
+fn keep_owner_and_mode(new: &File, old: &Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mine = new.metadata()?;
+        if (mine.uid(), mine.gid()) != (old.uid(), old.gid()) {
+            match std::os::unix::fs::fchown(new, Some(old.uid()), Some(old.gid())) {
+                Ok(()) => {}
+                Err(e)
+                    if mine.uid() == old.uid()
+                        && e.kind() == std::io::ErrorKind::PermissionDenied => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    new.set_permissions(old.permissions())
 }
 
 impl Write for AtomicFile {

@@ -46,7 +46,7 @@ pub struct BenchArgs {
     pub json: bool,
     /// Draw a log-log chart of wall time against N, one line per mode (with
     /// --concurrencies: throughput and p99 against the concurrency).
-    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::output_file)]
+    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::plot_file)]
     pub plot: Option<std::path::PathBuf>,
     /// Instead of the sweep over N: the async mode at each of these concurrencies,
     /// comma-separated, `auto` for the adaptive limit (`1,4,16,50,100,1000,auto`), with

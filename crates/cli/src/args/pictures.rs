@@ -8,10 +8,10 @@ use clap::Args;
 #[derive(Args)]
 pub struct PictureArgs {
     /// Write an SVG timeline (one bar per call, the modes stacked); open it in a browser.
-    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::output_file)]
+    #[arg(long, value_name = "FILE.svg", value_parser = crate::output_file::timeline_file)]
     pub timeline: Option<std::path::PathBuf>,
     /// Write a Chrome trace (open it in ui.perfetto.dev or chrome://tracing).
-    #[arg(long, value_name = "FILE.json", value_parser = crate::output_file::output_file)]
+    #[arg(long, value_name = "FILE.json", value_parser = crate::output_file::trace_file)]
     pub trace: Option<std::path::PathBuf>,
     /// Print a histogram of the calls' latencies (log-scale bins) under the closing
     /// latency line (p50, p90, p99, max), on stderr.

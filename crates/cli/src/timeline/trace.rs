@@ -53,9 +53,10 @@ impl Events<'_> {
     }
 }
 
-/// Writes the trace of `groups` to `out`, one event at a time.
+/// Writes the trace of `groups` to `out`, one event at a time, after asyncdex's mark
+/// ([`asyncdex::files::mark::TRACE`]: the next run's trace may replace this one).
 pub fn write_trace(out: &mut dyn Write, groups: &[Group]) -> io::Result<()> {
-    out.write_all(b"{\"traceEvents\":[")?;
+    out.write_all(asyncdex::files::mark::TRACE.as_bytes())?;
     let mut events = Events { out, first: true };
     for (tid, group) in groups.iter().enumerate() {
         let name = json!({
@@ -142,7 +143,11 @@ mod tests {
                 }));
             }
         }
-        crate::json::to_string(&json!({"traceEvents": events, "displayTimeUnit": "ms"}))
+        crate::json::to_string(&json!({
+            "otherData": {"writtenBy": "asyncdex"},
+            "traceEvents": events,
+            "displayTimeUnit": "ms",
+        }))
     }
 
     #[test]
