@@ -120,16 +120,42 @@ fn serve_stopped_by_a_signal_exits_with_its_code() {
 fn a_file_size_limit_is_an_error_line_not_a_silent_death() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("x.db");
-    // 64 KiB of file: the types' bodies (about 1 MB) cannot fit. Left to SIGXFSZ's
+    // 128 KiB of file (sh counts 512-byte blocks): the types' bodies (about 1 MB) cannot fit. Left to SIGXFSZ's
     // default the crawl died with exit 153 and printed nothing.
     let child = sh(&format!(
-        "ulimit -f 128; exec \"$ASYNCDEX\" crawl --resources type --latency 0 --jitter 0 --out '{}'",
+        "ulimit -f 256; exec \"$ASYNCDEX\" crawl --resources type --latency 0 --jitter 0 --out '{}'",
         store.display()
     ));
     let out = child.wait_with_output().unwrap();
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error:"), "{stderr}");
+    // The cause named, not SQLite's bare "disk I/O error"; one line.
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("ulimit -f"), "{stderr}");
+    // What was stored is said: the manifest's `type` row is printed.
+    let row: Vec<u64> = stdout
+        .lines()
+        .find(|l| l.starts_with("type "))
+        .unwrap_or_else(|| panic!("no manifest row: {stdout} {stderr}"))
+        .split_whitespace()
+        .skip(1)
+        .take(6)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(
+        row[4], 0,
+        "nothing failed, the unstored are cancelled: {stdout}"
+    );
+    assert!(row[1] < row[0], "not all stored under the limit: {stdout}");
+    // Without the limit, the same store completes.
+    let rerun = sh(&format!(
+        "exec \"$ASYNCDEX\" crawl --resources type --latency 0 --jitter 0 --out '{}'",
+        store.display()
+    ))
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun.stderr));
 }
 
 /// A pipe whose buffer is already full: its read end, and its write end to hand a child

@@ -1,4 +1,5 @@
-//! A store locked under a running crawl: stop as an interruption does, lose nothing.
+//! A store locked under a running crawl, or one that can no longer be written (a full
+//! disk, `ulimit -f`): stop as an interruption does, lose nothing.
 //!
 //! Opening a store for a crawl checks that it can be written ([`crate::store::Store::open`]),
 //! so a store another process holds locked is refused before anything is fetched. A
@@ -15,9 +16,15 @@
 //!   is returned as usual;
 //! - the store records why ([`AsyncStore::gave_up`]): the lock, and how many fetched
 //!   resources it left unstored, for the caller to report as an error.
+//!
+//! A store that can no longer be written at all ([`is_unwritable`]: the disk full, the
+//! file at the process's size limit, a file system remounted read-only) is the same
+//! kind of stop: waiting would not help, but what was stored is whole and the manifest
+//! says what it is. The cause is named, since SQLite's own words for a write that met
+//! `ulimit -f` are only "disk I/O error".
 
 use crate::error::{Error, Result};
-use crate::store::{is_locked, AsyncStore};
+use crate::store::{is_locked, is_unwritable, AsyncStore};
 
 /// `Ok(true)` if `written` was, `Ok(false)` if it failed for a lock another process held
 /// past the wait (recorded in the store, saying how many fetched resources that left
@@ -27,12 +34,18 @@ pub(super) fn kept(store: &AsyncStore, written: Result<()>, unstored: usize) -> 
         Ok(()) => Ok(true),
         // The wait was cut short by Ctrl-C: the crawl is stopping anyway, as interrupted.
         Err(e) if e.kind() == crate::ErrorKind::Cancelled => Ok(false),
-        Err(e) if is_locked(&e) => {
+        Err(e) if is_locked(&e) || is_unwritable(&e) => {
             let lost = match unstored {
                 0 => String::new(),
                 n => format!(", {n} fetched resources not stored"),
             };
-            let why = format!("{e}; the crawl stopped{lost}");
+            let cause = match is_unwritable(&e) {
+                true => format!(
+                    "the store can no longer be written ({e}: the disk is full, or the file reached its size limit, ulimit -f)"
+                ),
+                false => e.to_string(),
+            };
+            let why = format!("{cause}; the crawl stopped{lost}");
             store.give_up(Error::new(e.kind(), why).with_source(e));
             Ok(false)
         }

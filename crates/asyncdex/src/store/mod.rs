@@ -47,7 +47,7 @@ pub use links::{
 };
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
-pub use schema::{is_locked, APPLICATION_ID, CACHE_APPLICATION_ID};
+pub use schema::{is_locked, is_unwritable, APPLICATION_ID, CACHE_APPLICATION_ID};
 use schema::{Found, SCHEMA};
 pub(crate) use untouched::connect_untouched;
 pub use waiting::{stop_waiting, AFTER_STOP};

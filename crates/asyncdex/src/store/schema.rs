@@ -266,8 +266,9 @@ pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs
 pub(super) const LOCKED: &str = "another process is writing it and holds it locked";
 
 /// Whether `e` is a store call that gave up because another process held the store
-/// locked for longer than the store waits for it (5 s; SQLite's busy or locked): the one
-/// failure a crawl stops for with its manifest, as if interrupted, rather than failing.
+/// locked for longer than the store waits for it (5 s; SQLite's busy or locked): a
+/// failure a crawl stops for with its manifest, as if interrupted, rather than failing
+/// (as it stops for [`is_unwritable`]).
 ///
 /// ```
 /// use asyncdex::store::is_locked;
@@ -279,6 +280,25 @@ pub fn is_locked(e: &Error) -> bool {
     matches!(
         cause.and_then(rusqlite::Error::sqlite_error_code),
         Some(DatabaseBusy | DatabaseLocked)
+    )
+}
+
+/// Whether `e` is a store call that failed because the store's file can no longer be
+/// written: the disk is full, the file reached the process's size limit (`ulimit -f`: a
+/// write that fails with `EFBIG`, which SQLite reports as a disk I/O error), or the file
+/// system turned read-only. Like [`is_locked`], a crawl stops for it with its manifest:
+/// what was stored stays, and nothing more can be.
+///
+/// ```
+/// use asyncdex::store::is_unwritable;
+/// assert!(!is_unwritable(&asyncdex::Error::invalid_input("not a store's")));
+/// ```
+pub fn is_unwritable(e: &Error) -> bool {
+    use rusqlite::ErrorCode::{DiskFull, ReadOnly, SystemIoFailure};
+    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<rusqlite::Error>());
+    matches!(
+        cause.and_then(rusqlite::Error::sqlite_error_code),
+        Some(DiskFull | ReadOnly | SystemIoFailure)
     )
 }
 
