@@ -260,19 +260,23 @@ fn ignored_at_start(number: i32) -> bool {
     is_in(ignored_mask(), number)
 }
 
-/// The signals ignored now: Linux lists them in `/proc/self/status` (`SigIgn:`, a
-/// hexadecimal mask, bit `number - 1`). asyncdex never sets `SIG_IGN` itself (its
-/// [`ignore_harmless`] installs handlers), so they are those it was started with.
+/// The signals ignored when the process started: Linux lists them in `/proc/self/status`
+/// (`SigIgn:`, a hexadecimal mask, bit `number - 1`), read once, at the first call
+/// ([`ignore_harmless`], `main`'s first step). asyncdex never sets `SIG_IGN` itself (it
+/// installs handlers), so a later read would say the same; once is enough.
 /// Elsewhere, or unreadable: none.
 #[cfg(unix)]
 fn ignored_mask() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-            u64::from_str_radix(mask.trim(), 16).ok()
-        })
-        .unwrap_or(0)
+    static AT_START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *AT_START.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+                u64::from_str_radix(mask.trim(), 16).ok()
+            })
+            .unwrap_or(0)
+    })
 }
 
 /// Whether signal `number`'s bit is set in `mask` (as [`ignored_mask`] reads it).

@@ -158,6 +158,29 @@ fn a_file_size_limit_is_an_error_line_not_a_silent_death() {
     assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun.stderr));
 }
 
+#[test]
+fn a_store_that_cannot_be_made_names_the_cause_before_fetching() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("x.db");
+    // 512 bytes of file: not even the schema's first page fits.
+    let out = sh(&format!(
+        "ulimit -f 1; exec \"$ASYNCDEX\" crawl --resources type --latency 0 --jitter 0 --out '{}'",
+        store.display()
+    ))
+    .wait_with_output()
+    .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one line: {stderr}");
+    assert!(errors[0].contains("x.db"), "the store named: {stderr}");
+    assert!(errors[0].contains("ulimit -f"), "the cause named: {stderr}");
+    assert!(
+        !stdout.contains("type "),
+        "refused before a crawl ran: {stdout}"
+    );
+}
+
 /// A pipe whose buffer is already full: its read end, and its write end to hand a child
 /// as stderr, whose first write then blocks until the read end is drained.
 fn full_pipe() -> (std::fs::File, std::fs::File) {

@@ -20,8 +20,8 @@
 //! A store that can no longer be written at all ([`is_unwritable`]: the disk full, the
 //! file at the process's size limit, a file system remounted read-only) is the same
 //! kind of stop: waiting would not help, but what was stored is whole and the manifest
-//! says what it is. The cause is named, since SQLite's own words for a write that met
-//! `ulimit -f` are only "disk I/O error".
+//! says what it is. The cause is named (the store's errors add it to SQLite's own words
+//! for a write that met `ulimit -f`, only "disk I/O error").
 
 use crate::error::{Error, Result};
 use crate::store::{is_locked, is_unwritable, AsyncStore};
@@ -40,9 +40,7 @@ pub(super) fn kept(store: &AsyncStore, written: Result<()>, unstored: usize) -> 
                 n => format!(", {n} fetched resources not stored"),
             };
             let cause = match is_unwritable(&e) {
-                true => format!(
-                    "the store can no longer be written ({e}: the disk is full, or the file reached its size limit, ulimit -f)"
-                ),
+                true => format!("the store can no longer be written ({e})"),
                 false => e.to_string(),
             };
             let why = format!("{cause}; the crawl stopped{lost}");

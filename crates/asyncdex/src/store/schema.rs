@@ -256,6 +256,14 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
     if short.len() < first.len() {
         short.push('…');
     }
+    // SQLite's words for a write that met a full disk or `ulimit -f` (EFBIG) are only
+    // "disk I/O error": say what usually causes it, wherever the write was.
+    if matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::SystemIoFailure)
+    ) {
+        short.push_str(" (the disk may be full, or the file at its size limit, ulimit -f)");
+    }
     short
 }
 
