@@ -8,7 +8,8 @@
 //! ([`InvalidInput`](crate::ErrorKind::InvalidInput)); a store that holds no data (no
 //! resource, no list count, no queue row done or failed) takes whichever root claims it;
 //! a record of another shape (two rows, an empty root) is an error
-//! ([`Database`](crate::ErrorKind::Database)) in a store that holds data.
+//! ([`Database`](crate::ErrorKind::Database)) in a store that holds data. A store taken
+//! from another root drops the work that root left queued and never fetched.
 //!
 //! What differs is where the record lives and who races for it. The table
 //! `asyncdex.api_root` is made by the schema's migration 2 ([`super::schema`]), empty: in
@@ -135,6 +136,14 @@ impl PgStore {
             .map_err(&failed)?
             .get(0);
         let take = takes(&held, root, holds_data);
+        // Another root's record, taken: the work it left waiting (rows queued but never
+        // fetched) was its lists', not this root's, which the crawl seeds afresh.
+        let restamped = take && !matches!(held, Stamp::None);
+        if restamped {
+            tx.batch_execute("DELETE FROM asyncdex.queue WHERE state IN ('todo', 'leased')")
+                .await
+                .map_err(&failed)?;
+        }
         if take {
             // Updated in place when it is one row, so a seeding that waits on it reads
             // the new root, not no row.

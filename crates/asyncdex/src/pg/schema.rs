@@ -207,7 +207,13 @@ pub(super) async fn migrate(client: &mut deadpool_postgres::Client, shown: &str)
         .map_err(failed("cannot commit the schema"))
 }
 
-/// Checks that the database holds asyncdex's schema at a version this asyncdex reads.
+/// The oldest schema version a reader ([`check_existing`]: `serve --from`, `export`) reads
+/// as it is, never migrating it: they read the resources and the lists, unchanged since
+/// version 1 (version 2 added only the API root, which a crawl checks).
+pub(super) const READABLE_FROM: i32 = 1;
+
+/// Checks that the database holds asyncdex's schema at a version this asyncdex reads
+/// ([`READABLE_FROM`] to [`VERSION`]).
 pub(super) async fn check_existing(client: &impl GenericClient, shown: &str) -> Result<()> {
     match inspect(client, shown).await? {
         Found::Missing { .. } => Err(Error::new(
@@ -218,10 +224,10 @@ pub(super) async fn check_existing(client: &impl GenericClient, shown: &str) -> 
             shown,
             &format!("its schema is version {v}, written by a newer asyncdex"),
         )),
-        Found::Ours(v) if v < VERSION => Err(refused(
+        Found::Ours(v) if v < READABLE_FROM => Err(refused(
             shown,
             &format!(
-                "its schema is version {v}, older than {VERSION}: a crawl into it migrates it"
+                "its schema is version {v}, older than {READABLE_FROM}: a crawl into it migrates it"
             ),
         )),
         Found::Ours(_) => Ok(()),

@@ -23,6 +23,16 @@ async fn roots(store: &PgStore) -> Vec<String> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
+/// How many rows the queue holds, in any state.
+async fn queued(store: &PgStore) -> i64 {
+    let client = store.client().await.unwrap();
+    let row = client
+        .query_one("SELECT count(*) FROM asyncdex.queue", &[])
+        .await
+        .unwrap();
+    row.get(0)
+}
+
 /// Seeds the list of `type` (ids 1 and 2) through `queue`, as a worker does.
 async fn seed(queue: &Queue) -> Result<()> {
     queue
@@ -88,12 +98,25 @@ async fn postgres_a_store_with_no_data_takes_the_next_root_and_data_keeps_it() {
         .claim_root("http://127.0.0.1:1/x/api/v2")
         .await
         .unwrap();
-    // Work to do is not data: nothing was fetched yet.
-    db.execute("INSERT INTO asyncdex.queue (endpoint, id) VALUES ('type', 1)")
+    // Work to do is not data: nothing was fetched yet. It was the old root's work, so
+    // re-stamping drops it (the new root's crawl seeds its own).
+    db.execute("INSERT INTO asyncdex.queue (endpoint, id) VALUES ('type', 1), ('type', 2)")
+        .unwrap();
+    db.execute("UPDATE asyncdex.queue SET state = 'leased' WHERE id = 2")
         .unwrap();
     store.claim_root("embedded").await.unwrap();
     assert_eq!(roots(&store).await, ["embedded"], "re-stamped, once");
     assert_eq!(store.api_root().await.unwrap().as_deref(), Some("embedded"));
+    assert_eq!(
+        queued(&store).await,
+        0,
+        "the old root's waiting work is dropped"
+    );
+    // The same root again changes nothing: its work stays.
+    db.execute("INSERT INTO asyncdex.queue (endpoint, id) VALUES ('type', 1)")
+        .unwrap();
+    store.claim_root("embedded").await.unwrap();
+    assert_eq!(queued(&store).await, 1, "a resumed root keeps its work");
     // Each of these is data: the stamp holds.
     for (data, undo) in [
         (
@@ -227,21 +250,27 @@ async fn postgres_a_version_1_store_migrates_to_2_keeping_its_data() {
         "DROP TABLE asyncdex.api_root; DELETE FROM asyncdex.schema_version WHERE version > 1",
     )
     .unwrap();
-    let err = PgStore::open_existing(db.url()).await.unwrap_err();
-    assert!(err.to_string().contains("version 1, older than 2"), "{err}");
-    let store = PgStore::connect(db.url()).await.unwrap();
-    let client = store.client().await.unwrap();
-    let versions: Vec<i32> = client
-        .query(
-            "SELECT version FROM asyncdex.schema_version ORDER BY 1",
-            &[],
-        )
+    // Read as it is (`serve --from`, `export`), and left at version 1.
+    let reader = PgStore::open_existing(db.url()).await.unwrap();
+    assert!(reader
+        .get_verified("type", "normal")
         .await
         .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(versions, [1, 2]);
+        .is_some());
+    let versions = |store: PgStore| async move {
+        let client = store.client().await.unwrap();
+        let rows = client
+            .query(
+                "SELECT version FROM asyncdex.schema_version ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get(0)).collect::<Vec<i32>>()
+    };
+    assert_eq!(versions(reader).await, [1], "a reader migrates nothing");
+    let store = PgStore::connect(db.url()).await.unwrap();
+    assert_eq!(versions(store.clone()).await, [1, 2]);
     assert!(store
         .get_verified("type", "normal")
         .await
