@@ -85,7 +85,7 @@ pub struct DemoRun {
     pub mode: Mode,
     /// Blocking calls made in all.
     pub calls: usize,
-    /// Calls that answered 2xx with JSON.
+    /// Calls that answered 2xx with a resource (a JSON object).
     pub ok: usize,
     /// The first call that did not (numbered from 0, in the order the calls were made)
     /// and why; `None` when every call succeeded. The others that failed are counted
@@ -97,21 +97,26 @@ pub struct DemoRun {
     pub beats: Beats,
 }
 
-/// The unchanged blocking function: one GET, returning the status. A 2xx whose body is not
-/// JSON is a decode error, as the client's would be; another status is the client's
-/// status error (`HTTP 503 from …`, `not found: …`).
+/// The unchanged blocking function: one GET of a resource, returning the status. A 2xx
+/// whose body is not a resource (not JSON, not an object, nested too deep: the check every
+/// client makes, [`check_resource`](crate::pokeapi::check_resource)) is a decode error, as
+/// the client's would be; another status is the client's status error (`HTTP 503 from …`,
+/// `not found: …`).
 fn fetch_blocking(client: &Blocking, url: &str) -> Result<u16> {
     let resp = client.get(url)?;
     if !(200..300).contains(&resp.status) {
         return Err(crate::pokeapi::status_error(&resp, &redact_url(url), url));
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body).map_err(|e| {
+    let shape = crate::pokeapi::Shape::Object;
+    crate::pokeapi::check_resource(&resp.body, shape).map_err(|e| {
         let url = redact_url(url);
-        Error::new(
-            ErrorKind::Decode,
-            format!("the answer from {url} is not JSON: {e}"),
-        )
-        .with_url(url)
+        let why = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("is not JSON: {e}")
+            }
+            _ => format!("is not a resource: {e}"),
+        };
+        Error::new(ErrorKind::Decode, format!("the answer from {url} {why}")).with_url(url)
     })?;
     Ok(resp.status)
 }

@@ -254,3 +254,64 @@ async fn html_where_json_is_expected_is_a_decode_error_everywhere() {
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
     assert!(e.to_string().contains("is not JSON"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_demo_counts_only_a_resource_as_a_success() {
+    // Valid JSON, none of it a resource: as every client refuses it, so does the demo.
+    const NULL: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnull";
+    const ARRAY: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n[1,2]";
+    const OBJECT: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    for (response, said) in [
+        (NULL, Some("got null")),
+        (ARRAY, Some("got an array")),
+        (OBJECT, None),
+    ] {
+        let url = format!(
+            "{}/pokemon/25/",
+            common::fixed_server(response, Duration::ZERO, 64)
+        );
+        let run = tokio::task::spawn_blocking(move || {
+            run_with(
+                Mode::Correct,
+                &url,
+                &Demo::default(),
+                &HttpOptions::default(),
+            )
+        })
+        .await
+        .unwrap();
+        match said {
+            Some(said) => {
+                let e = run.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+                assert!(e.to_string().contains("is not a resource"), "{e}");
+                assert!(e.to_string().contains(said), "{e}");
+            }
+            None => assert!(run.is_ok(), "an object is a resource"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_is_another_resource_is_refused_on_every_backend() {
+    // Asked for type/5 and type/fire, a server answers type 7, `normal`.
+    const OTHER: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n{\"id\":7,\"name\":\"normal\"}";
+    let base = common::fixed_server(OTHER, Duration::ZERO, 64);
+    for backend in BACKENDS {
+        let client = Client::new(&base, AnyTransport::new(backend, &HttpOptions::default()));
+        for (key, said) in [
+            (asyncdex::pokeapi::Key::Id(5), "its id is 7, not 5"),
+            (
+                asyncdex::pokeapi::Key::Name("fire".into()),
+                "its name is \"normal\", not \"fire\"",
+            ),
+        ] {
+            let what = asyncdex::pokeapi::Ref::new("type", key).unwrap();
+            let e = client.raw(&what).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}: {e}");
+            assert!(e.to_string().contains(said), "{backend:?}: {e}");
+        }
+        let seven = asyncdex::pokeapi::Ref::new("type", asyncdex::pokeapi::Key::Id(7)).unwrap();
+        assert!(client.raw(&seven).await.is_ok(), "{backend:?}: its own id");
+    }
+}

@@ -131,6 +131,53 @@ fn export_refuses_a_damaged_body_and_names_it() {
 }
 
 #[test]
+fn export_refuses_a_body_filed_as_another_resource() {
+    // Each row's hash is right (written through the store): only what it holds is wrong.
+    for (id, name, body, said) in [
+        (
+            5,
+            "normal",
+            r#"{"id":7,"name":"normal"}"#,
+            "its id is 7, not 5",
+        ),
+        (
+            1,
+            "normal",
+            r#"{"id":1,"name":"fire"}"#,
+            r#"its name is "fire", not "normal""#,
+        ),
+        (
+            -1,
+            "dark",
+            r#"{"id":1,"name":"dark"}"#,
+            "its id is 1, not -1",
+        ),
+        (2, "steel", "[1, 2]", "expected a JSON object, got an array"),
+    ] {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .put(&[Row::new(
+                "type",
+                id,
+                Some(name.into()),
+                body.as_bytes().to_vec(),
+            )])
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let err = asyncdex::export::export(&store, out.path()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Database, "{body}: {err}");
+        let err = err.to_string();
+        assert!(err.contains(&format!("type/{id} is damaged")), "{err}");
+        assert!(err.contains(said), "{body}: {err}");
+        assert!(
+            tree(out.path()).is_empty(),
+            "{body}: {:?}",
+            tree(out.path())
+        );
+    }
+}
+
+#[test]
 fn a_damaged_body_leaves_no_half_export_and_no_temporary_folder() {
     let dir = tempfile::tempdir().unwrap();
     let store = damaged_store(dir.path());

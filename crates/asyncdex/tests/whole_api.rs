@@ -189,9 +189,29 @@ async fn a_damaged_stored_body_is_a_500_never_a_200() {
         "not json",
     )
     .unwrap();
+    // JSON, but another resource's body: filed as type 14 and pokemon 26, it says it is
+    // type 13 and pokemon 25.
+    let pack = asyncdex_pack::Pack::embedded();
+    for (filed, is) in [("type/14", "type/13"), ("pokemon/26", "pokemon/25")] {
+        let folder = dir.path().join("data/api/v2").join(filed);
+        std::fs::create_dir_all(&folder).unwrap();
+        let body = pack.get_path(is).unwrap().unwrap();
+        std::fs::write(folder.join("index.json"), body).unwrap();
+    }
     let data = asyncdex::mirror::Data::dir(dir.path()).unwrap();
     let state = MirrorState::with_data(format!("{ORIGIN}/api/v2"), MirrorConfig::default(), data);
-    let (status, body) = fetch(&app(state), "/api/v2/type/13/", false).await;
+    let router = app(state);
+    let (status, body) = fetch(&router, "/api/v2/type/13/", false).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!body.starts_with(b"not json"));
+    for filed in ["type/14", "pokemon/26"] {
+        let (status, _) = fetch(&router, &format!("/api/v2/{filed}/"), false).await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{filed}: another's body"
+        );
+    }
+    let (status, _) = fetch(&router, "/api/v2/pokemon/25/", false).await;
+    assert_eq!(status, StatusCode::OK, "pokemon 25 itself");
 }

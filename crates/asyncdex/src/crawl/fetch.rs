@@ -283,8 +283,12 @@ async fn fetch_unlisted<T: Transport>(
         ),
     };
     let body = get_ok(transport, &url, &what).await?;
-    serde_json::from_slice::<serde::de::IgnoredAny>(&body)
-        .map_err(|e| decode_error(&what, &url, e))?;
+    // Of its shape (encounters an array, the stamp an object), as every answer is.
+    let shape = match endpoint {
+        META => crate::pokeapi::Shape::Object,
+        _ => crate::pokeapi::Shape::Array,
+    };
+    crate::pokeapi::check_resource(&body, shape).map_err(|e| decode_error(&what, &url, e))?;
     Ok(Row::new(endpoint, id, None, relativize(&body, base)))
 }
 

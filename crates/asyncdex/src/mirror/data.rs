@@ -302,7 +302,7 @@ impl Data {
     async fn load(&self, endpoint: &str, id: i64, path: String, budget: &Budget) -> Stored {
         if let Bodies::Dir(root) = &self.bodies {
             // Its size is known before it is read: charged first.
-            return super::folder::read(root, path, budget).await;
+            return super::folder::read(root, (endpoint, id), path, budget).await;
         }
         let Some(charge) = budget.reserve(0) else {
             return Stored::OverBudget;

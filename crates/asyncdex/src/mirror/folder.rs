@@ -100,9 +100,16 @@ pub(super) fn open(root: &Path) -> Result<(PathBuf, BTreeMap<String, Listing>)> 
 }
 
 /// `data/api/v2/{path}/index.json` under `root`, if it is there and inside it, charged to
-/// `budget` before it is read and checked to be JSON. `path` is built from a known
+/// `budget` before it is read and checked to be the resource `endpoint`/`id` (the check a
+/// store's rows pass: JSON of its shape, its own id). `path` is built from a known
 /// endpoint and a number only, never from a request's bytes.
-pub(super) async fn read(root: &Path, path: String, budget: &Budget) -> Stored {
+pub(super) async fn read(
+    root: &Path,
+    (endpoint, id): (&str, i64),
+    path: String,
+    budget: &Budget,
+) -> Stored {
+    let endpoint = endpoint.to_owned();
     let (root, budget) = (root.to_path_buf(), budget.clone());
     // Resolving links, reading and checking all wait for the disk or the CPU: one trip
     // off the runtime.
@@ -130,11 +137,11 @@ pub(super) async fn read(root: &Path, path: String, budget: &Budget) -> Stored {
         };
         // The file may have changed size since: the charge is what is held.
         charge.resize(body.len());
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        if let Err(why) = crate::store::filed(&endpoint, id, None, &body) {
             // A damaged body is an error naming it (a 5xx), never a `200` of garbage.
             return Stored::Failed(Error::new(
                 ErrorKind::Decode,
-                format!("the stored body of {path} is not JSON: {e}"),
+                format!("the stored body of {path} is damaged: {why}"),
             ));
         }
         Stored::Found(Loaded {

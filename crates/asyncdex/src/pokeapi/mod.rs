@@ -32,7 +32,7 @@ pub use key::{Key, Resource};
 pub use models::*;
 pub use name::name_of;
 pub use reference::Ref;
-pub use shape::{check_resource, Shape, MAX_JSON_DEPTH};
+pub use shape::{check_resource, check_resource_of, Claim, Shape, MAX_JSON_DEPTH};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{redact_url, BlockingTransport, Credentials, Response, Transport};
@@ -131,14 +131,20 @@ macro_rules! client_methods {
 
         /// Any resource of any endpoint, its body as the server sent it: checked to be
         /// a JSON object (encounters: an array) nested at most [`MAX_JSON_DEPTH`]
-        /// levels ([`check_resource`];
+        /// levels, and the resource asked for: its own `id` or `name` is the one in the
+        /// request ([`check_resource_of`];
         /// skimmed, never built as a tree, so a 30 MB body costs 30 MB, not the
         /// gigabytes a [`serde_json::Value`] of it takes). Anything else (`null`, an
-        /// array) is an [`ErrorKind::Decode`] error naming what came.
+        /// array, `type/5` answered with `"id": 7`) is an [`ErrorKind::Decode`] error
+        /// naming what came.
         pub $($async_)? fn raw(&self, what: &Ref) -> Result<bytes::Bytes> {
             let url = format!("{}/{}", self.base.sent, what.path());
             let resp = self.transport.get(&url) $($await_)* ?;
-            checked(&resp, &what, &url, |body| check_resource(body, Shape::of(what)))?;
+            let claim = match what.key() {
+                Key::Id(id) => Claim { id: Some(i64::from(*id)), name: None },
+                Key::Name(name) => Claim { id: None, name: Some(name) },
+            };
+            checked(&resp, &what, &url, |body| check_resource_of(body, Shape::of(what), &claim))?;
             Ok(resp.body)
         }
 

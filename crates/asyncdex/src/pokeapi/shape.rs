@@ -56,14 +56,54 @@ impl Shape {
 /// assert!(check_resource(deep.as_bytes(), Shape::Array).is_err());
 /// ```
 pub fn check_resource(body: &[u8], shape: Shape) -> serde_json::Result<()> {
+    check_resource_of(body, shape, &Claim::default())
+}
+
+/// Which resource a body should be: its own top-level `id` and `name`, where known. A
+/// body that says it is another (asked for `type/5`, it says `"id": 7`) is not the answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Claim<'a> {
+    /// The id it should carry, if it has an `id`.
+    pub id: Option<i64>,
+    /// The name it should carry, if it has a `name`.
+    pub name: Option<&'a str>,
+}
+
+/// The top level of an object body, its other members skipped (but checked to be JSON).
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    name: Option<serde_json::Value>,
+}
+
+/// [`check_resource`], and for an object, that it is the resource `claim` says: its own
+/// `id` (if it has one) is `claim.id`, its `name` (if it has one) `claim.name`, each where
+/// the claim knows it. One pass over the body, as [`check_resource`]'s.
+///
+/// ```
+/// use asyncdex::pokeapi::{check_resource_of, Claim, Shape};
+/// let body = br#"{"id": 7, "name": "normal"}"#;
+/// let five = Claim { id: Some(5), name: None };
+/// let e = check_resource_of(body, Shape::Object, &five).unwrap_err();
+/// assert_eq!(e.to_string(), "it is another resource: its id is 7, not 5");
+/// let seven = Claim { id: Some(7), name: Some("normal") };
+/// assert!(check_resource_of(body, Shape::Object, &seven).is_ok());
+/// ```
+pub fn check_resource_of(body: &[u8], shape: Shape, claim: &Claim) -> serde_json::Result<()> {
     if deeper_than(body, MAX_JSON_DEPTH) {
         return Err(serde_json::Error::custom(format!(
             "the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
         )));
     }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') && shape == Shape::Object {
+        let head: Head = serde_json::from_slice(body)?;
+        return is_claimed(&head, claim);
+    }
     serde_json::from_slice::<IgnoredAny>(body)?;
-    let got = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') if shape == Shape::Object => return Ok(()),
+    let got = match first {
         Some(b'[') if shape == Shape::Array => return Ok(()),
         Some(b'{') => "an object",
         Some(b'n') => "null",
@@ -79,6 +119,39 @@ pub fn check_resource(body: &[u8], shape: Shape) -> serde_json::Result<()> {
     Err(serde_json::Error::custom(format!(
         "expected {expected}, got {got}"
     )))
+}
+
+/// Whether an object's `head` is the resource `claim` says.
+fn is_claimed(head: &Head, claim: &Claim) -> serde_json::Result<()> {
+    let other = |why: String| {
+        Err(serde_json::Error::custom(format!(
+            "it is another resource: {why}"
+        )))
+    };
+    if let (Some(id), Some(want)) = (&head.id, claim.id) {
+        if id.as_i64() != Some(want) {
+            return other(format!("its id is {}, not {want}", shown(id)));
+        }
+    }
+    if let (Some(name), Some(want)) = (&head.name, claim.name) {
+        // PokeAPI spells a few in capitals (`ja-Hrkt`), looked up in lowercase.
+        if !name
+            .as_str()
+            .is_some_and(|name| name.eq_ignore_ascii_case(want))
+        {
+            return other(format!("its name is {}, not {want:?}", shown(name)));
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value a server sent, on one line and cut short.
+fn shown(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
 }
 
 /// Whether `body` opens more than `max` arrays or objects inside each other (brackets

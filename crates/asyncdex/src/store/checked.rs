@@ -112,7 +112,8 @@ impl Store {
 }
 
 /// Checks a body read back from any store (`store` names it): it must still have the
-/// SHA-256 `sha` it was written with, and be JSON.
+/// SHA-256 `sha` it was written with, and be the resource its row files it as
+/// ([`filed`]).
 pub(crate) fn verify(store: &str, endpoint: &str, stored: &Stored, sha: &str) -> Result<()> {
     let damaged = |why: String| {
         Error::new(
@@ -125,10 +126,51 @@ pub(crate) fn verify(store: &str, endpoint: &str, stored: &Stored, sha: &str) ->
             "its body is not the one written (SHA-256 differs); crawl it again".into(),
         ));
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&stored.body) {
-        return Err(damaged(format!("its body is not JSON ({e})")));
+    filed(
+        endpoint,
+        stored.id.into(),
+        stored.name.as_deref(),
+        &stored.body,
+    )
+    .map_err(damaged)
+}
+
+/// The largest body a copy of the API (a store, an export folder) holds for one resource:
+/// what a client accepts by default ([`DEFAULT_MAX_BODY`](crate::http::DEFAULT_MAX_BODY),
+/// 64 MiB), so whatever is served or exported from a copy can be fetched again. PokeAPI's
+/// largest is under 1 MB.
+pub(crate) const MAX_FILED_BODY: usize = crate::http::DEFAULT_MAX_BODY as usize;
+
+/// Whether `body`, filed in a copy as resource `id` (named `name`) of `endpoint`, is that
+/// resource: at most [`MAX_FILED_BODY`], a resource of its shape nested at most
+/// [`MAX_JSON_DEPTH`](crate::pokeapi::MAX_JSON_DEPTH) levels, and one whose own `id` and
+/// `name`, where it has them, are its row's ([`check_resource_of`](crate::pokeapi::check_resource_of)). The
+/// reason it is not, otherwise: every reader of a copy (a store, a folder) asks this.
+pub(crate) fn filed(
+    endpoint: &str,
+    id: i64,
+    name: Option<&str>,
+    body: &[u8],
+) -> std::result::Result<(), String> {
+    use crate::pokeapi::{check_resource_of, Claim, Shape};
+    use crate::store::{ENCOUNTERS, META};
+    if body.len() > MAX_FILED_BODY {
+        return Err(format!(
+            "its body is {} bytes, over the {} MiB a stored resource may be",
+            body.len(),
+            MAX_FILED_BODY >> 20
+        ));
     }
-    Ok(())
+    // Any id PokeAPI gives is filed as it is: `move-ailment/-1` is its "unknown".
+    let (shape, claim) = match endpoint {
+        META => (Shape::Object, Claim::default()),
+        ENCOUNTERS => (Shape::Array, Claim::default()),
+        _ => (Shape::Object, Claim { id: Some(id), name }),
+    };
+    check_resource_of(body, shape, &claim).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!("its body is not its resource ({e})"),
+        _ => format!("its body is not JSON ({e})"),
+    })
 }
 
 /// The endpoints a store holds (`store` names it), each with the smallest id stored
@@ -219,6 +261,64 @@ mod tests {
             .unwrap();
         let err = store.endpoints().unwrap_err().to_string();
         assert!(err.len() < 250 && err.contains("…"), "cut: {err}");
+    }
+
+    #[test]
+    fn a_body_is_its_rows_resource_of_its_shape_and_within_the_bound() {
+        let ok = |endpoint: &str, id: i64, name: Option<&str>, body: &[u8]| {
+            filed(endpoint, id, name, body)
+        };
+        assert_eq!(
+            ok("type", 1, Some("normal"), br#"{"id":1,"name":"normal"}"#),
+            Ok(())
+        );
+        // What a body does not say is not held against it; PokeAPI's capitals are its own.
+        assert_eq!(ok("type", 1, Some("normal"), br#"{"x":1}"#), Ok(()));
+        assert_eq!(
+            ok(
+                "language",
+                11,
+                Some("ja-hrkt"),
+                br#"{"id":11,"name":"ja-Hrkt"}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(ok("meta", 0, None, br#"{"deploy_date":"x"}"#), Ok(()));
+        assert_eq!(
+            ok(
+                "move-ailment",
+                -1,
+                Some("unknown"),
+                br#"{"id":-1,"name":"unknown"}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(ok("pokemon-encounters", 25, None, b"[]"), Ok(()));
+        for (endpoint, id, body, said) in [
+            ("type", 5, &br#"{"id":7}"#[..], "its id is 7, not 5"),
+            ("type", 5, br#"{"id":"5"}"#, r#"its id is "5", not 5"#),
+            ("move-ailment", -1, br#"{"id":1}"#, "its id is 1, not -1"),
+            ("pokemon-encounters", 25, b"{}", "expected a JSON array"),
+            ("type", 5, b"null", "expected a JSON object, got null"),
+            ("type", 5, b"{\"id\":5", "is not JSON"),
+        ] {
+            let why = ok(endpoint, id, None, body).unwrap_err();
+            assert!(why.contains(said), "{endpoint}/{id}: {why}");
+        }
+        let why = ok(
+            "type",
+            5,
+            Some("normal"),
+            br#"{"id":5,"name":"x\u001b[31m"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            why.contains(r#"its name is "x\u001b[31m", not "normal""#),
+            "{why}"
+        );
+        let big = vec![b' '; MAX_FILED_BODY + 1];
+        let why = ok("type", 5, None, &big).unwrap_err();
+        assert!(why.contains("over the 64 MiB"), "{why}");
     }
 
     #[test]

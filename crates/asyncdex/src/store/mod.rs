@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub(crate) use checked::filed;
 pub use links::{
     is_listed, linked_ids, rebase, rebased_len, relativize, API_PATH, ENCOUNTERS, META,
 };
