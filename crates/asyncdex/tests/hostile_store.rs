@@ -56,6 +56,42 @@ fn another_programs_database_is_refused_in_one_line_and_left_byte_identical() {
 }
 
 #[test]
+fn a_store_cut_short_is_refused_as_damaged_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.db");
+    let store = Store::open(&whole).unwrap();
+    let rows: Vec<Row> = (1..=200)
+        .map(|id| {
+            Row::new(
+                "type",
+                id,
+                None,
+                format!(r#"{{"id":{id},"pad":"{}"}}"#, "x".repeat(400)),
+            )
+        })
+        .collect();
+    store.put(&rows).unwrap();
+    drop(store);
+    let bytes = std::fs::read(&whole).unwrap();
+    // Its header says WAL, as every store's: reading it would make a -wal and a -shm.
+    for cut in [4096, 20_000] {
+        let path = dir.path().join(format!("cut-{cut}.db"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let opened = [
+            ("open", Store::open(&path).map(drop)),
+            ("open_existing", Store::open_existing(&path).map(drop)),
+        ];
+        for (how, result) in opened {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("malformed"), "{how} {cut}: {err}");
+            assert!(!err.contains("not an asyncdex store"), "{how} {cut}: {err}");
+            assert_eq!(std::fs::read(&path).unwrap(), &bytes[..cut], "{how} {cut}");
+            sidecars_absent(&path);
+        }
+    }
+}
+
+#[test]
 fn a_file_that_is_not_sqlite_is_refused_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.db");

@@ -113,11 +113,19 @@ impl Store {
     /// (`permission denied`, a `-wal` that cannot be read without a `-shm`).
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
+        let made = Sidecars::absent(path);
         let conn = connect(path, Touch::IfWritable)?;
-        match checked(&conn, path)? {
-            Found::Empty => return Err(schema::refused(path, "it is empty")),
-            Found::Cache => return Err(schema::refused(path, schema::IS_CACHE)),
-            Found::Store { .. } => {}
+        let refusal = match checked(&conn, path) {
+            Err(e) => Some(e),
+            Ok(Found::Empty) => Some(schema::refused(path, "it is empty")),
+            Ok(Found::Cache) => Some(schema::refused(path, schema::IS_CACHE)),
+            Ok(Found::Store { .. }) => None,
+        };
+        if let Some(e) = refusal {
+            // Refused: left as it was found, without the files reading it made.
+            drop(conn);
+            made.remove();
+            return Err(e);
         }
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -190,6 +198,38 @@ pub(super) fn checked(conn: &Connection, path: &Path) -> Result<Found> {
         Ok(_) => {}
     }
     schema::inspect_conn(conn).map_err(|why| schema::refused(path, &why))
+}
+
+/// The `-wal` and `-shm` missing beside a file before it is looked at. SQLite makes both
+/// to read a WAL file, even read-only, and a read-only connection never removes them: a
+/// look that ends in a refusal calls [`Sidecars::remove`], so the file refused is left as
+/// it was found (a damaged store, a cache, another program's database).
+pub(super) struct Sidecars(Vec<PathBuf>);
+
+impl Sidecars {
+    /// Which of `path`'s `-wal` and `-shm` are not there now.
+    pub(super) fn absent(path: &Path) -> Sidecars {
+        let missing = ["-wal", "-shm"]
+            .into_iter()
+            .map(|suffix| beside(path, suffix))
+            .filter(|file| std::fs::symlink_metadata(file).is_err())
+            .collect();
+        Sidecars(missing)
+    }
+
+    /// Removes those that are there now (made since), once the connection is closed:
+    /// regular files only, and a log only while it holds nothing.
+    pub(super) fn remove(self) {
+        for file in self.0 {
+            let Ok(meta) = std::fs::symlink_metadata(&file) else {
+                continue;
+            };
+            let is_log = file.as_os_str().to_string_lossy().ends_with("-wal");
+            if meta.is_file() && !(is_log && meta.len() > 0) {
+                let _ = std::fs::remove_file(&file);
+            }
+        }
+    }
 }
 
 /// `path` with `suffix` added to its name (`x.db` → `x.db-wal`).

@@ -158,16 +158,25 @@ pub(super) fn examine(path: &Path) -> std::result::Result<Found, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Empty),
         Err(e) => return Err(format!("cannot read it ({e})")),
     }
+    // SQLite reads a WAL file through a `-wal` and a `-shm`, making both if they are
+    // missing, read-only or not; a file refused is left as it was found, without them.
+    let made = super::reading::Sidecars::absent(path);
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| format!("cannot read it ({})", one_line(&e)))?;
     let _ = conn.busy_timeout(BUSY_WAIT);
-    inspect_conn(&conn)
+    let found = inspect_conn(&conn);
+    drop(conn);
+    if found.is_err() {
+        made.remove();
+    }
+    found
 }
 
 pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
     let sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => "it is not an SQLite database".to_owned(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => format!("{DAMAGED} ({})", one_line(&e)),
         _ => format!("cannot read it ({})", one_line(&e)),
     };
     let id: i32 = conn
@@ -234,11 +243,17 @@ fn names<P: rusqlite::Params>(
 
 /// `path is not an asyncdex store: why`.
 pub(super) fn refused(path: &Path, why: &str) -> Error {
-    Error::new(
-        ErrorKind::Database,
-        format!("{} is not an asyncdex store: {why}", path.display()),
-    )
+    // A file cut short or overwritten is damaged, whoever made it; not another's.
+    let text = match why.strip_prefix(DAMAGED) {
+        Some(rest) => format!("{} is damaged{rest}", path.display()),
+        None => format!("{} is not an asyncdex store: {why}", path.display()),
+    };
+    Error::new(ErrorKind::Database, text)
 }
+
+/// How a reason begins when SQLite found the file damaged (`database disk image is
+/// malformed`): [`refused`] then says so, not "not an asyncdex store".
+const DAMAGED: &str = "it is damaged";
 
 /// An SQLite error on one line (some carry the statement, over several).
 ///
