@@ -155,6 +155,29 @@ fn a_lock_taken_mid_crawl_stops_it_with_its_manifest_and_a_rerun_resumes() {
     assert!(stored_now > 0 && stored_now < expected, "{stdout}");
     assert_eq!(failed, 0, "{stdout}");
     assert_eq!(stored_now + cancelled, expected, "{stdout}");
+    // Every call that finished is counted once: stored, or fetched and not stored (the
+    // calls that finished while the write waited included), besides the list's one.
+    let number_before = |text: &str, words: &str| -> u64 {
+        let at = text
+            .find(words)
+            .unwrap_or_else(|| panic!("no {words:?}: {stderr}"));
+        let digits: String = text[..at]
+            .chars()
+            .rev()
+            .skip_while(|c| *c == ' ' || *c == '(')
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.chars().rev().collect::<String>().parse().unwrap()
+    };
+    let unstored = number_before(last, " fetched resources not stored");
+    let calls = number_before(&stderr, " calls)");
+    // (A call of the 8 in flight may finish as the stream is dropped: counted by the
+    // latency line alone. Before, every call that finished during the 5 s wait was.)
+    let counted = 1 + stored_now + unstored;
+    assert!(
+        (counted..=counted + 8).contains(&calls),
+        "{calls} calls, {counted} counted: {stdout}{stderr}"
+    );
 
     // Lock gone: the rerun fetches only what is missing.
     let out = crawl().wait_with_output().unwrap();

@@ -268,7 +268,26 @@ pub async fn crawl<T: Transport>(
                     Ok(())
                 })
                 .await;
-            if !kept(store, put, written.len())? {
+            let mut unstored = written.len();
+            if put.is_err() {
+                // Calls that finished while the write waited (up to the store's busy wait)
+                // were fetched too, and will not be stored either: counted as they were,
+                // the fetched among the unstored, the failed as failed.
+                while let Some(Some(chunk)) = futures::FutureExt::now_or_never(chunks.next()) {
+                    for outcome in chunk {
+                        let (i, id) = round[outcome.index];
+                        match outcome_row(outcome) {
+                            Ok(_) => unstored += 1,
+                            Err((e, _)) if e.kind() == crate::ErrorKind::Cancelled => {}
+                            Err(_) => {
+                                progress.failed += 1;
+                                failed[i].insert(id);
+                            }
+                        }
+                    }
+                }
+            }
+            if !kept(store, put, unstored)? {
                 // Fetched, not stored: missing still, never counted as stored. Dropping
                 // the stream below stops the calls in flight.
                 for (i, id) in written {
