@@ -84,7 +84,8 @@ pub async fn run_way(way: Way, bodies: Arc<Vec<Bytes>>, pool: &Pool) -> Result<C
                 log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
             }
         },
-    );
+    )
+    .map_err(|e| no_thread("the watchdog's thread", e))?;
     let jobs = bodies.len();
     let started = Instant::now();
     let checksum = match way {
@@ -115,9 +116,17 @@ pub async fn run_way(way: Way, bodies: Arc<Vec<Bytes>>, pool: &Pool) -> Result<C
             sum
         }
         Way::Rayon => {
+            // A pool of its own, built here: rayon's global pool, built on first use,
+            // panics in the worker that uses it when the system refuses its threads.
+            let threads = rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("rayon-{i}"))
+                .build()
+                .map_err(|e| no_thread("rayon's threads", e))?;
             let bodies = bodies.clone();
-            pool.run(move || bodies.par_iter().map(|b| parse_one(b)).sum::<u64>())
-                .await?
+            pool.run(move || {
+                threads.install(|| bodies.par_iter().map(|b| parse_one(b)).sum::<u64>())
+            })
+            .await?
         }
     };
     let wall = started.elapsed();
@@ -132,4 +141,13 @@ pub async fn run_way(way: Way, bodies: Arc<Vec<Bytes>>, pool: &Pool) -> Result<C
         checksum,
         stalls,
     })
+}
+
+/// The error of threads the system refused to start (`what`: whose), naming the likely
+/// limit.
+fn no_thread(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        crate::ErrorKind::Io,
+        format!("cannot start {what}: {e} (ulimit -u?)"),
+    )
 }

@@ -84,7 +84,8 @@ fn the_watchdog_names_a_blocking_future_while_it_blocks() {
     let log = events.clone();
     let dog = Watchdog::start(runtime.handle(), config, move |e| {
         log.lock().unwrap().push((Instant::now(), e))
-    });
+    })
+    .expect("a thread to spare");
     let block = Duration::from_millis(600);
     let (began, ended) = runtime.block_on(async move {
         tokio::time::sleep(Duration::from_millis(30)).await;

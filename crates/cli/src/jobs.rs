@@ -6,6 +6,7 @@ use crate::commands::{
     self, BlockingJob, CpuJob, GetJob, Io, NamesJob, ProgramJob, ServeJob, StreamJob, Summary,
 };
 use asyncdex::mirror::MirrorConfig;
+use asyncdex::names::Mode;
 use asyncdex::sync_to_async;
 use tokio_util::sync::CancellationToken;
 
@@ -43,12 +44,15 @@ async fn run_command(
             a.fetch.limit.check(async_mode, &mode)?;
             crate::bounds::check_rate_span(a.fetch.source.rate, a.fetch.source.burst, a.n)?;
             check_async_only(&a.fetch.source, async_mode, &mode, "--mode async or all")?;
-            // Sized (descriptors, idle pool) for the calls there are: `names 3` needs 3
-            // connections, not -c's 64; the limit itself stays -c.
-            let mut plan =
-                (a.fetch.source).plan(a.fetch.limit.named_for(a.n), a.threads, seed, &cancel)?;
-            (plan.concurrency, plan.policy.concurrency) =
-                (a.fetch.limit.most(), a.fetch.limit.most());
+            // Sized (descriptors, idle pool) for what the modes open and the calls there
+            // are: `names 3` needs 3 connections, not -c's 64, and `--mode threads` its
+            // pool's; the limit itself stays -c.
+            let mut plan = (a.fetch.source).plan(
+                a.fetch.limit.named(),
+                (&modes, a.threads, a.n),
+                seed,
+                &cancel,
+            )?;
             plan.policy = a.fetch.limit.apply(plan.policy);
             let job = NamesJob {
                 n: a.n,
@@ -74,7 +78,12 @@ async fn run_command(
                     0,
                     &cancel,
                 )?),
-                http: (a.fetch.source).http(a.fetch.limit.named_for(calls))?,
+                http: (a.fetch.source).http(&a.fetch.source.connections(
+                    &[Mode::Async],
+                    0,
+                    a.fetch.limit.named(),
+                    calls,
+                ))?,
                 target: a.fetch.source.target(0)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures()?,
@@ -96,7 +105,12 @@ async fn run_command(
                     seed,
                     &cancel,
                 )?),
-                http: (a.fetch.source).http(a.fetch.limit.named_for(a.n))?,
+                http: (a.fetch.source).http(&a.fetch.source.connections(
+                    &[Mode::Async],
+                    0,
+                    a.fetch.limit.named(),
+                    a.n,
+                ))?,
                 target: a.fetch.source.target(seed)?,
                 json: a.fetch.json,
                 pictures: a.fetch.pictures()?,
@@ -157,13 +171,18 @@ async fn run_command(
             check_program_flags(&a)?;
             let program = asyncdex::program::Program::parse(&text, &file)?;
             // Connections for the fetches that can be in flight: `-c 100000` over one
-            // fetch step opens one.
-            let at_once = a.concurrency.min(program.fetches_at_once().max(1));
+            // fetch step opens one, a program with no fetch steps none.
+            let connections = a.source.connections(
+                &[Mode::Async],
+                0,
+                ("-c", a.concurrency),
+                program.fetches_at_once(),
+            );
             let job = ProgramJob {
                 program,
                 file,
                 target: a.source.target(0)?,
-                http: a.source.http(("-c", at_once))?,
+                http: a.source.http(&connections)?,
                 policy: a.source.policy(a.concurrency, 0, &cancel)?,
                 fetch_flag: a.source.first_given(),
                 concurrency: a.concurrency,
@@ -184,7 +203,13 @@ async fn run_command(
                 "--modes without async",
                 "async in --modes",
             )?;
-            let plan = (a.source).plan(("-c", a.concurrency), a.threads, a.seed, &cancel)?;
+            let calls = a.sizes.iter().copied().max().unwrap_or(1);
+            let plan = (a.source).plan(
+                ("-c", a.concurrency),
+                (&modes, a.threads, calls),
+                a.seed,
+                &cancel,
+            )?;
             let job = commands::BenchJob {
                 sweep: asyncdex::sweep::Sweep {
                     sizes: a.sizes,
@@ -213,7 +238,12 @@ async fn run_command(
             let job = commands::CrawlJob {
                 crawl,
                 out: a.out,
-                http: a.source.http(a.limit.named())?,
+                http: a.source.http(&a.source.connections(
+                    &[Mode::Async],
+                    0,
+                    a.limit.named(),
+                    usize::MAX,
+                ))?,
                 target: a.source.target(seed)?,
                 json: a.json,
                 status: a.status,
@@ -330,7 +360,7 @@ fn knee_job(a: BenchArgs, cancel: &CancellationToken) -> asyncdex::Result<comman
     });
     let plan = a.source.plan(
         ("--concurrencies", max.max().unwrap_or(1)),
-        a.threads,
+        (&[Mode::Async], a.threads, n),
         a.seed,
         cancel,
     )?;

@@ -134,11 +134,21 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::EXIT_FAILED);
         }
     };
-    let _watchdog = cli.watchdog.then(|| {
+    let watchdog = cli.watchdog.then(|| {
         Watchdog::start(runtime.handle(), WatchdogConfig::default(), |event| {
             let _ = writeln!(std::io::stderr(), "{event}");
         })
     });
+    let _watchdog = match watchdog.transpose() {
+        Ok(watchdog) => watchdog,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the watchdog's thread: {e} (ulimit -u?)"
+            );
+            return ExitCode::from(commands::EXIT_FAILED);
+        }
+    };
     let cancel = CancellationToken::new();
     let signals = match signals::listen(cancel.clone()) {
         Ok(signals) => signals,

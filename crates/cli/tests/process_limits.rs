@@ -6,6 +6,7 @@
 
 use crate::common;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::binary::text;
@@ -52,10 +53,9 @@ fn a_low_soft_limit_under_a_high_hard_one_is_raised() {
     assert_eq!(lines[0]["ok"], 20);
 }
 
-#[test]
-fn a_process_limit_is_an_error_line_never_a_panic() {
-    // RLIMIT_NPROC counts every process and thread of the user, and root is not held to
-    // it: the runs are made as an unused uid, which takes root to become.
+/// Whether this test can run commands as another uid (root, with `setpriv`): RLIMIT_NPROC
+/// counts every process and thread of the user, and root is not held to it.
+fn can_change_uid() -> bool {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -63,6 +63,33 @@ fn a_process_limit_is_an_error_line_never_a_panic() {
     let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
     if !(root && setpriv) {
         eprintln!("skipped: needs root and setpriv to run under another uid's ulimit -u");
+    }
+    root && setpriv
+}
+
+/// `bash -c run` as `uid` (an unused one, its own per test: the runs of one count against
+/// its limit only), in `dir`.
+fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
+    Command::new("setpriv")
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+            "bash",
+            "-c",
+        ])
+        .arg(run)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env("HOME", dir)
+        .env_remove("RUST_LOG")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_process_limit_is_an_error_line_never_a_panic() {
+    if !can_change_uid() {
         return;
     }
     // Where the runs as that uid may write (crawl's store).
@@ -87,20 +114,7 @@ fn a_process_limit_is_an_error_line_never_a_panic() {
             } else {
                 format!("ulimit -u {limit}; exec \"$ASYNCDEX\" {args}")
             };
-            let out = Command::new("setpriv")
-                .args([
-                    "--reuid=54321",
-                    "--regid=54321",
-                    "--clear-groups",
-                    "bash",
-                    "-c",
-                ])
-                .arg(run)
-                .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
-                .env_remove("RUST_LOG")
-                .current_dir(std::env::temp_dir())
-                .output()
-                .unwrap();
+            let out = as_uid(54321, &run, dir.path());
             let stderr = text(&out.stderr);
             let case = format!("{args} under ulimit -u {limit}");
             // tokio's own panic text too: a panic caught and turned into an error line
@@ -126,4 +140,102 @@ fn a_process_limit_is_an_error_line_never_a_panic() {
         }
     }
     assert!(ran_out > 0, "some limit was too tight to run under");
+}
+
+/// `asyncdex ARGS` under `ulimit -n limit`.
+fn under_fd_limit(limit: u32, args: &str) -> Output {
+    sh(&format!("ulimit -n {limit}; exec \"$ASYNCDEX\" {args}"))
+}
+
+/// The descriptor check counts what the run opens (hp9 F7): the threads mode its pool,
+/// the sequential mode one connection, a program with no fetch steps none, not the async
+/// mode's `-c 64`; and a refusal names a flag that mode takes.
+#[test]
+fn the_descriptor_check_counts_what_the_mode_opens() {
+    for args in [
+        "names 100 --mode threads --threads 20 --latency 0",
+        "names 100 --mode sequential --latency 0",
+        "bench --modes sequential,threads --threads 20 --sizes 40 --latency 0",
+    ] {
+        let out = under_fd_limit(100, args);
+        assert_eq!(out.status.code(), Some(0), "{args}: {}", text(&out.stderr));
+    }
+    let out = under_fd_limit(33, "program --example smart-home");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let out = under_fd_limit(50, "names 100 --mode threads --threads 20 --latency 0");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: --threads 20 needs about 72 open files (20 connections at both ends: the \
+         client and the embedded mirror), but this process may open 50: lower --threads, or \
+         raise the limit (ulimit -n)"
+    );
+    // One connection: no flag can lower it, and none is advised.
+    for args in [
+        "names 100 --mode sequential --latency 0",
+        "get pikachu --latency 0",
+    ] {
+        let out = under_fd_limit(20, args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "error: this run needs about 34 open files (1 connection at both ends: the client \
+             and the embedded mirror), but this process may open 20: raise the limit (ulimit -n)",
+            "{args}"
+        );
+    }
+}
+
+/// `cpu` under a `ulimit -u` that leaves too few threads (hp9 F8): the watchdog's thread
+/// or rayon's that cannot start is the run's one `error:` line, never a panic.
+#[test]
+fn cpu_without_threads_to_start_is_one_error_line() {
+    if !can_change_uid() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+    std::fs::set_permissions(dir.path(), mode).unwrap();
+    for limit in [2, 4, 10] {
+        let run = format!("ulimit -u {limit}; exec \"$ASYNCDEX\" cpu --jobs 4");
+        let out = as_uid(54323, &run, dir.path());
+        let stderr = text(&out.stderr);
+        let case = format!("cpu --jobs 4 under ulimit -u {limit}");
+        assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+        for never in ["panicked", "RUST_BACKTRACE"] {
+            assert!(!stderr.contains(never), "{case}: {stderr}");
+        }
+        let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{case}: {stderr}");
+        assert!(errors[0].ends_with("(ulimit -u?)"), "{case}: {stderr}");
+    }
+}
+
+/// A pool the system refuses threads to runs with those it got and says so once, not a
+/// warning a thread (hp9 F8: thousands of lines for `--threads 1000`).
+#[test]
+fn a_pool_short_of_threads_warns_once() {
+    if !can_change_uid() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+    std::fs::set_permissions(dir.path(), mode).unwrap();
+    let mut short = 0;
+    for limit in [8, 12, 16] {
+        let run = format!(
+            "ulimit -u {limit}; exec \"$ASYNCDEX\" blocking --calls 200 --mode correct --latency 0"
+        );
+        let out = as_uid(54324, &run, dir.path());
+        let stderr = text(&out.stderr);
+        let warned = stderr.matches("pool 'blocking-demo'").count();
+        assert!(warned <= 1, "ulimit -u {limit}: {stderr}");
+        short += warned;
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(short > 0, "some limit left the pool short");
 }

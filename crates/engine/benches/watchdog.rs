@@ -39,7 +39,8 @@ fn watchdog(c: &mut Criterion) {
     group.bench_function("labelled/no_watchdog", |b| {
         b.iter(|| futures::executor::block_on(async { black_box(1) }.label("x")))
     });
-    let watching = Watchdog::start(runtime.handle(), WatchdogConfig::default(), |_| {});
+    let watching =
+        Watchdog::start(runtime.handle(), WatchdogConfig::default(), |_| {}).expect("a thread");
     group.bench_function("labelled/watchdog_running", |b| {
         b.iter(|| futures::executor::block_on(async { black_box(1) }.label("x")))
     });
@@ -50,7 +51,8 @@ fn watchdog(c: &mut Criterion) {
     group.bench_function("10k_tasks/no_watchdog", |b| b.iter(|| busy(&runtime)));
     let dog = Watchdog::start(runtime.handle(), WatchdogConfig::default(), |e| {
         eprintln!("{e}")
-    });
+    })
+    .expect("a thread");
     group.bench_function("10k_tasks/watchdog", |b| b.iter(|| busy(&runtime)));
     drop(dog);
     group.finish();

@@ -70,24 +70,29 @@ struct Inner {
 impl Pool {
     /// A pool named `name` with `size` worker threads (`size` 0 counts as 1).
     ///
-    /// Should the system refuse to start some threads, the pool runs with those it got
-    /// (logged); with none at all, every call fails with an [`ErrorKind::Closed`] error.
+    /// Should the system refuse to start a thread, the pool runs with those it got (one
+    /// warning says how many); with none at all, every call fails with an [`ErrorKind::Closed`] error.
     pub fn new(name: impl Into<String>, size: usize) -> Self {
         let name = name.into();
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
-        let started = (0..size.max(1))
-            .filter(|i| {
-                let queue = Arc::clone(&queue);
-                let spawned = std::thread::Builder::new()
-                    .name(format!("{name}-{i}"))
-                    .spawn(move || worker(&queue));
-                if let Err(e) = &spawned {
-                    tracing::warn!("pool '{name}': cannot start thread {i}: {e}");
-                }
-                spawned.is_ok()
-            })
-            .count();
+        // Threads are started until the system refuses one; then no more are tried (the
+        // next would be refused too), and one warning says how many the pool got.
+        let wanted = size.max(1);
+        let mut started = 0;
+        while started < wanted {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-{started}"))
+                .spawn(move || worker(&queue));
+            if let Err(e) = spawned {
+                tracing::warn!(
+                    "pool '{name}': started {started} of {wanted} threads, the system refused more: {e}"
+                );
+                break;
+            }
+            started += 1;
+        }
         Pool {
             inner: Arc::new(Inner {
                 name,

@@ -32,7 +32,7 @@
 //! let seen = Arc::new(Mutex::new(Vec::new()));
 //! let log = seen.clone();
 //! let dog = Watchdog::start(&tokio::runtime::Handle::current(), WatchdogConfig::default(),
-//!     move |event| log.lock().unwrap().push(event));
+//!     move |event| log.lock().unwrap().push(event)).expect("a thread to spare");
 //! tokio::time::sleep(Duration::from_millis(20)).await; // let the heartbeat start
 //!
 //! // The wrong thing: a blocking sleep inside an async task.
@@ -157,11 +157,16 @@ pub struct Watchdog {
 impl Watchdog {
     /// Starts watching the runtime behind `handle`; `report` is called from the watchdog
     /// thread for every [`WatchdogEvent`].
+    ///
+    /// # Errors
+    ///
+    /// The watchdog thread could not be started (a `ulimit -u`, a container's pids limit):
+    /// the system's error; nothing is left running.
     pub fn start(
         handle: &tokio::runtime::Handle,
         config: WatchdogConfig,
         mut report: impl FnMut(WatchdogEvent) + Send + 'static,
-    ) -> Watchdog {
+    ) -> std::io::Result<Watchdog> {
         RUNNING.fetch_add(1, Ordering::Relaxed);
         let epoch = Instant::now();
         let beat = Arc::new(AtomicU64::new(0));
@@ -175,7 +180,7 @@ impl Watchdog {
                 }
             }
         });
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("asyncdex-watchdog".into())
             .spawn({
                 let stop = stop.clone();
@@ -217,13 +222,20 @@ impl Watchdog {
                     }
                     stats
                 }
-            })
-            .expect("can spawn the watchdog thread");
-        Watchdog {
+            });
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => {
+                heartbeat.abort();
+                RUNNING.fetch_sub(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        Ok(Watchdog {
             stop,
             thread: Some(thread),
             heartbeat,
-        }
+        })
     }
 
     /// Stops the watchdog and returns what it saw.
@@ -402,7 +414,8 @@ mod tests {
         let log = events.clone();
         let dog = Watchdog::start(rt.handle(), WatchdogConfig::default(), move |e| {
             log.lock().unwrap().push(e)
-        });
+        })
+        .unwrap();
         rt.block_on(async {
             for _ in 0..20 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -415,7 +428,7 @@ mod tests {
             .build()
             .unwrap();
         // Labels are only recorded while a watchdog runs: keep one running.
-        let watching = Watchdog::start(rt.handle(), WatchdogConfig::default(), |_| {});
+        let watching = Watchdog::start(rt.handle(), WatchdogConfig::default(), |_| {}).unwrap();
         let recorded = rt.block_on(async { long_polls(Duration::ZERO).len() }.label("probe"));
         assert_eq!(recorded, 1, "the probe's own poll is recorded");
         let seen = rt.block_on(

@@ -28,13 +28,6 @@ impl LimitArgs {
         self.named().1
     }
 
-    /// [`LimitArgs::named`] for a run of `calls` calls: no more are ever in flight (the
-    /// descriptor check and the connection pool need no more).
-    pub fn named_for(&self, calls: usize) -> (&'static str, usize) {
-        let (flag, most) = self.named();
-        (flag, most.min(calls.max(1)))
-    }
-
     /// [`LimitArgs::most`] and the flag that set it, for a message that names it.
     pub fn named(&self) -> (&'static str, usize) {
         match self.concurrency {

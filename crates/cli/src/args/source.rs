@@ -11,7 +11,7 @@ use super::FaultArgs;
 use crate::bounds;
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::MirrorConfig;
-use asyncdex::names::Plan;
+use asyncdex::names::{Mode, Plan};
 use asyncdex::source::Target;
 use asyncdex_engine::gather::{Hedge, Policy, RateLimit};
 use clap::Args;
@@ -141,45 +141,64 @@ impl SourceArgs {
         api_target(self.api.as_deref(), mirror)
     }
 
-    /// Client settings; `concurrency` sizes the idle pool so that every connection of one
-    /// wave is reused by the next instead of being closed and opened again.
+    /// The connections a run of `modes` opens at once, at most `calls` (see
+    /// [`bounds::Connections::of`], the one place that decides it): the threads mode's
+    /// pool (`threads`), one for the sequential mode, the async mode's `limit` in flight
+    /// (one over HTTP/2), the largest of them. A command with no modes (a program, get,
+    /// stream, crawl) gives `&[Mode::Async]`.
+    pub fn connections(
+        &self,
+        modes: &[Mode],
+        threads: usize,
+        (flag, limit): (&'static str, usize),
+        calls: usize,
+    ) -> bounds::Connections {
+        let parts: Vec<_> = modes
+            .iter()
+            .map(|mode| match mode {
+                Mode::Sequential => bounds::Part::Sequential,
+                Mode::Threads => bounds::Part::Threads(threads),
+                Mode::Async => bounds::Part::Async(flag, limit, self.http2),
+            })
+            .collect();
+        bounds::Connections::of(&parts, calls)
+    }
+
+    /// Client settings; the `connections` a run opens ([`SourceArgs::connections`]) size
+    /// the idle pool so that every connection of one wave is reused by the next instead of
+    /// being closed and opened again.
     ///
     /// The connections must fit the process's descriptor limit: over HTTP/1.1 each request
     /// in flight holds a socket, and the embedded mirror, in the same process, holds the
-    /// other end; a run that cannot open them fails before it starts, not call by call.
-    /// `flag` names what asked for `concurrency` in the message if it is too many.
-    pub fn http(&self, (flag, concurrency): (&str, usize)) -> asyncdex::Result<HttpOptions> {
-        if !self.http2 {
-            bounds::check_descriptors((flag, concurrency), self.api.is_none())?;
-        }
+    /// other end; a run that cannot open them fails before it starts, not call by call,
+    /// naming a flag that would lower them.
+    pub fn http(&self, connections: &bounds::Connections) -> asyncdex::Result<HttpOptions> {
+        bounds::check_descriptors(connections, self.api.is_none())?;
         Ok(HttpOptions {
             timeout: Some(self.timeout),
             max_body: self.max_body * 1024 * 1024,
-            max_idle_per_host: concurrency.max(1),
+            max_idle_per_host: connections.count.max(1),
             http2: self.http2,
             // `--api`'s user:pass@, split off its root where the root is parsed.
             credentials: api_target(self.api.as_deref(), MirrorConfig::default())?.credentials(),
         })
     }
 
-    /// The plan of a `names` run or a `bench` sweep: pool size, concurrency, client
+    /// The plan of a `names` run or a `bench` sweep of `modes` over at most `calls` calls:
+    /// pool size, concurrency (`limit`, the flag that set it named in a message), client
     /// settings and policy from these flags.
     pub fn plan(
         &self,
-        (flag, concurrency): (&str, usize),
-        threads: usize,
+        limit: (&'static str, usize),
+        (modes, threads, calls): (&[Mode], usize, usize),
         seed: u64,
         cancel: &CancellationToken,
     ) -> asyncdex::Result<Plan> {
         let mut plan = Plan::new(Vec::new());
         plan.threads = threads;
-        plan.concurrency = concurrency;
-        let (flag, most) = match threads > concurrency {
-            true => ("--threads", threads),
-            false => (flag, concurrency),
-        };
-        plan.http = self.http((flag, most))?;
-        plan.policy = self.policy(concurrency, seed, cancel)?;
+        plan.concurrency = limit.1;
+        plan.http = self.http(&self.connections(modes, threads, limit, calls))?;
+        plan.policy = self.policy(limit.1, seed, cancel)?;
         Ok(plan)
     }
 
