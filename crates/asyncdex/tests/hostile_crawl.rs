@@ -224,6 +224,46 @@ fn a_store_path_that_is_not_a_regular_file_is_refused_before_sqlite_touches_it()
     assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
 }
 
+/// SQLite opens `-wal`, `-shm` and `-journal` beside a store by name: a FIFO there would
+/// block the open for ever, signals with it (hp9 B-F18), so each is checked like the store.
+#[test]
+fn what_sqlite_opens_beside_a_store_must_be_a_regular_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    drop(Store::open(&db).unwrap());
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = dir.path().join(format!("x.db{suffix}"));
+        let made = std::process::Command::new("mkfifo")
+            .arg(&side)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = db.clone();
+        std::thread::spawn(move || {
+            let errs = [Store::open(&path).err(), Store::open_existing(&path).err()];
+            let _ = tx.send(errs.map(|e| e.map(|e| e.to_string())));
+        });
+        let errs = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the open hung on a FIFO at {suffix}"));
+        for err in errs {
+            let err = err.unwrap_or_else(|| panic!("a FIFO at {suffix} was accepted"));
+            assert!(
+                err.ends_with(&format!(
+                    "x.db{suffix}: it is a FIFO (named pipe), not a regular file"
+                )),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(&side).unwrap();
+    }
+    assert!(
+        Store::open_existing(&db).is_ok(),
+        "the store itself is fine"
+    );
+}
+
 fn one_row_store() -> Store {
     let store = Store::open_in_memory().unwrap();
     let body = br#"{"id":13}"#.to_vec();

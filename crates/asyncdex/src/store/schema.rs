@@ -104,8 +104,22 @@ pub(super) enum Found {
 
 /// Refuses a path that exists and is not a regular file (a device such as `/dev/null`, a
 /// FIFO, a directory, a link to one), before SQLite touches it: SQLite would open it, or
-/// leave a `-journal` beside it (`/dev/null-journal`).
+/// leave a `-journal` beside it (`/dev/null-journal`). The `-wal`, `-shm` and `-journal`
+/// beside it are checked the same way.
 pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
+    one_regular(path, what)?;
+    // SQLite opens what is beside it by name too: a FIFO at `-shm` would block the open
+    // for ever (and a signal with it), a folder at `-wal` fail it as a "disk I/O error".
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        one_regular(Path::new(&side), what)?;
+    }
+    Ok(())
+}
+
+/// [`check_regular`] for one file.
+fn one_regular(path: &Path, what: &str) -> Result<()> {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
