@@ -35,6 +35,7 @@ mod postgres_outage;
 mod postgres_stop;
 mod postgres_trust;
 mod process_limits;
+mod proxy_env;
 mod program;
 mod refused_up_front;
 mod replace;

@@ -46,6 +46,9 @@ impl Blocking {
     pub(super) fn under(options: &HttpOptions, budget: &'static Budget) -> Self {
         let timeout = options.time_limit();
         let config = ureq::Agent::config_builder()
+            // No proxy from the environment (ureq reads HTTPS_PROXY, ALL_PROXY... by
+            // default): one behaviour in every backend, see the `http` module docs.
+            .proxy(None)
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(timeout)

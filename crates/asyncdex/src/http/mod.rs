@@ -18,6 +18,11 @@
 //! (`redirect`), and credentials ([`HttpOptions::credentials`], or a URL's own) are sent
 //! as `Authorization: Basic` to their origin and never shown ([`Credentials`]).
 //!
+//! No backend reads proxy variables (`HTTPS_PROXY`, `http_proxy`, `ALL_PROXY`...): ureq
+//! and reqwest would by default, hyper's direct path does not, and the traffic is by
+//! default the embedded mirror on loopback, which no proxy should carry. One behaviour
+//! everywhere; a proxy for `--api` is not supported.
+//!
 //! This module knows nothing of Pokémon: it moves bytes and reports statuses. Turning a
 //! 404 into "not found" and bytes into models is [`crate::pokeapi`]'s job.
 //!

@@ -52,6 +52,9 @@ impl Native {
             .user_agent(USER_AGENT)
             .pool_max_idle_per_host(options.max_idle_per_host)
             .redirect(reqwest::redirect::Policy::none())
+            // No proxy from the environment (reqwest reads it by default): one behaviour
+            // in every backend, see the `http` module docs.
+            .no_proxy()
             .http2_max_header_list_size(MAX_RESPONSE_HEADERS as u32)
             .tcp_nodelay(true);
         if options.http2 {
