@@ -97,3 +97,142 @@ fn a_folder_of_the_kernels_file_systems_is_named_as_one() {
         "{line}"
     );
 }
+
+/// A cache folder that cannot be made is a cache that cannot be written (hp9 B-F11): the
+/// run goes on without it and says why. A home folder that does not exist is never made
+/// to hold a cache: a one-line refusal before the run.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cache_folder_that_cannot_be_made_means_no_cache_not_no_run() {
+    let line = cache_line(&names_cached_in(Path::new("/proc/self/none/c")));
+    assert!(
+        line.contains("(cannot create the cache folder /proc/self/none/c: "),
+        "{line}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("gone");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["get", "pikachu", "--cache"])
+        .args(FAST)
+        .env("HOME", &home)
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: the home folder {} does not exist",
+            home.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!home.exists(), "the home was made");
+}
+
+/// Setting garbage aside never replaces what is at the set-aside name (hp9 B-F6): an
+/// earlier copy, or a link, stays; the next free name is used, and `cache clear` removes
+/// them all.
+#[test]
+fn garbage_set_aside_never_replaces_what_was_set_aside_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = asyncdex::cache::Cache::file_for(dir.path(), "embedded");
+    let aside = |n: &str| std::path::PathBuf::from(format!("{}.aside{n}", file.display()));
+    std::fs::write(aside(""), "the first garbage").unwrap();
+    let outside = dir.path().join("outside.txt");
+    std::fs::write(&outside, "theirs").unwrap();
+    std::os::unix::fs::symlink(&outside, aside(".2")).unwrap();
+    for (n, garbage) in [(".3", "second"), (".4", "third")] {
+        std::fs::write(&file, garbage.repeat(200)).unwrap();
+        let out = names_cached_in(dir.path());
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("set aside as {}", aside(n).display())),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(aside(n)).unwrap(),
+            garbage.repeat(200)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(aside("")).unwrap(),
+        "the first garbage"
+    );
+    assert!(aside(".2").is_symlink(), "the link was replaced");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "theirs");
+    let stats = text(&asyncdex(&["cache", "stats", "--dir", dir.path().to_str().unwrap()]).stdout);
+    assert_eq!(stats.matches("set aside by a run").count(), 3, "{stats}");
+    let out = asyncdex(&["cache", "clear", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for n in ["", ".3", ".4"] {
+        assert!(!aside(n).exists(), "clear left {}", aside(n).display());
+    }
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "theirs");
+}
+
+/// A cache file the user may not read is not garbage (hp9 B-F5): it is named for why
+/// (permission denied), left where it is, and the run goes on without it.
+#[test]
+fn a_cache_file_that_may_not_be_read_is_left_and_named_so() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !(root && setpriv) {
+        eprintln!("skipped: needs root and setpriv to run as a user the file is closed to");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(dir.path(), mode(0o777)).unwrap();
+    let file = asyncdex::cache::Cache::file_for(dir.path(), "embedded");
+    assert_eq!(names_cached_in(dir.path()).status.code(), Some(0));
+    std::fs::set_permissions(&file, mode(0o000)).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let run = format!(
+        "exec \"$ASYNCDEX\" names 3 --mode async --latency 0 --jitter 0 --cache {}",
+        dir.path().display()
+    );
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=54325",
+            "--regid=54325",
+            "--clear-groups",
+            "bash",
+            "-c",
+        ])
+        .arg(run)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let line = cache_line(&out);
+    assert!(
+        line.contains("could not be used (permission denied)"),
+        "{line}"
+    );
+    assert!(
+        !text(&out.stderr).contains("set aside"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before, "left as it was");
+    let stats = std::process::Command::new("setpriv")
+        .args(["--reuid=54325", "--regid=54325", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_asyncdex"))
+        .args(["cache", "stats", "--dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stats = text(&stats.stdout);
+    assert!(
+        stats.contains("cannot be read: permission denied"),
+        "{stats}"
+    );
+}

@@ -49,7 +49,7 @@ pub fn stats(dir: &Path) -> Result<Folder> {
     for path in found {
         if is_aside(&path) {
             // One line per set-aside cache file, its -wal and -shm with it.
-            if path.to_string_lossy().ends_with(".db.aside") {
+            if unnumbered(&path.to_string_lossy()).ends_with(".db.aside") {
                 let why = "set aside by a run: it could not be read as a cache";
                 folder.skipped.push((path, why.into()));
             }
@@ -62,11 +62,11 @@ pub fn stats(dir: &Path) -> Result<Folder> {
         let why = match stamped(&path) {
             Some(Stamp::Cache) => None,
             Some(Stamp::Store) if is_cache_file(&path) => None,
-            Some(Stamp::Store) => Some("an asyncdex store, not a cache (left unread)"),
-            None => Some("not an asyncdex store (left unread)"),
+            Some(Stamp::Store) => Some("an asyncdex store, not a cache (left unread)".into()),
+            None => Some(not_ours(&path)),
         };
         if let Some(why) = why {
-            folder.skipped.push((path, why.into()));
+            folder.skipped.push((path, why));
             continue;
         }
         // Read without a trace: no `-wal`/`-shm` made beside a file only looked at.
@@ -92,8 +92,25 @@ pub(super) enum Header {
     NotRegular,
     /// A regular file that is not SQLite (or too short to be).
     Garbage,
+    /// A regular file that could not be opened or read (permission denied, an I/O error).
+    Unreadable,
     /// An SQLite database, with the `application_id` in its header.
     Sqlite([u8; 4]),
+}
+
+/// Why a `*.db` in a cache folder that is not stamped as asyncdex's is skipped, in the
+/// words of what it is.
+fn not_ours(path: &Path) -> String {
+    match header(path) {
+        Header::Unreadable => match std::fs::File::open(path) {
+            Err(e) => format!("cannot be read: {}", crate::files::access::io_words(&e)),
+            Ok(_) => "cannot be read".into(),
+        },
+        Header::Sqlite(_) => {
+            "an SQLite database that is not an asyncdex cache (left unread)".into()
+        }
+        _ => "not an SQLite file, so not an asyncdex cache (left unread)".into(),
+    }
 }
 
 /// Reads the header of the file at `path` (without following a link).
@@ -105,8 +122,12 @@ pub(super) fn header(path: &Path) -> Header {
         Err(_) => return Header::Missing,
     }
     let mut header = [0u8; 100];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
-    if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
+    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Header::Garbage,
+        Err(_) => return Header::Unreadable,
+    }
+    if !header.starts_with(b"SQLite format 3\0") {
         return Header::Garbage;
     }
     Header::Sqlite([header[68], header[69], header[70], header[71]])
@@ -182,7 +203,8 @@ pub fn clear(dir: &Path) -> Result<(usize, u64)> {
 /// (see [`is_cache_file`]; an older cache file, stamped as a store, counts when every
 /// resource in it expires: the cache keeps nothing forever, a crawl store keeps
 /// everything). Its `-wal` and `-shm` go with it, and so does every file a run set aside
-/// (`*.db.aside`, named as the cache names its files: it could not be read as a cache).
+/// (`*.db.aside`, `*.db.aside.2`…, named as the cache names its files: it could not be
+/// read as a cache).
 /// Anything else
 /// matching `*.db*` (a crawl store, another program's database, a text file called
 /// `notes.db`, a log whose database is gone) is left and counted in [`Cleared::left`].
@@ -236,14 +258,25 @@ fn is_aside(path: &Path) -> bool {
     let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
         return false;
     };
+    let name = unnumbered(&name);
     ASIDE_SUFFIXES.iter().any(|s| {
         name.strip_suffix(s)
             .is_some_and(super::name::named_like_ours)
     })
 }
 
-/// The names of set-aside files end so.
+/// The names of set-aside files end so, with a number after them from the second one
+/// on (`x.db.aside.2`: a file set aside never replaces one set aside before).
 const ASIDE_SUFFIXES: [&str; 3] = [".db.aside", ".db-wal.aside", ".db-shm.aside"];
+
+/// `name` without the number a set-aside file may end with (`.2` … `.9`, see
+/// [`super::open::ASIDE_KEPT`]).
+pub(super) fn unnumbered(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((rest, n)) if n.len() == 1 && matches!(n.as_bytes()[0], b'2'..=b'9') => rest,
+        _ => name,
+    }
+}
 
 /// Whether `path` is a file the cache made, read without changing it: named like
 /// [`Cache::file_for`](super::Cache::file_for)'s files, and stamped as a cache file
@@ -304,7 +337,7 @@ fn cache_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         if ![".db", ".db-wal", ".db-shm"]
             .iter()
             .chain(&ASIDE_SUFFIXES)
-            .any(|s| name.ends_with(s))
+            .any(|s| unnumbered(&name).ends_with(s))
         {
             continue;
         }

@@ -91,7 +91,10 @@ fn stats_leaves_no_wal_beside_another_programs_database() {
         !beside("-wal") && !beside("-shm"),
         "stats left files beside theirs"
     );
-    assert!(folder.skipped[0].1.contains("not an asyncdex store"));
+    assert_eq!(
+        folder.skipped[0].1,
+        "an SQLite database that is not an asyncdex cache (left unread)"
+    );
 }
 
 #[test]
@@ -117,7 +120,13 @@ fn garbage_files_are_counted_and_the_rest_still_shown() {
         why[0].0 == "cut.db" && why[0].1.starts_with("unreadable"),
         "{why:?}"
     );
-    assert!(why[1].0 == "garbage.db" && why[1].1.contains("not an asyncdex store"));
+    assert_eq!(
+        why[1],
+        (
+            "garbage.db".into(),
+            "not an SQLite file, so not an asyncdex cache (left unread)"
+        )
+    );
 }
 
 #[test]

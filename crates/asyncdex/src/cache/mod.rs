@@ -163,10 +163,24 @@ enum Lookup {
 
 impl Cache {
     /// The platform's cache folder for asyncdex (`~/.cache/asyncdex` on Linux).
+    ///
+    /// # Errors
+    ///
+    /// The system names no cache folder, or names one under a home folder that does not
+    /// exist (`HOME=/nonexistent`, a service user's): a home is never made to hold a
+    /// cache.
     pub fn default_dir() -> Result<PathBuf> {
-        dirs::cache_dir()
-            .map(|d| d.join("asyncdex"))
-            .ok_or_else(|| Error::invalid_input("this system has no cache folder: name one"))
+        let dir = dirs::cache_dir()
+            .ok_or_else(|| Error::invalid_input("this system has no cache folder: name one"))?;
+        if let Some(home) = dirs::home_dir().filter(|home| dir.starts_with(home)) {
+            if !home.is_dir() {
+                return Err(Error::invalid_input(format!(
+                    "the home folder {} does not exist, so neither does its cache folder: name one",
+                    home.display()
+                )));
+            }
+        }
+        Ok(dir.join("asyncdex"))
     }
 
     /// The file in `dir` that caches the API named `api` (its root URL, or any stable
@@ -178,11 +192,15 @@ impl Cache {
 
     /// Opens (or creates) the cache of the API at `base` in `dir`.
     ///
-    /// Only a folder that cannot be created is an error. A file that is garbage is set
-    /// aside and a new one started; one that cannot be used as this API's cache (another
-    /// program's database, a crawl store, a symbolic link, another API root's cache) is
+    /// A file that is garbage is set aside and a new one started; one that cannot be used
+    /// as this API's cache (another program's database, a crawl store, a symbolic link,
+    /// another API root's cache, a file it may not read, a folder that cannot be made) is
     /// warned about once and left as it is: the cache is then disabled
     /// ([`Cache::is_disabled`]) and calls go to the network.
+    ///
+    /// # Errors
+    ///
+    /// None today: a cache that cannot be used is a disabled cache, never a failed run.
     pub fn open(dir: &Path, base: &str) -> Result<Cache> {
         Cache::open_named(dir, base, base)
     }
@@ -190,14 +208,21 @@ impl Cache {
     /// Like [`Cache::open`], with the file named after `name` instead of the URL: the
     /// embedded mirror's port changes every run, its data does not.
     pub fn open_named(dir: &Path, name: &str, base: &str) -> Result<Cache> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot create the cache folder {}: {e}", dir.display()),
-            )
-        })?;
         let path = Cache::file_for(dir, name);
-        let opened = open::open(&path, &identity(name));
+        // A folder that cannot be made is a cache that cannot be written: the run goes on
+        // without it, said once, as for a file it may not write.
+        let opened = match std::fs::create_dir_all(dir) {
+            Ok(()) => open::open(&path, &identity(name)),
+            Err(e) => Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} {}: {}",
+                    unusable::NO_FOLDER,
+                    dir.display(),
+                    crate::files::access::io_words(&e)
+                ),
+            )),
+        };
         let inner = Inner {
             store: opened
                 .as_ref()

@@ -7,7 +7,10 @@
 //! - A file that is not SQLite at all, or a cache file too damaged to open, is *set
 //!   aside*: renamed to `NAME.db.aside` (its `-wal`/`-shm` likewise, so no stale log is
 //!   read into the next file), and a new cache file is started in its place. It happens
-//!   once; the next run finds a good file. `cache clear` removes set-aside files.
+//!   once; the next run finds a good file. A name already taken is never replaced: the
+//!   next free one is used (`NAME.db.aside.2`, up to 9). `cache clear` removes set-aside
+//!   files. A file that cannot be read (permission denied) is not garbage: it is left as
+//!   it is, and the run goes on without a cache.
 //! - The file keeps the API root it caches (credentials never included) and is used only
 //!   for that root: a file of another root under this name is not this cache.
 //! - The cache remembers which file it opened (device and inode). A file removed or
@@ -68,6 +71,8 @@ pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
 fn damaged(path: &Path, e: &Error) -> bool {
     match header(path) {
         Header::Garbage => true,
+        // Not read, so not known to be garbage: never moved.
+        Header::Unreadable => false,
         Header::Sqlite(id) if id == CACHE_APPLICATION_ID.to_be_bytes() => {
             let text = e.to_string();
             ["malformed", "not a database", "not an SQLite database"]
@@ -78,27 +83,58 @@ fn damaged(path: &Path, e: &Error) -> bool {
     }
 }
 
-/// Renames the file at `path`, and its `-wal` and `-shm`, to their set-aside names.
+/// How many set-aside copies of one cache file are kept at most (`x.db.aside`, then
+/// `x.db.aside.2` … `x.db.aside.9`); with as many there, a damaged file is left where it
+/// is and the run goes on without a cache until `cache clear`.
+pub(super) const ASIDE_KEPT: usize = 9;
+
+/// Renames the file at `path`, and its `-wal` and `-shm`, to the first set-aside names
+/// free for all three: never over a file (or a link) already there, which may be an
+/// earlier copy set aside, or anyone's.
 fn set_aside(path: &Path) -> Result<PathBuf> {
-    let with = |suffix: &str| {
+    let with = |suffix: &str, n: usize| {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
+        p.push(ASIDE);
+        if n > 1 {
+            p.push(format!(".{n}"));
+        }
         PathBuf::from(p)
     };
+    let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let n = (1..=ASIDE_KEPT)
+        .find(|&n| ["", "-wal", "-shm"].iter().all(|s| !taken(&with(s, n))))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "cannot set {} aside: {ASIDE_KEPT} copies set aside before are kept beside it (asyncdex cache clear removes them)",
+                    path.display()
+                ),
+            )
+        })?;
     for side in ["-wal", "-shm"] {
-        let file = with(side);
+        let mut file = path.as_os_str().to_owned();
+        file.push(side);
         if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
-            let _ = std::fs::rename(&file, with(&format!("{side}{ASIDE}")));
+            let _ = move_to_free(Path::new(&file), &with(side, n));
         }
     }
-    let aside = with(ASIDE);
-    std::fs::rename(path, &aside).map_err(|e| {
+    let aside = with("", n);
+    move_to_free(path, &aside).map_err(|e| {
         Error::new(
             ErrorKind::Io,
             format!("cannot set {} aside: {e}", path.display()),
         )
     })?;
     Ok(aside)
+}
+
+/// Renames `from` to `to` only if nothing is at `to`: a hard link made first fails if
+/// something is (`rename` would replace it), then the old name is removed.
+fn move_to_free(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
 }
 
 /// Records `identity` in a new cache file, or checks that the file is this root's; makes

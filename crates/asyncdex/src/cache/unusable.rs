@@ -16,11 +16,17 @@ use crate::error::Error;
 use crate::files::access::{io_words, writable};
 use crate::store::{APPLICATION_ID, CACHE_APPLICATION_ID};
 
+/// How the error for a cache folder that could not be made begins: it says it all.
+pub(super) const NO_FOLDER: &str = "cannot create the cache folder";
+
 /// Why the cache file at `path` could not be used, opening it having failed with `e`.
 pub(super) fn reason(path: &Path, e: &Error) -> String {
     let message = e.to_string();
     if message.ends_with(super::open::OTHER_ROOT) {
         return "it is the cache of another API root".into();
+    }
+    if message.starts_with(NO_FOLDER) {
+        return message;
     }
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
