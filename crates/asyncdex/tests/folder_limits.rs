@@ -233,6 +233,43 @@ fn a_list_past_its_cap_refuses_the_folder_in_one_line_naming_it() {
     );
 }
 
+/// A store is held to a folder's bounds too (hp9 B-F2): one endpoint past
+/// [`MAX_LIST_ENTRIES`] refuses it in one line naming it, having read one entry too many
+/// at most.
+#[test]
+fn a_store_past_a_lists_cap_is_refused_as_a_folder_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    let store = asyncdex::store::Store::open(&path).unwrap();
+    let rows: Vec<_> = (1..=MAX_LIST_ENTRIES as i32)
+        .map(|id| asyncdex::store::Row::new("berry", id, None, format!(r#"{{"id":{id}}}"#)))
+        .collect();
+    store.put(&rows).unwrap();
+    let data = Data::store(store.clone()).unwrap();
+    assert!(
+        data.describe().contains("100000 resources"),
+        "{}",
+        data.describe()
+    );
+    let past = MAX_LIST_ENTRIES as i32 + 1;
+    store
+        .put(&[asyncdex::store::Row::new(
+            "berry",
+            past,
+            None,
+            format!(r#"{{"id":{past}}}"#),
+        )])
+        .unwrap();
+    let e = Data::store(store).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "cannot serve store {}: it holds more than {MAX_LIST_ENTRIES} resources of berry (the most a list may have)",
+            path.display()
+        )
+    );
+}
+
 #[tokio::test]
 async fn list_pages_cycling_limit_do_not_grow_the_gzip_cache() {
     let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();

@@ -214,4 +214,15 @@ async fn a_damaged_stored_body_is_a_500_never_a_200() {
     }
     let (status, _) = fetch(&router, "/api/v2/pokemon/25/", false).await;
     assert_eq!(status, StatusCode::OK, "pokemon 25 itself");
+    // Listed, but its folder cannot be looked into (a link to itself here; a folder
+    // closed to the user alike, hp9 B-F17): an error, not a resource that is not there.
+    std::os::unix::fs::symlink("15", dir.path().join("data/api/v2/type/15")).unwrap();
+    let (status, _) = fetch(&router, "/api/v2/type/15/", false).await;
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "type/15: unreadable"
+    );
+    let (status, _) = fetch(&router, "/api/v2/type/16/", false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "type/16: listed, not there");
 }

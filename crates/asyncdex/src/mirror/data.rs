@@ -170,16 +170,20 @@ impl Data {
         }
     }
 
-    /// Serves what `store` holds.
+    /// Serves what `store` holds, within a folder's bounds: at most
+    /// [`MAX_LIST_ENTRIES`](super::MAX_LIST_ENTRIES) resources of one endpoint, at most
+    /// [`MAX_FOLDER_ENTRIES`](super::MAX_FOLDER_ENTRIES) in all (a store past them is
+    /// refused in one line, having read no more than one entry too many).
     pub fn store(store: Store) -> Result<Data> {
-        let mut lists = BTreeMap::new();
-        for endpoint in store.endpoints()?.into_iter().filter(|e| is_listed(e)) {
-            let entries = store.entries(&endpoint)?;
-            lists.insert(endpoint, entries);
-        }
         let name = store
             .path()
             .map_or("(memory)".into(), |p| p.display().to_string());
+        let mut lists = Bounded::new(&name);
+        for endpoint in store.endpoints()?.into_iter().filter(|e| is_listed(e)) {
+            let entries = store.entries_at_most(&endpoint, Bounded::MOST)?;
+            lists.insert(endpoint, entries)?;
+        }
+        let lists = lists.lists;
         Ok(Data::stored(
             lists,
             name,
@@ -190,18 +194,18 @@ impl Data {
     /// Serves what the PostgreSQL `store` holds, as [`Data::store`] serves a file.
     #[cfg(feature = "postgres")]
     pub async fn postgres(store: crate::pg::PgStore) -> Result<Data> {
-        let mut lists = BTreeMap::new();
+        let name = store.describe().to_owned();
+        let mut lists = Bounded::new(&name);
         for endpoint in store
             .endpoints()
             .await?
             .into_iter()
             .filter(|e| is_listed(e))
         {
-            let entries = store.entries(&endpoint).await?;
-            lists.insert(endpoint, entries);
+            let entries = store.entries_at_most(&endpoint, Bounded::MOST).await?;
+            lists.insert(endpoint, entries)?;
         }
-        let name = store.describe().to_owned();
-        Ok(Data::stored(lists, name, Bodies::Postgres(store)))
+        Ok(Data::stored(lists.lists, name, Bodies::Postgres(store)))
     }
 
     /// A store's lists (`(id, name)` per endpoint) and bodies.
@@ -359,6 +363,53 @@ fn damaged(e: asyncdex_pack::PackError) -> Error {
         format!("the embedded data is damaged: {e}"),
     )
     .with_source(e)
+}
+
+/// A store's lists as they are read, held to a folder's bounds.
+struct Bounded<'a> {
+    /// The store, named in a refusal.
+    name: &'a str,
+    lists: BTreeMap<String, Vec<(i32, Option<String>)>>,
+    total: usize,
+}
+
+impl<'a> Bounded<'a> {
+    /// How many entries of one endpoint to read: one more than a list may have, to tell
+    /// a list at the bound from one past it.
+    const MOST: usize = super::MAX_LIST_ENTRIES + 1;
+
+    fn new(name: &'a str) -> Self {
+        Bounded {
+            name,
+            lists: BTreeMap::new(),
+            total: 0,
+        }
+    }
+
+    /// Adds `endpoint`'s entries (read with [`Bounded::MOST`]), or refuses the store.
+    fn insert(&mut self, endpoint: String, entries: Vec<(i32, Option<String>)>) -> Result<()> {
+        let refused = |why: String| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("cannot serve store {}: {why}", self.name),
+            )
+        };
+        if entries.len() > super::MAX_LIST_ENTRIES {
+            return Err(refused(format!(
+                "it holds more than {} resources of {endpoint} (the most a list may have)",
+                super::MAX_LIST_ENTRIES
+            )));
+        }
+        self.total += entries.len();
+        if self.total > super::MAX_FOLDER_ENTRIES {
+            return Err(refused(format!(
+                "it holds more than {} resources in all",
+                super::MAX_FOLDER_ENTRIES
+            )));
+        }
+        self.lists.insert(endpoint, entries);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -72,8 +72,12 @@ pub(super) fn open(root: &Path) -> Result<(PathBuf, BTreeMap<String, Listing>)> 
             continue;
         }
         let index = api.join(&name).join("index.json");
-        let Some(index) = inside(&root, &index) else {
-            continue;
+        let index = match inside(&root, &index) {
+            Ok(Some(index)) => index,
+            Ok(None) => continue,
+            // There, but not to be looked into (permission denied): not a folder to serve
+            // as if that list were not in it.
+            Err(e) => return Err(io("list", &index, e)),
         };
         let text = read_bounded(&index, MAX_FILE).map_err(|e| io("list", &index, e))?;
         let refused = |why: String| {
@@ -115,15 +119,20 @@ pub(super) async fn read(
     // off the runtime.
     let read = asyncdex_engine::offload::once("reading a stored file", move || {
         let file = root.join(format!("data/api/v2/{path}/index.json"));
-        let Some(real) = inside(&root, &file) else {
-            return Stored::Missing;
-        };
-        let failed = |e: std::io::Error| {
+        let failed = |at: &Path, e: std::io::Error| {
             Stored::Failed(Error::new(
                 ErrorKind::Io,
-                format!("cannot read {}: {e}", real.display()),
+                format!("cannot read {}: {e}", at.display()),
             ))
         };
+        // A file its list names that cannot be looked at (a folder on the way closed to
+        // this user) is an error (a 5xx), not a resource that is not there (a 404).
+        let real = match inside(&root, &file) {
+            Ok(Some(real)) => real,
+            Ok(None) => return Stored::Missing,
+            Err(e) => return failed(&file, e),
+        };
+        let failed = |e| failed(&real, e);
         let len = match std::fs::metadata(&real) {
             Ok(meta) => meta.len().min(MAX_FILE) as usize,
             Err(e) => return failed(e),
@@ -198,8 +207,20 @@ fn at_most_max_entries<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `path` with every symbolic link resolved, if it exists and is inside `root` (itself
-/// canonical).
-fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
-    let real = path.canonicalize().ok()?;
-    real.starts_with(root).then_some(real)
+/// canonical); `None` if it is not there or outside. An error only for a path that may
+/// be there but cannot be resolved (permission denied, an I/O error).
+fn inside(root: &Path, path: &Path) -> std::io::Result<Option<PathBuf>> {
+    let real = match path.canonicalize() {
+        Ok(real) => real,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(real.starts_with(root).then_some(real))
 }

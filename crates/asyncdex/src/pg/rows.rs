@@ -102,11 +102,22 @@ impl PgStore {
 
     /// `(id, name)` of every stored resource of `endpoint`, by id.
     pub async fn entries(&self, endpoint: &str) -> Result<Vec<(i32, Option<String>)>> {
+        self.entries_at_most(endpoint, usize::MAX).await
+    }
+
+    /// [`PgStore::entries`], the first `most` of them only (as
+    /// [`Store::entries_at_most`](crate::store::Store::entries_at_most)).
+    pub async fn entries_at_most(
+        &self,
+        endpoint: &str,
+        most: usize,
+    ) -> Result<Vec<(i32, Option<String>)>> {
+        let most = i64::try_from(most).unwrap_or(i64::MAX);
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, name FROM asyncdex.resources WHERE endpoint = $1 ORDER BY id",
-                &[&endpoint],
+                "SELECT id, name FROM asyncdex.resources WHERE endpoint = $1 ORDER BY id LIMIT $2",
+                &[&endpoint, &most],
             )
             .await
             .map_err(self.error("cannot list resources"))?;

@@ -237,10 +237,24 @@ impl Store {
 
     /// `(id, name)` of every stored resource of `endpoint`, by id.
     pub fn entries(&self, endpoint: &str) -> Result<Vec<(i32, Option<String>)>> {
+        self.entries_at_most(endpoint, usize::MAX)
+    }
+
+    /// [`Store::entries`], the first `most` of them only: what a reader that bounds a
+    /// list holds, however many the file has.
+    pub fn entries_at_most(
+        &self,
+        endpoint: &str,
+        most: usize,
+    ) -> Result<Vec<(i32, Option<String>)>> {
+        let most = i64::try_from(most).unwrap_or(i64::MAX);
         self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT id, name FROM resources WHERE endpoint = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name FROM resources WHERE endpoint = ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![endpoint, most], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
             rows.collect()
         })
     }
