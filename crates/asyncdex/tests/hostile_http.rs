@@ -315,3 +315,46 @@ async fn an_answer_that_is_another_resource_is_refused_on_every_backend() {
         assert!(client.raw(&seven).await.is_ok(), "{backend:?}: its own id");
     }
 }
+
+/// `http2` (prior knowledge) against a server that speaks only HTTP/1.1 (hp9 A-F2): it
+/// answers the HTTP/2 preface with an HTTP/1.1 status line, which h2 reads as a frame of
+/// absurd size. The line says the server does not speak HTTP/2, not that its headers were
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_to_a_server_of_http1_only_says_so() {
+    // One HTTP/1.1 answer, then what the client sends is read until it hangs up (as a
+    // real server would before closing), so the answer is what the client meets.
+    let base = serve(8, |_, stream| {
+        let answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno";
+        if stream.write_all(answer.as_bytes()).is_ok() {
+            let _ = std::io::copy(stream, &mut std::io::sink());
+        }
+    });
+    let url = format!("{base}/api/v2/pokemon/25/");
+    let server = base.trim_start_matches("http://");
+    let options = HttpOptions {
+        http2: true,
+        timeout: Some(Duration::from_secs(10)),
+        ..HttpOptions::default()
+    };
+    let says = format!("the server at {server} does not speak HTTP/2 (prior knowledge)");
+    // The direct path (every `http://` call) always meets h2's own error.
+    for _ in 0..3 {
+        let e = fetch(common::Backend::Direct, &options, &url)
+            .await
+            .unwrap_err();
+        let line = e.to_string();
+        assert!(line.starts_with(&says), "{line}");
+        assert!(!line.contains("headers"), "{line}");
+        assert_eq!(e.kind(), ErrorKind::Decode, "{line}");
+        assert!(!e.is_transient(), "asking again cannot help: {line}");
+    }
+    // reqwest's pool may hand the call only the closed connection (its task met h2's
+    // error first: "channel closed", "connection was not ready"): the cause when it is
+    // told, never a header refusal.
+    let e = fetch(common::Backend::Reqwest, &options, &url)
+        .await
+        .unwrap_err();
+    let line = e.to_string();
+    assert!(!line.contains("headers"), "{line}");
+}

@@ -316,7 +316,10 @@ impl Direct {
             let mut hosts = self.inner.shards[my_shard()].lock();
             host(&mut hosts, authority)?.h2.clone()
         };
-        let fail = |e: h2::Error| failure::failed(ErrorKind::Network, url, e);
+        let fail = |e: h2::Error| {
+            failure::not_http2(url, &e)
+                .unwrap_or_else(|| failure::failed(ErrorKind::Network, url, e))
+        };
         // A connection found open is used; one found gone (the server closed it, or the
         // runtime that drove it has ended) is dialled again, once.
         let mut sender = None;

@@ -11,6 +11,7 @@
 //! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
 //! | the body passed [`HttpOptions::max_body`](super::HttpOptions::max_body) | [`ErrorKind::Decode`] (final) | `the answer from URL is larger than the limit of N bytes …` |
 //! | the headers passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N bytes of headers …` |
+//! | HTTP/2 (prior knowledge) to a server that does not speak it | [`ErrorKind::Decode`] (final) | `the server at HOST:PORT does not speak HTTP/2 (prior knowledge) …` |
 //! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
 //!
 //! Every line and every [`Error::url`] shows the URL through [`redact_url`]: a password in
@@ -137,14 +138,42 @@ pub(super) fn refused_head(url: &str, e: &(dyn std::error::Error + 'static)) -> 
         {
             return Some(headers_too_large(url));
         }
-        if c.downcast_ref::<h2::Error>()
-            .is_some_and(h2::Error::is_library)
-        {
-            return Some(headers_refused(url, chain(e)));
+        if let Some(h2) = c.downcast_ref::<h2::Error>() {
+            if let Some(not) = not_http2(url, h2) {
+                return Some(not);
+            }
+            if h2.is_library() {
+                return Some(headers_refused(url, chain(e)));
+            }
         }
         cause = c.source();
     }
     None
+}
+
+/// The error for a connection over HTTP/2 (prior knowledge) to a server that does not
+/// speak it, if `e` says so: h2 itself refused a frame larger than any it allows
+/// (`FRAME_SIZE_ERROR`). An HTTP/1.x answer to the HTTP/2 preface always reads so: its
+/// first bytes, `HTT`, are a frame length of 4.7 MB, where 16 KiB is the most until the
+/// client allows more (and this one never does). Final: the server will not learn it.
+pub(super) fn not_http2(url: &str, e: &h2::Error) -> Option<Error> {
+    if !(e.is_library() && e.reason() == Some(h2::Reason::FRAME_SIZE_ERROR)) {
+        return None;
+    }
+    let url = redact_url(url);
+    let server = reqwest::Url::parse(&url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| url.to_string());
+    Some(
+        Error::new(
+            ErrorKind::Decode,
+            format!(
+                "the server at {server} does not speak HTTP/2 (prior knowledge): it answered {url} with what is not an HTTP/2 frame (an HTTP/1.1 answer?); call it without HTTP/2"
+            ),
+        )
+        .with_url(url),
+    )
 }
 
 /// A chain of redirects longer than the backends follow. Final: it is the server's loop.
