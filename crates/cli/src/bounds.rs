@@ -26,7 +26,7 @@
 //! | a slow tail | `--tail-rate P`, `--tail-ms MS` | 0 – 1, 0 – 3 600 000 |
 //! | a hedge's percentile | `--hedge pN` | above p0, at most p99.9 |
 //! | a server's capacity and queue | `--capacity N`, `--queue M` | 1 – 100 000, 0 – 1 000 000 |
-//! | largest response body | `--max-body MIB` | 1 – 4 096 MiB (default 64) |
+//! | largest response body | `--max-body MIB` | 1 – 1 024 MiB (default 64; the budget of every body held at once) |
 //! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
 //! | values of a list | `bench --sizes`, `--concurrencies`, `--modes` | at most 64, 64, 3; each value once |
 //!
@@ -408,9 +408,22 @@ pub fn lease_secs(s: &str) -> Result<u64, String> {
     whole(s, 1, 3_600)
 }
 
-/// Mebibytes, 1 to 4 096 (a body size limit).
+/// The most `--max-body` can be, in MiB: the budget all the bodies a process holds at once
+/// share ([`asyncdex::http::CLIENT_BODY_BUDGET`], 1 GiB). A larger limit could never take
+/// effect: one body stops at the budget first.
+pub const MAX_BODY_MIB: u64 = asyncdex::http::CLIENT_BODY_BUDGET >> 20;
+
+/// Mebibytes, 1 to [`MAX_BODY_MIB`] (a body size limit).
 pub fn mebibytes(s: &str) -> Result<u64, String> {
-    whole(s, 1, 4_096)
+    whole(s, 1, MAX_BODY_MIB).map_err(|e| {
+        if e.contains("too large") {
+            format!(
+                "{e}: the bodies a process holds at once share one budget of {MAX_BODY_MIB} MiB"
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// Seconds, fractions allowed: more than 0, at most a day.
@@ -552,6 +565,11 @@ mod tests {
             ),
             ("1.5", ("probability", |s| probability(s).is_ok()), false),
             ("0.3", ("probability", |s| probability(s).is_ok()), true),
+            ("0", ("mebibytes", |s| mebibytes(s).is_ok()), false),
+            ("1", ("mebibytes", |s| mebibytes(s).is_ok()), true),
+            ("1024", ("mebibytes", |s| mebibytes(s).is_ok()), true),
+            ("1025", ("mebibytes", |s| mebibytes(s).is_ok()), false),
+            ("4096", ("mebibytes", |s| mebibytes(s).is_ok()), false),
         ];
         let failures: Vec<String> = cases
             .iter()
@@ -576,6 +594,10 @@ mod tests {
             "99999999999999999999 is too large: at most 100000"
         );
         assert!(secs("1e19").unwrap_err().contains("at most"));
+        assert_eq!(
+            mebibytes("2048").unwrap_err(),
+            "2048 is too large: at most 1024: the bodies a process holds at once share one budget of 1024 MiB"
+        );
     }
     /// A run needs its largest part's connections, at most one a call, and names only the
     /// flags that set that largest part.

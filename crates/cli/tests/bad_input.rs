@@ -460,6 +460,11 @@ fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
             "'--max-body <MIB>': must be at least 1",
         ),
         Case::usage(
+            "a body limit past the budget of every body held (hp9 A-F6)",
+            &["get", "25", "--max-body", "2048"],
+            "'--max-body <MIB>': 2048 is too large: at most 1024: the bodies a process holds at once share one budget of 1024 MiB",
+        ),
+        Case::usage(
             "a range of four billion ids",
             &["names", "3", "--ids", "1-4294967295"],
             "too large a range of ids",

@@ -60,6 +60,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use blocking::Blocking;
+pub use body::CLIENT_BODY_BUDGET;
 pub use credentials::{redact_url, Credentials};
 pub use headers::{parse_max_age, parse_retry_after};
 pub use host::host_key;

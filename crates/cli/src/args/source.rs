@@ -67,7 +67,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N", value_parser = bounds::cores)]
     pub cores: Option<usize>,
     /// Largest response body accepted, in MiB: a server that sends more (or an endless
-    /// body) fails that call instead of filling memory.
+    /// body) fails that call instead of filling memory. At most 1024: the budget all the
+    /// bodies the process holds at once share.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = bounds::mebibytes)]
     pub max_body: u64,
     /// Longest wait a server's Retry-After may impose before a retry; a longer one is
