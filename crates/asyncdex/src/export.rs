@@ -16,7 +16,10 @@
 //! a damaged row halfway leaves no half-export behind (the target is as it was). A new
 //! folder appears whole, in one rename; into an existing one, each file is renamed over
 //! its old version, so a reader, or a server already serving the folder, sees the old
-//! file or the new one, never half.
+//! file or the new one, never half. An export replaces only files an export wrote: each
+//! leaves a record of its files (the `record` module), a file the record does not name is
+//! never replaced (the export is refused, naming it), and the earlier export's files this
+//! one does not write again are removed, so the folder holds the last export alone.
 //! Bodies are written exactly as stored (links relative), so crawl → export → serve →
 //! crawl gives back the same bytes.
 //!
@@ -35,6 +38,7 @@
 //! ```
 
 mod landing;
+mod record;
 mod staging;
 mod stale;
 
@@ -86,6 +90,10 @@ pub struct ExportReport {
     /// inside it), removed before this one began: each provably a dead export's (the
     /// `stale` module).
     pub stale_removed: Vec<PathBuf>,
+    /// Files the export before this one into the same folder wrote and this one did not
+    /// (a resource or an endpoint the store no longer has), removed once this one landed,
+    /// so the folder holds this export alone (the `record` module).
+    pub earlier_removed: usize,
 }
 
 fn io_error(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -173,7 +181,7 @@ pub fn export_until(
         .and_then(|report| staging.unstopped().map(|()| report))
         .map_err(|e| staging.nothing_written(e))?;
     report.stale_removed = std::mem::take(&mut staging.stale_removed);
-    staging.land()?;
+    report.earlier_removed = staging.land()?;
     Ok(report)
 }
 

@@ -280,12 +280,51 @@ fn an_export_into_an_earlier_one_replaces_its_files_and_keeps_the_users() {
     assert_eq!(mode, 0o600, "a replaced file keeps its mode");
     let names: Vec<String> = tree(site.path()).into_iter().map(|(n, _)| n).collect();
     assert!(names.contains(&"index.html".to_owned()), "{names:?}");
-    // What the earlier export had and this one has not is left, as it always was.
-    assert!(names.contains(&"data/api/v2/type/2/index.json".to_owned()));
+    // What the earlier export wrote and this one did not is gone: the folder holds the
+    // last export alone (hp9 B-F9), the user's own file beside it.
+    assert!(!names.contains(&"data/api/v2/type/2/index.json".to_owned()));
+    assert_eq!(report.earlier_removed, 1);
     assert!(
-        !names.iter().any(|n| n.contains("asyncdex")),
+        !names.iter().any(|n| n.contains("export-asyncdex")),
         "a temporary folder was left: {names:?}"
     );
+}
+
+/// A file at a path an export writes that no export wrote (hand-written, another tool's)
+/// is never replaced: the export is refused naming it, the folder as it was (hp9 B-F9).
+#[test]
+fn an_export_never_replaces_a_file_no_export_wrote() {
+    let site = tempfile::tempdir().unwrap();
+    let theirs = site.path().join("data/api/v2/type/1");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("index.json"), "handwritten").unwrap();
+    let store = Store::open_in_memory().unwrap();
+    store
+        .put(&[Row::new("type", 1, None, br#"{"id":1}"#.to_vec())])
+        .unwrap();
+    let before = tree(site.path());
+    let err = asyncdex::export::export(&store, site.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("type/1/index.json") && err.contains("that no export wrote"),
+        "{err}"
+    );
+    assert!(err.contains("is as it was"), "{err}");
+    assert_eq!(tree(site.path()), before, "the folder changed");
+    // A damaged record is refused the same way, never trusted.
+    std::fs::remove_file(theirs.join("index.json")).unwrap();
+    std::fs::write(
+        site.path().join(".asyncdex-export"),
+        "asyncdex export v1
+../x
+",
+    )
+    .unwrap();
+    let err = asyncdex::export::export(&store, site.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the export's record is damaged"), "{err}");
 }
 
 #[test]

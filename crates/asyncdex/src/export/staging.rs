@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::stale::{self, Claim};
-use super::{enter, io_error, landing};
+use super::{enter, io_error, landing, record};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_atomic;
 
@@ -218,11 +218,16 @@ impl<'a> Staging<'a> {
     /// existing one (see the module docs). A new target that another export made while
     /// this one was written is merged into instead; merges take turns ([`landing`]).
     /// Whatever fails before the first file moves says that nothing was exported.
-    pub(super) fn land(mut self) -> Result<()> {
+    ///
+    /// Returns how many files of the export before it (named in its [`record`]) it
+    /// removed, not having written them again.
+    pub(super) fn land(mut self) -> Result<usize> {
+        let written = record::body(self.staged.iter().map(|(_, rel)| rel.as_str()));
         let root = match self.merge_into.clone() {
             Some(root) => root,
-            // The marker goes first: it is no file of the export's.
+            // The marker goes first: it is no file of the export's; the record goes in.
             None => match stale::unmark(&self.tmp)
+                .and_then(|()| write_atomic(&self.tmp.join(record::RECORD), &written))
                 .map_err(|e| self.nothing_written(e))
                 .map(|()| std::fs::rename(&self.tmp, &self.target))?
             {
@@ -230,7 +235,7 @@ impl<'a> Staging<'a> {
                     self.landed = true;
                     // The folder is the target now: its lock would hold up a merge there.
                     self.claim = None;
-                    return Ok(());
+                    return Ok(0);
                 }
                 Err(e) if made_meanwhile(&e, &self.target) => {
                     // Still a temporary folder: marked again, for a sweep should this die.
@@ -247,8 +252,9 @@ impl<'a> Staging<'a> {
             },
         };
         let _turn = landing::hold(&root, self.stop).map_err(|e| self.nothing_written(e))?;
+        let earlier = record::read(&root).map_err(|e| self.nothing_written(e))?;
         let missing = self
-            .check_places(&root)
+            .check_places(&root, &earlier)
             .map_err(|e| self.nothing_written(e))?;
         for folder in missing {
             match std::fs::create_dir(&folder) {
@@ -265,10 +271,18 @@ impl<'a> Staging<'a> {
             }
             std::fs::rename(from, &there).map_err(|e| io_error(&there, e))?;
         }
-        // Empty now (or empty folders only, when a new target became a merge).
+        // Empty now (or empty folders only, and a record, when a new target became a merge).
         let _ = std::fs::remove_dir_all(&self.tmp);
         self.landed = true;
-        Ok(())
+        // What the export before wrote and this one did not: gone, as from a new folder.
+        let now: HashSet<&str> = self.staged.iter().map(|(_, rel)| rel.as_str()).collect();
+        let removed = earlier
+            .iter()
+            .filter(|rel| !now.contains(rel.as_str()))
+            .filter(|rel| record::remove_inside(&root, rel))
+            .count();
+        write_atomic(&root.join(record::RECORD), &written)?;
+        Ok(removed)
     }
 }
 
@@ -303,10 +317,10 @@ impl Drop for Staging<'_> {
 
 impl Staging<'_> {
     /// Checks every place a merge into `root` touches, before anything moves: each folder
-    /// on the way must be a real folder or missing, each file's place a regular file or
-    /// missing; a symbolic link anywhere is refused. Returns the folders to make, each
-    /// after its parent.
-    fn check_places(&self, root: &Path) -> Result<Vec<PathBuf>> {
+    /// on the way must be a real folder or missing, each file's place missing or a
+    /// regular file the export before wrote (named in its record, `earlier`); a symbolic
+    /// link anywhere is refused. Returns the folders to make, each after its parent.
+    fn check_places(&self, root: &Path, earlier: &HashSet<String>) -> Result<Vec<PathBuf>> {
         let link = "it is a symbolic link (an export writes only inside the folder it is given)";
         let mut seen = HashSet::new();
         let mut missing = Vec::new();
@@ -336,6 +350,12 @@ impl Staging<'_> {
                 Ok(meta) if meta.file_type().is_symlink() => return Err(io_error(&place, link)),
                 Ok(meta) if !meta.is_file() => {
                     return Err(io_error(&place, "it is not a regular file"))
+                }
+                Ok(_) if !earlier.contains(rel) => {
+                    return Err(io_error(
+                        &place,
+                        "a file is there that no export wrote (an export replaces only its own files: move it, or export into a new or empty folder)",
+                    ))
                 }
                 _ => {}
             }

@@ -75,6 +75,15 @@ pub async fn export(job: ExportJob, io: Io<'_>) -> Result<Summary> {
     if let Some(line) = stale_line(&report.stale_removed, &job.to) {
         writeln!(io.err, "{line}").map_err(io_error)?;
     }
+    if report.earlier_removed > 0 {
+        let n = report.earlier_removed;
+        let s = if n == 1 { "" } else { "s" };
+        writeln!(
+            io.err,
+            "export: removed {n} file{s} the export before wrote that this store no longer has"
+        )
+        .map_err(io_error)?;
+    }
     writeln!(
         io.err,
         "export: {} resources and {} lists ({:.1} MB) written to {} in {:.2} s; serve them with `asyncdex serve --from {}` or any static web server",
