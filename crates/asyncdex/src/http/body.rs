@@ -13,7 +13,9 @@
 //! bodies never end hold 64 × the limit (4 GiB), 64 threads each blocked on such a body
 //! the same, and `get` of a hundred 60 MB resources holds them all until it prints. So
 //! every body any backend reads is also charged to one budget for the whole process,
-//! [`CLIENT_BODIES`] (1 GiB), from its first bytes until the last copy of them is dropped
+//! [`CLIENT_BODIES`] (1 GiB), at the memory that holds it (a body of many chunks grows
+//! by doubling: it may hold up to twice its length, and is charged so, before the room is
+//! taken), from its first bytes until the last copy of them is dropped
 //! (the bytes and the charge are one value, [`Bytes::from_owner`], so whoever keeps the
 //! body keeps the charge). A body that would go over is not read: its call fails with
 //! one line saying so, and the bodies already held are untouched.
@@ -75,6 +77,8 @@ impl Budget {
 struct Charged {
     bytes: Bytes,
     budget: &'static Budget,
+    /// What was charged for them: the memory that holds them, not only their length.
+    charge: u64,
 }
 
 impl AsRef<[u8]> for Charged {
@@ -85,7 +89,7 @@ impl AsRef<[u8]> for Charged {
 
 impl Drop for Charged {
     fn drop(&mut self) {
-        self.budget.release(self.bytes.len() as u64);
+        self.budget.release(self.charge);
     }
 }
 
@@ -144,8 +148,8 @@ impl<'a> Collect<'a> {
         self
     }
 
-    /// Counts `n` more bytes against the body's limit and charges them to the budget,
-    /// or fails if either is passed; what every way of adding bytes does first.
+    /// Counts `n` more bytes against the body's limit, or fails if it is passed; what
+    /// every way of adding bytes does first.
     fn admit(&mut self, n: usize) -> Result<()> {
         let n = n as u64;
         if let Some(progress) = self.progress {
@@ -155,10 +159,40 @@ impl<'a> Collect<'a> {
         if self.seen > self.max {
             return Err(failure::too_large(self.url, self.max));
         }
-        if n > 0 && !self.budget.charge(n) {
-            return Err(failure::over_budget(self.url, self.budget.limit));
+        Ok(())
+    }
+
+    /// Charges the budget up to `total` bytes held by this body, or fails (charging
+    /// nothing) if that would pass it.
+    fn charge_to(&mut self, total: u64) -> Result<()> {
+        if total > self.charged {
+            if !self.budget.charge(total - self.charged) {
+                return Err(failure::over_budget(self.url, self.budget.limit));
+            }
+            self.charged = total;
         }
-        self.charged += n;
+        Ok(())
+    }
+
+    /// Makes room in `rest` for `more` bytes besides what the body holds (the first chunk
+    /// included, moved in), charging the memory the room takes *before* it is taken: the
+    /// budget bounds what is allocated, not only what is read. Room grows by doubling
+    /// (few copies for a body of many chunks), never past the body's own limit; the old
+    /// buffer, freed once copied, is the one thing not charged, for that instant.
+    fn room_for(&mut self, more: usize) -> Result<()> {
+        let held = self.rest.len() + self.first.as_ref().map_or(0, Bytes::len);
+        let need = held + more;
+        if need > self.rest.capacity() {
+            let most = usize::try_from(self.max).unwrap_or(usize::MAX).max(need);
+            let cap = need.max(self.rest.capacity().saturating_mul(2)).min(most);
+            self.charge_to(cap as u64)?;
+            let mut grown = BytesMut::with_capacity(cap);
+            grown.extend_from_slice(&self.rest);
+            self.rest = grown;
+        }
+        if let Some(first) = self.first.take() {
+            self.rest.extend_from_slice(&first);
+        }
         Ok(())
     }
 
@@ -168,15 +202,14 @@ impl<'a> Collect<'a> {
         if chunk.is_empty() {
             return Ok(());
         }
-        match self.first.take() {
-            None if self.rest.is_empty() => self.first = Some(chunk),
-            first => {
-                if let Some(first) = first {
-                    self.rest.extend_from_slice(&first);
-                }
-                self.rest.extend_from_slice(&chunk);
-            }
+        if self.first.is_none() && self.rest.is_empty() {
+            // Kept as it is, charged at its length.
+            self.charge_to(chunk.len() as u64)?;
+            self.first = Some(chunk);
+            return Ok(());
         }
+        self.room_for(chunk.len())?;
+        self.rest.extend_from_slice(&chunk);
         Ok(())
     }
 
@@ -186,9 +219,10 @@ impl<'a> Collect<'a> {
     /// counts in the same budget as an async task holding one.
     pub(super) fn extend(&mut self, part: &[u8]) -> Result<()> {
         self.admit(part.len())?;
-        if let Some(first) = self.first.take() {
-            self.rest.extend_from_slice(&first);
+        if part.is_empty() {
+            return Ok(());
         }
+        self.room_for(part.len())?;
         self.rest.extend_from_slice(part);
         Ok(())
     }
@@ -204,17 +238,18 @@ impl<'a> Collect<'a> {
             Some(first) => first,
             None => std::mem::take(&mut self.rest).freeze(),
         };
-        // The charge moves to the bytes: this collector no longer gives it back.
-        let charged = std::mem::take(&mut self.charged);
-        if charged == 0 {
+        // The charge moves to the bytes: this collector no longer gives it back. It is
+        // the memory that holds them (at most twice their length, never past the body's
+        // limit), what `Charged` gives back when the bytes go.
+        let charge = std::mem::take(&mut self.charged);
+        if charge == 0 {
             return bytes;
         }
-        // Every byte pushed is kept, so the charge is exactly the body's length: what
-        // `Charged` gives back when the bytes go.
-        debug_assert_eq!(charged, bytes.len() as u64);
+        debug_assert!(charge >= bytes.len() as u64);
         Bytes::from_owner(Charged {
             bytes,
             budget: self.budget,
+            charge,
         })
     }
 }
@@ -314,15 +349,51 @@ mod tests {
         for e in refused.into_iter().map(Result::unwrap_err) {
             assert!(e.to_string().contains("bodies this process holds"), "{e}");
         }
-        // The charge is exactly what is held, and travels with it: bodies read on other
-        // threads are given back when this one drops them.
-        assert_eq!(BUDGET.charged(), 30 * held.len() as u64);
+        // The charge is the memory held (room for 10, 20, then 40 bytes: doubling), and
+        // travels with it: bodies read on other threads are given back when this one
+        // drops them.
+        assert_eq!(BUDGET.charged(), 40 * held.len() as u64);
         drop(held);
         assert_eq!(BUDGET.charged(), 0);
         let mut c = Collect::under(&BUDGET, 1000, "http://x/", None).unwrap();
         c.extend(&[1; 100]).unwrap();
         assert_eq!(c.seen(), 100);
         assert_eq!(c.finish().len(), 100, "the whole budget is free again");
+        assert_eq!(BUDGET.charged(), 0);
+    }
+
+    /// The budget bounds the memory bodies take, not only their length (hp9 A-F3: 64
+    /// bodies charged at 1 GiB of length held 1.6 GB): room is charged before it is
+    /// taken, at most twice the length, never past the body's own limit.
+    #[test]
+    fn a_growing_body_is_charged_for_its_room_before_it_takes_it() {
+        static BUDGET: Budget = Budget::new(1000);
+        let mut c = Collect::under(&BUDGET, 300, "http://x/", None).unwrap();
+        for _ in 0..25 {
+            c.extend(&[1; 10]).unwrap();
+            let (len, room) = (c.rest.len() as u64, c.rest.capacity() as u64);
+            assert!(BUDGET.charged() >= room, "{} charged for {room}", BUDGET.charged());
+            assert!(room <= 2 * len, "room {room} for {len}");
+        }
+        // 250 bytes in room for 300 (doubling stopped at the body's limit of 300).
+        assert_eq!(BUDGET.charged(), 300);
+        let body = c.finish();
+        assert_eq!(body.len(), 250);
+        drop(body);
+        assert_eq!(BUDGET.charged(), 0);
+        // Under a budget of 1 000, 640 bytes fit by length but not the room for them.
+        let mut c = Collect::under(&BUDGET, 10_000, "http://x/", None).unwrap();
+        let mut read = 0;
+        let refused = loop {
+            if let Err(e) = c.extend(&[2; 10]) {
+                break e;
+            }
+            read += 10;
+        };
+        assert!(refused.to_string().contains("bodies this process holds"));
+        assert!(read < 1000, "{read} bytes read under a budget of 1000");
+        assert!(BUDGET.charged() <= 1000);
+        drop(c);
         assert_eq!(BUDGET.charged(), 0);
     }
 
