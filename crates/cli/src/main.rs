@@ -12,6 +12,7 @@ mod args;
 mod bounds;
 mod chart;
 mod commands;
+mod descriptors;
 mod given;
 mod jobs;
 mod json;

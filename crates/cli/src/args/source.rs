@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::FaultArgs;
 use crate::bounds;
+use crate::descriptors;
 use asyncdex::http::HttpOptions;
 use asyncdex::mirror::MirrorConfig;
 use asyncdex::names::{Mode, Plan};
@@ -143,7 +144,7 @@ impl SourceArgs {
     }
 
     /// The connections a run of `modes` opens at once, at most `calls` (see
-    /// [`bounds::Connections::of`], the one place that decides it): the threads mode's
+    /// [`descriptors::Connections::of`], the one place that decides it): the threads mode's
     /// pool (`threads`), one for the sequential mode, the async mode's `limit` in flight
     /// (one over HTTP/2), the largest of them. A command with no modes (a program, get,
     /// stream, crawl) gives `&[Mode::Async]`.
@@ -153,16 +154,16 @@ impl SourceArgs {
         threads: usize,
         (flag, limit): (&'static str, usize),
         calls: usize,
-    ) -> bounds::Connections {
+    ) -> descriptors::Connections {
         let parts: Vec<_> = modes
             .iter()
             .map(|mode| match mode {
-                Mode::Sequential => bounds::Part::Sequential,
-                Mode::Threads => bounds::Part::Threads(threads),
-                Mode::Async => bounds::Part::Async(flag, limit, self.http2),
+                Mode::Sequential => descriptors::Part::Sequential,
+                Mode::Threads => descriptors::Part::Threads(threads),
+                Mode::Async => descriptors::Part::Async(flag, limit, self.http2),
             })
             .collect();
-        bounds::Connections::of(&parts, calls)
+        descriptors::Connections::of(&parts, calls)
     }
 
     /// Client settings; the `connections` a run opens ([`SourceArgs::connections`]) size
@@ -173,8 +174,8 @@ impl SourceArgs {
     /// in flight holds a socket, and the embedded mirror, in the same process, holds the
     /// other end; a run that cannot open them fails before it starts, not call by call,
     /// naming a flag that would lower them.
-    pub fn http(&self, connections: &bounds::Connections) -> asyncdex::Result<HttpOptions> {
-        bounds::check_descriptors(connections, self.api.is_none())?;
+    pub fn http(&self, connections: &descriptors::Connections) -> asyncdex::Result<HttpOptions> {
+        descriptors::check_descriptors(connections, self.api.is_none())?;
         Ok(HttpOptions {
             timeout: Some(self.timeout),
             max_body: self.max_body * 1024 * 1024,
