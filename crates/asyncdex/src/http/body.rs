@@ -372,7 +372,11 @@ mod tests {
         for _ in 0..25 {
             c.extend(&[1; 10]).unwrap();
             let (len, room) = (c.rest.len() as u64, c.rest.capacity() as u64);
-            assert!(BUDGET.charged() >= room, "{} charged for {room}", BUDGET.charged());
+            assert!(
+                BUDGET.charged() >= room,
+                "{} charged for {room}",
+                BUDGET.charged()
+            );
             assert!(room <= 2 * len, "room {room} for {len}");
         }
         // 250 bytes in room for 300 (doubling stopped at the body's limit of 300).
