@@ -89,6 +89,7 @@ impl Blocking {
             (ureq::Error::Timeout(_), Some(limit)) => failure::timed_out(url, limit),
             (e, _) => fail(e),
         })?;
+        failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         let mut body = Collect::under(self.budget, self.max_body, url, head.content_length)?;
         // Read with a count in hand: a deadline passed mid-body says how much had come.
@@ -133,11 +134,11 @@ fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
     let kind = match &e {
         ureq::Error::BodyExceedsLimit(_) => return failure::too_large(url, max_body),
         ureq::Error::LargeResponseHeader(..) => return failure::headers_too_large(url),
-        // The same oversized head, seen as a count: which limit ureq meets first depends on
-        // how the head arrives (its parser counts headers per read). ureq does not export
-        // ureq-proto's error type to match on, so its wording is what tells.
+        // More than ureq-proto's 128 header lines (a constant), so more than the 100 every
+        // backend allows. ureq does not export ureq-proto's error type to match on, so its
+        // wording is what tells.
         ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => {
-            return failure::headers_too_large(url)
+            return failure::too_many_headers(url)
         }
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => ErrorKind::Connect,

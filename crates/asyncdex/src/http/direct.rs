@@ -270,7 +270,9 @@ impl Direct {
 
     async fn dial_h1(&self, authority: &str, url: &str) -> Result<http1::SendRequest<Body>> {
         let io = Direct::dial(authority, url).await?;
-        // The read buffer's bound is also the head's: a head past it fails the call.
+        // The read buffer's bound is also the head's: a head past it fails the call. The
+        // line count is hyper's default, 100, the same as every backend's
+        // (`MAX_RESPONSE_HEADER_LINES`): setting it would move hyper's parse onto the heap.
         let (sender, conn) = http1::Builder::new()
             .max_buf_size(MAX_RESPONSE_HEADERS)
             .handshake(io)
@@ -364,6 +366,7 @@ impl Direct {
         let resp = response
             .await
             .map_err(|e| failure::refused_head(url, &e).unwrap_or_else(|| fail(e)))?;
+        failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         let mut body =
             Collect::new(self.inner.max_body, url, head.content_length)?.watched(hops.progress());
@@ -385,6 +388,7 @@ async fn read(
     max_body: u64,
 ) -> Result<Answer> {
     let url = hops.shown();
+    failure::check_head(url, resp.headers())?;
     let head = Head::new(resp.status().as_u16(), resp.headers());
     let mut body = Collect::new(max_body, url, head.content_length)?.watched(hops.progress());
     let mut incoming = resp.into_body();

@@ -11,6 +11,8 @@
 //! | the request could not be built | [`ErrorKind::InvalidInput`] | `bad request to URL: …` |
 //! | the body passed [`HttpOptions::max_body`](super::HttpOptions::max_body) | [`ErrorKind::Decode`] (final) | `the answer from URL is larger than the limit of N bytes …` |
 //! | the headers passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N bytes of headers …` |
+//! | more header lines than [`MAX_RESPONSE_HEADER_LINES`](super::MAX_RESPONSE_HEADER_LINES) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N header lines …` |
+//! | hyper refused the head, for either bound (it does not say which) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N header lines or more than M bytes of headers …` |
 //! | HTTP/2 (prior knowledge) to a server that does not speak it | [`ErrorKind::Decode`] (final) | `the server at HOST:PORT does not speak HTTP/2 (prior knowledge) …` |
 //! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
 //!
@@ -99,18 +101,63 @@ pub(super) fn too_large(url: &str, limit: u64) -> Error {
     .with_url(url)
 }
 
-/// The answer's head passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS)
-/// (HTTP/1.1, where the client says so). Final: asking again brings the same headers.
+/// The answer's head passed [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS).
+/// Final: asking again brings the same headers.
 pub(super) fn headers_too_large(url: &str) -> Error {
-    let url = redact_url(url);
-    Error::new(
-        ErrorKind::Decode,
-        format!(
-            "the answer from {url} has more than {} bytes of headers; stopped reading it",
+    head_refused(
+        url,
+        format_args!("{} bytes of headers", super::MAX_RESPONSE_HEADERS),
+    )
+}
+
+/// The answer carried more than
+/// [`MAX_RESPONSE_HEADER_LINES`](super::MAX_RESPONSE_HEADER_LINES) header lines. Final.
+pub(super) fn too_many_headers(url: &str) -> Error {
+    head_refused(
+        url,
+        format_args!("{} header lines", super::MAX_RESPONSE_HEADER_LINES),
+    )
+}
+
+/// hyper's HTTP/1.1 parser refused the head ("message head is too large"), which it says
+/// alike for too many lines and too many bytes. Final.
+fn head_too_large(url: &str) -> Error {
+    head_refused(
+        url,
+        format_args!(
+            "{} header lines or more than {} bytes of headers",
+            super::MAX_RESPONSE_HEADER_LINES,
             super::MAX_RESPONSE_HEADERS
         ),
     )
+}
+
+fn head_refused(url: &str, what: std::fmt::Arguments<'_>) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Decode,
+        format!("the answer from {url} has more than {what}; stopped reading it"),
+    )
     .with_url(url)
+}
+
+/// Holds an answer's head, once received, to both bounds: more than
+/// [`MAX_RESPONSE_HEADER_LINES`](super::MAX_RESPONSE_HEADER_LINES) lines, or more than
+/// [`MAX_RESPONSE_HEADERS`](super::MAX_RESPONSE_HEADERS) bytes (a line counted as its
+/// name, its value and 4), fails the call, whichever client read it and however far its
+/// own bounds let it.
+pub(super) fn check_head(url: &str, headers: &hyper::HeaderMap) -> Result<(), Error> {
+    if headers.len() > super::MAX_RESPONSE_HEADER_LINES {
+        return Err(too_many_headers(url));
+    }
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if bytes > super::MAX_RESPONSE_HEADERS {
+        return Err(headers_too_large(url));
+    }
+    Ok(())
 }
 
 /// HTTP/2 refused an answer's header block: h2 says no more than "protocol error" or
@@ -136,7 +183,7 @@ pub(super) fn refused_head(url: &str, e: &(dyn std::error::Error + 'static)) -> 
         if c.downcast_ref::<hyper::Error>()
             .is_some_and(hyper::Error::is_parse_too_large)
         {
-            return Some(headers_too_large(url));
+            return Some(head_too_large(url));
         }
         if let Some(h2) = c.downcast_ref::<h2::Error>() {
             if let Some(not) = not_http2(url, h2) {

@@ -13,7 +13,8 @@
 //! Every backend holds the same guards against a hostile server or URL, each in one place:
 //! a body larger than [`HttpOptions::max_body`] is refused, and all the bodies held at
 //! once, by any backend, share one budget for the process (`body`), headers past
-//! [`MAX_RESPONSE_HEADERS`] are refused too (`failure`), a call has a deadline
+//! [`MAX_RESPONSE_HEADERS`] bytes or [`MAX_RESPONSE_HEADER_LINES`] lines are refused too
+//! (`failure`), a call has a deadline
 //! ([`HttpOptions::timeout`], clamped to [`MAX_TIMEOUT`]), redirects are followed alike
 //! (`redirect`), and credentials ([`HttpOptions::credentials`], or a URL's own) are sent
 //! as `Authorization: Basic` to their origin and never shown ([`Credentials`]).
@@ -95,8 +96,17 @@ pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
 /// are under 1 KB). Past it the call fails in one line instead of holding a server's
 /// megabytes of headers: HTTP/2's header list (both async paths) and the direct path's
 /// HTTP/1.1 head are cut here, ureq's HTTP/1.1 head has this as its own default, and
-/// reqwest's HTTP/1.1 (`https://` only) keeps hyper's bound of about 400 KB.
+/// reqwest's HTTP/1.1 (`https://` only) keeps hyper's bound of about 400 KB for reading
+/// but is held to this one once the head is in. Every backend counts a header line as its
+/// name, its value and 4 bytes (`: ` and CRLF).
 pub const MAX_RESPONSE_HEADERS: usize = 64 * 1024;
+
+/// The most header lines an answer may carry: 100 (a real PokeAPI answer has about 20),
+/// the same in every backend, so an answer one backend takes no other refuses. It is the
+/// lowest bound any client here has built in: reqwest's HTTP/1.1 (hyper's default, which
+/// reqwest does not let a caller change) stops at 100, ureq at 128 (a constant of
+/// ureq-proto); the direct hyper path and HTTP/2 are held to it once the head is in.
+pub const MAX_RESPONSE_HEADER_LINES: usize = 100;
 
 /// Settings shared by every backend.
 #[derive(Debug, Clone)]

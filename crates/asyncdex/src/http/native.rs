@@ -119,6 +119,7 @@ impl Native {
             .send()
             .await
             .map_err(|e| failure::refused_head(url, &e).unwrap_or_else(|| fail(e)))?;
+        failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         // Streamed with a running count: `bytes()` would take whatever the server sends.
         let mut body =
