@@ -415,3 +415,250 @@ async fn a_cache_file_cut_short_is_given_up_on_and_calls_still_answer() {
     );
     mirror.stop().await;
 }
+
+/// The warnings the library logs, from every thread (the cache reads on its offload
+/// pool): recorded for the whole test binary, read by what they name.
+mod warnings {
+    use std::sync::{Mutex, Once};
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Recorder;
+
+    struct Message(String);
+
+    impl Visit for Message {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            *metadata.level() <= Level::WARN
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            SEEN.lock().unwrap().push(message.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// Starts recording (once per binary).
+    pub fn record() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(Recorder);
+        });
+    }
+
+    /// The warnings so far that contain `text` (a test's own file path).
+    pub fn naming(text: &str) -> Vec<String> {
+        SEEN.lock()
+            .unwrap()
+            .iter()
+            .filter(|w| w.contains(text))
+            .cloned()
+            .collect()
+    }
+}
+
+/// One run's cache and client: `max_body` both the cache's and the transport's limit.
+fn cached_client(dir: &Path, mirror: &Mirror, max_body: u64) -> (Cache, Client<Cached<Native>>) {
+    let cache = Cache::open(dir, mirror.base_url()).unwrap();
+    cache.set_max_body(max_body);
+    let http = Native::new(&HttpOptions {
+        max_body,
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    let client = Client::new(mirror.base_url(), Cached::new(http, Some(cache.clone())));
+    (cache, client)
+}
+
+/// Runs `sql` on the cache file at `file`, the cache closed.
+fn edit(file: &Path, sql: &str, params: impl rusqlite::Params) {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.execute(sql, params).unwrap();
+}
+
+const DEFAULT_MAX_BODY: u64 = asyncdex::http::DEFAULT_MAX_BODY;
+
+#[tokio::test]
+async fn a_cached_body_that_is_not_its_resource_is_dropped_with_one_warning_and_fetched_again() {
+    warnings::record();
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    for bad in ["not json", "[1,2]", &deep, r#"{"id":7,"name":"squirtle"}"#] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Cache::file_for(dir.path(), mirror.base_url());
+        {
+            let (_cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+            assert_eq!(client.pokemon(25).await.unwrap().name, "pikachu");
+        }
+        // The body replaced with its own digest: the hash check passes.
+        let sha = asyncdex::store::sha256_hex(bad.as_bytes());
+        edit(
+            &file,
+            "UPDATE resources SET body = ?1, sha256 = ?2 WHERE id = 25",
+            rusqlite::params![bad.as_bytes(), sha],
+        );
+        let asked = mirror.stats().requests;
+        {
+            let (cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+            let got = client.pokemon(25).await.unwrap();
+            assert_eq!((got.id, got.name.as_str()), (25, "pikachu"), "{bad:.20}");
+            let counts = cache.counts();
+            assert_eq!((counts.hits, counts.damaged), (0, 1), "{bad:.20}");
+            assert!(!cache.is_disabled(), "one bad entry is not a bad file");
+        }
+        assert_eq!(mirror.stats().requests, asked + 1, "fetched again");
+        let said = warnings::naming(&file.display().to_string());
+        assert_eq!(said.len(), 1, "one warning: {said:?}");
+        assert!(
+            said[0].contains("pokemon/25") && said[0].contains("dropped"),
+            "{}",
+            said[0]
+        );
+        // The next run answers from disk again, with the good body.
+        let (cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+        assert_eq!(client.pokemon(25).await.unwrap().name, "pikachu");
+        assert_eq!(cache.counts().hits, 1, "{bad:.20}");
+        assert_eq!(mirror.stats().requests, asked + 1);
+        assert_eq!(warnings::naming(&file.display().to_string()).len(), 1);
+    }
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_cached_entry_is_fresh_by_its_age_and_a_status_not_200_is_fetched_again() {
+    warnings::record();
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let eight_days = 8 * 24 * 3600 * 1000_i64;
+    for (sql, damaged) in [
+        // Fetched in 1970 and "fresh" for ever.
+        (
+            format!(
+                "UPDATE resources SET fetched_at = 0, expires_at = {}",
+                i64::MAX
+            ),
+            false,
+        ),
+        // Fetched in the far future.
+        (
+            format!("UPDATE resources SET fetched_at = {}", i64::MAX),
+            false,
+        ),
+        // Older than the freshness cap, however long it says it lasts.
+        (
+            format!(
+                "UPDATE resources SET fetched_at = fetched_at - {eight_days}, expires_at = {}",
+                i64::MAX
+            ),
+            false,
+        ),
+        ("UPDATE resources SET status = 500".to_owned(), true),
+        ("UPDATE resources SET status = -1".to_owned(), true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Cache::file_for(dir.path(), mirror.base_url());
+        {
+            let (_cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+            client.pokemon(25).await.unwrap();
+        }
+        edit(&file, &sql, []);
+        let asked = mirror.stats().requests;
+        {
+            let (cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+            assert_eq!(client.pokemon(25).await.unwrap().name, "pikachu");
+            let counts = cache.counts();
+            assert_eq!(counts.hits, 0, "{sql}: answered from disk");
+            assert_eq!(counts.damaged, u64::from(damaged), "{sql}");
+        }
+        assert_eq!(mirror.stats().requests, asked + 1, "{sql}: not refetched");
+        let said = warnings::naming(&file.display().to_string());
+        assert_eq!(said.len(), usize::from(damaged), "{sql}: {said:?}");
+        // The answer fetched again replaced the entry: the next run is answered from disk.
+        let (cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+        client.pokemon(25).await.unwrap();
+        assert_eq!(cache.counts().hits, 1, "{sql}: not replaced");
+    }
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_cached_body_over_the_runs_max_body_is_not_answered_from_disk() {
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = Cache::file_for(dir.path(), mirror.base_url());
+    {
+        let (_cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+        client.pokemon(25).await.unwrap();
+    }
+    let kept: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row(
+            "SELECT length(body) FROM resources WHERE id = 25",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let kept = kept as u64;
+    let asked = mirror.stats().requests;
+    {
+        // A smaller limit: the disk does not answer past it; the network's reader
+        // refuses the body.
+        let (cache, client) = cached_client(dir.path(), &mirror, kept - 1);
+        let err = client.pokemon(25).await.unwrap_err();
+        assert!(err.to_string().contains("larger than the limit"), "{err}");
+        assert_eq!(cache.counts().hits, 0, "answered from disk past --max-body");
+    }
+    assert_eq!(mirror.stats().requests, asked + 1);
+    // Not dropped: within the limit, it answers from disk.
+    let (cache, client) = cached_client(dir.path(), &mirror, kept);
+    client.pokemon(25).await.unwrap();
+    assert_eq!(cache.counts().hits, 1);
+    mirror.stop().await;
+}
+
+#[tokio::test]
+async fn a_cache_file_that_lost_its_root_record_is_not_used_and_left_as_it_was() {
+    let mirror = Mirror::start(MirrorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = Cache::file_for(dir.path(), mirror.base_url());
+    {
+        let (_cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+        client.pokemon(25).await.unwrap();
+    }
+    edit(&file, "DELETE FROM cache_root", []);
+    let (cache, client) = cached_client(dir.path(), &mirror, DEFAULT_MAX_BODY);
+    assert_eq!(client.pokemon(25).await.unwrap().name, "pikachu");
+    assert!(cache.is_disabled());
+    assert_eq!(cache.standing(), Standing::NotUsed);
+    let why = cache.not_used_because().unwrap();
+    assert!(why.contains("no record of its API root"), "{why}");
+    assert_eq!(cache.counts().hits, 0);
+    drop((cache, client));
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let (rows, roots): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM resources), (SELECT count(*) FROM cache_root)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, roots), (1, 0), "left as it was");
+    mirror.stop().await;
+}

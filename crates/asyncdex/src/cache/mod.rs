@@ -17,8 +17,14 @@
 //! - each API root has a file of its own, named so that no two roots share one, and the
 //!   file knows its root ([`name`]); a file that is garbage is set aside once, and a file
 //!   removed during a run is noticed (the `open` module);
-//! - a body is checked against its SHA-256 before it is served; a damaged one is
-//!   dropped and fetched again (the `checked` module), and counted ([`Counts::damaged`]);
+//! - an entry is checked when it is read, before it is served: its body against its
+//!   SHA-256 and as the resource asked for (JSON, an object, not too deep, its own id and
+//!   name), its status (200), its freshness by its age from when it was fetched (at most
+//!   [`MAX_AGE_CAP`], never fetched in the future) and its size (within the run's body
+//!   limit, [`Cache::set_max_body`]). A damaged one is dropped with one warning naming
+//!   the file and the entry, fetched again and counted ([`Counts::damaged`]); a stale or
+//!   too-large one is fetched again (the `checked` module). Every command that caches
+//!   reads through this one lookup;
 //! - a file holds at most [`DEFAULT_BUDGET`] bytes, and an answer is fresh for at most
 //!   [`MAX_AGE_CAP`] ([`budget`]).
 //!
@@ -77,8 +83,8 @@ pub struct Counts {
     pub hits: u64,
     /// Sent to the network.
     pub misses: u64,
-    /// Found damaged on disk (not the body written), dropped and sent to the network:
-    /// counted among the misses too.
+    /// Found damaged on disk (not the body written, not a 200, not the resource asked
+    /// for), dropped and sent to the network: counted among the misses too.
     pub damaged: u64,
 }
 
@@ -114,6 +120,8 @@ struct Inner {
     removed: AtomicBool,
     /// The file's byte budget.
     budget: AtomicU64,
+    /// The largest body answered from the file: the run's body limit.
+    max_body: AtomicU64,
     base: String,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -235,6 +243,7 @@ impl Cache {
             reason: std::sync::OnceLock::new(),
             removed: AtomicBool::new(false),
             budget: AtomicU64::new(DEFAULT_BUDGET),
+            max_body: AtomicU64::new(crate::http::DEFAULT_MAX_BODY),
             base: base.trim_end_matches('/').to_owned(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -286,6 +295,16 @@ impl Cache {
     /// (see [`budget`]).
     pub fn set_budget(&self, bytes: u64) {
         self.inner.budget.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Sets the largest body answered from the file (default
+    /// [`DEFAULT_MAX_BODY`](crate::http::DEFAULT_MAX_BODY)): the run's
+    /// [`HttpOptions::max_body`](crate::http::HttpOptions::max_body), so that a body a
+    /// run with a larger limit kept is never answered past this run's. A larger entry is
+    /// not answered from the disk: the call goes to the network, whose reader enforces
+    /// the limit.
+    pub fn set_max_body(&self, bytes: u64) {
+        self.inner.max_body.store(bytes, Ordering::Relaxed);
     }
 
     /// What became of the file so far (looked at now: a file removed since the last
@@ -351,25 +370,38 @@ impl Cache {
             return Lookup::Bypass;
         };
         let now = now_ms();
-        let hit = match checked::read(store, &endpoint, &key, now) {
+        let bounds = checked::Bounds {
+            now,
+            max_body: self.inner.max_body.load(Ordering::Relaxed),
+        };
+        let hit = match checked::read(store, &endpoint, &key, &bounds) {
             Ok(checked::Read::Fresh(body)) => Some(Response {
                 status: 200,
                 retry_after: None,
                 max_age: None,
                 body: rebase(&body, &self.inner.base),
             }),
-            Ok(checked::Read::Damaged) => {
+            Ok(checked::Read::Damaged(why)) => {
                 self.inner.damaged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "cache: dropped the entry {} from {}: {why}; it is fetched again",
+                    entry(&endpoint, &key),
+                    self.inner.path.display()
+                );
                 None
             }
-            Ok(checked::Read::Absent) => match store.get_miss(&endpoint, &key) {
-                Ok(Some(until)) if until > now => Some(Response {
+            Ok(checked::Read::Absent) => match checked::missing(store, &endpoint, &key, now) {
+                Ok(true) => Some(Response {
                     status: 404,
                     retry_after: None,
                     max_age: None,
                     body: bytes::Bytes::from_static(b"Not Found"),
                 }),
-                _ => None,
+                Ok(false) => None,
+                Err(e) => {
+                    self.inner.give_up(&e);
+                    None
+                }
             },
             Err(e) => {
                 self.inner.give_up(&e);
@@ -444,6 +476,14 @@ impl Cache {
         if let Err(e) = result {
             self.inner.give_up(&e);
         }
+    }
+}
+
+/// How an entry is named to people: `pokemon/pikachu`, a list page `pokemon/?limit=20`.
+fn entry(endpoint: &str, key: &str) -> String {
+    match endpoint.strip_suffix(LIST) {
+        Some(list) => format!("{list}/?{key}"),
+        None => format!("{endpoint}/{key}"),
     }
 }
 

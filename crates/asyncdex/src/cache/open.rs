@@ -12,7 +12,8 @@
 //!   files. A file that cannot be read (permission denied) is not garbage: it is left as
 //!   it is, and the run goes on without a cache.
 //! - The file keeps the API root it caches (credentials never included) and is used only
-//!   for that root: a file of another root under this name is not this cache.
+//!   for that root: a file of another root under this name is not this cache, nor is one
+//!   that holds entries but has lost its root record (damaged): both are left as they are.
 //! - The cache remembers which file it opened (device and inode). A file removed or
 //!   replaced during the run (`cache clear` in another terminal) is noticed before the
 //!   next write, said once, and nothing more is written into the deleted file.
@@ -27,6 +28,10 @@ use crate::store::{Store, CACHE_APPLICATION_ID};
 
 /// How the error for a file of another API root ends (after its path).
 pub(super) const OTHER_ROOT: &str = "is the cache of another API root, not of this one";
+
+/// How the error for a file that holds entries but no record of its API root ends.
+pub(super) const NO_ROOT: &str =
+    "has no record of its API root (damaged): whose entries it holds cannot be told";
 
 /// What the name of a set-aside file ends with (`x.db.aside`).
 pub(super) const ASIDE: &str = ".aside";
@@ -138,25 +143,53 @@ fn move_to_free(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Records `identity` in a new cache file, or checks that the file is this root's; makes
-/// the indexes eviction walks.
+/// the indexes eviction walks. A file that has its root table but no root in it, and
+/// holds entries, is damaged: whose entries they are cannot be told, so it is not used
+/// (as another root's file is not).
 fn check_root(store: &Store, path: &Path, identity: &str) -> Result<()> {
     let kept = store.with_conn(|conn| {
-        conn.execute_batch("CREATE TABLE IF NOT EXISTS cache_root (root TEXT NOT NULL)")?;
-        conn.execute_batch(super::budget::INDEXES)?;
-        let kept: Option<String> = conn
+        let tx = conn.transaction()?;
+        let had_table = tx
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cache_root'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS cache_root (root TEXT NOT NULL)")?;
+        tx.execute_batch(super::budget::INDEXES)?;
+        let kept: Option<String> = tx
             .query_row("SELECT root FROM cache_root LIMIT 1", [], |r| r.get(0))
             .optional()?;
-        if kept.is_none() {
-            conn.execute("INSERT INTO cache_root (root) VALUES (?1)", [identity])?;
-        }
+        let holds = || {
+            tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM misses)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+        };
+        let kept = match kept {
+            Some(root) => Some(root),
+            None if had_table && holds()? => None,
+            None => {
+                tx.execute("INSERT INTO cache_root (root) VALUES (?1)", [identity])?;
+                Some(identity.to_owned())
+            }
+        };
+        tx.commit()?;
         Ok(kept)
     })?;
     match kept {
-        Some(root) if root != identity => Err(Error::new(
+        Some(root) if root == identity => Ok(()),
+        Some(_) => Err(Error::new(
             ErrorKind::Database,
             format!("{} {OTHER_ROOT}", path.display()),
         )),
-        _ => Ok(()),
+        None => Err(Error::new(
+            ErrorKind::Database,
+            format!("{} {NO_ROOT}", path.display()),
+        )),
     }
 }
 

@@ -25,6 +25,9 @@ pub(super) fn reason(path: &Path, e: &Error) -> String {
     if message.ends_with(super::open::OTHER_ROOT) {
         return "it is the cache of another API root".into();
     }
+    if message.ends_with(super::open::NO_ROOT) {
+        return "it has no record of its API root (damaged), so whose entries it holds cannot be told".into();
+    }
     if message.starts_with(NO_FOLDER) {
         return message;
     }

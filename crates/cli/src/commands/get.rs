@@ -38,7 +38,11 @@ pub struct GetJob {
 pub async fn get(mut job: GetJob, io: Io<'_>) -> Result<Summary> {
     job.policy.check()?;
     let source = Source::open(job.target.clone()).await?;
-    let cache = job.cache.open_for(&source)?;
+    let cache = job
+        .cache
+        .open_for(&source)?
+        // Answered from disk within this run's body limit, as from the network.
+        .inspect(|c| c.set_max_body(job.http.max_body));
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
     let client = Client::new(source.base_url(), transport);
     if let Some(rate) = &job.policy.rate {

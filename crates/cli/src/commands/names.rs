@@ -50,7 +50,10 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     job.plan.cache = if comparing {
         None
     } else {
-        job.cache.open_for(&source)?
+        job.cache
+            .open_for(&source)?
+            // Answered from disk within this run's body limit, as from the network.
+            .inspect(|c| c.set_max_body(job.plan.http.max_body))
     };
     // Every mode asks for the same ids, drawn from what this API lists.
     let lister = Cached::new(Native::new(&job.plan.http)?, job.plan.cache.clone());

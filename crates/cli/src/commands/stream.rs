@@ -48,7 +48,11 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
     check_count(job.n)?;
     job.policy.check()?;
     let source = Source::open(job.target.clone()).await?;
-    let cache = job.cache.open_for(&source)?;
+    let cache = job
+        .cache
+        .open_for(&source)?
+        // Answered from disk within this run's body limit, as from the network.
+        .inspect(|c| c.set_max_body(job.http.max_body));
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
     let pool = job
         .ids
