@@ -28,7 +28,8 @@ pub struct Sweep {
     pub modes: Vec<Mode>,
     /// The latency every call waits (the mirror's), for the ideal.
     pub latency: Duration,
-    /// A cell whose ideal is longer than this is skipped.
+    /// A cell whose ideal is longer than this is skipped. Not a limit on a cell that
+    /// runs: its calls are bounded by their own timeouts, the cell is not.
     pub budget: Duration,
     /// Threads, concurrency, client settings, policy.
     pub plan: Plan,

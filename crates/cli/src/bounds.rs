@@ -16,7 +16,7 @@
 //! | retries per call | `--retries` | 0 – 100 |
 //! | retries per run | `--retry-budget` | 0 – 100 000 000 |
 //! | time limit of an attempt | `--timeout SECS` | > 0, at most 86 400 (a day) |
-//! | a sweep cell's budget | `bench --budget SECS` | > 0, at most 86 400 |
+//! | ideal time past which a sweep cell is skipped | `bench --budget SECS` | > 0, at most 86 400 |
 //! | latency, jitter, heartbeat period | `--latency MS`, `--jitter MS`, `--period MS` | 0 – 3 600 000 (an hour; period at least 1) |
 //! | a 429's Retry-After the mirror sends | `--retry-after SECS` | 0 – 86 400 |
 //! | a rate | `--rate N[/s\|/m\|/h\|/d]` | at least 1 per day, at most 1 000 000 per second |

@@ -137,3 +137,27 @@ fn timed_out_calls_are_counted_and_said_after_the_row() {
         "{err}"
     );
 }
+
+#[test]
+fn the_budget_is_said_as_what_it_does_skip_cells_whose_ideal_is_over_it() {
+    // Ideal of N = 1 000 one by one at 1 ms: 1 s, over a budget of 0.5 s.
+    let out =
+        bench("--sizes 1,1000 --modes sequential --ids 1-5 --latency 1 --jitter 0 --budget 0.5");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let header = stdout.lines().next().unwrap();
+    assert!(
+        header.contains("skip cells whose ideal time is over 0.5 s"),
+        "{header}"
+    );
+    assert!(
+        !header.contains("per cell"),
+        "not a limit per cell: {header}"
+    );
+    assert!(stdout.contains("skipped: its ideal, 1.0 s"), "{stdout}");
+    let help = text(&asyncdex(&["bench", "--help"]).stdout);
+    assert!(
+        help.contains("Skip cells whose ideal time is over this many seconds. Not a time limit"),
+        "{help}"
+    );
+}

@@ -25,7 +25,9 @@ pub struct BenchArgs {
         conflicts_with = "concurrencies"
     )]
     pub modes: Vec<ModeArg>,
-    /// Skip a cell whose ideal time is longer than this.
+    /// Skip cells whose ideal time is over this many seconds. Not a time limit: a cell
+    /// that runs longer than its ideal (a slow or stalling server) runs to its end, each
+    /// call bounded by --timeout.
     #[arg(long, value_name = "SECS", default_value = "20", value_parser = bounds::secs, conflicts_with = "concurrencies")]
     pub budget: Duration,
     /// Threads in the pool of the threads mode.

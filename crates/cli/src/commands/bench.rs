@@ -50,7 +50,7 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
     if !job.json {
         writeln!(
             io.out,
-            "sweep from {}; threads {}, concurrency {}, budget {:.0} s per cell\n\n{:<12}{:>7}{:>7}{:>8}{:>12}{:>12}{:>8}{:>10}{:>10}{:>10}",
+            "sweep from {}; threads {}, concurrency {}; skip cells whose ideal time is over {} s (a cell that runs longer is not stopped)\n\n{:<12}{:>7}{:>7}{:>8}{:>12}{:>12}{:>8}{:>10}{:>10}{:>10}",
             source.description(),
             job.sweep.plan.threads,
             job.sweep.plan.concurrency,
