@@ -224,6 +224,77 @@ fn a_store_path_that_is_not_a_regular_file_is_refused_before_sqlite_touches_it()
     assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
 }
 
+/// A store's path is a file's path, whatever it spells: SQLite reads `:memory:` as a
+/// database in memory and a name that begins `file:` as a URI, which "stored" a crawl in
+/// RAM or wrote it through a link the checks never saw (hp9 B-F10). (Relative names are
+/// tried through the binary, from a folder of their own: crates/cli/tests/store_names.rs.)
+#[test]
+fn a_store_path_sqlite_would_read_as_a_uri_or_memory_is_a_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = dir.path().join(":memory:");
+    Store::open(&memory)
+        .unwrap()
+        .put(&[Row::new("type", 1, None, r#"{"id":1}"#)])
+        .unwrap();
+    assert_eq!(
+        Store::open_existing(&memory)
+            .unwrap()
+            .entries("type")
+            .unwrap(),
+        [(1, None)]
+    );
+    // `file:` + an absolute path: as a URI, the link below (and the target behind it); as
+    // the relative path it is, a file under a folder `file:` that is not there.
+    let target = dir.path().join("target.db");
+    let link = dir.path().join("victim.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let name = format!("file:{}", link.display());
+    assert!(
+        !std::path::Path::new("file:").exists(),
+        "a folder file: here"
+    );
+    let err = Store::open(&name).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("cannot open the store {name}:")),
+        "{err}"
+    );
+    assert!(!target.exists(), "written through the link: {err}");
+    let uri = format!("file:{}?mode=memory", dir.path().join("m.db").display());
+    assert!(Store::open(&uri).is_err(), "a store in memory");
+}
+
+/// A store that cannot be read is said to be that, in the words a reader uses, never
+/// "not an asyncdex store" (hp9 B-F16): here, held by another process in exclusive
+/// locking mode, which keeps out readers too.
+#[test]
+fn a_store_locked_against_readers_is_refused_as_locked_not_as_foreign() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lx.db");
+    Store::open(&path)
+        .unwrap()
+        .put(&[Row::new("type", 1, None, r#"{"id":1}"#)])
+        .unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder
+        .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
+        .unwrap();
+    for (how, err) in [
+        ("open", Store::open(&path).unwrap_err()),
+        ("open_existing", Store::open_existing(&path).unwrap_err()),
+    ] {
+        assert!(asyncdex::store::is_locked(&err), "{how}: {err}");
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            format!(
+                "cannot read the store {}: another process is writing it and holds it locked (waited 5 s)",
+                path.display()
+            ),
+            "{how}"
+        );
+    }
+}
+
 /// SQLite opens `-wal`, `-shm` and `-journal` beside a store by name: a FIFO there would
 /// block the open for ever, signals with it (hp9 B-F18), so each is checked like the store.
 #[test]

@@ -45,6 +45,7 @@ mod signals;
 mod small_stack;
 mod stop_signals;
 mod store_lock;
+mod store_names;
 mod store_readonly;
 mod store_trust;
 mod tail;

@@ -34,12 +34,17 @@ impl Store {
                 format!("{} is not an asyncdex cache file: {why}", path.display()),
             )
         };
-        let found = schema::examine(path).map_err(|why| not_cache(&why))?;
+        let found = schema::examine(path).map_err(|why| match why {
+            schema::Why::Not(why) => not_cache(&why),
+            // Not read (permission denied, a lock, a disk I/O error): not "not a cache".
+            why => why.error(path, "cannot read the cache file"),
+        })?;
         if let Found::Store { .. } = found {
             return Err(not_cache("it is a store (a crawl's), not a cache"));
         }
-        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-        let conn = Connection::open_with_flags(path, flags).map_err(db_error(&what))?;
+        let flags = schema::WRITE_FLAGS | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(schema::sqlite_name(path), flags)
+            .map_err(db_error(&what))?;
         if found == Found::Empty {
             conn.pragma_update(None, "application_id", CACHE_APPLICATION_ID)
                 .map_err(db_error(&what))?;

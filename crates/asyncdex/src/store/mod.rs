@@ -82,6 +82,14 @@ fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Err
     }
 }
 
+/// `path cannot be written: why`: a store opened to be written that cannot be.
+fn unwritable(path: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("{} cannot be written: {why}", path.display()),
+    )
+}
+
 impl Store {
     /// Opens (or creates) the store at `path`, in WAL mode.
     ///
@@ -97,8 +105,20 @@ impl Store {
         if found == Found::Cache {
             return Err(schema::refused(path, schema::IS_CACHE));
         }
+        // Opened to be written: a file this user may only read (mode 400) is refused now,
+        // before a crawl fetches anything it could never keep. (SQLite would open it
+        // read-only without a word, and fail only at the first write.)
+        if path.exists() {
+            if let Err(e) = std::fs::OpenOptions::new().write(true).open(path) {
+                return Err(unwritable(path, &crate::files::access::io_words(&e)));
+            }
+        }
         let what = format!("cannot open the store {}", path.display());
-        let conn = Connection::open(path).map_err(db_error(&what))?;
+        let conn = Connection::open_with_flags(schema::sqlite_name(path), schema::WRITE_FLAGS)
+            .map_err(db_error(&what))?;
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(unwritable(path, "SQLite could open it only to read"));
+        }
         waiting::patient(&conn).map_err(db_error(&what))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_error(&what))?;

@@ -197,7 +197,7 @@ pub(super) fn checked(conn: &Connection, path: &Path) -> Result<Found> {
         }
         Ok(_) => {}
     }
-    schema::inspect_conn(conn).map_err(|why| schema::refused(path, &why))
+    schema::inspect_conn(conn).map_err(|why| why.error(path, "cannot read the store"))
 }
 
 /// The `-wal` and `-shm` missing beside a file before it is looked at. SQLite makes both

@@ -20,6 +20,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::access::io_words;
 
 /// The `application_id` in a store's header: `"adex"` in ASCII.
 pub const APPLICATION_ID: i32 = 0x6164_6578;
@@ -158,27 +159,67 @@ fn one_regular(path: &Path, what: &str) -> Result<()> {
     ))
 }
 
+/// Why a file was not taken: it was read and is something else (or damaged), or it
+/// could not be read at all. Only the first is "not an asyncdex store"; the second is
+/// said as what stopped the read (`permission denied`, a lock held past the wait, a disk
+/// I/O error), in the words [`Store::open_existing`](super::Store::open_existing) uses.
+#[derive(Debug)]
+pub(super) enum Why {
+    /// Read, and found not to be a store: the reason (`it is not an SQLite database`).
+    Not(String),
+    /// Not read: the operating system's reason, in words (`permission denied`).
+    Io(String),
+    /// Not read: SQLite's error (busy, locked, I/O), kept as the error's source.
+    Sqlite(rusqlite::Error),
+}
+
+impl Why {
+    /// The error for `path`: `path is not an asyncdex store: …` (or `is damaged`) for a
+    /// file read and refused, `what path: …` for one that could not be read.
+    pub(super) fn error(self, path: &Path, what: &str) -> Error {
+        let what = format!("{what} {}", path.display());
+        match self {
+            Why::Not(why) => refused(path, &why),
+            Why::Io(why) => Error::new(ErrorKind::Io, format!("{what}: {why}")),
+            Why::Sqlite(e) => super::db_error(what)(e),
+        }
+    }
+}
+
 /// Inspects `path` without changing it; an error (one line, naming the file) if it is
-/// not a store and not empty.
+/// not a store and not empty, or cannot be read (`cannot read the store …: …`).
 pub(super) fn inspect(path: &Path) -> Result<Found> {
-    examine(path).map_err(|why| refused(path, &why))
+    examine(path).map_err(|why| why.error(path, "cannot read the store"))
 }
 
 /// [`inspect`], with the reason a file is refused alone (`it is not an SQLite database`).
-pub(super) fn examine(path: &Path) -> std::result::Result<Found, String> {
+pub(super) fn examine(path: &Path) -> std::result::Result<Found, Why> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() == 0 => return Ok(Found::Empty),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Empty),
-        Err(e) => return Err(format!("cannot read it ({e})")),
+        Err(e) => return Err(Why::Io(io_words(&e))),
+    }
+    // Readable, and its log and index too, before SQLite is asked: SQLite says only
+    // "unable to open database file" for a file this user may not read.
+    for suffix in ["", "-wal", "-shm"] {
+        let file = super::reading::beside(path, suffix);
+        match std::fs::File::open(&file) {
+            Err(e) if suffix.is_empty() || e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Why::Io(match suffix {
+                    "" => io_words(&e),
+                    _ => format!("{}: {}", file.display(), io_words(&e)),
+                }))
+            }
+            _ => {}
+        }
     }
     // SQLite reads a WAL file through a `-wal` and a `-shm`, making both if they are
     // missing, read-only or not; a file refused is left as it was found, without them.
     let made = super::reading::Sidecars::absent(path);
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| format!("cannot read it ({})", one_line(&e)))?;
-    let _ = conn.busy_timeout(BUSY_WAIT);
+    let conn = Connection::open_with_flags(sqlite_name(path), flags).map_err(Why::Sqlite)?;
+    let _ = super::waiting::patient(&conn);
     let found = inspect_conn(&conn);
     drop(conn);
     if found.is_err() {
@@ -187,11 +228,38 @@ pub(super) fn examine(path: &Path) -> std::result::Result<Found, String> {
     found
 }
 
-pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, String> {
+/// The name SQLite is given for the file at `path`: that file, always, whatever its
+/// name. SQLite reads some names as more than a path: `:memory:` is a database in
+/// memory, an empty name a temporary one, and (our SQLite is built with
+/// `SQLITE_USE_URI`, so even without `SQLITE_OPEN_URI`) a name that begins `file:` is a
+/// URI: `file:x.db?mode=memory` in memory again, `file:link` a file the checks on
+/// `path` never looked at. A relative path is given as `./path`, which SQLite reads as
+/// that file and nothing else; an absolute one begins with `/`, which is never special.
+/// Every open of a store by its path goes through here, so the checks made on `path`
+/// (`check_regular`, the crawl's refusal of a link) are on the file SQLite opens.
+pub(super) fn sqlite_name(path: &Path) -> std::path::PathBuf {
+    if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
+}
+
+/// How a store is opened to be written: read-write, created if missing, and never
+/// `SQLITE_OPEN_URI` (rusqlite's default flags include it): the name is a file's.
+pub(super) const WRITE_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_CREATE)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Why> {
+    // Only what the file *is* makes it "not a store"; a read that failed (a lock, an
+    // I/O error) says so.
     let sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => "it is not an SQLite database".to_owned(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt) => format!("{DAMAGED} ({})", one_line(&e)),
-        _ => format!("cannot read it ({})", one_line(&e)),
+        Some(rusqlite::ErrorCode::NotADatabase) => Why::Not("it is not an SQLite database".into()),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Why::Not(format!("{DAMAGED} ({})", one_line(&e)))
+        }
+        _ => Why::Sqlite(e),
     };
     let id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -203,9 +271,9 @@ pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Stri
         return Ok(Found::Cache);
     }
     if id != 0 {
-        return Err(format!(
+        return Err(Why::Not(format!(
             "it belongs to another program (application id {id:#010x})"
-        ));
+        )));
     }
     let mut tables = names(
         conn,
@@ -242,7 +310,7 @@ pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Stri
         shown.push("…");
     }
     let what = if tables.len() == 1 { "table" } else { "tables" };
-    Err(format!("it has {what} {}", shown.join(", ")))
+    Err(Why::Not(format!("it has {what} {}", shown.join(", "))))
 }
 
 fn names<P: rusqlite::Params>(
@@ -394,5 +462,18 @@ mod tests {
         .unwrap();
         let err = inspect(&d.join("text.db")).unwrap_err().to_string();
         assert!(err.ends_with("it is not an SQLite database"), "{err}");
+    }
+
+    #[test]
+    fn a_name_sqlite_reads_as_more_than_a_path_is_given_as_a_plain_one() {
+        for (name, given) in [
+            (":memory:", "./:memory:"),
+            ("file:x.db?mode=memory", "./file:x.db?mode=memory"),
+            ("file:victim.db", "./file:victim.db"),
+            ("store.db", "./store.db"),
+            ("/tmp/file:x", "/tmp/file:x"),
+        ] {
+            assert_eq!(sqlite_name(Path::new(name)), Path::new(given), "{name}");
+        }
     }
 }
