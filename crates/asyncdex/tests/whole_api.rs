@@ -226,3 +226,21 @@ async fn a_damaged_stored_body_is_a_500_never_a_200() {
     let (status, _) = fetch(&router, "/api/v2/type/16/", false).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "type/16: listed, not there");
 }
+
+/// Every encounters body of the real data is what the shape check takes for encounters
+/// (an array of objects with a `location_area`): the check refuses garbage, never them.
+#[test]
+fn every_real_encounters_body_passes_the_shape_check() {
+    let pack = asyncdex_pack::Pack::embedded();
+    let mut checked = 0;
+    for id in 1..=11_000 {
+        if let Some(Ok(body)) = pack.encounters(id) {
+            let shape = asyncdex::pokeapi::Shape::Array;
+            if let Err(e) = asyncdex::pokeapi::check_resource(&body, shape) {
+                panic!("pokemon/{id}/encounters: {e}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} encounters bodies found");
+}

@@ -142,4 +142,16 @@ fn encounters_are_an_array_and_only_an_array() {
         "{}",
         text(&out.stderr)
     );
+    // An array of what are not encounters is not encounters either (hp10 A-F4).
+    let out = get(
+        &answering(r#"[null,1,"s",[],{}]"#.into(), 2),
+        "pokemon/25/encounters",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("expected an encounter"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("location area"));
 }

@@ -102,9 +102,12 @@ pub fn check_resource_of(body: &[u8], shape: Shape, claim: &Claim) -> serde_json
         let head: Head = serde_json::from_slice(body)?;
         return is_claimed(&head, claim);
     }
+    if first == Some(&b'[') && shape == Shape::Array {
+        serde_json::from_slice::<Vec<Encounter>>(body)?;
+        return Ok(());
+    }
     serde_json::from_slice::<IgnoredAny>(body)?;
     let got = match first {
-        Some(b'[') if shape == Shape::Array => return Ok(()),
         Some(b'{') => "an object",
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
@@ -119,6 +122,40 @@ pub fn check_resource_of(body: &[u8], shape: Shape, claim: &Claim) -> serde_json
     Err(serde_json::Error::custom(format!(
         "expected {expected}, got {got}"
     )))
+}
+
+/// One element of an encounters array: an object with a `location_area` (its other
+/// members skipped, checked to be JSON). `null`, a number or an array there is not an
+/// encounter, and the body is not one's encounters.
+struct Encounter;
+
+impl<'de> serde::Deserialize<'de> for Encounter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Encounter;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an encounter (a JSON object with a location_area)")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Encounter, A::Error> {
+                let mut located = false;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    located |= key == "location_area";
+                    map.next_value::<IgnoredAny>()?;
+                }
+                match located {
+                    true => Ok(Encounter),
+                    false => Err(A::Error::custom("an encounter without a location_area")),
+                }
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// Whether an object's `head` is the resource `claim` says.
@@ -212,8 +249,22 @@ mod tests {
         assert!(check_resource(b"nux", Shape::Object)
             .unwrap_err()
             .is_syntax());
-        // Encounters are an array, and only an array.
+        // Encounters are an array, and only an array, of encounters (hp10 A-F4).
         assert!(check_resource(br#"[{"location_area": {}}]"#, Shape::Array).is_ok());
+        assert!(check_resource(b"[]", Shape::Array).is_ok());
+        for (body, says) in [
+            (r#"[null]"#, "invalid type: null, expected an encounter"),
+            (
+                r#"[{"location_area": {}}, 1]"#,
+                "invalid type: integer `1`, expected an encounter",
+            ),
+            (r#"[[]]"#, "expected an encounter"),
+            (r#"[{}]"#, "an encounter without a location_area"),
+            (r#"[{"location_area": {}}, "s"]"#, "expected an encounter"),
+        ] {
+            let e = check_resource(body.as_bytes(), Shape::Array).unwrap_err();
+            assert!(e.to_string().contains(says), "{body}: {e}");
+        }
         let e = check_resource(b"{}", Shape::Array).unwrap_err();
         assert_eq!(e.to_string(), "expected a JSON array, got an object");
         let e = check_resource(b"null", Shape::Array).unwrap_err();
