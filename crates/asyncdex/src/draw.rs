@@ -154,8 +154,8 @@ struct Listed<const MAX: usize> {
     results: CappedIds<MAX>,
 }
 
-/// The ids of a list's entries (an entry with no url, or none ending in an id, adds
-/// none), at most `MAX`; `more`: there were more.
+/// The ids of a list's entries (an entry with no url, or none ending in `pokemon/` and an
+/// id, adds none), at most `MAX`; `more`: there were more.
 struct CappedIds<const MAX: usize> {
     ids: Vec<u32>,
     more: bool,
@@ -191,7 +191,8 @@ impl<'de, const MAX: usize> Deserialize<'de> for CappedIds<MAX> {
                     let id = entry
                         .url
                         .as_deref()
-                        .and_then(|u| u.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+                        // An entry under another endpoint (`ability/7/`) is no Pokémon.
+                        .and_then(|u| crate::pokeapi::listed_id(u, "pokemon")?.parse().ok())
                         // An id no user could give (0, past PokeAPI's `i32`) is not one.
                         .filter(|&id: &u32| (1..=i32::MAX as u32).contains(&id));
                     match id {
@@ -275,7 +276,7 @@ mod tests {
     fn a_list_is_read_for_its_ids_only_and_at_most_max() {
         let body = br#"{"count":9,"results":[{"name":"a","url":"http://h/pokemon/1/"},
             {"url":null},{"name":"c"},{"url":"http://h/pokemon/x/"},{"url":"http://h/pokemon/4/"},
-            {"url":"http://h/pokemon/5/"}]}"#;
+            {"url":"http://h/ability/7/"},{"url":"http://h/pokemon/5/"}]}"#;
         let all: Listed<3> = serde_json::from_slice(body).unwrap();
         assert_eq!((all.results.ids, all.results.more), (vec![1, 4, 5], false));
         let capped: Listed<2> = serde_json::from_slice(body).unwrap();
@@ -289,7 +290,7 @@ mod tests {
         let odd: Listed<9> = serde_json::from_slice(odd).unwrap();
         assert_eq!(odd.results.ids, vec![2147483647]);
         // What is skipped past the cap must still be JSON.
-        let cut = br#"{"results":[{"url":"/1/"},{"url":"/2/"},{"url":"/3/"},{"#;
+        let cut = br#"{"results":[{"url":"/pokemon/1/"},{"url":"/pokemon/2/"},{"#;
         assert!(serde_json::from_slice::<Listed<1>>(cut).is_err());
     }
 

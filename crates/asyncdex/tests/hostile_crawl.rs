@@ -477,7 +477,7 @@ async fn a_draw_refuses_a_list_of_more_than_a_million_ids() {
     let n = MAX_RANGE as usize + 1;
     let mut list = String::from(r#"{"count":0,"next":null,"results":["#);
     for id in 1..=n {
-        list.push_str(&format!(r#"{{"url":"/{id}/"}},"#));
+        list.push_str(&format!(r#"{{"url":"/pokemon/{id}/"}},"#));
     }
     list.pop();
     list.push_str("]}");
@@ -490,4 +490,128 @@ async fn a_draw_refuses_a_list_of_more_than_a_million_ids() {
     let text = err.to_string();
     assert!(text.contains("names more than 1000000 Pokémon"), "{text}");
     assert!(!text.contains('\n'), "{text}");
+}
+
+/// A server whose root names `pokemon` and `ability`; the pokemon list's first page is
+/// `first` (`HOST` replaced), `ability/?offset=3…` and `pokemon/1/encounters?offset=3`
+/// answer list pages of ids 4–6, and each `pokemon/N/` or `ability/N/` answers itself.
+/// The paths asked are kept in the returned log.
+fn two_endpoint_api(first: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let addr = serve(50, move |req: &Request, s| {
+        let host = host(req);
+        let path = req.path().to_owned();
+        log.lock().unwrap().push(path.clone());
+        let page = |ep: &str| {
+            let results: Vec<String> = (4..=6)
+                .map(|i| format!(r#"{{"name":"{ep}{i}","url":"http://{host}/api/v2/{ep}/{i}/"}}"#))
+                .collect();
+            format!(
+                r#"{{"count":6,"next":null,"results":[{}]}}"#,
+                results.join(",")
+            )
+        };
+        let body = if path == "/api/v2/" {
+            format!(
+                r#"{{"pokemon":"http://{host}/api/v2/pokemon/","ability":"http://{host}/api/v2/ability/"}}"#
+            )
+        } else if path.starts_with("/api/v2/pokemon/?") {
+            first.replace("HOST", &host)
+        } else if path.starts_with("/api/v2/ability/?") {
+            page("ability")
+        } else if path.starts_with("/api/v2/pokemon/1/encounters") {
+            page("pokemon")
+        } else if let Some((ep, id)) = path
+            .strip_prefix("/api/v2/")
+            .and_then(|p| p.trim_end_matches('/').split_once('/'))
+        {
+            format!(r#"{{"id":{id},"name":"{}{id}"}}"#, &ep[..1])
+        } else {
+            return respond(s, "404 Not Found", "", "");
+        };
+        respond(s, "200 OK", JSON, &body);
+    });
+    (format!("{addr}/api/v2"), asked)
+}
+
+/// A crawl of `resources` at `base` into a store that is kept, to look at what it holds.
+async fn run_kept(base: &str, resources: &[&str]) -> (Manifest, AsyncStore) {
+    let mut job = Crawl::new(Some(resources.iter().map(|r| r.to_string()).collect()), 4);
+    job.policy.retries = 0;
+    job.policy.timeout = Some(Duration::from_secs(10));
+    let store = AsyncStore::new(Store::open_in_memory().unwrap());
+    let transport = Native::new(&HttpOptions::default()).unwrap();
+    let mut tick = |_| {};
+    let run = crawl(transport, base, &store, &job, &mut tick);
+    let m = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the crawl ends")
+        .unwrap();
+    (m, store)
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_endpoints_list_or_a_resource_is_not_followed() {
+    for next in [
+        "http://HOST/api/v2/ability/?offset=3&limit=3",
+        "http://HOST/api/v2/pokemon/1/encounters?offset=3",
+    ] {
+        let first = format!(
+            r#"{{"count":6,"next":"{next}","results":[{{"url":"http://HOST/api/v2/pokemon/1/"}},{{"url":"http://HOST/api/v2/pokemon/2/"}},{{"url":"http://HOST/api/v2/pokemon/3/"}}]}}"#
+        );
+        let (base, asked) = two_endpoint_api(first);
+        let (m, store) = run_kept(&base, &["pokemon"]).await;
+        let r = &m.resources[0];
+        let err = r.list_error.as_deref().expect("a list error");
+        assert!(err.contains("is not the pokemon list"), "{err}");
+        assert!(err.contains(&next[next.find("/api").unwrap()..]), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        assert!(!m.complete(), "{next}");
+        let asked = asked.lock().unwrap().clone();
+        assert!(
+            !asked.iter().any(|p| p.contains("offset=3")),
+            "{next} was read as a page of the pokemon list: {asked:?}"
+        );
+        let stored = store.run(|s| s.valid_ids("pokemon")).await.unwrap();
+        assert!(
+            [4, 5, 6].iter().all(|id| !stored.contains(id)),
+            "{stored:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn entries_under_another_endpoint_have_no_usable_id() {
+    let first = r#"{"count":4,"next":null,"results":[{"name":"x7","url":"http://HOST/api/v2/ability/7/"},{"name":"x8","url":"http://HOST/api/v2/ability/8/"},{"name":"x9","url":"http://HOST/api/v2/ability/9/"},{"name":"p1","url":"http://HOST/api/v2/pokemon/1/"}]}"#;
+    let (base, asked) = two_endpoint_api(first.to_owned());
+    let (m, store) = run_kept(&base, &["pokemon"]).await;
+    let r = &m.resources[0];
+    assert_eq!(r.list_error, None, "{r:?}");
+    assert_eq!((r.expected, r.stored, r.fetched), (4, 1, 1), "{r:?}");
+    assert!(
+        r.failures
+            .iter()
+            .any(|f| f.starts_with("3 listed entries have no usable id")
+                && f.contains("not one of this endpoint's")),
+        "{r:?}"
+    );
+    assert!(!m.complete());
+    let asked = asked.lock().unwrap().clone();
+    for id in 7..=9 {
+        let wrong = format!("/api/v2/pokemon/{id}/");
+        assert!(!asked.contains(&wrong), "{asked:?}");
+    }
+    let stored = store.run(|s| s.valid_ids("pokemon")).await.unwrap();
+    assert_eq!(stored, [1].into_iter().collect(), "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_draw_takes_no_id_from_an_entry_under_another_endpoint() {
+    use asyncdex::draw::listed;
+    let list = r#"{"count":3,"next":null,"results":[{"url":"/api/v2/ability/7/"},{"url":"/api/v2/pokemon/2/"},{"url":"/api/v2/ability/9/"}]}"#;
+    let addr = serve(1, move |_, s| respond(s, "200 OK", JSON, list));
+    let transport = Native::new(&HttpOptions::default()).unwrap();
+    let ids = listed(&transport, &format!("{addr}/api/v2")).await.unwrap();
+    assert_eq!(ids, vec![2]);
 }

@@ -53,7 +53,8 @@ pub(super) struct Listing {
     pub(super) count: u64,
     pub(super) ids: Vec<i32>,
     /// Entries that cannot be fetched: a url that ends in no usable id (`abc`,
-    /// `4294967295`), or no url at all (counted in `no_url` too).
+    /// `4294967295`) or is under another endpoint (`ability/7/` in the pokemon list), or
+    /// no url at all (counted in `no_url` too).
     pub(super) unusable: u64,
     /// Of `unusable`, the entries whose url was null, missing or not a string.
     pub(super) no_url: u64,
@@ -154,7 +155,11 @@ pub(super) async fn read_list<T: Transport>(
         let page: ListPage =
             serde_json::from_slice(&body).map_err(|e| decode_error(&what, &url, e))?;
         for entry in &page.results {
-            match entry.url.as_deref().map(id_of) {
+            // An entry under another endpoint (`ability/7/` in the pokemon list) is no
+            // id of this one: fetching `pokemon/7/` for it would store what the list
+            // never named.
+            let id_in = |url| crate::pokeapi::listed_id(url, endpoint)?.parse().ok();
+            match entry.url.as_deref().map(id_in) {
                 Some(Some(id)) => listing.ids.push(id),
                 Some(None) => listing.unusable += 1,
                 None => {
@@ -179,6 +184,15 @@ pub(super) async fn read_list<T: Transport>(
                 &url,
             ));
         }
+        if !same_list(&next, base, endpoint) {
+            return Err(refuse(
+                format!(
+                    "its next page {next} is not the {endpoint} list (only {}/{endpoint}/ with another query is)",
+                    redact_url(base)
+                ),
+                &url,
+            ));
+        }
         if seen.contains(&next) {
             return Err(refuse(
                 format!("its next page {next} was already read (a loop)"),
@@ -198,6 +212,18 @@ fn under(url: &str, base: &str) -> bool {
     url.strip_prefix(base).is_some_and(|rest| {
         let path = rest.split(['?', '#']).next().unwrap_or("");
         rest.starts_with('/') && !path.split('/').any(|seg| seg == ".." || seg == ".")
+    })
+}
+
+/// Whether `url` is the list of `endpoint` under `base`: its path is `{base}/{endpoint}/`
+/// and only its query differs (a page of another endpoint's list, or a resource such as
+/// `pokemon/1/encounters`, is not a next page of this list).
+fn same_list(url: &str, base: &str, endpoint: &str) -> bool {
+    url.strip_prefix(base).is_some_and(|rest| {
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        path.strip_prefix('/')
+            .and_then(|p| p.strip_suffix('/'))
+            .is_some_and(|p| p == endpoint)
     })
 }
 
@@ -294,7 +320,7 @@ async fn fetch_unlisted<T: Transport>(
 
 #[cfg(test)]
 mod under_tests {
-    use super::{decode_error, redact_url, under};
+    use super::{decode_error, redact_url, same_list, under};
 
     #[test]
     fn a_root_with_credentials_is_shown_redacted_in_errors() {
@@ -317,6 +343,28 @@ mod under_tests {
             "http://other/x/api/v2/pokemon/",
         ] {
             assert!(!under(outside, base), "{outside}");
+        }
+    }
+
+    #[test]
+    fn a_next_link_is_the_same_endpoints_list_with_only_its_query_changed() {
+        let base = "http://h/api/v2";
+        assert!(same_list(
+            "http://h/api/v2/pokemon/?offset=3&limit=3",
+            base,
+            "pokemon"
+        ));
+        assert!(same_list("http://h/api/v2/pokemon/", base, "pokemon"));
+        for elsewhere in [
+            "http://h/api/v2/ability/?offset=3&limit=3",
+            "http://h/api/v2/pokemon/1/encounters?offset=3",
+            "http://h/api/v2/pokemon/2/?offset=3",
+            "http://h/api/v2/pokemon-species/?offset=3",
+            "http://h/api/v2/pokemon?offset=3",
+            "http://h/api/v2/?offset=3",
+            "http://other/api/v2/pokemon/?offset=3",
+        ] {
+            assert!(!same_list(elsewhere, base, "pokemon"), "{elsewhere}");
         }
     }
 }

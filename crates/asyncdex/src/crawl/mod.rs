@@ -168,7 +168,7 @@ pub async fn crawl<T: Transport>(
         let bad_id = listing.unusable - listing.no_url;
         if bad_id > 0 {
             report.failures.push(format!(
-                "{bad_id} listed entries have no usable id (their url does not end in a number that fits)"
+                "{bad_id} listed entries have no usable id (their url is not one of this endpoint's, ending in a number that fits)"
             ));
         }
         if listing.no_url > 0 {

@@ -378,7 +378,7 @@ pub async fn crawl_shared<T: Transport>(
         report.cancelled = c.left + c.leased;
         if c.unusable > 0 {
             report.failures.push(format!(
-                "{} listed entries have no usable id (their url does not end in a number that fits)",
+                "{} listed entries have no usable id (their url is not one of this endpoint's, ending in a number that fits)",
                 c.unusable
             ));
         }

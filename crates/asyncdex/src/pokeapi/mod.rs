@@ -204,6 +204,16 @@ pub fn resource_url(base: &str, resource: Resource, key: &Key) -> String {
     format!("{base}/{resource}/{key}/")
 }
 
+/// The id text of a list entry's `url` when that url names a resource of `endpoint`
+/// (`.../pokemon/25/` in the `pokemon` list → `"25"`); `None` when the segment before the
+/// id is another endpoint (`.../ability/7/` in the `pokemon` list) or missing: an entry
+/// under another endpoint has no usable id in this one's list.
+pub(crate) fn listed_id<'a>(url: &'a str, endpoint: &str) -> Option<&'a str> {
+    let mut segments = url.trim_end_matches('/').rsplit('/');
+    let id = segments.next()?;
+    (segments.next()? == endpoint).then_some(id)
+}
+
 /// Turns a response into a model, or into the error that says what really happened.
 fn decode<'a, M: Deserialize<'a>>(
     resp: &'a Response,
@@ -298,6 +308,24 @@ mod tests {
             retry_after: None,
             max_age: None,
             body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn a_listed_id_is_one_only_under_its_own_endpoint() {
+        assert_eq!(
+            listed_id("http://h/api/v2/pokemon/25/", "pokemon"),
+            Some("25")
+        );
+        assert_eq!(listed_id("/api/v2/pokemon/25", "pokemon"), Some("25"));
+        for other in [
+            "http://h/api/v2/ability/7/",
+            "http://h/api/v2/pokemon-species/7/",
+            "http://h/api/v2/Pokemon/7/",
+            "/7/",
+            "7",
+        ] {
+            assert_eq!(listed_id(other, "pokemon"), None, "{other}");
         }
     }
 
