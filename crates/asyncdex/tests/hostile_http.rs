@@ -358,3 +358,103 @@ async fn http2_to_a_server_of_http1_only_says_so() {
     let line = e.to_string();
     assert!(!line.contains("headers"), "{line}");
 }
+
+/// HTTP/1.1 (no `http2`) against a server that speaks only HTTP/2 (prior knowledge) (hp10
+/// A-F2): it answers with a SETTINGS frame and a GOAWAY. Every backend says the server does
+/// not answer in HTTP/1.x and asks for HTTP/2, not "invalid HTTP version parsed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_to_a_server_of_http2_only_says_so_on_every_backend() {
+    let base = serve(16, |_, stream| {
+        let settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+        let goaway = b"\x00\x00\x08\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01";
+        let _ = stream.write_all(settings);
+        let _ = stream.write_all(goaway);
+    });
+    let url = format!("{base}/api/v2/pokemon/25/");
+    let server = base.trim_start_matches("http://");
+    let says = format!("the server at {server} does not answer in HTTP/1.x: it answered {url} with what is not an HTTP/1.x status line (an HTTP/2-only server?); call it with HTTP/2 (prior knowledge)");
+    let options = HttpOptions {
+        timeout: Some(Duration::from_secs(10)),
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert_eq!(e.to_string(), says, "{backend:?}");
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}");
+        assert!(!e.is_transient(), "{backend:?}: asking again cannot help");
+        assert_eq!(e.url(), Some(url.as_str()), "{backend:?}");
+    }
+}
+
+/// A chunked answer whose chunk-size line goes on forever in extensions (`5;aaaa…`), or
+/// whose trailers never end (hp10 A-F3): refused at once, and the line names the bound
+/// passed, as the header bound does; not "the body broke off" (the server cut nothing) nor
+/// "stalled" (the server kept sending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_chunk_extensions_or_trailers_name_the_bound_passed() {
+    fn flood(head: &'static [u8], line: Vec<u8>) -> String {
+        serve(16, move |_, stream| {
+            if stream.write_all(head).is_err() {
+                return;
+            }
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until && stream.write_all(&line).is_ok() {}
+        })
+    }
+    let extensions = flood(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5;",
+        vec![b'a'; 64 * 1024],
+    );
+    let options = HttpOptions {
+        timeout: Some(Duration::from_secs(8)),
+        ..HttpOptions::default()
+    };
+    let url = format!("{extensions}/api/v2/pokemon/1/");
+    for backend in BACKENDS {
+        let started = Instant::now();
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{backend:?}: {e}"
+        );
+        let line = e.to_string();
+        let bound = match backend {
+            // hyper: 16 KiB of extensions in a body; ureq: its 128 KiB input buffer for
+            // one line.
+            common::Backend::Direct | common::Backend::Reqwest => {
+                "has more than 16384 bytes of chunk extensions; stopped reading it".to_owned()
+            }
+            _ => "has more than 131072 bytes of chunked framing in one line (a chunk size with its extensions, or a trailer); stopped reading it".to_owned(),
+        };
+        assert_eq!(
+            line,
+            format!("the answer from {url} {bound}"),
+            "{backend:?}"
+        );
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}");
+        assert!(!e.is_transient(), "{backend:?}");
+    }
+    let trailers = flood(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n",
+        format!("X-T: {}\r\n", "a".repeat(60_000)).into_bytes(),
+    );
+    let url = format!("{trailers}/api/v2/pokemon/1/");
+    // The async backends (hyper) bound trailers; ureq drops each trailer line it reads and
+    // never counts them, so the blocking backend meets only the call's deadline.
+    for backend in [common::Backend::Direct, common::Backend::Reqwest] {
+        let started = Instant::now();
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{backend:?}: {e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the answer from {url} has more than 16384 bytes of trailers; stopped reading it"
+            ),
+            "{backend:?}"
+        );
+        assert_eq!(e.kind(), ErrorKind::Decode, "{backend:?}");
+    }
+}

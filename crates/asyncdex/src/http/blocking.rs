@@ -71,7 +71,8 @@ impl Blocking {
     /// One hop: the answer and where it redirects.
     fn hop(&self, hops: &Hops<'_>, started: Instant) -> Result<(Response, Head)> {
         let url = hops.shown();
-        let fail = |e: ureq::Error| map_error(e, url, self.max_body);
+        let line = self.agent.config().input_buffer_size();
+        let fail = |e: ureq::Error| map_error(e, url, self.max_body, line);
         let mut req = self.agent.get(hops.url());
         if let Some(auth) = hops.auth() {
             req = req.header(AUTHORIZATION, auth.clone());
@@ -130,7 +131,9 @@ impl BlockingTransport for Blocking {
     }
 }
 
-fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
+/// `e` in the words of every backend; `line` is ureq's input buffer, the most it reads
+/// of any one line of an answer.
+fn map_error(e: ureq::Error, url: &str, max_body: u64, line: usize) -> Error {
     let kind = match &e {
         ureq::Error::BodyExceedsLimit(_) => return failure::too_large(url, max_body),
         ureq::Error::LargeResponseHeader(..) => return failure::headers_too_large(url),
@@ -139,6 +142,21 @@ fn map_error(e: ureq::Error, url: &str, max_body: u64) -> Error {
         // wording is what tells.
         ureq::Error::Protocol(p) if p.to_string().contains("too many headers") => {
             return failure::too_many_headers(url)
+        }
+        // A first line that does not begin `HTTP/1.` (httparse's `Version`): an HTTP/2-only
+        // server's SETTINGS frame, say. Told, as the too many headers above, by wording.
+        ureq::Error::Protocol(p) if p.to_string().contains("invalid HTTP version") => {
+            return failure::not_http1(url)
+        }
+        // Its input buffer filled with what its chunked decoder could not use: one line of
+        // the framing (a chunk size with endless extensions, or a trailer) longer than the
+        // buffer. Nothing stalled: the server kept sending.
+        ureq::Error::BodyStalled => {
+            return failure::framing_too_large(
+                url,
+                line,
+                "chunked framing in one line (a chunk size with its extensions, or a trailer)",
+            )
         }
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => ErrorKind::Connect,

@@ -393,7 +393,9 @@ async fn read(
     let mut body = Collect::new(max_body, url, head.content_length)?.watched(hops.progress());
     let mut incoming = resp.into_body();
     while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| failure::body_broke_off(url, e))?;
+        let frame = frame.map_err(|e| {
+            failure::refused_framing(url, &e).unwrap_or_else(|| failure::body_broke_off(url, e))
+        })?;
         if let Ok(data) = frame.into_data() {
             body.push(data)?;
         }

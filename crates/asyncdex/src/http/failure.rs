@@ -14,6 +14,8 @@
 //! | more header lines than [`MAX_RESPONSE_HEADER_LINES`](super::MAX_RESPONSE_HEADER_LINES) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N header lines …` |
 //! | hyper refused the head, for either bound (it does not say which) | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N header lines or more than M bytes of headers …` |
 //! | HTTP/2 (prior knowledge) to a server that does not speak it | [`ErrorKind::Decode`] (final) | `the server at HOST:PORT does not speak HTTP/2 (prior knowledge) …` |
+//! | HTTP/1.1 to a server that answers otherwise (HTTP/2 only) | [`ErrorKind::Decode`] (final) | `the server at HOST:PORT does not answer in HTTP/1.x …` |
+//! | a chunked body's framing passed its client's bound | [`ErrorKind::Decode`] (final) | `the answer from URL has more than N bytes of chunk extensions …` |
 //! | more than [`MAX_REDIRECTS`](super::redirect::MAX_REDIRECTS) redirects | [`ErrorKind::Status`] (final) | `too many redirects from URL …` |
 //!
 //! Every line and every [`Error::url`] shows the URL through [`redact_url`]: a password in
@@ -180,10 +182,15 @@ pub(super) fn headers_refused(url: &str, detail: impl std::fmt::Display) -> Erro
 pub(super) fn refused_head(url: &str, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
     let mut cause = Some(e);
     while let Some(c) = cause {
-        if c.downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_parse_too_large)
-        {
-            return Some(head_too_large(url));
+        if let Some(hyper) = c.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse_too_large() {
+                return Some(head_too_large(url));
+            }
+            // hyper says no more than this of a first line that does not begin `HTTP/1.`
+            // (its `Parse::Version`; the method that would tell is for servers only).
+            if hyper.is_parse() && hyper.to_string() == "invalid HTTP version parsed" {
+                return Some(not_http1(url));
+            }
         }
         if let Some(h2) = c.downcast_ref::<h2::Error>() {
             if let Some(not) = not_http2(url, h2) {
@@ -208,10 +215,7 @@ pub(super) fn not_http2(url: &str, e: &h2::Error) -> Option<Error> {
         return None;
     }
     let url = redact_url(url);
-    let server = reqwest::Url::parse(&url)
-        .ok()
-        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-        .unwrap_or_else(|| url.to_string());
+    let server = server_of(&url);
     Some(
         Error::new(
             ErrorKind::Decode,
@@ -221,6 +225,73 @@ pub(super) fn not_http2(url: &str, e: &h2::Error) -> Option<Error> {
         )
         .with_url(url),
     )
+}
+
+/// `HOST:PORT` of `url` (already redacted), or `url` itself if it has none.
+fn server_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// The error for an HTTP/1.1 call whose answer does not begin with an HTTP/1.x status
+/// line: hyper's and ureq's parsers say only "invalid HTTP version". The likeliest cause
+/// is a server that speaks only HTTP/2 (prior knowledge): its first bytes are a SETTINGS
+/// frame (`00 00 xx 04`). No backend shows the bytes it read, so the line says what is
+/// known and asks. Final: the server will not learn HTTP/1.1.
+pub(super) fn not_http1(url: &str) -> Error {
+    let url = redact_url(url);
+    let server = server_of(&url);
+    Error::new(
+        ErrorKind::Decode,
+        format!(
+            "the server at {server} does not answer in HTTP/1.x: it answered {url} with what is not an HTTP/1.x status line (an HTTP/2-only server?); call it with HTTP/2 (prior knowledge)"
+        ),
+    )
+    .with_url(url)
+}
+
+/// hyper's bound on a chunked body's framing: at most this many bytes of chunk extensions
+/// in the whole body, and of trailers (its `CHUNKED_EXTENSIONS_LIMIT`, `TRAILER_LIMIT`;
+/// not exported). Neither the direct path nor reqwest sets another.
+pub(super) const HYPER_CHUNK_FRAMING: usize = 16 * 1024;
+
+/// The error for a body that broke off because hyper refused its chunked framing ("chunk
+/// extensions over limit", "chunk trailers bytes over limit": the io error it gives as the
+/// cause), if `e` or any of its causes says so. Final: the server sends the same again.
+pub(super) fn refused_framing(url: &str, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                let text = io.to_string();
+                if text == "chunk extensions over limit" {
+                    return Some(framing_too_large(
+                        url,
+                        HYPER_CHUNK_FRAMING,
+                        "chunk extensions",
+                    ));
+                }
+                if text.starts_with("chunk trailers") {
+                    return Some(framing_too_large(url, HYPER_CHUNK_FRAMING, "trailers"));
+                }
+            }
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// A chunked body whose framing (`what`: chunk extensions, trailers, one line of either)
+/// passed `limit` bytes, in the words of the header bound. Final.
+pub(super) fn framing_too_large(url: &str, limit: usize, what: &str) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Decode,
+        format!("the answer from {url} has more than {limit} bytes of {what}; stopped reading it"),
+    )
+    .with_url(url)
 }
 
 /// A chain of redirects longer than the backends follow. Final: it is the server's loop.
@@ -295,6 +366,8 @@ mod tests {
             timed_out(url, std::time::Duration::from_secs(1)),
             too_large(url, 64 * 1024 * 1024),
             too_many_redirects(url, 10),
+            not_http1(url),
+            framing_too_large(url, HYPER_CHUNK_FRAMING, "trailers"),
         ] {
             assert!(!e.to_string().contains("pikachu"), "{e}");
             assert_eq!(e.url(), Some("http://ash:***@127.0.0.1:1/api/v2"));

@@ -126,6 +126,9 @@ impl Native {
             Collect::new(self.max_body, url, head.content_length)?.watched(hops.progress());
         while let Some(chunk) = resp.chunk().await.map_err(|e| {
             let e = e.without_url();
+            if let Some(refused) = failure::refused_framing(url, &e) {
+                return refused.with_source(e);
+            }
             failure::body_broke_off(url, failure::chain(&e)).with_source(e)
         })? {
             body.push(chunk)?;
