@@ -32,7 +32,10 @@ use super::failure;
 use super::progress::Progress;
 use crate::error::Result;
 
-/// Bytes of bodies one process holds at most: [`CLIENT_BODIES`].
+/// Bytes of bodies one process holds at most, all clients together: every body any
+/// backend reads is charged to one budget of this size, at the memory that holds it, from
+/// its first bytes until its last copy is dropped; a body that would go over fails its
+/// call.
 pub const CLIENT_BODY_BUDGET: u64 = 1 << 30;
 
 /// The bodies a process holds, all clients together.
