@@ -110,8 +110,12 @@ async fn megabytes_of_http1_headers_fail_the_call_on_every_backend() {
     for backend in BACKENDS {
         let e = call(backend, &options, &url).await.expect("refused");
         one_line_naming(&e, &url);
+        // 2 048 lines of 1 KB pass both bounds; which one a backend meets first depends
+        // on how much of the head one read brings (ureq counts a whole buffer's lines).
+        let said = e.to_string();
         assert!(
-            e.to_string().contains("more than 65536 bytes of headers"),
+            said.contains("more than 65536 bytes of headers")
+                || said.contains("more than 100 header lines"),
             "{backend:?}: {e}"
         );
     }
