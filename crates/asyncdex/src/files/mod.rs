@@ -154,12 +154,25 @@ fn cannot_write(path: &Path, why: String) -> Error {
     )
 }
 
-/// A name beside `path` for its temporary file: hidden, and unique in this process.
+/// Most bytes of the final name a temporary name keeps: any name the file system
+/// takes (255 bytes) must leave room for the temporary one beside it (hp10 B-F1: a
+/// 240-byte name failed only after the run, its temporary name past the limit).
+const TEMP_NAME_KEEPS: usize = 64;
+
+/// A name beside `path` for its temporary file: hidden, unique in this process, and
+/// short whatever the final name's length (at most its first [`TEMP_NAME_KEEPS`] bytes,
+/// whole characters).
 fn temp_path(path: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
+    let name: String = path
         .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned())
+        .chars()
+        .scan(0, |bytes, c| {
+            *bytes += c.len_utf8();
+            (*bytes <= TEMP_NAME_KEEPS).then_some(c)
+        })
+        .collect();
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     path.with_file_name(format!(".{name}.{}.{n}.tmp-asyncdex", std::process::id()))
 }

@@ -158,6 +158,25 @@ impl Drop for AtomicFile {
 mod tests {
     use super::*;
 
+    /// Any name the file system takes can be written: the temporary name beside it is
+    /// short whatever the final one's length (hp10 B-F1).
+    #[test]
+    fn a_name_at_the_file_systems_limit_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a".repeat(251) + ".svg", "é".repeat(125) + ".svg"] {
+            assert!(name.len() <= 255, "{}", name.len());
+            let path = dir.path().join(&name);
+            super::super::write_atomic(&path, b"<svg/>").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+            assert!(temp_path(&path).file_name().unwrap().len() < 120);
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "nothing left beside"
+        );
+    }
+
     #[test]
     fn the_buffer_stays_bounded_while_the_file_grows_on_disk() {
         let dir = tempfile::tempdir().unwrap();
