@@ -335,6 +335,37 @@ fn what_sqlite_opens_beside_a_store_must_be_a_regular_file_too() {
     );
 }
 
+/// A store named as another database's `-wal`, `-shm` or `-journal` would be emptied by
+/// the next open of that database (hp10 B-F7): refused, nothing made.
+#[test]
+fn a_store_named_as_another_databases_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    drop(Store::open(&db).unwrap());
+    let before: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = dir.path().join(format!("x.db{suffix}"));
+        let err = Store::open(&side).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("x.db{suffix}: it is the name of")),
+            "{err}"
+        );
+        assert!(err.contains("x.db beside it"), "{err}");
+        assert!(Store::open_existing(&side).is_err());
+    }
+    let after: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "something was made beside x.db");
+    // With no database beside it, the name is only a name.
+    let alone = tempfile::tempdir().unwrap();
+    assert!(Store::open(alone.path().join("notes-journal")).is_ok());
+}
+
 fn one_row_store() -> Store {
     let store = Store::open_in_memory().unwrap();
     let body = br#"{"id":13}"#.to_vec();

@@ -106,18 +106,46 @@ pub(super) enum Found {
 /// Refuses a path that exists and is not a regular file (a device such as `/dev/null`, a
 /// FIFO, a directory, a link to one), before SQLite touches it: SQLite would open it, or
 /// leave a `-journal` beside it (`/dev/null-journal`). The `-wal`, `-shm` and `-journal`
-/// beside it are checked the same way.
+/// beside it are checked the same way, and a path that is itself one of those of a file
+/// beside it (`x.db-wal` where `x.db` is) is refused.
 pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
     one_regular(path, what)?;
+    // A path that is itself what SQLite keeps beside another database (`x.db-wal` beside
+    // `x.db`): a store there would be taken for that database's log or index, and
+    // emptied, the next time anything opens it (hp10 B-F7).
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    for (suffix, is) in SIDECARS {
+        let Some(base) = name.as_deref().and_then(|n| n.strip_suffix(suffix)) else {
+            continue;
+        };
+        let base = path.with_file_name(base);
+        if !base.as_os_str().is_empty() && std::fs::symlink_metadata(&base).is_ok() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{what} {}: it is the name of {is} of {} beside it, which SQLite would empty or remove",
+                    path.display(),
+                    base.display()
+                ),
+            ));
+        }
+    }
     // SQLite opens what is beside it by name too: a FIFO at `-shm` would block the open
     // for ever (and a signal with it), a folder at `-wal` fail it as a "disk I/O error".
-    for suffix in ["-wal", "-shm", "-journal"] {
+    for (suffix, _) in SIDECARS {
         let mut side = path.as_os_str().to_owned();
         side.push(suffix);
         one_regular(Path::new(&side), what)?;
     }
     Ok(())
 }
+
+/// What SQLite keeps beside a database `x`, by the suffix of its name, in words.
+const SIDECARS: [(&str, &str); 3] = [
+    ("-wal", "the write-ahead log"),
+    ("-shm", "the shared-memory index"),
+    ("-journal", "the rollback journal"),
+];
 
 /// [`check_regular`] for one file.
 fn one_regular(path: &Path, what: &str) -> Result<()> {
