@@ -106,12 +106,16 @@ pub fn check_descriptors(connections: &Connections, embedded: bool) -> asyncdex:
         }
         (_, false) => format!("{n} {plural}"),
     };
-    let mut fixes: Vec<String> = connections
-        .flags
-        .iter()
-        .map(|f| format!("lower {f}"))
-        .collect();
-    if connections.http2_helps {
+    // A flag or --http2 is advised only if it can make the run fit: even one connection
+    // needs more than a limit under the floor (hp10 B-F4).
+    let one_fits = ends + SPARE_FDS <= limit;
+    let mut fixes: Vec<String> = match one_fits {
+        true => (connections.flags.iter())
+            .map(|f| format!("lower {f}"))
+            .collect(),
+        false => Vec::new(),
+    };
+    if connections.http2_helps && one_fits {
         fixes.push("use --http2".into());
     }
     fixes.push("raise the limit (ulimit -n)".into());

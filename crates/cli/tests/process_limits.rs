@@ -172,6 +172,17 @@ fn the_descriptor_check_counts_what_the_mode_opens() {
          client and the embedded mirror), but this process may open 50: lower --threads, or \
          raise the limit (ulimit -n)"
     );
+    // Under the floor even one connection does not fit: no flag is advised, nor --http2
+    // (hp10 B-F4).
+    let out = under_fd_limit(20, "names 100 --mode async --latency 0");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("but this process may open 20: raise the limit (ulimit -n)"),
+        "{stderr}"
+    );
     // One connection: no flag can lower it, and none is advised.
     for args in [
         "names 100 --mode sequential --latency 0",
