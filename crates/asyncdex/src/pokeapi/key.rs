@@ -110,9 +110,11 @@ impl FromStr for Key {
                 ))),
             };
         }
-        let valid = s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '\'' | '♀' | '♂'));
+        // At least one letter or digit: `.` and `..` would be sent as dot segments,
+        // which a server or proxy resolves to another path (hp10 B-F5).
+        let valid = s.chars().any(char::is_alphanumeric)
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '\'' | '♀' | '♂'));
         if !valid {
             return Err(Error::invalid_input(format!(
                 "invalid name {input:?}: names use letters, digits and '-' (like mr-mime)"
@@ -139,6 +141,10 @@ mod tests {
             "mr mime",
             "../x",
             "%2e",
+            ".",
+            "..",
+            "-",
+            "'.",
         ] {
             let err = bad.parse::<Key>().unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
