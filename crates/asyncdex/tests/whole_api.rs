@@ -225,6 +225,23 @@ async fn a_damaged_stored_body_is_a_500_never_a_200() {
     );
     let (status, _) = fetch(&router, "/api/v2/type/16/", false).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "type/16: listed, not there");
+    // Listed, but a link out of the folder, its file or its folder (hp10 B-F6): never
+    // followed, and an error, not a resource that is not there.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("index.json"), r#"{"id":17}"#).unwrap();
+    let v2 = dir.path().join("data/api/v2/type");
+    std::fs::create_dir_all(v2.join("17")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("index.json"), v2.join("17/index.json"))
+        .unwrap();
+    std::os::unix::fs::symlink(outside.path(), v2.join("18")).unwrap();
+    for listed in ["type/17", "type/18"] {
+        let (status, body) = fetch(&router, &format!("/api/v2/{listed}/"), false).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{listed}");
+        assert!(
+            !body.starts_with(b"{"),
+            "{listed}: followed out of the folder"
+        );
+    }
 }
 
 /// Every encounters body of the real data is what the shape check takes for encounters

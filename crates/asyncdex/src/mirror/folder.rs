@@ -73,8 +73,9 @@ pub(super) fn open(root: &Path) -> Result<(PathBuf, BTreeMap<String, Listing>)> 
         }
         let index = api.join(&name).join("index.json");
         let index = match inside(&root, &index) {
-            Ok(Some(index)) => index,
-            Ok(None) => continue,
+            Ok(Place::Inside(index)) => index,
+            // A list outside the folder is no list of it.
+            Ok(Place::Missing | Place::Outside(_)) => continue,
             // There, but not to be looked into (permission denied): not a folder to serve
             // as if that list were not in it.
             Err(e) => return Err(io("list", &index, e)),
@@ -128,8 +129,14 @@ pub(super) async fn read(
         // A file its list names that cannot be looked at (a folder on the way closed to
         // this user) is an error (a 5xx), not a resource that is not there (a 404).
         let real = match inside(&root, &file) {
-            Ok(Some(real)) => real,
-            Ok(None) => return Stored::Missing,
+            Ok(Place::Inside(real)) => real,
+            Ok(Place::Missing) => return Stored::Missing,
+            // Listed, but a link out of the folder (hp10 B-F6): the folder is damaged, and
+            // the answer an error naming it, not a resource that is not there.
+            Ok(Place::Outside(to)) => {
+                let why = format!("it is a link out of the folder, to {}", to.display());
+                return failed(&file, std::io::Error::other(why));
+            }
             Err(e) => return failed(&file, e),
         };
         let failed = |e| failed(&real, e);
@@ -206,10 +213,19 @@ fn at_most_max_entries<'de, D: serde::Deserializer<'de>>(
     d.deserialize_seq(Bounded)
 }
 
-/// `path` with every symbolic link resolved, if it exists and is inside `root` (itself
-/// canonical); `None` if it is not there or outside. An error only for a path that may
-/// be there but cannot be resolved (permission denied, an I/O error).
-fn inside(root: &Path, path: &Path) -> std::io::Result<Option<PathBuf>> {
+/// Where a path of the folder leads, every symbolic link resolved.
+enum Place {
+    /// Inside the folder (`root`, itself canonical): there.
+    Inside(PathBuf),
+    /// Not there.
+    Missing,
+    /// A link that leads out of the folder, to this: never followed.
+    Outside(PathBuf),
+}
+
+/// Where `path` leads (see [`Place`]). An error only for a path that may be there but
+/// cannot be resolved (permission denied, a link loop, an I/O error).
+fn inside(root: &Path, path: &Path) -> std::io::Result<Place> {
     let real = match path.canonicalize() {
         Ok(real) => real,
         Err(e)
@@ -218,9 +234,12 @@ fn inside(root: &Path, path: &Path) -> std::io::Result<Option<PathBuf>> {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             ) =>
         {
-            return Ok(None)
+            return Ok(Place::Missing)
         }
         Err(e) => return Err(e),
     };
-    Ok(real.starts_with(root).then_some(real))
+    Ok(match real.starts_with(root) {
+        true => Place::Inside(real),
+        false => Place::Outside(real),
+    })
 }
