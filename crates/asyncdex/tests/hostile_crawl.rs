@@ -366,6 +366,45 @@ fn a_store_named_as_another_databases_log_is_refused() {
     assert!(Store::open(alone.path().join("notes-journal")).is_ok());
 }
 
+/// A store a writer was killed in the middle of writing keeps a hot `-journal` beside it:
+/// a reader cannot roll it back, and the refusal says so (hp10 B-F2), not "readonly".
+#[test]
+fn a_hot_journal_left_by_a_killed_writer_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let store = Store::open(&db).unwrap();
+    let rows: Vec<Row> = (1..=300)
+        .map(|id| {
+            Row::new(
+                "type",
+                id,
+                None,
+                format!(r#"{{"id":{id},"pad":"{}"}}"#, "p".repeat(900)),
+            )
+        })
+        .collect();
+    store.put(&rows).unwrap();
+    drop(store);
+    // A writer mid-transaction, its pages spilled: copied as a crash would leave it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA journal_mode=DELETE; PRAGMA cache_size=1; BEGIN; UPDATE resources SET fetched_at = fetched_at + 1;")
+        .unwrap();
+    let left = dir.path().join("left.db");
+    std::fs::copy(&db, &left).unwrap();
+    std::fs::copy(
+        dir.path().join("x.db-journal"),
+        dir.path().join("left.db-journal"),
+    )
+    .unwrap();
+    drop(conn);
+    let err = Store::open_existing(&left).unwrap_err().to_string();
+    assert!(
+        err.contains("a writer that did not finish left its -journal"),
+        "{err}"
+    );
+    assert!(!err.contains("readonly"), "{err}");
+}
+
 fn one_row_store() -> Store {
     let store = Store::open_in_memory().unwrap();
     let body = br#"{"id":13}"#.to_vec();

@@ -389,6 +389,15 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
     ) {
         short.push_str(" (the disk may be full, or the file at its size limit, ulimit -f)");
     }
+    // A read-only open that met a `-journal` a writer left unfinished (killed mid-write):
+    // SQLite must roll it back, and a reader may not (hp10 B-F2).
+    if let rusqlite::Error::SqliteFailure(f, _) = e {
+        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK {
+            return "a writer that did not finish left its -journal beside it, to be rolled back \
+                    first by a program that writes the file (sqlite3 FILE 'pragma integrity_check' does)"
+                .into();
+        }
+    }
     short
 }
 
