@@ -234,6 +234,16 @@ fn write_tree(store: &dyn Exportable, staging: &mut staging::Staging<'_>) -> Res
             });
             Ok(())
         })?;
+        if results.len() > crate::crawl::MAX_LIST_ENTRIES {
+            // A list `serve --from` would refuse: not written (hp10 B-F8).
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the store holds more than {} resources of {endpoint}, more than a list may have",
+                    crate::crawl::MAX_LIST_ENTRIES
+                ),
+            ));
+        }
         let list = json!({
             "count": results.len(),
             "next": null,

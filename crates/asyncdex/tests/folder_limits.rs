@@ -260,6 +260,16 @@ fn a_store_past_a_lists_cap_is_refused_as_a_folder_is() {
             format!(r#"{{"id":{past}}}"#),
         )])
         .unwrap();
+    // Nor is it exported as a folder `serve --from` would refuse (hp10 B-F8).
+    let site = dir.path().join("site");
+    let e = asyncdex::export::export(&store, &site)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("more than {MAX_LIST_ENTRIES} resources of berry")),
+        "{e}"
+    );
+    assert!(!site.exists(), "a half export was left");
     let e = Data::store(store).unwrap_err().to_string();
     assert_eq!(
         e,

@@ -73,6 +73,10 @@ const NAMED_FAILURES: usize = 5;
 /// Resources one crawl schedules, at most (listed and followed together): bodies that
 /// link to ever more new ids stop growing the crawl here, and the manifest says so.
 pub const MAX_SCHEDULED: usize = 1_000_000;
+/// Most entries one list may have where asyncdex serves or writes one (`serve --from` a
+/// folder or a store, `export`): PokeAPI's largest (`machine`) has 2 372, so this leaves
+/// a margin of forty-fold; a page of it renders in tens of milliseconds.
+pub const MAX_LIST_ENTRIES: usize = 100_000;
 
 /// Crawls the API at `base` into `store` through `transport`; `tick` hears of progress
 /// after every batch written. Returns the manifest, complete or not; an error only when

@@ -34,10 +34,7 @@ use super::data::{Listing, Loaded, Stored};
 use crate::crawl::check_endpoint;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Most entries one list of a folder may have: PokeAPI's largest (`machine`) has
-/// 2 372, so this leaves a margin of forty-fold; a page of it renders in tens of
-/// milliseconds.
-pub const MAX_LIST_ENTRIES: usize = 100_000;
+pub use crate::crawl::MAX_LIST_ENTRIES;
 
 /// Most entries all the lists of a folder may have together: the most ids one crawl
 /// schedules ([`MAX_SCHEDULED`](crate::crawl::MAX_SCHEDULED)), about 150 MB of lists in
