@@ -24,6 +24,61 @@
 /// module docs for how it was chosen).
 pub const MINIMUM_MIB: u64 = 2048;
 
+/// The least main-thread stack asyncdex starts with, in KiB: under 80 KiB a release
+/// build overflowed before its first line (hp10 B-F9: "fatal runtime error: stack
+/// overflow", exit 134, `--version` included); 256 KiB leaves it room.
+pub const MINIMUM_STACK_KIB: u64 = 256;
+
+/// The main-thread stack a soft limit below it is raised to, if the hard limit allows:
+/// the usual default.
+const USUAL_STACK_KIB: u64 = 8 * 1024;
+
+/// Checks the stack limit (`ulimit -s`) before anything else runs: a soft limit under
+/// the usual 8 MiB is raised toward it as far as the hard limit allows (the main
+/// thread's stack grows up to the limit in force when it grows); under
+/// [`MINIMUM_STACK_KIB`] even then, the one line that refuses the run. Other threads
+/// have stacks of their own size, whatever the limit.
+#[cfg(unix)]
+pub fn ensure_stack() -> Result<(), String> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 {
+        return Ok(());
+    }
+    let kib = |v: libc::rlim_t| match v {
+        libc::RLIM_INFINITY => u64::MAX,
+        v => v as u64 / 1024,
+    };
+    if kib(limit.rlim_cur) < USUAL_STACK_KIB && kib(limit.rlim_max) > kib(limit.rlim_cur) {
+        let raised = libc::rlimit {
+            rlim_cur: match kib(limit.rlim_max) >= USUAL_STACK_KIB {
+                true => (USUAL_STACK_KIB * 1024) as libc::rlim_t,
+                false => limit.rlim_max,
+            },
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: `raised` is a valid rlimit; the soft limit stays within the hard one.
+        if unsafe { libc::setrlimit(libc::RLIMIT_STACK, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    match kib(limit.rlim_cur) {
+        k if k >= MINIMUM_STACK_KIB => Ok(()),
+        k => Err(format!(
+            "the stack limit (ulimit -s) is {k} KiB; asyncdex needs at least {MINIMUM_STACK_KIB} KiB"
+        )),
+    }
+}
+
+/// Elsewhere there is no such limit to check.
+#[cfg(not(unix))]
+pub fn ensure_stack() -> Result<(), String> {
+    Ok(())
+}
+
 /// Raises each memory limit below [`MINIMUM_MIB`] to its hard limit, or, where that is
 /// not enough either, returns the one line that refuses the run.
 #[cfg(unix)]

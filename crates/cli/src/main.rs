@@ -39,6 +39,12 @@ use args::{Cli, Command};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // Before anything that needs a stack: under too small a `ulimit -s` the first deep
+    // call would abort the run without an error line.
+    if let Err(line) = address_space::ensure_stack() {
+        let _ = writeln!(std::io::stderr(), "error: {line}");
+        return ExitCode::from(commands::EXIT_FAILED);
+    }
     // First of all: until then SIGUSR1 and its kin kill the process (see `signals`).
     if let Err(e) = signals::ignore_harmless() {
         let _ = writeln!(std::io::stderr(), "error: cannot ignore signals: {e}");
