@@ -39,6 +39,7 @@ const USUAL_STACK_KIB: u64 = 8 * 1024;
 /// [`MINIMUM_STACK_KIB`] even then, the one line that refuses the run. Other threads
 /// have stacks of their own size, whatever the limit.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, not everywhere
 pub fn ensure_stack() -> Result<(), String> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
