@@ -141,6 +141,16 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::EXIT_FAILED);
         }
     };
+    // The blocking demo runs each mode on a runtime of its own, which the watchdog does
+    // not watch (its heartbeat is the demo's own stall detector): a flag that would do
+    // nothing is refused (hp10 B-F11).
+    if cli.watchdog && matches!(cli.command, Command::Blocking(_)) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: --watchdog watches the command's runtime, and blocking runs each mode on one of its own (its heartbeat shows the stall): drop --watchdog"
+        );
+        return ExitCode::from(commands::EXIT_USAGE);
+    }
     let watchdog = cli.watchdog.then(|| {
         Watchdog::start(runtime.handle(), WatchdogConfig::default(), |event| {
             let _ = writeln!(std::io::stderr(), "{event}");

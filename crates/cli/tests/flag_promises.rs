@@ -275,6 +275,13 @@ fn every_shared_flag_that_would_do_nothing_is_refused() {
             rows.push(("no async mode".into(), [command, flag].concat(), flag[0]));
         }
     }
+    // The blocking demo's runtimes are its own: the watchdog would watch nothing (hp10
+    // B-F11).
+    rows.push((
+        "blocking's own runtimes".into(),
+        vec!["blocking", "--calls", "2", "--watchdog"],
+        "--watchdog",
+    ));
     let fetchers: [&[&str]; 6] = [
         &["names", "2"],
         &["get", "1"],
