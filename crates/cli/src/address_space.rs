@@ -133,3 +133,56 @@ fn ensure_one(resource: Resource, what: &str) -> Result<(), String> {
         limit.rlim_cur / (1024 * 1024)
     ))
 }
+
+/// Address space one more thread's stack reserves, in MiB: Rust's default for a spawned
+/// thread (the pools of `--threads`, `blocking --calls`, `cpu --threads`) and tokio's for
+/// a runtime's worker (`--cores`).
+pub const THREAD_STACK_MIB: u64 = 2;
+
+/// Checks that `threads` more threads (set by `flag`) fit the address-space and
+/// data-segment limits besides the [`MINIMUM_MIB`] asyncdex starts with: one line naming
+/// the flag and the limit, before the run, instead of an allocation that fails midway
+/// and aborts it (hp10 B-F10: `--threads 1024` under `ulimit -v 2200000`).
+#[cfg(unix)]
+pub fn check_threads(flag: &str, threads: usize) -> asyncdex::Result<()> {
+    let need = MINIMUM_MIB + (threads as u64).saturating_mul(THREAD_STACK_MIB);
+    for (resource, what) in [
+        (libc::RLIMIT_AS, "the address-space limit (ulimit -v)"),
+        (libc::RLIMIT_DATA, "the data-segment limit (ulimit -d)"),
+    ] {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
+        if unsafe { libc::getrlimit(resource, &mut limit) } != 0
+            || limit.rlim_cur == libc::RLIM_INFINITY
+        {
+            continue;
+        }
+        let mut mib = limit.rlim_cur / (1024 * 1024);
+        if need > mib && limit.rlim_max != limit.rlim_cur {
+            // A soft limit under a hard one that allows it: raised, as at start.
+            limit.rlim_cur = limit.rlim_max;
+            // SAFETY: `limit` is a valid rlimit; the soft limit stays within the hard one.
+            if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+                mib = match limit.rlim_cur {
+                    libc::RLIM_INFINITY => u64::MAX,
+                    v => v / (1024 * 1024),
+                };
+            }
+        }
+        if need > mib {
+            return Err(asyncdex::Error::invalid_input(format!(
+                "{flag} {threads} needs about {need} MiB of address space ({THREAD_STACK_MIB} MiB of stack a thread, besides the {MINIMUM_MIB} MiB asyncdex starts with), but {what} is {mib} MiB: lower {flag}, or raise the limit"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Elsewhere there are no such limits to check.
+#[cfg(not(unix))]
+pub fn check_threads(_flag: &str, _threads: usize) -> asyncdex::Result<()> {
+    Ok(())
+}

@@ -148,6 +148,7 @@ async fn run_command(
                 latency: Duration::from_millis(a.latency),
                 ..MirrorConfig::default()
             };
+            crate::address_space::check_threads("--calls", a.calls)?;
             let job = BlockingJob {
                 modes,
                 demo: sync_to_async::Demo {
@@ -272,6 +273,7 @@ async fn run_command(
             commands::export(job, io).await
         }
         Command::Cpu(a) => {
+            crate::address_space::check_threads("--threads", a.threads)?;
             let job = CpuJob {
                 jobs: a.jobs,
                 threads: a.threads,

@@ -250,3 +250,32 @@ fn a_pool_short_of_threads_warns_once() {
     }
     assert!(short > 0, "some limit left the pool short");
 }
+
+/// A pool whose stacks cannot fit the address-space limit is refused in one line before
+/// the run (hp10 B-F10: `--threads 1024` under `ulimit -v 2200000` aborted midway with
+/// "memory allocation failed"); under a soft limit a hard one allows, it is raised.
+#[test]
+fn threads_whose_stacks_cannot_fit_the_address_space_are_refused() {
+    for (args, flag) in [
+        (
+            "names 20 --mode threads --threads 600 --latency 0",
+            "--threads 600",
+        ),
+        ("blocking --calls 600 --latency 0", "--calls 600"),
+        ("cpu --jobs 4 --threads 600", "--threads 600"),
+    ] {
+        let out = sh(&format!("ulimit -v 2200000; exec \"$ASYNCDEX\" {args}"));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "error: {flag} needs about 3248 MiB of address space"
+            )),
+            "{args}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args}: nothing started");
+    }
+    let out = sh("ulimit -S -v 2200000; exec \"$ASYNCDEX\" names 20 --mode threads --threads 600 --latency 0");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

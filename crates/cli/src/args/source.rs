@@ -196,6 +196,12 @@ impl SourceArgs {
         seed: u64,
         cancel: &CancellationToken,
     ) -> asyncdex::Result<Plan> {
+        if modes.contains(&Mode::Threads) {
+            crate::address_space::check_threads("--threads", threads)?;
+        }
+        if let Some(cores) = self.cores {
+            crate::address_space::check_threads("--cores", cores)?;
+        }
         let mut plan = Plan::new(Vec::new());
         plan.threads = threads;
         plan.concurrency = limit.1;
