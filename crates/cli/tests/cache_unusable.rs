@@ -236,3 +236,30 @@ fn a_cache_file_that_may_not_be_read_is_left_and_named_so() {
         "{stats}"
     );
 }
+
+/// A cache whose first write the disk refuses (full, a quota, `ulimit -f`) is not garbage
+/// to set aside: the run goes on without it, and leaves no half-made file (hp10 B-F3).
+#[test]
+fn a_cache_the_disk_will_not_take_is_gone_without_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 1 || exit 99; exec \"$ASYNCDEX\" names 3 --mode async --latency 0 --jitter 0 --cache {}",
+            dir.path().display()
+        ))
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    if out.status.code() == Some(99) {
+        eprintln!("skipped: ulimit -f cannot be set");
+        return;
+    }
+    let stderr = text(&out.stderr);
+    let line = cache_line(&out);
+    assert!(line.contains("the cache file could not be used"), "{line}");
+    assert!(!stderr.contains("set aside"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -48,8 +48,15 @@ pub(super) struct Opened {
 
 /// Opens the cache file at `path` for the API `identity` (see the module docs).
 pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
+    let existed = std::fs::symlink_metadata(path).is_ok();
     let (store, set_aside) = match Store::open_cache(path) {
         Ok(store) => (store, None),
+        Err(e) if !existed => {
+            // Made by this open and left all but empty (a full disk, a quota): removed,
+            // so no half-made file is found next time (hp10 B-F3).
+            remove_if_empty(path);
+            return Err(e);
+        }
         Err(e) if damaged(path, &e) => {
             let aside = set_aside(path)?;
             tracing::warn!(
@@ -74,6 +81,11 @@ pub(super) fn open(path: &Path, identity: &str) -> Result<Opened> {
 /// never moved). Another program's database or a crawl store is never set aside (it is
 /// not ours to move).
 fn damaged(path: &Path, e: &Error) -> bool {
+    // An empty file is a cache not written yet (a full disk stopped its first write):
+    // nothing in it to set aside.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.len() == 0) {
+        return false;
+    }
     match header(path) {
         Header::Garbage => true,
         // Not read, so not known to be garbage: never moved.
@@ -92,6 +104,23 @@ fn damaged(path: &Path, e: &Error) -> bool {
 /// `x.db.aside.2` … `x.db.aside.9`); with as many there, a damaged file is left where it
 /// is and the run goes on without a cache until `cache clear`.
 pub(super) const ASIDE_KEPT: usize = 9;
+
+/// The most a cache file made by a failed first open can hold: a few pages, no entry.
+const NOTHING_IN_IT: u64 = 64 * 1024;
+
+/// Removes the file at `path` and its `-wal` and `-shm`, each only if it is a regular
+/// file of no more than [`NOTHING_IN_IT`]: what a failed first open leaves (SQLite may
+/// have written its first page before the disk refused more).
+fn remove_if_empty(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= NOTHING_IN_IT) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
 
 /// Renames the file at `path`, and its `-wal` and `-shm`, to the first set-aside names
 /// free for all three: never over a file (or a link) already there, which may be an
