@@ -21,6 +21,21 @@ fn blocking_shows_the_stall_in_wrong_and_not_in_correct() {
     );
 }
 
+/// The table's closing lines explain the modes that ran, and only those.
+#[test]
+fn blocking_explains_only_the_modes_it_ran() {
+    for (mode, says, not) in [
+        ("correct", "correct: the same function", "wrong:"),
+        ("wrong", "wrong: the blocking call", "correct:"),
+    ] {
+        let out = asyncdex(&["blocking", "--mode", mode, "--calls", "2", "--latency", "0"]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(stdout.contains(says), "{mode}: {stdout}");
+        assert!(!stdout.contains(not), "{mode}: {stdout}");
+    }
+}
+
 #[test]
 fn cpu_gives_the_same_answer_three_ways() {
     let out = asyncdex(&["cpu", "--jobs", "12", "--json"]);
