@@ -10,7 +10,9 @@
 //! - Unicode's bidirectional controls (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069):
 //!   invisible, they reorder what is shown after them ("Trojan Source");
 //! - U+2028 and U+2029, line and paragraph separators: a JavaScript parser older than
-//!   ES2019 rejects them raw in a string, and some viewers break the line there.
+//!   ES2019 rejects them raw in a string, and some viewers break the line there;
+//! - characters that show as nothing (U+00AD, U+200B, U+2060–U+2064, U+FEFF): a label
+//!   or a name could hide text in them.
 //!
 //! [`Escaping`] is a `serde_json` [`Formatter`] that writes each of those as `\uXXXX`.
 //! That is still JSON, and it parses back to the very same string: only the spelling
@@ -40,7 +42,18 @@ use crate::commands::report::is_bidi_control;
 /// DEL, a bidirectional control, or U+2028/U+2029. Every one of them is in the Basic
 /// Multilingual Plane, so four hex digits always spell it.
 pub fn hidden(c: char) -> bool {
-    c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}') || is_invisible(c)
+}
+
+/// Whether `c` is a character that shows as nothing at all, and so can hide in a label
+/// or a name: a soft hyphen (U+00AD), a zero-width space (U+200B), the word joiner and
+/// invisible operators (U+2060–U+2064), a byte-order mark (U+FEFF). Zero-width joiners
+/// (U+200C, U+200D) shape scripts and emoji, and are left as they are.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}' | '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}'
+    )
 }
 
 /// A compact `serde_json` [`Formatter`] (no spaces, as `serde_json::to_string` writes)
@@ -123,7 +136,8 @@ mod tests {
     /// One of each kind [`hidden`] names, among ordinary text (and a quote, a backslash,
     /// a newline that `serde_json` escapes itself).
     const HOSTILE: &str = "pika\u{9b}31m\u{202e}RED\u{2066}x\u{85}y\u{2028}z\u{2029}\u{7f}\
-                           \u{1b}[0m\u{61c}\u{200e}\u{200f}\u{202a}\u{2069}\"\\\n\u{80}\u{9f}é😀";
+                           \u{1b}[0m\u{61c}\u{200e}\u{200f}\u{202a}\u{2069}\"\\\n\u{80}\u{9f}é😀\
+                           \u{200b}\u{ad}\u{feff}\u{2060}";
 
     fn raw_hidden(text: &str) -> Vec<char> {
         text.chars().filter(|&c| hidden(c)).collect()
@@ -136,6 +150,10 @@ mod tests {
         assert_eq!(raw_hidden(&line), Vec::<char>::new(), "{line}");
         assert!(line.contains(r"pika\u009b31m\u202eRED\u2066x\u0085y\u2028z\u2029\u007f"));
         assert!(line.contains("é😀"), "ordinary text stays as it is: {line}");
+        assert!(
+            line.contains(r"\u200b\u00ad\ufeff\u2060"),
+            "invisibles: {line}"
+        );
         let back: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(back, value);
         let text: String = serde_json::from_str(&to_string(HOSTILE)).unwrap();
