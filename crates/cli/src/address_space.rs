@@ -84,14 +84,20 @@ pub fn ensure_stack() -> Result<(), String> {
 /// not enough either, returns the one line that refuses the run.
 #[cfg(unix)]
 pub fn ensure() -> Result<(), String> {
-    for (resource, what) in [
-        (libc::RLIMIT_AS, "the address-space limit (ulimit -v)"),
-        (libc::RLIMIT_DATA, "the data-segment limit (ulimit -d)"),
-    ] {
-        ensure_one(resource, what)?;
+    for (resource, what) in MEMORY_LIMITS {
+        raise_to(resource, MINIMUM_MIB).map_err(|(soft, _)| {
+            format!("{what} is {soft} MiB; asyncdex needs at least {MINIMUM_MIB} MiB")
+        })?;
     }
     Ok(())
 }
+
+/// The limits on memory a process may map, and how an error line names each.
+#[cfg(unix)]
+const MEMORY_LIMITS: [(Resource, &str); 2] = [
+    (libc::RLIMIT_AS, "the address-space limit (ulimit -v)"),
+    (libc::RLIMIT_DATA, "the data-segment limit (ulimit -d)"),
+];
 
 /// Elsewhere there are no such limits to check.
 #[cfg(not(unix))]
@@ -105,10 +111,12 @@ type Resource = libc::__rlimit_resource_t;
 #[cfg(all(unix, not(all(target_os = "linux", target_env = "gnu"))))]
 type Resource = libc::c_int;
 
-/// [`ensure`] for one limit, `what` naming it for the error line.
+/// Makes the soft limit `resource` at least `needed` MiB: as it is if it already is (or
+/// the system will not tell), raised to the hard limit if that is enough. Otherwise the
+/// soft and hard limits, in MiB, for the line that refuses the run.
 #[cfg(unix)]
-fn ensure_one(resource: Resource, what: &str) -> Result<(), String> {
-    let needed = MINIMUM_MIB * 1024 * 1024;
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, not everywhere
+fn raise_to(resource: Resource, needed: u64) -> Result<(), (u64, u64)> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -117,21 +125,21 @@ fn ensure_one(resource: Resource, what: &str) -> Result<(), String> {
     if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
         return Ok(()); // not told: nothing to check
     }
-    let enough = |v: libc::rlim_t| v == libc::RLIM_INFINITY || v >= needed;
+    let enough =
+        |v: libc::rlim_t| v == libc::RLIM_INFINITY || v / (1024 * 1024) >= needed as libc::rlim_t;
     if enough(limit.rlim_cur) {
         return Ok(());
     }
-    if enough(limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
+    let (soft, hard) = (limit.rlim_cur, limit.rlim_max);
+    if enough(hard) {
+        limit.rlim_cur = hard;
         // SAFETY: `limit` is a valid rlimit; the soft limit stays within the hard one.
         if unsafe { libc::setrlimit(resource, &limit) } == 0 {
             return Ok(());
         }
     }
-    Err(format!(
-        "{what} is {} MiB; asyncdex needs at least {MINIMUM_MIB} MiB",
-        limit.rlim_cur / (1024 * 1024)
-    ))
+    let mib = |v: libc::rlim_t| v as u64 / (1024 * 1024);
+    Err((mib(soft), mib(hard)))
 }
 
 /// Address space one more thread's stack reserves, in MiB: Rust's default for a spawned
@@ -146,37 +154,12 @@ pub const THREAD_STACK_MIB: u64 = 2;
 #[cfg(unix)]
 pub fn check_threads(flag: &str, threads: usize) -> asyncdex::Result<()> {
     let need = MINIMUM_MIB + (threads as u64).saturating_mul(THREAD_STACK_MIB);
-    for (resource, what) in [
-        (libc::RLIMIT_AS, "the address-space limit (ulimit -v)"),
-        (libc::RLIMIT_DATA, "the data-segment limit (ulimit -d)"),
-    ] {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
-        if unsafe { libc::getrlimit(resource, &mut limit) } != 0
-            || limit.rlim_cur == libc::RLIM_INFINITY
-        {
-            continue;
-        }
-        let mut mib = limit.rlim_cur / (1024 * 1024);
-        if need > mib && limit.rlim_max != limit.rlim_cur {
-            // A soft limit under a hard one that allows it: raised, as at start.
-            limit.rlim_cur = limit.rlim_max;
-            // SAFETY: `limit` is a valid rlimit; the soft limit stays within the hard one.
-            if unsafe { libc::setrlimit(resource, &limit) } == 0 {
-                mib = match limit.rlim_cur {
-                    libc::RLIM_INFINITY => u64::MAX,
-                    v => v / (1024 * 1024),
-                };
-            }
-        }
-        if need > mib {
-            return Err(asyncdex::Error::invalid_input(format!(
-                "{flag} {threads} needs about {need} MiB of address space ({THREAD_STACK_MIB} MiB of stack a thread, besides the {MINIMUM_MIB} MiB asyncdex starts with), but {what} is {mib} MiB: lower {flag}, or raise the limit"
-            )));
-        }
+    for (resource, what) in MEMORY_LIMITS {
+        raise_to(resource, need).map_err(|(_, hard)| {
+            asyncdex::Error::invalid_input(format!(
+                "{flag} {threads} needs about {need} MiB of address space ({THREAD_STACK_MIB} MiB of stack a thread, besides the {MINIMUM_MIB} MiB asyncdex starts with), but {what} is {hard} MiB: lower {flag}, or raise the limit"
+            ))
+        })?;
     }
     Ok(())
 }
