@@ -152,11 +152,7 @@ fn stamped(path: &Path) -> Option<Stamp> {
     let Header::Sqlite(id) = header(path) else {
         return None;
     };
-    let with_suffix = |suffix: &str| {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        PathBuf::from(p)
-    };
+    let with_suffix = |suffix: &str| crate::store::beside(path, suffix);
     if id == crate::store::CACHE_APPLICATION_ID.to_be_bytes() {
         Some(Stamp::Cache)
     } else if id == crate::store::APPLICATION_ID.to_be_bytes()
@@ -354,9 +350,7 @@ fn on_disk(db: &Path) -> u64 {
     ["", "-wal", "-shm"]
         .iter()
         .map(|suffix| {
-            let mut p = db.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::symlink_metadata(PathBuf::from(p))
+            std::fs::symlink_metadata(crate::store::beside(db, suffix))
                 .ok()
                 .filter(|m| m.is_file())
                 .map_or(0, |m| m.len())

@@ -24,7 +24,7 @@ use rusqlite::OptionalExtension;
 
 use super::files::{header, Header};
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{Store, CACHE_APPLICATION_ID};
+use crate::store::{beside, Store, CACHE_APPLICATION_ID};
 
 /// How the error for a file of another API root ends (after its path).
 pub(super) const OTHER_ROOT: &str = "is the cache of another API root, not of this one";
@@ -113,9 +113,7 @@ const NOTHING_IN_IT: u64 = 64 * 1024;
 /// have written its first page before the disk refused more).
 fn remove_if_empty(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let p = PathBuf::from(p);
+        let p = beside(path, suffix);
         if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= NOTHING_IN_IT) {
             let _ = std::fs::remove_file(&p);
         }
@@ -126,14 +124,9 @@ fn remove_if_empty(path: &Path) {
 /// free for all three: never over a file (or a link) already there, which may be an
 /// earlier copy set aside, or anyone's.
 fn set_aside(path: &Path) -> Result<PathBuf> {
-    let with = |suffix: &str, n: usize| {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        p.push(ASIDE);
-        if n > 1 {
-            p.push(format!(".{n}"));
-        }
-        PathBuf::from(p)
+    let with = |suffix: &str, n: usize| match n {
+        1 => beside(path, &format!("{suffix}{ASIDE}")),
+        n => beside(path, &format!("{suffix}{ASIDE}.{n}")),
     };
     let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let n = (1..=ASIDE_KEPT)
@@ -148,10 +141,9 @@ fn set_aside(path: &Path) -> Result<PathBuf> {
             )
         })?;
     for side in ["-wal", "-shm"] {
-        let mut file = path.as_os_str().to_owned();
-        file.push(side);
+        let file = beside(path, side);
         if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
-            let _ = move_to_free(Path::new(&file), &with(side, n));
+            let _ = move_to_free(&file, &with(side, n));
         }
     }
     let aside = with("", n);

@@ -31,6 +31,7 @@ mod links;
 mod offloaded;
 pub(crate) mod origin;
 mod reading;
+pub(crate) use reading::beside;
 mod rows;
 mod schema;
 mod untouched;

@@ -233,7 +233,7 @@ impl Sidecars {
 }
 
 /// `path` with `suffix` added to its name (`x.db` → `x.db-wal`).
-pub(super) fn beside(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(suffix);
     PathBuf::from(p)

@@ -133,9 +133,7 @@ pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
     // SQLite opens what is beside it by name too: a FIFO at `-shm` would block the open
     // for ever (and a signal with it), a folder at `-wal` fail it as a "disk I/O error".
     for (suffix, _) in SIDECARS {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        one_regular(Path::new(&side), what)?;
+        one_regular(&super::reading::beside(path, suffix), what)?;
     }
     Ok(())
 }
