@@ -7,7 +7,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Output;
 
-use common::binary::{asyncdex, problems, text, Case, FAST};
+use common::binary::{as_uid, asyncdex, can_change_uid, problems, text, Case, FAST};
 
 /// `names 3` on the embedded mirror, caching in `dir`.
 fn names_cached_in(dir: &Path) -> Output {
@@ -176,16 +176,7 @@ fn garbage_set_aside_never_replaces_what_was_set_aside_before() {
 /// (permission denied), left where it is, and the run goes on without it.
 #[test]
 fn a_cache_file_that_may_not_be_read_is_left_and_named_so() {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let setpriv = std::process::Command::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !(root && setpriv) {
-        eprintln!("skipped: needs root and setpriv to run as a user the file is closed to");
+    if !can_change_uid() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -199,20 +190,7 @@ fn a_cache_file_that_may_not_be_read_is_left_and_named_so() {
         "exec \"$ASYNCDEX\" names 3 --mode async --latency 0 --jitter 0 --cache {}",
         dir.path().display()
     );
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=54325",
-            "--regid=54325",
-            "--clear-groups",
-            "bash",
-            "-c",
-        ])
-        .arg(run)
-        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
-        .env("HOME", dir.path())
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = as_uid(54325, &run, dir.path());
     let line = cache_line(&out);
     assert!(
         line.contains("could not be used (permission denied)"),
@@ -224,12 +202,14 @@ fn a_cache_file_that_may_not_be_read_is_left_and_named_so() {
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&file).unwrap(), before, "left as it was");
-    let stats = std::process::Command::new("setpriv")
-        .args(["--reuid=54325", "--regid=54325", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_asyncdex"))
-        .args(["cache", "stats", "--dir", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let stats = as_uid(
+        54325,
+        &format!(
+            "exec \"$ASYNCDEX\" cache stats --dir {}",
+            dir.path().display()
+        ),
+        dir.path(),
+    );
     let stats = text(&stats.stdout);
     assert!(
         stats.contains("cannot be read: permission denied"),

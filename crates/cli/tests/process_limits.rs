@@ -6,10 +6,9 @@
 
 use crate::common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use common::binary::text;
+use common::binary::{as_uid, can_change_uid, text};
 
 /// Runs `script` under `sh -c` with `$ASYNCDEX` the binary.
 fn sh(script: &str) -> Output {
@@ -51,40 +50,6 @@ fn a_low_soft_limit_under_a_high_hard_one_is_raised() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let lines = common::binary::json_lines(&out);
     assert_eq!(lines[0]["ok"], 20);
-}
-
-/// Whether this test can run commands as another uid (root, with `setpriv`): RLIMIT_NPROC
-/// counts every process and thread of the user, and root is not held to it.
-fn can_change_uid() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
-    if !(root && setpriv) {
-        eprintln!("skipped: needs root and setpriv to run under another uid's ulimit -u");
-    }
-    root && setpriv
-}
-
-/// `bash -c run` as `uid` (an unused one, its own per test: the runs of one count against
-/// its limit only), in `dir`.
-fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
-    Command::new("setpriv")
-        .args([
-            &format!("--reuid={uid}"),
-            &format!("--regid={uid}"),
-            "--clear-groups",
-            "bash",
-            "-c",
-        ])
-        .arg(run)
-        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
-        .env("HOME", dir)
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -143,3 +143,37 @@ pub fn run_table(cases: &[Case], dir: Option<&Path>) {
         failures.join("\n")
     );
 }
+
+/// Whether a test can run commands as another uid (root, with `setpriv`): what root is
+/// not held to (file modes, RLIMIT_NPROC) takes another user to test; says so if not.
+pub fn can_change_uid() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !(root && setpriv) {
+        eprintln!("skipped: needs root and setpriv to run as another uid");
+    }
+    root && setpriv
+}
+
+/// `bash -c run` as `uid` (an unused one, its own per test: the runs of one count against
+/// its limit only), in `dir`.
+pub fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
+    Command::new("setpriv")
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+            "bash",
+            "-c",
+        ])
+        .arg(run)
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env("HOME", dir)
+        .env_remove("RUST_LOG")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
