@@ -19,7 +19,9 @@ use crate::error::{Error, ErrorKind, Result};
 impl Store {
     /// [`Store::get`], checked: the body must still have the SHA-256 it was written with
     /// and be JSON. A damaged row is an error ([`ErrorKind::Database`]) naming the store,
-    /// the endpoint and the id; a missing one is `Ok(None)`.
+    /// the endpoint and the id; a missing one is `Ok(None)`. A name two rows share (as
+    /// two items share one in PokeAPI's own list) finds the smaller id, as the served
+    /// list's name lookup does.
     pub fn get_verified(&self, endpoint: &str, key: &str) -> Result<Option<Stored>> {
         let by_id = key.parse::<i32>().ok();
         let found = self.with(|conn| {
@@ -28,7 +30,7 @@ impl Store {
                  WHERE endpoint = ?1 AND id = ?2"
             } else {
                 "SELECT id, name, body, fetched_at, expires_at, sha256 FROM resources
-                 WHERE endpoint = ?1 AND name = ?2"
+                 WHERE endpoint = ?1 AND name = ?2 ORDER BY id LIMIT 1"
             };
             let mut stmt = conn.prepare_cached(sql)?;
             let key: &dyn rusqlite::ToSql = match &by_id {
@@ -319,6 +321,19 @@ mod tests {
         let big = vec![b' '; MAX_FILED_BODY + 1];
         let why = ok("type", 5, None, &big).unwrap_err();
         assert!(why.contains("over the 64 MiB"), "{why}");
+    }
+
+    #[test]
+    fn a_name_two_rows_share_finds_the_smaller_id_whatever_the_order_written() {
+        let store = Store::open_in_memory().unwrap();
+        let body = |id: i32| format!(r#"{{"id":{id},"name":"normal"}}"#).into_bytes();
+        // Written larger id first, so the table's own order would find 9999.
+        for id in [9999, 1] {
+            store
+                .put(&[Row::new("type", id, Some("normal".into()), body(id))])
+                .unwrap();
+        }
+        assert_eq!(store.get_verified("type", "normal").unwrap().unwrap().id, 1);
     }
 
     #[test]
