@@ -212,3 +212,44 @@ fn a_store_that_cannot_be_read_is_refused_for_the_real_reason() {
         "{stderr}"
     );
 }
+
+/// A WAL store is read through the `-shm` index SQLite makes beside it: when the disk
+/// will not take that index (full, or `ulimit -f` below its 32 KiB), the error names the
+/// index, not the store, as what cannot be written (hp10 B notes: "cannot read the store
+/// s.db: disk I/O error").
+#[test]
+fn an_index_the_disk_will_not_take_is_named_not_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("st.db");
+    let mut args = vec!["crawl", "--resources", "type", "--out"];
+    args.push(store.to_str().unwrap());
+    args.extend(FAST);
+    assert_eq!(asyncdex(&args).status.code(), Some(0));
+    assert!(beside(&store).is_empty(), "a crawl leaves no index behind");
+    // 8 KiB of file (sh counts 512-byte blocks), under the index's 32 KiB.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 16 || exit 99; exec \"$ASYNCDEX\" export --from \"$1\" --to \"$2\"")
+        .arg("sh")
+        .arg(&store)
+        .arg(dir.path().join("ex"))
+        .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    if out.status.code() == Some(99) {
+        eprintln!("skipped: ulimit -f cannot be set");
+        return;
+    }
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("its -shm") && stderr.contains("ulimit -f"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("ex").exists(),
+        "nothing exported: {stderr}"
+    );
+}

@@ -379,6 +379,25 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
     if short.len() < first.len() {
         short.push('…');
     }
+    // A WAL store is read through an index SQLite keeps beside it, `-shm`, which it
+    // makes (32 KiB) even to read: a full disk or `ulimit -f` there is the index's
+    // failure, not the store's (hp10 B notes).
+    if let rusqlite::Error::SqliteFailure(f, _) = e {
+        use rusqlite::ffi::{
+            SQLITE_IOERR_SHMLOCK, SQLITE_IOERR_SHMMAP, SQLITE_IOERR_SHMOPEN, SQLITE_IOERR_SHMSIZE,
+        };
+        let shm = [
+            SQLITE_IOERR_SHMOPEN,
+            SQLITE_IOERR_SHMSIZE,
+            SQLITE_IOERR_SHMMAP,
+            SQLITE_IOERR_SHMLOCK,
+        ];
+        if shm.contains(&f.extended_code) {
+            return "its -shm, the index SQLite makes beside a WAL file to read it, cannot be \
+                    written (the disk may be full, or the file at its size limit, ulimit -f)"
+                .into();
+        }
+    }
     // SQLite's words for a write that met a full disk or `ulimit -f` (EFBIG) are only
     // "disk I/O error": say what usually causes it, wherever the write was.
     if matches!(
