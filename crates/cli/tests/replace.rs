@@ -147,14 +147,22 @@ fn a_replaced_picture_keeps_its_owner_group_and_mode() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("t.svg");
     assert_eq!(names(&["--timeline", s(&svg)]).status.code(), Some(0));
-    std::os::unix::fs::chown(&svg, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(
+        &svg,
+        Some(common::binary::NOBODY),
+        Some(common::binary::NOBODY),
+    )
+    .unwrap();
     std::fs::set_permissions(&svg, std::fs::Permissions::from_mode(0o640)).unwrap();
     let before = std::fs::metadata(&svg).unwrap().ino();
     let out = names(&["--timeline", s(&svg)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let meta = std::fs::metadata(&svg).unwrap();
     assert_ne!(meta.ino(), before, "replaced");
-    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (common::binary::NOBODY, common::binary::NOBODY)
+    );
     assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
 }
 
@@ -162,13 +170,7 @@ fn a_replaced_picture_keeps_its_owner_group_and_mode() {
 fn a_folder_this_user_cannot_write_or_another_users_file_is_refused_before_the_run() {
     use std::os::unix::fs::PermissionsExt;
     // File modes do not stop root: run as `nobody`, which only root can become.
-    // SAFETY: reads this process's effective user id.
-    let root = unsafe { libc::geteuid() } == 0;
-    let setpriv = std::process::Command::new("setpriv")
-        .arg("--version")
-        .output();
-    if !root || !setpriv.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: needs root and setpriv to run as another user");
+    if !common::binary::can_change_uid() {
         return;
     }
     let chmod = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
@@ -196,21 +198,11 @@ fn a_folder_this_user_cannot_write_or_another_users_file_is_refused_before_the_r
     }
     for (path, why) in cases {
         let before = std::fs::read(&path).ok();
-        let mut args = vec![
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_asyncdex"),
-            "names",
-            "3",
-            "--mode",
-            "async",
-        ];
+        let mut args = vec!["names", "3", "--mode", "async"];
         args.extend(FAST);
         args.extend(["--timeline", s(&path)]);
-        let out = std::process::Command::new("setpriv")
+        let out = common::binary::asyncdex_as(common::binary::NOBODY)
             .args(&args)
-            .env_remove("RUST_LOG")
             .current_dir(std::env::temp_dir())
             .output()
             .unwrap();

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::binary::{asyncdex_in, text, FAST};
 
@@ -57,24 +57,14 @@ fn store_names_sqlite_reads_as_memory_or_a_uri_are_files() {
 
 /// `crawl` as an unprivileged uid of its own, in `dir` (root ignores file modes).
 fn crawl_as_other(out: &str, dir: &Path) -> Option<Output> {
-    // SAFETY: reads this process's effective user id.
-    if unsafe { libc::geteuid() } != 0
-        || !Command::new("setpriv")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("skipped: needs root and setpriv to run as another user");
+    if !common::binary::can_change_uid() {
         return None;
     }
     let mut args = vec!["crawl", "--resources", "type", "--out", out];
     args.extend(FAST);
     Some(
-        Command::new("setpriv")
-            .args(["--reuid=54330", "--regid=54330", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_asyncdex"))
+        common::binary::asyncdex_as(54330)
             .args(&args)
-            .env_remove("RUST_LOG")
             .env("HOME", dir)
             .current_dir(dir)
             .output()

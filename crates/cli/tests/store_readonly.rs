@@ -20,15 +20,7 @@ fn as_other_user() -> Option<Command> {
     if unsafe { libc::geteuid() } != 0 {
         return Some(Command::new(env!("CARGO_BIN_EXE_asyncdex")));
     }
-    let setpriv = Command::new("setpriv").arg("--version").output();
-    if !setpriv.is_ok_and(|o| o.status.success()) {
-        return None;
-    }
-    let mut command = Command::new("setpriv");
-    command
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_asyncdex"));
-    Some(command)
+    common::binary::can_change_uid().then(|| common::binary::asyncdex_as(common::binary::NOBODY))
 }
 
 fn chmod(path: &Path, mode: u32) {

@@ -158,21 +158,37 @@ pub fn can_change_uid() -> bool {
     root && setpriv
 }
 
-/// `bash -c run` as `uid` (an unused one, its own per test: the runs of one count against
-/// its limit only), in `dir`.
-pub fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
-    Command::new("setpriv")
+/// The uid (and gid) of `nobody` (and `nogroup`) on Linux.
+pub const NOBODY: u32 = 65534;
+
+/// `program` as `uid` (and group `uid`, no other groups), through `setpriv`: for a test
+/// that [`can_change_uid`]. `RUST_LOG` is unset.
+pub fn command_as(uid: u32, program: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command
         .args([
             &format!("--reuid={uid}"),
             &format!("--regid={uid}"),
             "--clear-groups",
-            "bash",
-            "-c",
+            program,
         ])
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// The binary as `uid` ([`command_as`]).
+pub fn asyncdex_as(uid: u32) -> Command {
+    command_as(uid, env!("CARGO_BIN_EXE_asyncdex"))
+}
+
+/// `bash -c run` as `uid` (an unused one, its own per test: the runs of one count against
+/// its limit only), in `dir`.
+pub fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
+    command_as(uid, "bash")
+        .arg("-c")
         .arg(run)
         .env("ASYNCDEX", env!("CARGO_BIN_EXE_asyncdex"))
         .env("HOME", dir)
-        .env_remove("RUST_LOG")
         .current_dir(dir)
         .output()
         .unwrap()
