@@ -34,6 +34,7 @@ mod reading;
 pub(crate) use reading::beside;
 mod rows;
 mod schema;
+mod sqlite_errors;
 mod untouched;
 mod waiting;
 
@@ -49,8 +50,9 @@ pub use links::{
 };
 pub use offloaded::AsyncStore;
 pub use rows::{now_ms, sha256_hex, EndpointStats, Row, Stored};
-pub use schema::{is_locked, is_unwritable, APPLICATION_ID, CACHE_APPLICATION_ID};
 use schema::{Found, SCHEMA};
+pub use schema::{APPLICATION_ID, CACHE_APPLICATION_ID};
+pub use sqlite_errors::{is_locked, is_unwritable};
 pub(crate) use untouched::connect_untouched;
 pub use waiting::{stop_waiting, AFTER_STOP};
 
@@ -76,7 +78,7 @@ fn db_error(what: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> Err
         }
         Error::new(
             ErrorKind::Database,
-            format!("{what}: {}", schema::one_line(&e)),
+            format!("{what}: {}", sqlite_errors::one_line(&e)),
         )
         // Kept, so that a lock held past the wait can be told from other failures.
         .with_source(e)
@@ -149,7 +151,7 @@ impl Store {
         conn.execute_batch(SCHEMA).map_err(|e| {
             Error::new(
                 ErrorKind::Database,
-                format!("{what}: {}", schema::one_line(&e)),
+                format!("{what}: {}", sqlite_errors::one_line(&e)),
             )
         })?;
         Ok(Store {

@@ -282,9 +282,10 @@ pub(super) fn inspect_conn(conn: &Connection) -> std::result::Result<Found, Why>
     // I/O error) says so.
     let sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => Why::Not("it is not an SQLite database".into()),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-            Why::Not(format!("{DAMAGED} ({})", one_line(&e)))
-        }
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => Why::Not(format!(
+            "{DAMAGED} ({})",
+            super::sqlite_errors::one_line(&e)
+        )),
         _ => Why::Sqlite(e),
     };
     let id: i32 = conn
@@ -362,104 +363,6 @@ pub(super) fn refused(path: &Path, why: &str) -> Error {
 /// How a reason begins when SQLite found the file damaged (`database disk image is
 /// malformed`): [`refused`] then says so, not "not an asyncdex store".
 const DAMAGED: &str = "it is damaged";
-
-/// An SQLite error on one line (some carry the statement, over several).
-///
-/// SQLite's "database is locked" names no culprit: a store another process holds locked
-/// longer than the store waits for it (a crawl mid-write, an `sqlite3` shell with a
-/// transaction open) is said in those words instead.
-pub(super) fn one_line(e: &rusqlite::Error) -> String {
-    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-    if matches!(e.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked)) {
-        return format!("{LOCKED} (waited {} s)", BUSY_WAIT.as_secs());
-    }
-    let text = e.to_string();
-    let first = text.lines().next().unwrap_or("").trim();
-    let mut short: String = first.chars().take(200).collect();
-    if short.len() < first.len() {
-        short.push('…');
-    }
-    // A WAL store is read through an index SQLite keeps beside it, `-shm`, which it
-    // makes (32 KiB) even to read: a full disk or `ulimit -f` there is the index's
-    // failure, not the store's (hp10 B notes).
-    if let rusqlite::Error::SqliteFailure(f, _) = e {
-        use rusqlite::ffi::{
-            SQLITE_IOERR_SHMLOCK, SQLITE_IOERR_SHMMAP, SQLITE_IOERR_SHMOPEN, SQLITE_IOERR_SHMSIZE,
-        };
-        let shm = [
-            SQLITE_IOERR_SHMOPEN,
-            SQLITE_IOERR_SHMSIZE,
-            SQLITE_IOERR_SHMMAP,
-            SQLITE_IOERR_SHMLOCK,
-        ];
-        if shm.contains(&f.extended_code) {
-            return "its -shm, the index SQLite makes beside a WAL file to read it, cannot be \
-                    written (the disk may be full, or the file at its size limit, ulimit -f)"
-                .into();
-        }
-    }
-    // SQLite's words for a write that met a full disk or `ulimit -f` (EFBIG) are only
-    // "disk I/O error": say what usually causes it, wherever the write was.
-    if matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::SystemIoFailure)
-    ) {
-        short.push_str(" (the disk may be full, or the file at its size limit, ulimit -f)");
-    }
-    // A read-only open that met a `-journal` a writer left unfinished (killed mid-write):
-    // SQLite must roll it back, and a reader may not (hp10 B-F2).
-    if let rusqlite::Error::SqliteFailure(f, _) = e {
-        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK {
-            return "a writer that did not finish left its -journal beside it, to be rolled back \
-                    first by a program that writes the file (sqlite3 FILE 'pragma integrity_check' does)"
-                .into();
-        }
-    }
-    short
-}
-
-/// How long the store waits for another connection's lock before it gives up.
-pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// What a lock held past [`BUSY_WAIT`] is called.
-pub(super) const LOCKED: &str = "another process is writing it and holds it locked";
-
-/// Whether `e` is a store call that gave up because another process held the store
-/// locked for longer than the store waits for it (5 s; SQLite's busy or locked): a
-/// failure a crawl stops for with its manifest, as if interrupted, rather than failing
-/// (as it stops for [`is_unwritable`]).
-///
-/// ```
-/// use asyncdex::store::is_locked;
-/// assert!(!is_locked(&asyncdex::Error::invalid_input("not a store's")));
-/// ```
-pub fn is_locked(e: &Error) -> bool {
-    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<rusqlite::Error>());
-    matches!(
-        cause.and_then(rusqlite::Error::sqlite_error_code),
-        Some(DatabaseBusy | DatabaseLocked)
-    )
-}
-
-/// Whether `e` is a store call that failed because the store's file can no longer be
-/// written: the disk is full, the file reached the process's size limit (`ulimit -f`: a
-/// write that fails with `EFBIG`, which SQLite reports as a disk I/O error), or the file
-/// system turned read-only. Like [`is_locked`], a crawl stops for it with its manifest:
-/// what was stored stays, and nothing more can be.
-///
-/// ```
-/// use asyncdex::store::is_unwritable;
-/// assert!(!is_unwritable(&asyncdex::Error::invalid_input("not a store's")));
-/// ```
-pub fn is_unwritable(e: &Error) -> bool {
-    use rusqlite::ErrorCode::{DiskFull, ReadOnly, SystemIoFailure};
-    let cause = std::error::Error::source(e).and_then(|c| c.downcast_ref::<rusqlite::Error>());
-    matches!(
-        cause.and_then(rusqlite::Error::sqlite_error_code),
-        Some(DiskFull | ReadOnly | SystemIoFailure)
-    )
-}
 
 #[cfg(test)]
 mod tests {

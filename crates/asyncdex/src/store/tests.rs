@@ -176,7 +176,10 @@ fn a_write_waits_for_a_lock_then_says_it_is_locked() {
     let started = std::time::Instant::now();
     let err = store.put(&[row("type", 1, "normal")]).unwrap_err();
     // Waited for the lock (bounded), then gave up in words that name it.
-    assert!(started.elapsed() >= super::schema::BUSY_WAIT / 2, "{err}");
+    assert!(
+        started.elapsed() >= super::sqlite_errors::BUSY_WAIT / 2,
+        "{err}"
+    );
     assert!(is_locked(&err), "{err}");
     assert!(
         err.to_string().contains("another process is writing it"),

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::schema::BUSY_WAIT;
+use super::sqlite_errors::BUSY_WAIT;
 use crate::error::{Error, ErrorKind};
 
 /// How long a wait for a lock may still last once the process is stopping.
