@@ -1,7 +1,8 @@
 //! [`Cached`]: a [`Cache`] in front of any transport, async or blocking, so that the
 //! client above never knows whether an answer came from the disk.
 
-use super::{Cache, Lookup};
+use super::entries::Lookup;
+use super::Cache;
 use crate::error::Result;
 use crate::http::{BlockingTransport, Response, Transport};
 

@@ -154,7 +154,7 @@ fn intact(endpoint: &str, found: &Found, body: &[u8]) -> std::result::Result<(),
         return Err("its body is not the one written (its SHA-256 differs)".into());
     }
     // A list page is kept by its query (its row's name), and says no id or name of its own.
-    let claim = if endpoint.ends_with(super::LIST) {
+    let claim = if endpoint.ends_with(super::entries::LIST) {
         Claim::default()
     } else {
         Claim {
