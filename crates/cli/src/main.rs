@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             let _ = writeln!(err, "{line} (see --help)");
             return ExitCode::from(commands::EXIT_USAGE);
         }
-        Err(_) if closed.stdout => return refuse_closed_stdout(),
+        Err(_) if closed.unwritable() => return refuse_closed_stdout(&closed),
         Err(e) => {
             // `--help`, `--version`: printed here, so a failed write is an error too.
             let text = e.render().to_string();
@@ -95,11 +95,12 @@ fn main() -> ExitCode {
         }
     };
     given::note(&mut cli.command, &given);
-    // A closed stdout is results nobody will see: refused before any work is done, for
-    // the commands whose results go there. `export` reports on stderr, and `serve` may be
-    // started by a service manager with stdout closed: its lines are only notes.
-    if closed.stdout && !matches!(cli.command, Command::Serve(_) | Command::Export(_)) {
-        return refuse_closed_stdout();
+    // A closed stdout (or one open for reading only) is results nobody will see: refused
+    // before any work is done, for the commands whose results go there. `export` reports
+    // on stderr, and `serve` may be started by a service manager with stdout closed: its
+    // lines are only notes.
+    if closed.unwritable() && !matches!(cli.command, Command::Serve(_) | Command::Export(_)) {
+        return refuse_closed_stdout(&closed);
     }
     // Before any thread or buffer: under too small a `ulimit -v` an allocation would
     // abort the run midway, without an error line.
@@ -260,11 +261,16 @@ fn log_in_colour() -> bool {
     std::io::stderr().is_terminal() && !no_color
 }
 
-/// The one-line error and exit code for a command run with its stdout closed.
-fn refuse_closed_stdout() -> ExitCode {
+/// The one-line error and exit code for a command run with its stdout closed, or open
+/// for reading only.
+fn refuse_closed_stdout(closed: &Closed) -> ExitCode {
+    let how = match closed.stdout_read_only {
+        true => "open for reading only",
+        false => "closed",
+    };
     let _ = writeln!(
         std::io::stderr(),
-        "error: standard output is closed: the report would be lost"
+        "error: standard output is {how}: the report would be lost"
     );
     ExitCode::from(commands::EXIT_FAILED)
 }
@@ -279,6 +285,29 @@ fn fail_output(e: &std::io::Error) -> ExitCode {
 #[derive(Debug, Default)]
 struct Closed {
     stdout: bool,
+    /// Stdout open, but for reading only (`1<file`, `1</tmp`): every write fails with
+    /// `EBADF`, which Rust's `Stdout` takes for a closed stream and drops in silence.
+    stdout_read_only: bool,
+}
+
+impl Closed {
+    /// Whether nothing written to stdout would arrive: closed, or open for reading only.
+    fn unwritable(&self) -> bool {
+        self.stdout || self.stdout_read_only
+    }
+}
+
+/// Whether descriptor `fd` is open for reading only (a write to it fails `EBADF`).
+#[cfg(unix)]
+fn read_only(fd: libc::c_int) -> bool {
+    // SAFETY: F_GETFL reads the descriptor's status flags; -1 if it is not open.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags != -1 && flags & libc::O_ACCMODE == libc::O_RDONLY
+}
+
+#[cfg(not(unix))]
+fn read_only(_fd: i32) -> bool {
+    false
 }
 
 /// Whether stdout was closed when the process started (`asyncdex names 20 >&-`).
@@ -307,10 +336,14 @@ fn plug_closed_std_fds() -> Closed {
     });
     Closed {
         stdout: is_null && read_write,
+        stdout_read_only: read_only(1),
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 fn plug_closed_std_fds() -> Closed {
-    Closed::default()
+    Closed {
+        stdout: false,
+        stdout_read_only: read_only(1),
+    }
 }

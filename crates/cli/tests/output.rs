@@ -37,6 +37,26 @@ fn a_closed_stdout_is_refused() {
     }
 }
 
+/// Stdout open for reading only (`1<file`, `1<folder`) fails every write with EBADF,
+/// which Rust's `Stdout` drops in silence: refused at start as a closed one is, and the
+/// file is left as it was (hp11 B-F6: exit 0, the report lost).
+#[test]
+fn a_stdout_open_for_reading_only_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ro.txt");
+    std::fs::write(&file, "hi").unwrap();
+    for (command, target) in [
+        ("names 3 --latency 0", &file),
+        ("get 25 --json --latency 0", &file),
+        ("stream 3 --latency 0", &dir.path().to_path_buf()),
+        ("--help", &file),
+    ] {
+        let out = sh(&format!("\"$ASYNCDEX\" {command} 1<'{}'", target.display()));
+        assert_one_error(&out, command, "standard output is open for reading only");
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hi");
+}
+
 #[test]
 fn a_full_disk_is_an_error() {
     for command in ["names 20 --mode async", "stream 20", "names 5 --json"] {
