@@ -13,6 +13,7 @@ mod bounds;
 mod chart;
 mod commands;
 mod descriptors;
+mod full_pipe;
 mod given;
 mod jobs;
 mod json;
@@ -180,11 +181,14 @@ fn main() -> ExitCode {
     // inside one. (Rust's stdout is a `LineWriter` already; its stderr is unbuffered.)
     // Every human-readable line is cut at 1 000 characters however many values it
     // quotes; `--json` lines are never cut (they keep everything whole).
+    // A pipe that is full waits for its reader, whether or not it is non-blocking.
+    let stdout = full_pipe::Patient::new(std::io::stdout(), 1);
     let mut out: Box<dyn Write> = match writes_json(&cli.command) {
-        true => Box::new(std::io::stdout()),
-        false => Box::new(commands::report::Lines::new(std::io::stdout())),
+        true => Box::new(stdout),
+        false => Box::new(commands::report::Lines::new(stdout)),
     };
-    let mut err = std::io::LineWriter::new(commands::report::Lines::new(std::io::stderr()));
+    let stderr = full_pipe::Patient::new(std::io::stderr(), 2);
+    let mut err = std::io::LineWriter::new(commands::report::Lines::new(stderr));
     let io = Io {
         out: &mut out,
         err: &mut err,

@@ -2,6 +2,7 @@
 //! that went away each give one `error:` line on stderr and exit 1, never a silent 0.
 
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -146,4 +147,70 @@ fn commands_that_report_on_stderr_run_with_stdout_closed() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");
     assert!(!stderr.contains("standard output is closed"), "{stderr}");
+}
+
+/// A non-blocking pipe (a runner may set O_NONBLOCK on the pipe it hands over) whose
+/// reader starts late: a full pipe is a wait, not the end of the report (hp11 B-F7:
+/// "Resource temporarily unavailable", exit 1, all past the first 64 KiB lost).
+#[test]
+fn a_full_non_blocking_pipe_is_waited_for_and_nothing_is_lost() {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: two descriptors for pipe() to fill; each then owned once.
+    let (read, write) = unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        let flags = libc::fcntl(fds[1], libc::F_GETFL);
+        assert_eq!(
+            libc::fcntl(fds[1], libc::F_SETFL, flags | libc::O_NONBLOCK),
+            0
+        );
+        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .args([
+            "stream",
+            "2000",
+            "--latency",
+            "0",
+            "--jitter",
+            "0",
+            "--json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing until the pipe is full (64 KiB): from then on each write of the
+    // child's meets EAGAIN until this reader starts (before the fix, it gave up there).
+    // Bounded: 60 s at most.
+    let full = |fd: i32| {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int, the bytes waiting in the pipe.
+        unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) };
+        // Not quite 64 KiB: a line that does not fit waits (or fails) whole.
+        queued >= 60 * 1024
+    };
+    let began = std::time::Instant::now();
+    while !full(read.as_raw_fd()) && began.elapsed() < Duration::from_secs(60) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut report = String::new();
+    std::fs::File::from(read)
+        .read_to_string(&mut report)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        report.len() > 64 * 1024,
+        "more than a pipe holds: {}",
+        report.len()
+    );
+    assert_eq!(report.lines().count(), 2000, "every call: {stderr}");
 }
