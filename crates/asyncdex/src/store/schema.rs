@@ -135,6 +135,31 @@ pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
     for (suffix, _) in SIDECARS {
         one_regular(&super::reading::beside(path, suffix), what)?;
     }
+    orphan_log(path, what)
+}
+
+/// Refuses a path with no database but a log beside it: a `-wal` or `-journal` that holds
+/// something, left by a store moved away without it (or killed, then moved). It may be
+/// the only copy of that store's last rows, and SQLite, creating a database at the path,
+/// would empty or remove it (hp11 B-F5). Only a path with no file at all: while a new
+/// store is being made its file exists (empty) beside its first journal.
+fn orphan_log(path: &Path, what: &str) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
+    for (suffix, is) in [SIDECARS[0], SIDECARS[2]] {
+        let log = super::reading::beside(path, suffix);
+        if std::fs::metadata(&log).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{what} {}: there is no database there, but {} is {is} of one (moved away without it?), which SQLite would empty: move it back beside its database, or remove it",
+                    path.display(),
+                    log.display()
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -191,3 +191,26 @@ fn a_write_waits_for_a_lock_then_says_it_is_locked() {
     let read = Store::open_existing(&path).unwrap();
     assert!(!is_locked(&read.put(&[row("type", 2, "x")]).unwrap_err()));
 }
+
+#[test]
+fn a_log_with_no_database_beside_it_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    for suffix in ["-wal", "-journal"] {
+        let path = dir.path().join(format!("moved{suffix}.db"));
+        let log = reading::beside(&path, suffix);
+        std::fs::write(&log, b"the last rows of a store moved away").unwrap();
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("there is no database there") && err.contains("move it back"),
+            "{suffix}: {err}"
+        );
+        assert!(!path.exists(), "{suffix}: no database made");
+        assert_eq!(
+            std::fs::read(&log).unwrap(),
+            b"the last rows of a store moved away"
+        );
+        // An empty log holds nothing to lose: the store is made.
+        std::fs::write(&log, b"").unwrap();
+        Store::open(&path).unwrap();
+    }
+}
