@@ -115,6 +115,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
+        .fmt_fields(log_writer::fields())
         .with_writer(log_writer::Stderr)
         .with_ansi(log_in_colour())
         .init();

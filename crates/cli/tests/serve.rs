@@ -3,32 +3,13 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use common::binary::{asyncdex, text};
 use serde_json::Value;
 
 #[test]
 fn serve_answers_http_and_stops_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
-    let base = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
-        .to_owned();
-
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let (mut child, mut stdout, base, agent) =
+        common::binary::serve(&["--bind".as_ref(), "127.0.0.1:0".as_ref()]);
     let mut resp = agent
         .get(format!("{base}/pokemon/pikachu/"))
         .call()

@@ -174,3 +174,57 @@ async fn a_served_folder_never_exposes_anything_outside_it() {
     let (_, list) = get(&state, "/api/v2/type/").await;
     assert!(list.contains(r#""count":3"#), "{list}");
 }
+
+/// hp11 A-F4: `serve --from` a folder named with an escape sequence, a newline and an
+/// override, one of whose files cannot be read (a FIFO). The error logged for that
+/// request is one line, its path escaped as every other line's (`\u{1b}`, `\n`,
+/// `\u{202e}`): a folder's name cannot forge a log entry.
+#[cfg(unix)]
+#[test]
+fn a_request_error_naming_a_hostile_folder_is_one_escaped_log_line() {
+    use std::process::Command;
+
+    let outside = tempfile::tempdir().unwrap();
+    let served = outside.path().join("e\u{1b}[31mRED\nNL\u{202e}");
+    let api = served.join("data/api/v2");
+    std::fs::create_dir_all(api.join("pokemon/3")).unwrap();
+    std::fs::write(api.join("index.json"), r#"{"pokemon":"/api/v2/pokemon/"}"#).unwrap();
+    std::fs::write(
+        api.join("pokemon/index.json"),
+        r#"{"count":1,"next":null,"previous":null,"results":[{"name":"c","url":"/api/v2/pokemon/3/"}]}"#,
+    )
+    .unwrap();
+    let fifo = api.join("pokemon/3/index.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+
+    let (child, _stdout, base, agent) = common::binary::serve(&[
+        "--from".as_ref(),
+        served.as_os_str(),
+        "--bind".as_ref(),
+        "127.0.0.1:0".as_ref(),
+    ]);
+    let status = agent
+        .get(format!("{base}/pokemon/3/"))
+        .call()
+        .unwrap()
+        .status();
+    common::signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status, 500);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let logged: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    let error = logged
+        .iter()
+        .find(|l| l.contains("cannot serve pokemon/3"))
+        .unwrap_or_else(|| panic!("no error logged: {stderr:?}"));
+    assert_eq!(logged.len(), 1, "one event, one line: {stderr:?}");
+    assert!(
+        error.contains("e\\u{1b}[31mRED\\nNL\\u{202e}/data/api/v2/pokemon/3/index.json"),
+        "{error}"
+    );
+    assert!(
+        !error.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{error:?}"
+    );
+}

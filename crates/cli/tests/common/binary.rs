@@ -193,3 +193,37 @@ pub fn as_uid(uid: u32, run: &str, dir: &Path) -> Output {
         .output()
         .unwrap()
 }
+
+/// `asyncdex serve` started with `args` (after `serve`), its stdout and stderr piped: the
+/// child, the rest of its stdout, its base URL (read from its first line), and an HTTP
+/// agent that takes every status as an answer.
+pub fn serve(
+    args: &[&std::ffi::OsStr],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+    String,
+    ureq::Agent,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncdex"))
+        .arg("serve")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    let base = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .to_owned();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    (child, stdout, base, agent)
+}
