@@ -662,3 +662,42 @@ async fn a_cache_file_that_lost_its_root_record_is_not_used_and_left_as_it_was()
     assert_eq!((rows, roots), (1, 0), "left as it was");
     mirror.stop().await;
 }
+
+/// A store whose names were changed behind its back is refused when it is served, as
+/// export refuses it, instead of listing names no resource carries (hp11 B-F2: `serve
+/// --from` listed `"../../etc"`, `""` and another row's name as 200).
+#[test]
+fn a_served_list_shows_only_the_names_the_bodies_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("renamed.db");
+    let store = Store::open(&path).unwrap();
+    let body = |id: i32, name: &str| format!(r#"{{"id":{id},"name":"{name}"}}"#).into_bytes();
+    store
+        .put(&[
+            Row::new("type", 1, Some("normal".into()), body(1, "normal")),
+            Row::new("type", 2, Some("fighting".into()), body(2, "fighting")),
+        ])
+        .unwrap();
+    assert!(asyncdex::mirror::Data::store(store.clone()).is_ok());
+    drop(store);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE resources SET name = '../../etc' WHERE id = 2", [])
+        .unwrap();
+    let store = Store::open_existing(&path).unwrap();
+    let err = asyncdex::mirror::Data::store(store.clone()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Database);
+    let err = err.to_string();
+    assert!(
+        err.contains(
+            r#"type/2 is damaged: it is listed with "../../etc", but its body's name is "fighting""#
+        ),
+        "{err}"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let exported = asyncdex::export::export(&store, out.path()).unwrap_err();
+    assert!(
+        exported.to_string().contains("type/2 is damaged"),
+        "{exported}"
+    );
+}

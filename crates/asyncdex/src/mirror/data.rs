@@ -173,14 +173,16 @@ impl Data {
     /// Serves what `store` holds, within a folder's bounds: at most
     /// [`MAX_LIST_ENTRIES`](super::MAX_LIST_ENTRIES) resources of one endpoint, at most
     /// [`MAX_FOLDER_ENTRIES`](super::MAX_FOLDER_ENTRIES) in all (a store past them is
-    /// refused in one line, having read no more than one entry too many).
+    /// refused in one line, having read no more than one entry too many). Each listed
+    /// name is checked against its body ([`Store::listed_at_most`]): a store whose names
+    /// were changed behind its back is refused, naming the row.
     pub fn store(store: Store) -> Result<Data> {
         let name = store
             .path()
             .map_or("(memory)".into(), |p| p.display().to_string());
         let mut lists = Bounded::new(&name);
         for endpoint in store.endpoints()?.into_iter().filter(|e| is_listed(e)) {
-            let entries = store.entries_at_most(&endpoint, Bounded::MOST)?;
+            let entries = store.listed_at_most(&endpoint, Bounded::MOST)?;
             lists.insert(endpoint, entries)?;
         }
         let lists = lists.lists;
