@@ -132,8 +132,21 @@ pub(super) fn check_regular(path: &Path, what: &str) -> Result<()> {
     }
     // SQLite opens what is beside it by name too: a FIFO at `-shm` would block the open
     // for ever (and a signal with it), a folder at `-wal` fail it as a "disk I/O error".
+    // A link there SQLite will not follow (it opens them O_NOFOLLOW), and says only
+    // "unable to open database file": named here instead (hp11 B-F3).
     for (suffix, _) in SIDECARS {
-        one_regular(&super::reading::beside(path, suffix), what)?;
+        let beside = super::reading::beside(path, suffix);
+        if std::fs::symlink_metadata(&beside).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{what} {}: {} is a symbolic link, not a regular file (SQLite does not follow it there)",
+                    path.display(),
+                    beside.display()
+                ),
+            ));
+        }
+        one_regular(&beside, what)?;
     }
     orphan_log(path, what)
 }

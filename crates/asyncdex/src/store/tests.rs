@@ -214,3 +214,31 @@ fn a_log_with_no_database_beside_it_is_refused_and_left_as_it_was() {
         Store::open(&path).unwrap();
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_beside_a_store_is_named_and_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    Store::open(&path).unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"untouched").unwrap();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let link = reading::beside(&path, suffix);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for err in [
+            Store::open(&path).unwrap_err(),
+            Store::open_existing(&path).unwrap_err(),
+        ] {
+            let err = err.to_string();
+            assert!(
+                err.contains(&format!(
+                    "s.db{suffix} is a symbolic link, not a regular file"
+                )),
+                "{suffix}: {err}"
+            );
+        }
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+}
