@@ -77,7 +77,10 @@ impl Ids {
     }
 
     /// The ids to draw from, asking the API at `base` for its list if need be: one call,
-    /// under `policy` like any other (its timeout, retries, rate and cancellation).
+    /// under `policy` like any other (its timeout, retries, a server's `Retry-After`
+    /// capped at `max_retry_after`, rate and cancellation). The policy's events see the
+    /// call (a watch on shortened waits says it); a failure says its attempts,
+    /// `… (4 attempts)`.
     pub async fn resolve<T: Transport>(
         &self,
         transport: &T,
@@ -88,16 +91,21 @@ impl Ids {
             return Ok((a..=b).collect());
         }
         let (transport, base) = (transport.clone(), base.to_owned());
-        let mut one = policy.clone();
-        one.events = None; // not one of the run's calls: no bar, no span
-        let outcome = gather(vec![()], &one, move |()| {
+        let outcome = gather(vec![()], policy, move |()| {
             let (transport, base) = (transport.clone(), base.clone());
             async move { listed(&transport, &base).await }
         })
         .await?
         .pop()
         .expect("one outcome per input");
-        Ok(outcome.result?)
+        let attempts = outcome.attempts;
+        outcome.result.map_err(|failure| {
+            let e = Error::from(failure);
+            match e.kind() {
+                ErrorKind::Cancelled => e,
+                _ => e.with_attempts(attempts),
+            }
+        })
     }
 }
 
@@ -106,15 +114,20 @@ pub async fn listed<T: Transport>(transport: &T, base: &str) -> Result<Vec<u32>>
     let url = format!("{}/pokemon/?limit=100000", base.trim_end_matches('/'));
     let resp = transport.get(&url).await?;
     if resp.status != 200 {
-        return Err(Error::new(
+        // Built as every other answer that is not a success: its `Retry-After` goes with
+        // it to the retry policy (a 429 asking for a second is retried after a second).
+        let e = Error::new(
             ErrorKind::Status,
             format!(
-                "HTTP {} from {url}: cannot list the Pokémon to draw from",
-                resp.status
+                "HTTP {} from {}: cannot list the Pokémon to draw from",
+                resp.status,
+                crate::http::redact_url(&url)
             ),
-        )
-        .with_status(resp.status)
-        .with_url(&url));
+        );
+        return Err(e
+            .with_status(resp.status)
+            .with_url(&*crate::http::redact_url(&url))
+            .with_retry_after(resp.retry_after));
     }
     let listed: Listed<{ MAX_RANGE as usize }> =
         serde_json::from_slice(&resp.body).map_err(|e| {

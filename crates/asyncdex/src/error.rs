@@ -160,6 +160,13 @@ impl Error {
         self
     }
 
+    /// Says how many attempts the call made: `… (4 attempts)`, as a failed call's line.
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        let tries = if attempts == 1 { "attempt" } else { "attempts" };
+        self.message = format!("{} ({attempts} {tries})", self.message);
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind

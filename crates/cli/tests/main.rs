@@ -25,6 +25,7 @@ mod get_hostile;
 mod get_stream;
 mod knee;
 mod lessons;
+mod list_retry;
 mod long_lines;
 mod names;
 mod names_counted;

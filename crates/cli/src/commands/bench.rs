@@ -11,7 +11,7 @@
 use serde_json::json;
 
 use super::latency::latency_json;
-use super::report::{print_summary, summarize};
+use super::report::{print_summary, summarize, Progress};
 use super::{io_error, ms, Io, Summary};
 use crate::bounds::{distinct, MAX_MODES, MAX_SIZES};
 use crate::chart::{loglog, Series};
@@ -34,7 +34,7 @@ pub struct BenchJob {
 }
 
 /// Runs the sweep, printing each cell as it finishes.
-pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
+pub async fn bench(mut job: BenchJob, io: Io<'_>) -> Result<Summary> {
     if job.sweep.sizes.is_empty() || job.sweep.sizes.contains(&0) {
         return Err(Error::invalid_input("--sizes needs sizes of at least 1"));
     }
@@ -47,6 +47,8 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
     distinct("--sizes", "size", &job.sweep.sizes, MAX_SIZES)?;
     distinct("--modes", "mode", &job.sweep.modes, MAX_MODES)?;
     let source = Source::open(job.target.clone()).await?;
+    // Every call's shortened wait, the list read's and the cells', is said at the end.
+    let watch = Progress::watch(&mut job.sweep.plan.policy);
     if !job.json {
         writeln!(
             io.out,
@@ -83,6 +85,7 @@ pub async fn bench(job: BenchJob, io: Io<'_>) -> Result<Summary> {
     })
     .await;
     source.close().await;
+    watch.print_shortened(io.err, "bench: ").map_err(io_error)?;
     let cells = cells?;
     printed.map_err(io_error)?;
     // Drawn: whole cells whose every call succeeded (a failure's wall time measures nothing).

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::bench::{aside, Failures};
+use super::report::Progress;
 use super::{io_error, ms, Io, Summary};
 use crate::chart::{knee as knee_chart, KneePoint};
 use asyncdex::knee::{run, KneeSweep, Limit, Point};
@@ -31,8 +32,10 @@ pub struct KneeJob {
 }
 
 /// Runs the sweep, printing each point as it finishes.
-pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
+pub async fn knee(mut job: KneeJob, io: Io<'_>) -> Result<Summary> {
     let source = Source::open(job.target.clone()).await?;
+    // Every call's shortened wait, the list read's and the points', is said at the end.
+    let watch = Progress::watch(&mut job.sweep.plan.policy);
     let described = source.description().to_owned();
     if !job.json {
         writeln!(
@@ -55,6 +58,7 @@ pub async fn knee(job: KneeJob, io: Io<'_>) -> Result<Summary> {
     })
     .await;
     source.close().await;
+    watch.print_shortened(io.err, "bench: ").map_err(io_error)?;
     let points = points?;
     printed.map_err(io_error)?;
     // Only whole points count: an interrupted one measured part of its calls.

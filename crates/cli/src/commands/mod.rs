@@ -143,6 +143,24 @@ pub struct Io<'a> {
     pub cancel: tokio_util::sync::CancellationToken,
 }
 
+/// The ids a drawing command draws from ([`Ids::resolve`](asyncdex::draw::Ids::resolve),
+/// the list read retried as any call), and, failed or not, the line `label` says if a
+/// server's `Retry-After` was shortened for it.
+pub async fn draw_pool<T: asyncdex::http::Transport>(
+    ids: &asyncdex::draw::Ids,
+    transport: &T,
+    base: &str,
+    policy: &asyncdex_engine::gather::Policy,
+    err: &mut dyn Write,
+    label: &str,
+) -> Result<Vec<u32>, Error> {
+    let mut policy = policy.clone();
+    let watch = report::Progress::watch(&mut policy);
+    let pool = ids.resolve(transport, base, &policy).await;
+    watch.print_shortened(err, label).map_err(io_error)?;
+    pool
+}
+
 /// Checks a number of calls: at least 1, at most [`MAX_CALLS`].
 pub fn check_count(n: usize) -> Result<usize, Error> {
     match n {

@@ -57,10 +57,8 @@ pub async fn names(mut job: NamesJob, io: Io<'_>) -> Result<Summary> {
     };
     // Every mode asks for the same ids, drawn from what this API lists.
     let lister = Cached::new(Native::new(&job.plan.http)?, job.plan.cache.clone());
-    let pool = job
-        .ids
-        .resolve(&lister, source.base_url(), &job.plan.policy)
-        .await?;
+    let (base, policy) = (source.base_url(), &job.plan.policy);
+    let pool = super::draw_pool(&job.ids, &lister, base, policy, io.err, "names: ").await?;
     job.plan.ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let mut runs = Vec::new();
     let mut logs = Vec::new();

@@ -54,10 +54,8 @@ pub async fn stream(mut job: StreamJob, io: Io<'_>) -> Result<Summary> {
         // Answered from disk within this run's body limit, as from the network.
         .inspect(|c| c.set_max_body(job.http.max_body));
     let transport = Cached::new(Native::new(&job.http)?, cache.clone());
-    let pool = job
-        .ids
-        .resolve(&transport, source.base_url(), &job.policy)
-        .await?;
+    let (base, policy) = (source.base_url(), &job.policy);
+    let pool = super::draw_pool(&job.ids, &transport, base, policy, io.err, "stream: ").await?;
     let ids = draw(job.n, &pool, &mut StdRng::seed_from_u64(job.seed));
     let client = Client::new(source.base_url(), transport);
     let order = if job.ordered {
