@@ -10,7 +10,8 @@
 //! each event, one write of its whole line, is checked once more on its way to stderr
 //! ([`Stderr`]): a control or bidirectional character left in it is written as an escape,
 //! all but the line's final newline and the ESC of tracing's own colours (on a terminal),
-//! which is not outside text.
+//! which is not outside text; and the line is cut as every other is ([`Lines`]: its
+//! middle, past 1 000 characters, so a warning's reason survives a long path).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,7 +21,7 @@ use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::format::{debug_fn, Writer};
 use tracing_subscriber::fmt::FormatFields;
 
-use crate::commands::report::escape_display;
+use crate::commands::report::{escape_display, Lines};
 
 /// How an event's fields are written: its message, then ` name=value`, each value escaped
 /// by [`escape_display`] (see the module docs). The layout is tracing's own; the fields
@@ -68,7 +69,8 @@ impl Write for Escaping {
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match std::str::from_utf8(buf) {
-            Ok(text) => std::io::stderr().write_all(escaped(text).as_bytes()),
+            // Cut as every line is (its middle, past 1 000 characters): one write.
+            Ok(text) => Lines::new(std::io::stderr()).write_all(escaped(text).as_bytes()),
             Err(_) => std::io::stderr().write_all(buf),
         }
     }

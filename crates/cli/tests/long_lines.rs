@@ -19,7 +19,7 @@ fn every_line_bounded(what: &str, out: &Output) {
         for line in stream.lines() {
             let n = line.chars().count();
             assert!(
-                n <= LINE || (n == LINE + 1 && line.ends_with('…')),
+                n <= LINE || (n == LINE + 1 && line.contains('…')),
                 "{what}: a {n}-character line in {name}: {}…",
                 line.chars().take(200).collect::<String>()
             );
@@ -111,7 +111,7 @@ fn a_program_with_long_device_names_prints_bounded_lines() {
     let stdout = text(&out.stdout);
     // The header lists both devices: one line, cut.
     let header = stdout.lines().next().unwrap();
-    assert!(header.ends_with('…'), "{}", &header[..200]);
+    assert!(header.contains('…'), "{}", &header[..200]);
     // Each step's label is a cell: at most 100 of the name's characters.
     let steps: Vec<&str> = stdout
         .lines()
@@ -209,4 +209,36 @@ fn an_ordinary_table_is_left_whole() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     every_line_bounded("names", &out);
     assert!(text(&out.stdout).contains("1."), "{}", text(&out.stdout));
+}
+
+/// hp11 B-F4: a path past PATH_MAX (22 folders of 200 `d`s, in a missing folder) makes
+/// its error line long; the line is cut in its middle, so its end, the reason, is shown.
+/// So is the cache's warning (a log line), cut like every other line.
+#[test]
+fn a_long_path_is_cut_in_its_middle_and_the_reason_is_shown() {
+    let long = vec!["d".repeat(200); 22].join("/");
+    let timeline = format!("missing/{long}/t.svg");
+    let out = asyncdex(&["names", "3", "--timeline", &timeline]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    every_line_bounded("names --timeline", &out);
+    let stderr = text(&out.stderr);
+    let error = stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+    assert!(error.contains("ddd…ddd"), "cut in the path: {error}");
+    assert!(
+        error.ends_with("ddd: File name too long (os error 36) (see --help)"),
+        "{error}"
+    );
+
+    let cache = format!("missing/{long}/c");
+    let out = asyncdex(&["get", "25", "--latency", "1", "--cache", &cache]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    every_line_bounded("get --cache", &out);
+    let stderr = text(&out.stderr);
+    let warning = stderr.lines().find(|l| l.contains("WARN")).unwrap();
+    assert!(
+        warning.ends_with("/c: File name too long (os error 36)"),
+        "{warning}"
+    );
+    let summary = stderr.lines().find(|l| l.starts_with("cache:")).unwrap();
+    assert!(summary.ends_with("File name too long (os error 36)), and was left as it was"));
 }
