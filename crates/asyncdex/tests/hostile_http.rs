@@ -22,12 +22,17 @@ const MIB: u64 = 1024 * 1024;
 /// A server whose every answer is a chunked body that never ends (until the client hangs
 /// up, or 30 s pass).
 fn endless_body() -> String {
-    serve(16, |_, stream| {
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    endless("200 OK", "Content-Type: application/json")
+}
+
+/// A server answering `status` with `header` and a chunked body that never ends.
+fn endless(status: &'static str, header: &'static str) -> String {
+    serve(16, move |_, stream| {
+        let head = format!("HTTP/1.1 {status}\r\n{header}\r\nTransfer-Encoding: chunked\r\n\r\n");
         if stream.write_all(head.as_bytes()).is_err() {
             return;
         }
-        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, "e".repeat(16 * 1024));
         let until = Instant::now() + Duration::from_secs(30);
         while Instant::now() < until && stream.write_all(chunk.as_bytes()).is_ok() {}
     })
@@ -53,6 +58,38 @@ async fn an_endless_body_stops_at_the_limit_on_every_backend() {
             "{backend:?}"
         );
         assert_eq!(e.url(), Some(url.as_str()));
+    }
+}
+
+/// An answer that is not a success is its status, whatever its body: only an excerpt of
+/// an endless error body is read, so a 503 is a 503 (retried after its Retry-After) and
+/// a 404 a 404, never "larger than the limit" (hp11 A-F2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_error_body_is_its_status_on_every_backend() {
+    for (status, code) in [("503 Service Unavailable", 503), ("404 Not Found", 404)] {
+        let url = format!("{}/api/v2/pokemon/1/", endless(status, "Retry-After: 7"));
+        for backend in BACKENDS {
+            let started = Instant::now();
+            let resp = fetch(backend, &HttpOptions::default(), &url)
+                .await
+                .unwrap_or_else(|e| panic!("{backend:?} {status}: {e}"));
+            assert!(started.elapsed() < Duration::from_secs(10), "{backend:?}");
+            assert_eq!(resp.status, code, "{backend:?}");
+            assert_eq!(
+                resp.retry_after,
+                Some(Duration::from_secs(7)),
+                "{backend:?}"
+            );
+            assert!(
+                resp.body.len() <= 64 * 1024,
+                "{backend:?}: {}",
+                resp.body.len()
+            );
+            assert!(
+                resp.body.starts_with(b"eeee"),
+                "{backend:?}: an excerpt kept"
+            );
+        }
     }
 }
 

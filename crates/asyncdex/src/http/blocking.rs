@@ -92,14 +92,25 @@ impl Blocking {
         })?;
         failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
-        let mut body = Collect::under(self.budget, self.max_body, url, head.content_length)?;
+        let mut body = Collect::of_status(
+            self.budget,
+            self.max_body,
+            url,
+            head.status,
+            head.content_length,
+        )?;
         // Read with a count in hand: a deadline passed mid-body says how much had come.
         let mut reader = resp.body_mut().with_config().limit(self.max_body).reader();
         let mut buf = vec![0; READ_BUFFER];
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => body.extend(&buf[..n])?,
+                Ok(n) => {
+                    body.extend(&buf[..n])?;
+                    if body.full() {
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == IoKind::Interrupted => {}
                 Err(e) => {
                     return Err(match (ureq::Error::from(e), self.timeout) {

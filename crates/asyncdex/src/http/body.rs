@@ -109,17 +109,30 @@ pub(super) struct Collect<'a> {
     rest: BytesMut,
     /// Told of every chunk, if the call is timed ([`Collect::watched`]).
     progress: Option<&'a Progress>,
+    /// An answer that is not a success: only its first [`EXCERPT`] bytes are kept, and
+    /// reading stops there ([`Collect::full`]), never an error.
+    excerpt: bool,
+    full: bool,
 }
+
+/// Bytes kept of an answer that is not a success (a 404, a 429, a 503, a redirect's own
+/// body). Nothing asyncdex does reads more of one: the status, and its `Retry-After`, are
+/// the outcome. A server sending an endless or huge error body has its call end as that
+/// status (a 503 retried after its Retry-After), not as "larger than --max-body"
+/// (hp11 A-F2).
+pub(super) const EXCERPT: u64 = 64 * 1024;
 
 impl<'a> Collect<'a> {
     /// Starts reading the body of `url`, at most `max` bytes; `declared` is its
     /// `Content-Length` if it sent one (a body declared too large fails before any of it
     /// is read).
-    pub(super) fn new(max: u64, url: &'a str, declared: Option<u64>) -> Result<Collect<'a>> {
+    #[cfg(test)]
+    fn new(max: u64, url: &'a str, declared: Option<u64>) -> Result<Collect<'a>> {
         Collect::under(&CLIENT_BODIES, max, url, declared)
     }
 
-    /// [`Collect::new`], charging `budget`.
+    /// Starts reading a body under `max` (a declared one past it fails at once),
+    /// charging `budget`.
     pub(super) fn under(
         budget: &'static Budget,
         max: u64,
@@ -138,7 +151,44 @@ impl<'a> Collect<'a> {
             first: None,
             rest: BytesMut::new(),
             progress: None,
+            excerpt: false,
+            full: false,
         })
+    }
+
+    /// The body of an answer with `status`: a success's under `max` ([`Collect::under`]),
+    /// any other's an excerpt of at most [`EXCERPT`] bytes, whatever it declares.
+    pub(super) fn of_status(
+        budget: &'static Budget,
+        max: u64,
+        url: &'a str,
+        status: u16,
+        declared: Option<u64>,
+    ) -> Result<Collect<'a>> {
+        if (200..300).contains(&status) {
+            return Collect::under(budget, max, url, declared);
+        }
+        let mut excerpt = Collect::under(budget, max.min(EXCERPT), url, None)?;
+        excerpt.excerpt = true;
+        Ok(excerpt)
+    }
+
+    /// Whether an excerpt has all it keeps: the caller stops reading.
+    pub(super) fn full(&self) -> bool {
+        self.full
+    }
+
+    /// How many of `n` more bytes are kept: all of them, but for an excerpt only what
+    /// fits (and then it is [`full`](Collect::full)).
+    fn fits(&mut self, n: usize) -> usize {
+        if !self.excerpt {
+            return n;
+        }
+        let room = usize::try_from(self.max.saturating_sub(self.seen)).unwrap_or(usize::MAX);
+        if n >= room {
+            self.full = true;
+        }
+        n.min(room)
     }
 
     /// This reader tells `progress` (if any) that the headers came, then every chunk:
@@ -200,7 +250,8 @@ impl<'a> Collect<'a> {
     }
 
     /// Adds a chunk, or fails if the body has now grown past the limit.
-    pub(super) fn push(&mut self, chunk: Bytes) -> Result<()> {
+    pub(super) fn push(&mut self, mut chunk: Bytes) -> Result<()> {
+        chunk.truncate(self.fits(chunk.len()));
         self.admit(chunk.len())?;
         if chunk.is_empty() {
             return Ok(());
@@ -221,6 +272,7 @@ impl<'a> Collect<'a> {
     /// [`Collect::push`] does. Charged as they come, so a blocking thread holding a body
     /// counts in the same budget as an async task holding one.
     pub(super) fn extend(&mut self, part: &[u8]) -> Result<()> {
+        let part = &part[..self.fits(part.len())];
         self.admit(part.len())?;
         if part.is_empty() {
             return Ok(());
@@ -402,6 +454,30 @@ mod tests {
         assert!(BUDGET.charged() <= 1000);
         drop(c);
         assert_eq!(BUDGET.charged(), 0);
+    }
+
+    #[test]
+    fn an_answer_that_is_no_success_keeps_an_excerpt_and_stops() {
+        // Declared past any limit, sent past the excerpt: kept up to it, never an error.
+        let mut c =
+            Collect::of_status(&CLIENT_BODIES, 1 << 20, "http://x/", 503, Some(1 << 40)).unwrap();
+        let chunk = Bytes::from(vec![b'e'; 40 * 1024]);
+        c.push(chunk.clone()).unwrap();
+        assert!(!c.full());
+        c.push(chunk.clone()).unwrap();
+        assert!(c.full(), "the caller stops reading");
+        assert_eq!(c.finish().len() as u64, EXCERPT);
+        let mut blocking =
+            Collect::of_status(&CLIENT_BODIES, 1 << 20, "http://x/", 404, None).unwrap();
+        blocking.extend(&[b'e'; 70 * 1024]).unwrap();
+        assert!(blocking.full());
+        assert_eq!(blocking.finish().len() as u64, EXCERPT);
+        // A success is read whole, under its own limit, and refused past it as before.
+        assert!(Collect::of_status(&CLIENT_BODIES, 10, "http://x/", 200, Some(11)).is_err());
+        let mut ok = Collect::of_status(&CLIENT_BODIES, 1 << 20, "http://x/", 200, None).unwrap();
+        ok.push(Bytes::from(vec![b'j'; 100 * 1024])).unwrap();
+        assert!(!ok.full());
+        assert_eq!(ok.finish().len(), 100 * 1024);
     }
 
     #[test]

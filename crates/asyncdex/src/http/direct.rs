@@ -40,7 +40,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT as UA};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 
-use super::body::Collect;
+use super::body::{Collect, CLIENT_BODIES};
 use super::headers::Head;
 use super::redirect::Hops;
 use super::{failure, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
@@ -368,14 +368,23 @@ impl Direct {
             .map_err(|e| failure::refused_head(url, &e).unwrap_or_else(|| fail(e)))?;
         failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
-        let mut body =
-            Collect::new(self.inner.max_body, url, head.content_length)?.watched(hops.progress());
+        let mut body = Collect::of_status(
+            &CLIENT_BODIES,
+            self.inner.max_body,
+            url,
+            head.status,
+            head.content_length,
+        )?
+        .watched(hops.progress());
         let mut stream = resp.into_body();
         while let Some(chunk) = stream.data().await {
             let chunk = chunk.map_err(|e| failure::body_broke_off(url, e))?;
             // Flow control: tell the server it may send as much again.
             let _ = stream.flow_control().release_capacity(chunk.len());
             body.push(chunk)?;
+            if body.full() {
+                break;
+            }
         }
         Ok((head.with_body(body.finish()), head.location))
     }
@@ -390,7 +399,14 @@ async fn read(
     let url = hops.shown();
     failure::check_head(url, resp.headers())?;
     let head = Head::new(resp.status().as_u16(), resp.headers());
-    let mut body = Collect::new(max_body, url, head.content_length)?.watched(hops.progress());
+    let mut body = Collect::of_status(
+        &CLIENT_BODIES,
+        max_body,
+        url,
+        head.status,
+        head.content_length,
+    )?
+    .watched(hops.progress());
     let mut incoming = resp.into_body();
     while let Some(frame) = incoming.frame().await {
         let frame = frame.map_err(|e| {
@@ -398,6 +414,9 @@ async fn read(
         })?;
         if let Ok(data) = frame.into_data() {
             body.push(data)?;
+            if body.full() {
+                break;
+            }
         }
     }
     Ok((head.with_body(body.finish()), head.location))

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use hyper::header::{HeaderValue, AUTHORIZATION};
 
-use super::body::Collect;
+use super::body::{Collect, CLIENT_BODIES};
 use super::credentials::Credentials;
 use super::headers::Head;
 use super::progress::Progress;
@@ -122,8 +122,14 @@ impl Native {
         failure::check_head(url, resp.headers())?;
         let head = Head::new(resp.status().as_u16(), resp.headers());
         // Streamed with a running count: `bytes()` would take whatever the server sends.
-        let mut body =
-            Collect::new(self.max_body, url, head.content_length)?.watched(hops.progress());
+        let mut body = Collect::of_status(
+            &CLIENT_BODIES,
+            self.max_body,
+            url,
+            head.status,
+            head.content_length,
+        )?
+        .watched(hops.progress());
         while let Some(chunk) = resp.chunk().await.map_err(|e| {
             let e = e.without_url();
             if let Some(refused) = failure::refused_framing(url, &e) {
@@ -132,6 +138,9 @@ impl Native {
             failure::body_broke_off(url, failure::chain(&e)).with_source(e)
         })? {
             body.push(chunk)?;
+            if body.full() {
+                break;
+            }
         }
         Ok((head.with_body(body.finish()), head.location))
     }
