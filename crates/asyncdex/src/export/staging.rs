@@ -25,7 +25,9 @@
 //!   index last. A server already serving the folder sees each file old or new, never
 //!   half; files of an earlier export that this one does not have are left as they were,
 //!   as they always were. Two merges into one folder take turns ([`super::landing`]), so
-//!   the folder never ends a mix of two exports' files.
+//!   the folder never ends a mix of two exports' files. Before the first file moves, the
+//!   folder's record ([`super::record`]) names both exports' files: a merge killed
+//!   midway leaves only files a record names, which the next export replaces or removes.
 //!
 //! On failure, or when the caller asks the export to stop (a user's Ctrl-C, passed in as
 //! a plain `stop` question: see [`super::export_until`]), the temporary folder is removed
@@ -263,7 +265,22 @@ impl<'a> Staging<'a> {
                 made => made.map_err(|e| io_error(&folder, e))?,
             }
         }
-        for (from, rel) in &self.staged {
+        // Before the first file moves, the record names every file the landing may leave
+        // behind: the earlier export's and this one's. A landing killed midway (kill -9, a
+        // power cut) then leaves only files a record names, which the next export replaces
+        // or removes as an earlier export's, never a half-landed export nobody names
+        // (hp11 B-F9). The record of this export alone is written once all have landed.
+        let intent = record::body(
+            earlier.iter().map(String::as_str).chain(
+                self.staged
+                    .iter()
+                    .map(|(_, rel)| rel.as_str())
+                    .filter(|rel| !earlier.contains(*rel)),
+            ),
+        );
+        write_atomic(&root.join(record::RECORD), &intent).map_err(|e| self.nothing_written(e))?;
+        for (moved, (from, rel)) in self.staged.iter().enumerate() {
+            killed_here(moved)?;
             let there = root.join(rel);
             // A replaced file keeps its mode, as `write_atomic` keeps it.
             if let Ok(meta) = std::fs::symlink_metadata(&there) {
@@ -284,6 +301,21 @@ impl<'a> Staging<'a> {
         write_atomic(&root.join(record::RECORD), &written)?;
         Ok(removed)
     }
+}
+
+/// Where a test stops a landing after `moved` files, as a `kill -9` would.
+#[cfg(test)]
+fn killed_here(moved: usize) -> Result<()> {
+    match tests::KILLED_AFTER.with(|k| k.get()) == Some(moved) {
+        true => Err(Error::new(ErrorKind::Io, "killed (a test)")),
+        false => Ok(()),
+    }
+}
+
+/// Nowhere outside tests.
+#[cfg(not(test))]
+fn killed_here(_moved: usize) -> Result<()> {
+    Ok(())
 }
 
 /// Whether a rename onto `target` failed because a folder is there now: made by another
@@ -361,5 +393,67 @@ impl Staging<'_> {
             }
         }
         Ok(missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::store::{Row, Store};
+
+    thread_local! {
+        /// A landing that stops after this many files moved, as a `kill -9` would.
+        pub(super) static KILLED_AFTER: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    fn store(endpoints: &[(&str, i32)]) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        for (endpoint, n) in endpoints {
+            for id in 1..=*n {
+                let body = format!(r#"{{"id":{id},"name":"{endpoint}-{id}"}}"#).into_bytes();
+                let row = Row::new(endpoint, id, Some(format!("{endpoint}-{id}")), body);
+                store.put(&[row]).unwrap();
+            }
+        }
+        store
+    }
+
+    /// Every file under `dir`, relative, sorted.
+    fn files(dir: &std::path::Path) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(at) = todo.pop() {
+            for entry in std::fs::read_dir(&at).unwrap() {
+                let path = entry.unwrap().path();
+                match path.is_dir() {
+                    true => todo.push(path),
+                    false => all.push(path.strip_prefix(dir).unwrap().display().to_string()),
+                }
+            }
+        }
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn a_landing_killed_midway_leaves_only_files_the_next_export_replaces_or_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let small = store(&[("type", 2)]);
+        crate::export::export(&small, &site).unwrap();
+        let before = files(&site);
+        // A bigger export into it, killed after three files moved: half of it landed.
+        KILLED_AFTER.with(|k| k.set(Some(3)));
+        let big = store(&[("type", 2), ("ability", 4)]);
+        assert!(crate::export::export(&big, &site).is_err());
+        KILLED_AFTER.with(|k| k.set(None));
+        assert!(
+            files(&site).iter().any(|f| f.contains("ability/")),
+            "half landed"
+        );
+        // The next export of the small store leaves the folder as it left it before.
+        crate::export::export(&small, &site).unwrap();
+        assert_eq!(files(&site), before);
     }
 }
