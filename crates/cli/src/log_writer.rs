@@ -70,14 +70,19 @@ impl Write for Escaping {
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match std::str::from_utf8(buf) {
             // Cut as every line is (its middle, past 1 000 characters): one write.
-            Ok(text) => Lines::new(std::io::stderr()).write_all(escaped(text).as_bytes()),
-            Err(_) => std::io::stderr().write_all(buf),
+            Ok(text) => Lines::new(stderr()).write_all(escaped(text).as_bytes()),
+            Err(_) => stderr().write_all(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        stderr().flush()
     }
+}
+
+/// Stderr, whose writes wait for a full pipe (the `full_pipe` module) as the report's do.
+fn stderr() -> crate::full_pipe::Patient<std::io::Stderr> {
+    crate::full_pipe::Patient::new(std::io::stderr(), 2)
 }
 
 /// Whether a log line shows `c` as an escape: what [`escape_display`] escapes, but the ESC
