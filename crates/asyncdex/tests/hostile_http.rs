@@ -132,6 +132,68 @@ async fn the_limit_holds_over_http2_too() {
     }
 }
 
+/// An HTTP/2 server (h2c) whose first connection takes every stream and answers none
+/// (stuck: flooding, or no longer reading), and whose later ones answer at once.
+async fn http2_stuck_first() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for connection in 0..4 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(tcp).await else {
+                    return;
+                };
+                let mut held = Vec::new();
+                let until = tokio::time::sleep(Duration::from_secs(20));
+                tokio::pin!(until);
+                loop {
+                    let accepted = tokio::select! {
+                        accepted = conn.accept() => accepted,
+                        () = &mut until => return,
+                    };
+                    let Some(Ok((_, mut respond))) = accepted else {
+                        return;
+                    };
+                    if connection == 0 {
+                        held.push(respond);
+                        continue;
+                    }
+                    let answer = hyper::Response::builder().status(200).body(()).unwrap();
+                    if let Ok(mut body) = respond.send_response(answer, false) {
+                        let _ = body.send_data(bytes::Bytes::from_static(b"{}"), true);
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}/api/v2/pokemon/1/")
+}
+
+/// A call that did not end well on an HTTP/2 connection (here: its deadline passed)
+/// leaves that connection behind: the retry dials a fresh one instead of queueing on a
+/// connection that answers nothing (hp11 A-F7: a flooded connection made every retry
+/// "no answer within --timeout", the server never asked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_call_that_went_wrong_on_http2_the_next_one_dials_anew() {
+    use asyncdex::http::Transport;
+    let url = http2_stuck_first().await;
+    let options = HttpOptions {
+        http2: true,
+        ..HttpOptions::default()
+    };
+    let client = AnyTransport::new(common::Backend::Direct, &options);
+    let first = tokio::time::timeout(Duration::from_millis(300), client.get(&url)).await;
+    assert!(first.is_err(), "the stuck connection answers nothing");
+    let second = tokio::time::timeout(Duration::from_secs(10), client.get(&url))
+        .await
+        .expect("answered on a fresh connection")
+        .unwrap();
+    assert_eq!(second.status, 200);
+}
+
 /// A server that answers every request 429 with `retry_after`.
 fn throttling(retry_after: &'static str) -> String {
     serve(64, move |_, stream| {

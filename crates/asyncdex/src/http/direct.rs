@@ -28,7 +28,9 @@
 //!   driven by the runtime that dialled it, and no lock is shared by every request;
 //! - HTTP/2 (`http2`): one connection per host (and thread), dialled once however many
 //!   calls arrive together, every call a stream on it, straight on the h2 crate (hyper's HTTP/2
-//!   client spawns a task per request: 1.7 KB more for each call in flight).
+//!   client spawns a task per request: 1.7 KB more for each call in flight). A call that
+//!   does not end well on it (failed, cut short, timed out, cancelled) leaves it to the
+//!   streams still open there: the next call dials anew (`Suspect`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -359,6 +361,11 @@ impl Direct {
                 "the connection closed",
             ));
         };
+        // Until this call ends well, its connection is suspect (see `Suspect`).
+        let mut suspect = Suspect {
+            slot: &slot,
+            cleared: false,
+        };
         let (parts, _) = req.into_parts();
         let (response, _) = sender
             .send_request(Request::from_parts(parts, ()), true)
@@ -383,10 +390,35 @@ impl Direct {
             let _ = stream.flow_control().release_capacity(chunk.len());
             body.push(chunk)?;
             if body.full() {
-                break;
+                // The rest of it still comes, on a stream now reset: the connection stays
+                // suspect, and the next call dials a fresh one.
+                return Ok((head.with_body(body.finish()), head.location));
             }
         }
+        suspect.cleared = true;
         Ok((head.with_body(body.finish()), head.location))
+    }
+}
+
+/// A call's HTTP/2 connection, forgotten when the call does not end well on it: it failed,
+/// its answer was cut short, or its future was dropped (its deadline passed, it was
+/// cancelled). Such a connection may be stuck: a server flooding it with a stream's data,
+/// or no longer reading it, would hold every later stream too, and a retry sent there
+/// would time out having asked the server nothing (hp11 A-F7). Forgotten, it is not given
+/// to new calls: the next one dials anew, while the streams still open on it finish.
+struct Suspect<'a> {
+    slot: &'a tokio::sync::Mutex<Option<h2::client::SendRequest<Bytes>>>,
+    cleared: bool,
+}
+
+impl Drop for Suspect<'_> {
+    fn drop(&mut self) {
+        if !self.cleared {
+            // Held only to dial or to copy the handle: if busy, a dial is under way.
+            if let Ok(mut conn) = self.slot.try_lock() {
+                *conn = None;
+            }
+        }
     }
 }
 
