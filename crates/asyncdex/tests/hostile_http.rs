@@ -300,6 +300,42 @@ async fn a_server_that_stalls_after_its_headers_times_out() {
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
 
+/// A server that redirects with a body of its own (10 KB) to a hop that never answers.
+fn redirecting_to_silence() -> String {
+    serve(16, |request, stream| {
+        if request.path().contains("/next/") {
+            std::thread::sleep(Duration::from_secs(20));
+            return;
+        }
+        let body = "r".repeat(10 * 1024);
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: /api/v2/next/\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(format!("{head}{body}").as_bytes());
+    })
+}
+
+/// A redirect's own answer is not the answer: when the hop it points to never answers,
+/// the deadline says no answer came, not that a body (the redirect's) did not finish
+/// (hp11 A-F1: "the answer came, but its body did not finish (10240 bytes read)").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_a_hop_that_never_answers_is_no_answer() {
+    let url = format!("{}/api/v2/pokemon/1/", redirecting_to_silence());
+    let options = HttpOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..HttpOptions::default()
+    };
+    for backend in [common::Backend::Direct, common::Backend::Reqwest] {
+        let e = fetch(backend, &options, &url).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{backend:?}: {e}");
+        assert!(
+            e.to_string().ends_with(": no answer within 0.3 s"),
+            "{backend:?}: {e}"
+        );
+    }
+}
+
 /// A server that reads the request and answers nothing, for 20 s.
 fn silent() -> String {
     serve(16, |_, _| std::thread::sleep(Duration::from_secs(20)))

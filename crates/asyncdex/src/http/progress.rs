@@ -33,6 +33,13 @@ impl Progress {
         self.answered.store(true, Relaxed);
     }
 
+    /// A redirect was followed: the next hop has not answered yet, whatever the last one
+    /// sent (its own headers and body are not the answer: hp11 A-F1).
+    pub(super) fn next_hop(&self) {
+        self.read.store(0, Relaxed);
+        self.answered.store(false, Relaxed);
+    }
+
     /// `n` more bytes of the body arrived.
     pub(super) fn read(&self, n: u64) {
         self.read.fetch_add(n, Relaxed);
@@ -75,5 +82,11 @@ mod tests {
             .timed_out(url, limit)
             .to_string()
             .contains("(42 bytes read)"));
+        // A redirect's own answer is not the answer: the next hop starts with none.
+        progress.next_hop();
+        assert!(progress
+            .timed_out(url, limit)
+            .to_string()
+            .ends_with("no answer within 0.3 s"));
     }
 }

@@ -114,6 +114,9 @@ impl<'a> Hops<'a> {
         self.current = Cow::Owned(bare.into_owned());
         self.auth = auth;
         self.hops += 1;
+        if let Some(progress) = self.progress {
+            progress.next_hop();
+        }
         Ok(true)
     }
 }
