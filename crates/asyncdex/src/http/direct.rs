@@ -322,6 +322,7 @@ impl Direct {
         };
         let fail = |e: h2::Error| {
             failure::not_http2(url, &e)
+                .or_else(|| failure::broke_http2(url, &e))
                 .unwrap_or_else(|| failure::failed(ErrorKind::Network, url, e))
         };
         // A connection found open is used; one found gone (the server closed it, or the
@@ -385,7 +386,9 @@ impl Direct {
         .watched(hops.progress());
         let mut stream = resp.into_body();
         while let Some(chunk) = stream.data().await {
-            let chunk = chunk.map_err(|e| failure::body_broke_off(url, e))?;
+            let chunk = chunk.map_err(|e| {
+                failure::broke_http2(url, &e).unwrap_or_else(|| failure::body_broke_off(url, e))
+            })?;
             // Flow control: tell the server it may send as much again.
             let _ = stream.flow_control().release_capacity(chunk.len());
             body.push(chunk)?;

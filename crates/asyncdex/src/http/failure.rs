@@ -197,12 +197,40 @@ pub(super) fn refused_head(url: &str, e: &(dyn std::error::Error + 'static)) -> 
                 return Some(not);
             }
             if h2.is_library() {
-                return Some(headers_refused(url, chain(e)));
+                return Some(
+                    broke_http2(url, h2).unwrap_or_else(|| headers_refused(url, chain(e))),
+                );
             }
         }
         cause = c.source();
     }
     None
+}
+
+/// The error for an HTTP/2 connection h2 closed because the server broke the protocol
+/// on the connection itself (a flood of SETTINGS, a window past 2^31 − 1), if `e` is one:
+/// not a header block refused (see below) (hp11 A-F3: these were worded as headers
+/// refused that nobody sent).
+pub(super) fn broke_http2(url: &str, e: &h2::Error) -> Option<Error> {
+    let reason = e.reason()?;
+    // What h2 closes a connection with for a header block: COMPRESSION_ERROR (HPACK it
+    // cannot decode), ENHANCE_YOUR_CALM (a block past the header bound).
+    let headers = [h2::Reason::COMPRESSION_ERROR, h2::Reason::ENHANCE_YOUR_CALM];
+    if !(e.is_library() && e.is_go_away()) || headers.contains(&reason) {
+        return None;
+    }
+    let url = redact_url(url);
+    let server = server_of(&url);
+    Some(
+        Error::new(
+            ErrorKind::Network,
+            format!(
+                "the server at {server} broke the HTTP/2 protocol while answering {url}, and the connection was closed: {}",
+                reason.description()
+            ),
+        )
+        .with_url(url),
+    )
 }
 
 /// The error for a connection over HTTP/2 (prior knowledge) to a server that does not
