@@ -29,6 +29,7 @@
 //! | largest response body | `--max-body MIB` | 1 – 1 024 MiB (default 64; the budget of every body held at once) |
 //! | longest wait a server may ask for | `--max-retry-after SECS` | 0 – 86 400 (default 60) |
 //! | values of a list | `bench --sizes`, `--concurrencies`, `--modes` | at most 64, 64, 3; each value once |
+//! | a seed | `--seed` | 0 – 18 446 744 073 709 551 615 (2^64 − 1) |
 //!
 //! Each parser is a clap `value_parser`, so a bad value is one line naming the flag
 //! (`error: invalid value '0' for '--threads <N>': must be at least 1`) and exit 2,
@@ -287,6 +288,11 @@ pub fn whole_secs(s: &str) -> Result<u64, String> {
     whole(s, 0, MAX_SECS as u64)
 }
 
+/// A seed: any 64-bit whole number, said in the words every other number's bound uses.
+pub fn seed(s: &str) -> Result<u64, String> {
+    whole(s, 0, u64::MAX)
+}
+
 /// Seconds a shared crawl's lease lasts: 1 to an hour.
 pub fn lease_secs(s: &str) -> Result<u64, String> {
     whole(s, 1, 3_600)
@@ -418,6 +424,8 @@ mod tests {
             ("100000", ("concurrency", |s| concurrency(s).is_ok()), true),
             ("100001", ("concurrency", |s| concurrency(s).is_ok()), false),
             ("257", ("cores", |s| cores(s).is_ok()), false),
+            ("18446744073709551615", ("seed", |s| seed(s).is_ok()), true),
+            ("18446744073709551616", ("seed", |s| seed(s).is_ok()), false),
             ("100", ("retries", |s| retries(s).is_ok()), true),
             ("101", ("retries", |s| retries(s).is_ok()), false),
             ("3600000", ("millis", |s| millis(s).is_ok()), true),

@@ -37,7 +37,7 @@ pub struct BenchArgs {
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64, value_parser = bounds::bench_concurrency, conflicts_with = "concurrencies")]
     pub concurrency: usize,
     /// Seed of the draws.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = bounds::seed)]
     pub seed: u64,
     /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
     /// Pokémon the API lists (one list request before the run).

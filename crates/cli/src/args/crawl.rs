@@ -34,7 +34,7 @@ pub struct CrawlArgs {
     pub json: bool,
     /// Seed of the retries' jitter and of the embedded mirror's delays and faults
     /// (--fail-rate…): same seed, same faults. [default: random, printed]
-    #[arg(long)]
+    #[arg(long, value_parser = bounds::seed)]
     pub seed: Option<u64>,
     #[command(flatten)]
     pub source: SourceArgs,

@@ -22,7 +22,7 @@ pub struct NamesArgs {
     #[arg(long, value_name = "N", default_value_t = Pool::default_size(), value_parser = bounds::threads)]
     pub threads: usize,
     /// Seed of the random draw (and of the mirror's jitter): same seed, same Pokémon.
-    #[arg(long)]
+    #[arg(long, value_parser = bounds::seed)]
     pub seed: Option<u64>,
     /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
     /// Pokémon the API lists (one list request before the run).
@@ -41,7 +41,7 @@ pub struct StreamArgs {
     #[arg(long)]
     pub ordered: bool,
     /// Seed of the random draw.
-    #[arg(long)]
+    #[arg(long, value_parser = bounds::seed)]
     pub seed: Option<u64>,
     /// Draw ids from this range (`1-898`, as the lesson did) instead of from every
     /// Pokémon the API lists (one list request before the run).

@@ -21,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = bounds::millis)]
     pub jitter: u64,
     /// Seed of the jitter sequence.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = bounds::seed)]
     pub seed: u64,
     /// Serve a store written by `crawl` (a file or a postgres:// URL), or a folder in
     /// PokeAPI's static layout (data/api/v2/...) such as `export` writes, instead of the
