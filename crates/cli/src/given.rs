@@ -18,6 +18,9 @@
 //! | `--retry-after` | without `--throttle-rate` above 0 (or with `--api`) | the wait a throttled answer asks for |
 //! | `--tail-ms` | with `--tail-rate 0` (or with `--api`) | how much slower a slow request is, and none is |
 //! | `--cache` | `names --mode all` (the default) | a comparison of modes never uses a cache |
+//! | `--retry-budget` | with `--retries 0` | no call retries |
+//! | `--hedge` | `names`, `get`, `stream`, `bench --sizes` of fewer than 20 calls | no copy is earned (5 % of the calls) |
+//! | `--cores` | `names`, `get`, `stream`, `bench --sizes` of one call | one call runs on one runtime |
 //!
 //! `--mode all` (the default) runs every mode, so there `-c` and `--threads` both act.
 //! (`--no-cache` there is not refused: it does act, telling a run against a remote API
@@ -37,6 +40,7 @@ use clap::ArgMatches;
 use crate::args::{BenchArgs, Command, FaultArgs, ModeArg, SourceArgs};
 use crate::bounds::Concurrency;
 use asyncdex::names::Mode;
+use asyncdex_engine::gather::Hedge;
 
 /// The ids (clap's, the field names: `concurrency`, `retry_after`) of the subcommand's
 /// flags typed on the command line.
@@ -79,12 +83,27 @@ pub fn refuse_unused(command: &Command, given: &Given) -> asyncdex::Result<()> {
                      (each makes its own requests): drop --cache or give one --mode"
                 )));
             }
+            let made = a
+                .mode
+                .modes()
+                .contains(&Mode::Async)
+                .then_some(("names", a.n));
+            calls(&a.fetch.source, made)?;
             mirror(given, &a.fetch.source, false)
         }
-        Command::Get(a) => mirror(given, &a.fetch.source, false),
-        Command::Stream(a) => mirror(given, &a.fetch.source, false),
+        Command::Get(a) => {
+            calls(&a.fetch.source, Some(("get", a.keys.len())))?;
+            mirror(given, &a.fetch.source, false)
+        }
+        Command::Stream(a) => {
+            calls(&a.fetch.source, Some(("stream", a.n)))?;
+            mirror(given, &a.fetch.source, false)
+        }
         Command::Program(a) => mirror(given, &a.source, false),
-        Command::Crawl(a) => mirror(given, &a.source, false),
+        Command::Crawl(a) => {
+            calls(&a.source, None)?;
+            mirror(given, &a.source, false)
+        }
         Command::Bench(a) => bench(given, a),
         Command::Serve(a) => faults(given, &a.faults),
         Command::Blocking(a) if a.api.is_some() => latency_with_api(given),
@@ -97,9 +116,15 @@ pub fn refuse_unused(command: &Command, given: &Given) -> asyncdex::Result<()> {
 /// (`--concurrencies`) refuses `-c` and `--threads` itself and has no ideal.
 fn bench(given: &Given, a: &BenchArgs) -> asyncdex::Result<()> {
     if a.concurrencies.is_some() {
+        calls(&a.source, None)?;
         return mirror(given, &a.source, false);
     }
     let list: Vec<Mode> = a.modes.iter().flat_map(|m| m.modes()).collect();
+    let largest = a.sizes.iter().copied().max().unwrap_or(0);
+    let made = list
+        .contains(&Mode::Async)
+        .then_some(("the largest of bench --sizes", largest));
+    calls(&a.source, made)?;
     let line = |m: &str| {
         (
             format!("--modes without {m}"),
@@ -141,6 +166,42 @@ fn modes(
         }
         None => Ok(()),
     }
+}
+
+/// Refuses a batch's flag that its calls can never spend: `--retry-budget` with
+/// `--retries 0` (no call retries), and, where `made` says how many calls the async mode
+/// makes (`("get", 1)`; `None` where that is not known before the run, as a crawl's), a
+/// `--hedge` for fewer calls than earn one copy (20: a batch's copies are at most 5 % of
+/// its calls) and `--cores` for one call (it runs on one runtime, whatever N).
+/// A command without an async mode is not given `made`: there these flags have their own
+/// line (`check_async_only`).
+fn calls(source: &SourceArgs, made: Option<(&str, usize)>) -> asyncdex::Result<()> {
+    if source.retry_budget.is_some() && source.retries == Some(0) {
+        return Err(asyncdex::Error::invalid_input(
+            "--retry-budget bounds the run's retries, and with --retries 0 no call retries: \
+             drop one of them",
+        ));
+    }
+    let Some((command, n)) = made else {
+        return Ok(());
+    };
+    if let Some(hedge) = source.hedge.map(Hedge::at).transpose()? {
+        let fewest = hedge.calls_for_one_copy();
+        if (n as u64) < fewest {
+            return Err(asyncdex::Error::invalid_input(format!(
+                "--hedge sends a copy only once {fewest} calls have earned one (at most 5 % \
+                 more requests), and {command} makes {n}: drop it or make {fewest} calls or \
+                 more"
+            )));
+        }
+    }
+    if source.cores.is_some() && n == 1 {
+        return Err(asyncdex::Error::invalid_input(format!(
+            "--cores spreads a batch's calls over runtimes, and {command} makes one call, \
+             on one runtime: drop it"
+        )));
+    }
+    Ok(())
 }
 
 /// The embedded mirror's flags (`--latency`, `--jitter`, `--retry-after`) where no

@@ -73,6 +73,30 @@ impl Hedge {
         Ok(hedge)
     }
 
+    /// The fewest calls a batch must start to earn its first copy (each call earns
+    /// `budget` of one): a batch of fewer is never hedged. 20 at a budget of 5 %;
+    /// `u64::MAX` at a budget of 0.
+    ///
+    /// ```
+    /// use asyncdex_engine::gather::Hedge;
+    /// assert_eq!(Hedge::at(0.95).unwrap().calls_for_one_copy(), 20);
+    /// ```
+    pub fn calls_for_one_copy(&self) -> u64 {
+        if self.budget <= 0.0 {
+            return u64::MAX;
+        }
+        let guess = (1.0 / self.budget).ceil() as u64;
+        // The count `Hedger::take` earns a copy at, by the same arithmetic.
+        (guess.saturating_sub(1).max(1)..=guess.saturating_add(1))
+            .find(|&calls| self.earned(calls) >= 1)
+            .unwrap_or(guess)
+    }
+
+    /// Copies `calls` started calls have earned.
+    fn earned(&self, calls: u64) -> u64 {
+        (calls as f64 * self.budget).floor() as u64
+    }
+
     /// Rejects a quantile outside (0, 0.999] and a budget outside [0, 1].
     pub fn check(&self) -> Result<()> {
         if !(self.quantile > 0.0 && self.quantile <= Hedge::MAX_QUANTILE) {
@@ -152,7 +176,7 @@ impl Hedger {
 
     /// Spends a copy, if the calls so far have earned one.
     pub(super) fn take(&self) -> bool {
-        let earned = (self.calls.load(Relaxed) as f64 * self.hedge.budget).floor() as u64;
+        let earned = self.hedge.earned(self.calls.load(Relaxed));
         self.hedges
             .fetch_update(Relaxed, Relaxed, |h| (h < earned).then_some(h + 1))
             .is_ok()
