@@ -293,7 +293,10 @@ pub fn export_dir(s: &str) -> Result<PathBuf, String> {
         ));
     }
     match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_dir() => return Ok(path),
+        // An export into a folder is made inside it, so that folder takes the new files.
+        Ok(meta) if meta.is_dir() => {
+            return asyncdex::files::check_folder_writable(&path).map(|()| path)
+        }
         Ok(meta) if meta.is_file() => return Err(format!("{s} is a file, not a folder")),
         Ok(meta) => {
             let what = asyncdex::files::describe(&meta);
@@ -305,14 +308,17 @@ pub fn export_dir(s: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// The folder `path` would be made in must exist (and be a folder).
+/// The folder `path` would be made in must exist (and be a folder), and take new files:
+/// a store writes its `-wal` and `-shm` beside it, a new export is made beside its
+/// target, and on a read-only file system either would fail only once the run is under
+/// way ([`asyncdex::files::check_folder_writable`], the check `--timeline`'s folder gets).
 fn check_folder(path: &Path) -> Result<(), String> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
-        _ => return Ok(()), // the working directory
+        _ => Path::new("."), // the working directory
     };
     match std::fs::metadata(parent) {
-        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) if meta.is_dir() => asyncdex::files::check_folder_writable(parent),
         Ok(_) => Err(format!("{} is not a folder", parent.display())),
         Err(_) => Err(format!("the folder {} does not exist", parent.display())),
     }

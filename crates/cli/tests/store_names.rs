@@ -103,6 +103,37 @@ fn store_that_cannot_be_read_or_written_is_refused_at_open_for_that_reason() {
     }
 }
 
+/// hp11 B-F8: on a read-only file system a store (new or existing) and an export are
+/// refused before the run, exit 2, in `--timeline`'s words; reading the store still works.
+#[test]
+fn store_or_export_on_a_read_only_file_system_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(small) = common::binary::Mount::tmpfs(&d.join("small")) else {
+        return;
+    };
+    let made = crawl("small/s.db", d);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    small.read_only();
+    let read_only = "the folder small cannot be written (the file system is read-only)";
+    let crawl_into = |out: &str| crawl(out, d);
+    let export = |to: &str| asyncdex_in(&["export", "--from", "small/s.db", "--to", to], Some(d));
+    for (case, out) in [
+        ("crawl into an existing store", crawl_into("small/s.db")),
+        ("crawl into a new store", crawl_into("small/new.db")),
+        ("export into a new folder", export("small/ex")),
+        ("export into the folder itself", export("small")),
+    ] {
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
+        assert!(stderr.contains(read_only), "{case}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{case}: {stderr}");
+        assert!(out.stdout.is_empty(), "{case}: {}", text(&out.stdout));
+    }
+    let read = export("ex");
+    assert_eq!(read.status.code(), Some(0), "{}", text(&read.stderr));
+}
+
 #[test]
 fn store_damaged_is_said_damaged_and_not_sqlite_is_not_a_store() {
     let dir = tempfile::tempdir().unwrap();

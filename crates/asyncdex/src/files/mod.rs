@@ -109,13 +109,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
     };
     match std::fs::metadata(folder) {
         Ok(meta) if meta.is_dir() => {
-            access::writable(folder).map_err(|e| {
-                let why = access::io_words(&e);
-                cannot_write(
-                    path,
-                    format!("the folder {} cannot be written ({why})", folder.display()),
-                )
-            })?;
+            check_folder_writable(folder).map_err(|why| cannot_write(path, why))?;
             replace::entry(path).map(drop).map_err(|r| refused(path, r))
         }
         Ok(meta) => Err(cannot_write(
@@ -136,6 +130,29 @@ pub fn check_writable(path: &Path) -> Result<()> {
         )),
         Err(e) => Err(cannot_write(path, format!("{}: {e}", folder.display()))),
     }
+}
+
+/// Checks, without creating anything, that this user may make files in the folder
+/// `folder` now (`access(2)`: a read-only mount, or another user's folder, says no), and
+/// says why not in the words every such refusal uses: `the folder F cannot be written
+/// (the file system is read-only)`. [`check_writable`] asks it, and so does a command
+/// before a run that writes into a folder (`crawl --out`'s store, `export --to`).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(asyncdex::files::check_folder_writable(dir.path()).is_ok());
+/// ```
+pub fn check_folder_writable(folder: &Path) -> std::result::Result<(), String> {
+    access::writable(folder).map_err(|e| folder_unwritable(folder, &e))
+}
+
+/// `the folder F cannot be written (why)`, for the error `access(2)` gave.
+pub(crate) fn folder_unwritable(folder: &Path, e: &std::io::Error) -> String {
+    format!(
+        "the folder {} cannot be written ({})",
+        folder.display(),
+        access::io_words(e)
+    )
 }
 
 /// The error for a file [`may_replace`] said must not be replaced, and why.
@@ -202,4 +219,28 @@ pub fn describe(meta: &std::fs::Metadata) -> &'static str {
         }
     }
     "something else"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_on_a_read_only_file_system_is_said_so() {
+        // What access(2) gives on a read-only mount (EROFS), as the OS reports it.
+        #[cfg(unix)]
+        let erofs = std::io::Error::from_raw_os_error(libc::EROFS);
+        #[cfg(not(unix))]
+        let erofs = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        assert_eq!(erofs.kind(), std::io::ErrorKind::ReadOnlyFilesystem);
+        assert_eq!(
+            folder_unwritable(Path::new("small"), &erofs),
+            "the folder small cannot be written (the file system is read-only)"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            folder_unwritable(Path::new("/srv"), &denied),
+            "the folder /srv cannot be written (permission denied)"
+        );
+    }
 }

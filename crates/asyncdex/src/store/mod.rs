@@ -93,6 +93,17 @@ fn unwritable(path: &Path, why: &str) -> Error {
     )
 }
 
+/// SQLite's error opening the store at `path` to write it, as [`db_error`] says it
+/// (`what: …`), unless its folder says why it cannot be written: a read-only file
+/// system is `path cannot be written: the file system is read-only`, not SQLite's
+/// "unable to open database file" (hp11 B-F8).
+pub(super) fn open_error(path: &Path, what: String) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
+    move |e| match sqlite_errors::unwritable_folder(&e, path) {
+        Some(why) => unwritable(path, &why),
+        None => db_error(what)(e),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store at `path`, in WAL mode.
     ///
@@ -118,7 +129,7 @@ impl Store {
         }
         let what = format!("cannot open the store {}", path.display());
         let conn = Connection::open_with_flags(schema::sqlite_name(path), schema::WRITE_FLAGS)
-            .map_err(db_error(&what))?;
+            .map_err(open_error(path, what.clone()))?;
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             return Err(unwritable(path, "SQLite could open it only to read"));
         }

@@ -250,10 +250,17 @@ impl Why {
     }
 }
 
-/// Inspects `path` without changing it; an error (one line, naming the file) if it is
-/// not a store and not empty, or cannot be read (`cannot read the store …: …`).
+/// Inspects `path`, a store about to be opened to be written, without changing it; an
+/// error (one line, naming the file) if it is not a store and not empty, or cannot be
+/// read (`cannot read the store …: …`), or SQLite could not open it in a folder that
+/// cannot be written (`… cannot be written: the file system is read-only`: the open to
+/// write it would fail as surely, and SQLite's own words name neither).
 pub(super) fn inspect(path: &Path) -> Result<Found> {
-    examine(path).map_err(|why| why.error(path, "cannot read the store"))
+    const WHAT: &str = "cannot read the store";
+    examine(path).map_err(|why| match why {
+        Why::Sqlite(e) => super::open_error(path, format!("{WHAT} {}", path.display()))(e),
+        why => why.error(path, WHAT),
+    })
 }
 
 /// [`inspect`], with the reason a file is refused alone (`it is not an SQLite database`).

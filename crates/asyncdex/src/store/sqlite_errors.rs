@@ -8,6 +8,8 @@
 //! [`is_unwritable`] tell the two failures a crawl stops for, with its manifest, from the
 //! ones it fails on.
 
+use std::path::Path;
+
 use crate::error::Error;
 
 /// An SQLite error on one line (some carry the statement, over several).
@@ -65,6 +67,32 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
     short
 }
 
+/// Why the store at `path` cannot be written, when SQLite could not open it ("unable to
+/// open database file") or could only read it, and its folder says why: on a read-only
+/// file system `the file system is read-only` (the store's file is on it too), otherwise
+/// `the folder F cannot be written (permission denied)` (a store writes its `-wal` and
+/// `-shm` there). `None` for any other failure, or a folder that takes new files.
+pub(super) fn unwritable_folder(e: &rusqlite::Error, path: &Path) -> Option<String> {
+    use rusqlite::ErrorCode::{CannotOpen, ReadOnly};
+    if !matches!(e.sqlite_error_code(), Some(CannotOpen | ReadOnly)) {
+        return None;
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let refused = crate::files::access::writable(folder).err()?;
+    Some(folder_or_file_system(folder, &refused))
+}
+
+/// The reason [`unwritable_folder`] gives for `folder`, refused with `e`.
+fn folder_or_file_system(folder: &Path, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => crate::files::access::io_words(e),
+        _ => crate::files::folder_unwritable(folder, e),
+    }
+}
+
 /// How long the store waits for another connection's lock before it gives up.
 pub(super) const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -106,4 +134,42 @@ pub fn is_unwritable(e: &Error) -> bool {
         cause.and_then(rusqlite::Error::sqlite_error_code),
         Some(DiskFull | ReadOnly | SystemIoFailure)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_on_a_read_only_file_system_is_said_so_not_in_sqlite_words() {
+        #[cfg(unix)]
+        let erofs = std::io::Error::from_raw_os_error(libc::EROFS);
+        #[cfg(not(unix))]
+        let erofs = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        assert_eq!(
+            folder_or_file_system(Path::new("small"), &erofs),
+            "the file system is read-only"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            folder_or_file_system(Path::new("small"), &denied),
+            "the folder small cannot be written (permission denied)"
+        );
+        // Only SQLite's failures to open or to write are about the folder: a folder that
+        // takes new files, or another failure, keeps SQLite's words.
+        let dir = tempfile::tempdir().unwrap();
+        let cant_open = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            None,
+        );
+        assert_eq!(
+            unwritable_folder(&cant_open, &dir.path().join("s.db")),
+            None
+        );
+        let corrupt = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            None,
+        );
+        assert_eq!(unwritable_folder(&corrupt, Path::new("/proc/s.db")), None);
+    }
 }

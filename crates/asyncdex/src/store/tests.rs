@@ -242,3 +242,45 @@ fn a_link_beside_a_store_is_named_and_not_followed() {
     }
     assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
 }
+
+/// hp11 B-F8: a store on a read-only file system, existing or new, is said to be one
+/// when it opens, not in SQLite's "unable to open database file". Needs `mount` (root):
+/// skipped, saying so, where it fails.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_store_on_a_read_only_file_system_cannot_be_written_and_says_why() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mount = |args: &[&str]| Command::new("mount").args(args).arg(&small).output();
+    match mount(&["-t", "tmpfs", "-o", "size=1m", "tmpfs"]) {
+        Ok(out) if out.status.success() => {}
+        other => {
+            eprintln!("skipped: cannot mount a tmpfs: {other:?}");
+            return;
+        }
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&small);
+    let path = small.join("s.db");
+    Store::open(&path)
+        .unwrap()
+        .put(&[row("type", 1, "normal")])
+        .unwrap();
+    assert!(mount(&["-o", "remount,ro"]).unwrap().status.success());
+    for path in [path, small.join("new.db")] {
+        assert_eq!(
+            Store::open(&path).unwrap_err().to_string(),
+            format!(
+                "{} cannot be written: the file system is read-only",
+                path.display()
+            )
+        );
+    }
+}

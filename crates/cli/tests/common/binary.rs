@@ -227,3 +227,50 @@ pub fn serve(
         .into();
     (child, stdout, base, agent)
 }
+
+/// A 1 MiB tmpfs mounted at a folder, made read-only by [`Mount::read_only`] and
+/// unmounted when dropped: a read-only file system (`EROFS`), which file modes cannot
+/// stand in for (root ignores them).
+pub struct Mount(std::path::PathBuf);
+
+impl Mount {
+    /// Mounts a tmpfs at `at` (made if missing); `None`, saying why the test is skipped,
+    /// where this process may not mount (not root, or no `CAP_SYS_ADMIN`).
+    pub fn tmpfs(at: &Path) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(at)
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(Mount(at.to_owned())),
+            Ok(out) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs: {}",
+                    text(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    /// Remounts it read-only.
+    pub fn read_only(&self) {
+        let out = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "remount,ro: {}", text(&out.stderr));
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
