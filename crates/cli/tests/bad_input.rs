@@ -15,11 +15,23 @@ use common::binary::{run_table, Case};
 fn usage_errors_get_one_clear_line_exit_2_and_fetch_nothing() {
     let many_sizes: Vec<String> = (1..=65).map(|n| n.to_string()).collect();
     let many_sizes = many_sizes.join(",");
+    let long_name = "a".repeat(100_000);
+    let long_move = format!("move/{}", "a".repeat(101));
     let cases = [
         Case::usage("pokemon id 0", &["get", "0"], "id 0"),
         Case::usage("negative pokemon id", &["get", "-1"], "negative"),
         Case::usage("empty pokemon name", &["get", ""], "empty"),
         Case::usage("name with a space", &["get", "mr mime"], "invalid name"),
+        Case::usage(
+            "a 100 000-letter name",
+            &["get", &long_name],
+            "an id or name of 100000 bytes is too long: at most 100",
+        ),
+        Case::usage(
+            "a name one past the bound, of any endpoint",
+            &["get", &long_move],
+            "an id or name of 101 bytes is too long: at most 100",
+        ),
         Case::usage("a path too deep", &["get", "a/b/c"], "invalid resource"),
         Case::usage(
             "an endpoint in capitals",

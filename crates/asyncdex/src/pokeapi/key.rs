@@ -41,11 +41,16 @@ impl fmt::Display for Resource {
     }
 }
 
+/// Most bytes of an id or name ([`Key`]): PokeAPI's longest names are well under it
+/// (`zygarde-10-power-construct` is 26), and a longer one is a mistake, not a resource,
+/// sent otherwise as a path segment of any length (hp11 B-F4).
+pub const MAX_NAME_BYTES: usize = 100;
+
 /// An id or a name, as PokeAPI accepts in a URL.
 ///
 /// Parsing rejects what can never be valid (id 0, negative numbers, empty names, spaces,
-/// slashes) with a message that names the problem; names are lowercased, as PokeAPI is
-/// case-insensitive.
+/// slashes, more than [`MAX_NAME_BYTES`]) with a message that names the problem; names
+/// are lowercased, as PokeAPI is case-insensitive.
 ///
 /// ```
 /// use asyncdex::pokeapi::Key;
@@ -92,6 +97,13 @@ impl FromStr for Key {
             return Err(Error::invalid_input(
                 "empty id or name: give a number like 25 or a name like pikachu",
             ));
+        }
+        // First: every message below quotes the input, which must stay one short line.
+        if s.len() > MAX_NAME_BYTES {
+            return Err(Error::invalid_input(format!(
+                "an id or name of {} bytes is too long: at most {MAX_NAME_BYTES}",
+                s.len()
+            )));
         }
         let digits = s.strip_prefix('-').unwrap_or(s);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -148,6 +160,29 @@ mod tests {
         ] {
             let err = bad.parse::<Key>().unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_is_at_most_its_bound_in_bytes() {
+        let longest = "a".repeat(MAX_NAME_BYTES);
+        assert_eq!(longest.parse::<Key>().unwrap(), Key::Name(longest.clone()));
+        for (long, bytes) in [
+            ("a".repeat(MAX_NAME_BYTES + 1), MAX_NAME_BYTES + 1),
+            ("a".repeat(100_000), 100_000),
+            ("♀".repeat(34), 102), // bytes, not characters: what the path carries
+            ("1".repeat(MAX_NAME_BYTES + 1), MAX_NAME_BYTES + 1),
+            (
+                " ".repeat(50) + &"-".repeat(MAX_NAME_BYTES + 1),
+                MAX_NAME_BYTES + 1,
+            ),
+        ] {
+            let err = long.parse::<Key>().unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+            assert_eq!(
+                err.to_string(),
+                format!("an id or name of {bytes} bytes is too long: at most 100")
+            );
         }
     }
 

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-pub use key::{Key, Resource};
+pub use key::{Key, Resource, MAX_NAME_BYTES};
 pub use models::*;
 pub use name::name_of;
 pub use reference::Ref;
