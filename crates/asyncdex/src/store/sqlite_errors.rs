@@ -71,7 +71,8 @@ pub(super) fn one_line(e: &rusqlite::Error) -> String {
 /// open database file") or could only read it, and its folder says why: on a read-only
 /// file system `the file system is read-only` (the store's file is on it too), otherwise
 /// `the folder F cannot be written (permission denied)` (a store writes its `-wal` and
-/// `-shm` there). `None` for any other failure, or a folder that takes new files.
+/// `-shm` there). `None` for any other failure, a folder that takes new files, or one
+/// that is not there.
 pub(super) fn unwritable_folder(e: &rusqlite::Error, path: &Path) -> Option<String> {
     use rusqlite::ErrorCode::{CannotOpen, ReadOnly};
     if !matches!(e.sqlite_error_code(), Some(CannotOpen | ReadOnly)) {
@@ -82,6 +83,9 @@ pub(super) fn unwritable_folder(e: &rusqlite::Error, path: &Path) -> Option<Stri
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let refused = crate::files::access::writable(folder).err()?;
+    if refused.kind() == std::io::ErrorKind::NotFound {
+        return None; // no folder to blame: SQLite's words (and the path) say it
+    }
     Some(folder_or_file_system(folder, &refused))
 }
 
