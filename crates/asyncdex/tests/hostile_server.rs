@@ -179,3 +179,63 @@ async fn a_stopping_server_waits_for_a_client_that_never_reads_only_so_long() {
     );
     drop(stream);
 }
+
+/// A connection to `addr` from `from` (any 127.x address is loopback), with a receive
+/// buffer of 4 KiB, that has sent `request`.
+async fn connect_from(from: [u8; 4], addr: std::net::SocketAddr, request: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn one_address_holding_every_slot_does_not_keep_another_out() {
+    let cap = 8;
+    let long = Duration::from_secs(60);
+    let mirror = Mirror::start_limited(MirrorConfig::default(), limits(cap, long, long))
+        .await
+        .unwrap();
+    // Forty connections from one address, five times the cap: half of them a header never
+    // finished (slowloris), half twenty answers asked for and never read (so they stay
+    // busy for the whole send timeout). Most wait in the kernel's queue, ahead of the probe.
+    let half = "GET /api/v2/pokemon/25/ HTTP/1.1\r\nHost: hog\r\n";
+    let unread = "GET /api/v2/pokemon/25/ HTTP/1.1\r\nHost: hog\r\n\r\n".repeat(20);
+    let mut hog = Vec::new();
+    for i in 0..40 {
+        let request = if i % 2 == 0 { half } else { unread.as_str() };
+        hog.push(connect_from([127, 0, 0, 2], mirror.addr(), request).await);
+    }
+    // A client from another address is answered, though every slot was taken first.
+    let mut probe = connect_from(
+        [127, 0, 0, 3],
+        mirror.addr(),
+        "GET /api/v2/pokemon/1/ HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let mut answer = Vec::new();
+    timeout(Duration::from_secs(8), probe.read_to_end(&mut answer))
+        .await
+        .expect("the probe is answered while the flood holds on")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:.100}");
+    let stats = mirror.stats();
+    assert!(stats.crowded_out >= 1, "counted: {stats:?}");
+    // Room was made by closing the flooding address's connections, not all of them: some
+    // are still served (at most the cap) or wait for a slot (a room of two).
+    let mut open = 0;
+    for stream in &mut hog {
+        if !closed_within(stream, Duration::from_millis(50)).await {
+            open += 1;
+        }
+    }
+    assert!(
+        (1..=cap + 2).contains(&open),
+        "{open} of the flood's connections open"
+    );
+    drop(hog);
+    mirror.stop().await;
+}

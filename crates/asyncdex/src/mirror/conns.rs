@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::progress::{ms_since, AnswerClock, SendWatch};
 use super::reserve::Reserve;
 use super::share::{Account, Payer, Peers};
+use super::slots::{victim, Close, Holder};
 use super::ServeLimits;
 
 /// What the accept loop knows of one open connection.
@@ -25,6 +26,10 @@ pub(super) struct Conn {
     pub(super) idle_since: AtomicU64,
     /// Cancelled to make room: the connection closes gracefully.
     pub(super) close: CancellationToken,
+    /// Cancelled to make room at once: the connection is dropped, in progress or not.
+    pub(super) drop_now: CancellationToken,
+    /// Its client's address.
+    pub(super) peer: IpAddr,
     pub(super) clock: Arc<AtomicU64>,
     /// Bytes written to its socket so far.
     pub(super) written: Arc<AtomicU64>,
@@ -165,6 +170,8 @@ impl Conns {
             started: AtomicU64::new(0),
             idle_since: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
             close: CancellationToken::new(),
+            drop_now: CancellationToken::new(),
+            peer,
             clock: self.clock.clone(),
             written: Arc::default(),
             payer,
@@ -181,14 +188,42 @@ impl Conns {
         (conn, registered)
     }
 
-    /// Asks the connection idle longest to close; `false` if every one is busy.
-    pub(super) fn evict_idlest(&self) -> bool {
+    /// Asks one connection to close to make room for a newcomer from `newcomer` (`None`:
+    /// for a descriptor), as the `slots` module chooses; `false` if none is to close.
+    pub(super) fn make_room(&self, newcomer: Option<IpAddr>) -> bool {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let idlest = open
-            .values()
-            .filter(|c| c.in_flight.load(Ordering::Relaxed) == 0 && !c.close.is_cancelled())
-            .min_by_key(|c| c.idle_since.load(Ordering::Relaxed));
-        idlest.map(|c| c.close.cancel()).is_some()
+        let holders: Vec<Holder> = open
+            .iter()
+            .filter(|(_, c)| !c.close.is_cancelled() && !c.drop_now.is_cancelled())
+            .map(|(&id, c)| Holder {
+                id,
+                peer: c.peer,
+                busy: c.in_flight.load(Ordering::Relaxed) > 0,
+                idle_since: c.idle_since.load(Ordering::Relaxed),
+            })
+            .collect();
+        let Some((id, how)) = victim(&holders, newcomer) else {
+            return false;
+        };
+        let conn = &open[&id];
+        match how {
+            Close::Gracefully => conn.close.cancel(),
+            Close::AtOnce => conn.drop_now.cancel(),
+        }
+        true
+    }
+
+    /// How many connections are closing to make room and have not yet gone.
+    pub(super) fn closing(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.values()
+            .filter(|c| c.close.is_cancelled() || c.drop_now.is_cancelled())
+            .count()
+    }
+
+    /// How many connections `peer` has open.
+    pub(super) fn held(&self, peer: IpAddr) -> usize {
+        self.peers.held(peer)
     }
 }
 
@@ -208,12 +243,14 @@ mod tests {
         let busy = Busy::start(&a);
         drop(busy); // a was busy after b was opened: b has been idle longer
         let _still = Busy::start(&b);
-        assert!(conns.evict_idlest());
+        assert!(conns.make_room(Some(HERE)));
         assert!(
             a.close.is_cancelled() && !b.close.is_cancelled(),
             "b is busy"
         );
-        assert!(!conns.evict_idlest(), "none idle left");
+        assert_eq!(conns.closing(), 1);
+        assert!(!conns.make_room(None), "none idle left");
+        assert_eq!(conns.held(HERE), 2);
     }
 
     #[test]

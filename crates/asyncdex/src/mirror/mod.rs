@@ -44,6 +44,7 @@ mod routes;
 pub mod runtime;
 mod serve;
 mod share;
+mod slots;
 mod tail;
 mod tracked;
 
@@ -182,6 +183,8 @@ pub struct MirrorState {
     budget: budget::Budget,
     /// Connections dropped for not reading their answers (the send timeout).
     stalled: AtomicU64,
+    /// Connections closed to share the slots out (the `slots` module).
+    crowded_out: AtomicU64,
 }
 
 impl MirrorState {
@@ -205,6 +208,7 @@ impl MirrorState {
             gate: config.capacity.map(capacity::Gate::new),
             budget: budget::Budget::default(),
             stalled: AtomicU64::new(0),
+            crowded_out: AtomicU64::new(0),
             config,
         })
     }
@@ -222,6 +226,7 @@ impl MirrorState {
             capacity: self.gate.as_ref().map(capacity::Gate::stats),
             over_budget: self.budget.refused(),
             stalled: self.stalled.load(std::sync::atomic::Ordering::Relaxed),
+            crowded_out: self.crowded_out.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -281,6 +286,10 @@ pub struct MirrorStats {
     /// Connections dropped because they did not read their answers
     /// ([`ServeLimits::send_timeout`]).
     pub stalled: u64,
+    /// Connections closed at the connection cap because their peer (client address) held
+    /// more than its share of the slots: turned away on arrival, or dropped to make room
+    /// for a peer holding fewer (the `slots` module).
+    pub crowded_out: u64,
 }
 
 /// Serves `data` (the embedded PokeAPI, [`Data::embedded`], a crawled store, or a folder

@@ -337,6 +337,7 @@ async fn stats(State(state): State<Arc<MirrorState>>) -> Response {
         "answers_in_flight_bytes": state.budget.charged(),
         "over_budget": state.budget.refused(),
         "stalled_connections_dropped": state.stalled.load(Ordering::Relaxed),
+        "connections_crowded_out": state.crowded_out.load(Ordering::Relaxed),
         "capacity": state.config.capacity.map(|c| serde_json::json!({
             "servers": c.servers,
             "queue": c.queue,

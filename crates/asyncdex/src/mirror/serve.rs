@@ -16,10 +16,14 @@
 //! - **Send timeout** and **fair shares** (the `progress` and `share` modules): a
 //!   connection that does not read the answers it asked for is dropped, and no connection
 //!   or peer holds more than its share of the answer budget.
-//! - **Connection cap** (a semaphore): at most [`ServeLimits::max_connections`] open. A
-//!   new connection at the cap makes room by closing the one idle longest (idle clients
-//!   reconnect; waiting ones cannot be answered otherwise). If every one is busy, the loop
-//!   stops accepting until one ends, and new clients wait in the listen queue.
+//! - **Connection cap** (a semaphore), **shared out by peer** (the `slots` module): at
+//!   most [`ServeLimits::max_connections`] open. At the cap the loop keeps accepting into a
+//!   short waiting room, and each newcomer asks one connection to make room: one of the
+//!   peer holding the most, at once, when that is more than the newcomer's peer would
+//!   hold; else the one idle longest, gracefully (idle clients reconnect). A freed slot
+//!   goes to the waiting peer holding the fewest, and a peer that holds the most and fills
+//!   the room too is turned away at once: however many connections one client queues, a
+//!   newcomer from another address gets in.
 //! - **Accept errors**: out of descriptors (`EMFILE`), the loop closes the idlest
 //!   connection to free one, backs off (5 ms, doubling to half a second), and warns at most
 //!   once every ten seconds, with how many it did not repeat.
@@ -30,13 +34,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use std::net::IpAddr;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::conns::{watch, Conns, End};
 use super::fds::connection_budget;
 use super::progress::Progress;
+use super::slots::{Admitted, WaitingRoom};
 use super::tracked::Tracked;
 use super::{app, MirrorState, MirrorStats};
 
@@ -158,7 +165,7 @@ pub(super) async fn serve_state(
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<MirrorStats> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
 
@@ -176,53 +183,115 @@ pub(super) async fn serve_state(
         .max_send_buf_size(H2_SEND_BUF);
     let cap = limits.connection_cap();
     let slots = Arc::new(Semaphore::new(cap));
-    let conns = Arc::new(Conns::default());
+    let server = Server {
+        builder,
+        service,
+        conns: Arc::new(Conns::default()),
+        limits,
+        state: state.clone(),
+    };
+    let conns = &server.conns;
+    let mut room = WaitingRoom::for_cap(cap);
+    let mut again = tokio::time::interval(ROOM_AGAIN);
+    again.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Backoff::default();
     let mut shutdown = pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     backoff.reset();
-                    (stream, peer.ip())
+                    let peer = peer.ip();
+                    if room.is_empty() {
+                        if let Ok(permit) = slots.clone().try_acquire_owned() {
+                            server.start(stream, peer, permit);
+                            continue;
+                        }
+                    }
+                    match room.admit(stream, peer, |ip| conns.held(ip)) {
+                        Admitted::Waits => {}
+                        Admitted::WaitsInstead(out) | Admitted::TurnedAway(out) => {
+                            drop(out);
+                            state.crowded_out.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    server.make_room(&room, Some(peer));
                 }
                 Err(e) => {
                     if is_out_of_descriptors(&e) {
-                        conns.evict_idlest();
+                        conns.make_room(None);
                     }
                     let pause = backoff.failed(&e);
                     tokio::select! {
-                        _ = tokio::time::sleep(pause) => continue,
+                        _ = tokio::time::sleep(pause) => {}
                         _ = &mut shutdown => break,
                     }
                 }
             },
-            _ = &mut shutdown => break,
-        };
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                conns.evict_idlest();
-                tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("never closed"),
-                    _ = &mut shutdown => break,
+            permit = slots.clone().acquire_owned(), if !room.is_empty() => {
+                let permit = permit.expect("never closed");
+                if let Some((stream, peer)) = room.next(|ip| conns.held(ip)) {
+                    server.start(stream, peer, permit);
                 }
             }
-        };
+            // Connections may have gone idle since room was asked for: ask again.
+            _ = again.tick(), if !room.is_empty() => {
+                let next = room.next_peer(|ip| conns.held(ip));
+                server.make_room(&room, next);
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    state.shutdown.cancel(); // connections finish what is in progress; stalled requests give up
+    let _ = slots.acquire_many(cap as u32).await; // every connection has ended
+    Ok(state.stats())
+}
+
+/// How often the accept loop asks again for room while connections wait for a slot.
+const ROOM_AGAIN: Duration = Duration::from_millis(50);
+
+/// What the accept loop needs to start serving a connection.
+struct Server {
+    builder: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    service: hyper_util::service::TowerToHyperService<axum::Router>,
+    conns: Arc<Conns>,
+    limits: ServeLimits,
+    state: Arc<MirrorState>,
+}
+
+impl Server {
+    /// Asks a connection to close for the one that waits, unless enough are closing for
+    /// every waiting one already.
+    fn make_room<T>(&self, room: &WaitingRoom<T>, newcomer: Option<IpAddr>) {
+        if self.conns.closing() < room.len() {
+            self.conns.make_room(newcomer);
+        }
+    }
+
+    /// Serves `stream` from `peer` on the slot `permit` until it ends, goes idle, stalls,
+    /// is asked to make room, or the server stops.
+    fn start(&self, stream: TcpStream, peer: IpAddr, permit: OwnedSemaphorePermit) {
         let _ = stream.set_nodelay(true);
-        let (conn, registered) = conns.add(peer, &limits);
+        let limits = self.limits;
+        let (conn, registered) = self.conns.add(peer, &limits);
         let tracked = Tracked {
-            inner: service.clone(),
+            inner: self.service.clone(),
             conn: conn.clone(),
         };
         let io = Progress {
-            inner: TokioIo::new(stream),
+            inner: hyper_util::rt::TokioIo::new(stream),
             written: conn.written.clone(),
         };
-        let served = builder
+        let served = self
+            .builder
             .serve_connection_with_upgrades(io, tracked)
             .into_owned();
-        let (stop, grace, counts) = (state.shutdown.clone(), limits.shutdown_grace, state.clone());
+        let (stop, grace, counts) = (
+            self.state.shutdown.clone(),
+            limits.shutdown_grace,
+            self.state.clone(),
+        );
         tokio::spawn(async move {
             let _slot = (permit, registered);
             let mut served = pin!(served);
@@ -235,6 +304,11 @@ pub(super) async fn serve_state(
                     }
                     return;
                 }
+                // Its peer holds more than its share of the slots.
+                _ = conn.drop_now.cancelled() => {
+                    counts.crowded_out.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 _ = conn.close.cancelled() => true,
                 _ = stop.cancelled() => false,
             };
@@ -244,13 +318,14 @@ pub(super) async fn serve_state(
             } else {
                 grace
             };
-            let _ = tokio::time::timeout(limit, served).await;
+            tokio::select! {
+                _ = tokio::time::timeout(limit, served) => {}
+                _ = conn.drop_now.cancelled() => {
+                    counts.crowded_out.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         });
     }
-    drop(listener);
-    state.shutdown.cancel(); // connections finish what is in progress; stalled requests give up
-    let _ = slots.acquire_many(cap as u32).await; // every connection has ended
-    Ok(state.stats())
 }
 
 fn is_out_of_descriptors(e: &std::io::Error) -> bool {

@@ -203,6 +203,12 @@ impl Peers {
         account.clone()
     }
 
+    /// How many connections `ip` has open.
+    pub(super) fn held(&self, ip: IpAddr) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(&ip).map_or(0, |(_, conns)| *conns)
+    }
+
     /// One connection of `ip` fewer; its account goes with the last.
     pub(super) fn leave(&self, ip: IpAddr) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());

@@ -88,6 +88,14 @@ pub async fn serve(job: ServeJob, io: Io<'_>) -> Result<Summary> {
         )
         .map_err(io_error)?;
     }
+    if stats.crowded_out > 0 {
+        writeln!(
+            io.out,
+            "crowded: {} connections closed at the connection cap, their address holding more than its share of the slots",
+            stats.crowded_out
+        )
+        .map_err(io_error)?;
+    }
     // Stopped by a signal (the only way it stops): the exit code names it (130, 143...).
     Ok(Summary {
         interrupted: io.cancel.is_cancelled(),
