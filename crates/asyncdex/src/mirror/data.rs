@@ -193,7 +193,10 @@ impl Data {
         ))
     }
 
-    /// Serves what the PostgreSQL `store` holds, as [`Data::store`] serves a file.
+    /// Serves what the PostgreSQL `store` holds, as [`Data::store`] serves a file, its
+    /// listed names checked against the bodies likewise ([`PgStore::listed_at_most`]).
+    ///
+    /// [`PgStore::listed_at_most`]: crate::pg::PgStore::listed_at_most
     #[cfg(feature = "postgres")]
     pub async fn postgres(store: crate::pg::PgStore) -> Result<Data> {
         let name = store.describe().to_owned();
@@ -204,7 +207,7 @@ impl Data {
             .into_iter()
             .filter(|e| is_listed(e))
         {
-            let entries = store.entries_at_most(&endpoint, Bounded::MOST).await?;
+            let entries = store.listed_at_most(&endpoint, Bounded::MOST).await?;
             lists.insert(endpoint, entries)?;
         }
         Ok(Data::stored(lists.lists, name, Bodies::Postgres(store)))

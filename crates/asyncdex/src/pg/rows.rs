@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 
 use super::PgStore;
 use crate::error::Result;
-use crate::store::{named, sha256_hex, verify, Row, Stored};
+use crate::store::{listed_as, named, sha256_hex, verify, BodyName, Row, Stored};
 
 const COLUMNS: &str = "id, name, body, fetched_at, expires_at, sha256";
 
@@ -122,6 +122,38 @@ impl PgStore {
             .await
             .map_err(self.error("cannot list resources"))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// [`PgStore::entries_at_most`], each entry checked against its body as
+    /// [`Store::listed_at_most`](crate::store::Store::listed_at_most) checks it: the name
+    /// a list shows must be the one the body carries. The bodies arrive as the server
+    /// sends them, each read for its name and let go.
+    pub async fn listed_at_most(
+        &self,
+        endpoint: &str,
+        most: usize,
+    ) -> Result<Vec<(i32, Option<String>)>> {
+        let most = i64::try_from(most).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        let failed = self.error("cannot list resources");
+        let params: [&(dyn ToSql + Sync); 2] = [&endpoint, &most];
+        let rows = client
+            .query_raw(
+                "SELECT id, name, body FROM asyncdex.resources WHERE endpoint = $1
+                 ORDER BY id LIMIT $2",
+                params,
+            )
+            .await
+            .map_err(&failed)?;
+        pin_mut!(rows);
+        let mut listed = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(&failed)? {
+            let (id, name): (i32, Option<String>) = (row.get(0), row.get(1));
+            let own = BodyName::of(row.get::<_, &[u8]>(2));
+            listed_as(self.describe(), endpoint, id, name.as_deref(), &own)?;
+            listed.push((id, name));
+        }
+        Ok(listed)
     }
 
     /// Every endpoint with stored resources or a list count, sorted; each checked to be

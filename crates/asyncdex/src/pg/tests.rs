@@ -89,6 +89,59 @@ async fn postgres_store_keeps_rows_and_refuses_a_damaged_one() {
 }
 
 #[tokio::test]
+async fn postgres_a_served_list_shows_only_the_names_the_bodies_carry() {
+    let Some(db) = scratch("postgres_a_served_list_shows_only_the_names_the_bodies_carry") else {
+        return;
+    };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    let body = |id: i32, name: &str| format!(r#"{{"id":{id},"name":"{name}"}}"#).into_bytes();
+    store
+        .put(&[
+            Row::new("type", 1, Some("normal".into()), body(1, "normal")),
+            Row::new("type", 2, Some("fighting".into()), body(2, "fighting")),
+            Row::new("type", 3, Some("flying".into()), b"not json".to_vec()),
+            Row::new("machine", 4, None, br#"{"id":4}"#.to_vec()),
+        ])
+        .await
+        .unwrap();
+    let listed = store.listed_at_most("type", 10).await.unwrap();
+    assert_eq!(
+        listed.len(),
+        3,
+        "a body that is not JSON is a 5xx where it is served"
+    );
+    assert_eq!(
+        store.listed_at_most("machine", 10).await.unwrap(),
+        [(4, None)]
+    );
+    assert!(crate::mirror::Data::postgres(store.clone()).await.is_ok());
+    for (name, says) in [
+        (
+            "'../../etc'",
+            r#"listed with "../../etc", but its body's name is "fighting""#,
+        ),
+        (
+            "NULL",
+            r#"listed with no name, but its body's name is "fighting""#,
+        ),
+    ] {
+        db.execute(&format!(
+            "UPDATE asyncdex.resources SET name = {name} WHERE id = 2"
+        ))
+        .unwrap();
+        let err = crate::mirror::Data::postgres(store.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Database);
+        let err = err.to_string();
+        assert!(
+            err.contains("type/2 is damaged") && err.contains(says),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn postgres_schema_is_made_once_and_someone_elses_is_refused_untouched() {
     let Some(db) = scratch("postgres_schema_is_made_once_and_someone_elses_is_refused_untouched")
     else {

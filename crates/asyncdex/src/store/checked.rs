@@ -61,47 +61,6 @@ impl Store {
         named(&self.label(), found)
     }
 
-    /// [`Store::entries_at_most`], each entry checked against its body: the name a list
-    /// shows must be the name the resource's own body carries (none where it has none).
-    /// A row whose name was changed behind the store's back (`../../etc`, `""`, another
-    /// row's name, removed) would otherwise be listed as it is, pointing a client at a
-    /// resource that is not there, while export refuses the same store (hp11 B-F2). The
-    /// first such row is an error naming it. A body that is not JSON is not judged here:
-    /// it is a 5xx where it is served, as [`Store::get_verified`] finds it.
-    ///
-    /// SQLite reads each body's name itself (`json_extract`), so the check costs a scan
-    /// of the bodies but no copy of them: about half a second for the whole PokeAPI.
-    pub fn listed_at_most(
-        &self,
-        endpoint: &str,
-        most: usize,
-    ) -> Result<Vec<(i32, Option<String>)>> {
-        let most = i64::try_from(most).unwrap_or(i64::MAX);
-        let rows: Vec<(i32, Option<String>, Option<rusqlite::types::Value>)> =
-            self.with(|conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT id, name, CASE WHEN json_valid(CAST(body AS TEXT))
-                         THEN json_extract(CAST(body AS TEXT), '$.name') END
-                     FROM resources WHERE endpoint = ?1 ORDER BY id LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![endpoint, most], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-                rows.collect()
-            })?;
-        let mut listed = Vec::with_capacity(rows.len());
-        for (id, name, own) in rows {
-            if let Some(why) = unlike(name.as_deref(), own.as_ref()) {
-                return Err(Error::new(
-                    ErrorKind::Database,
-                    format!("{}: {endpoint}/{id} is damaged: {why}", self.label()),
-                ));
-            }
-            listed.push((id, name));
-        }
-        Ok(listed)
-    }
-
     /// `store FILE` (or `store (memory)`), as its errors name it.
     pub(super) fn label(&self) -> String {
         let file = self
@@ -214,31 +173,6 @@ pub(crate) fn filed(
         serde_json::error::Category::Data => format!("its body is not its resource ({e})"),
         _ => format!("its body is not JSON ({e})"),
     })
-}
-
-/// Why a row listed as `name` is not the resource whose body names itself `own` (SQLite's
-/// `json_extract` of the body's `name`: `None` for a body that is not JSON, SQL NULL for
-/// one without a name), or `None` when it is.
-fn unlike(name: Option<&str>, own: Option<&rusqlite::types::Value>) -> Option<String> {
-    use rusqlite::types::Value;
-    let shown = |name: Option<&str>| name.map_or("no name".to_owned(), |n| format!("{n:?}"));
-    match (name, own) {
-        (_, None) => None,
-        (None, Some(Value::Null)) => None,
-        (Some(name), Some(Value::Text(own))) if name == own => None,
-        (name, Some(Value::Text(own))) => Some(format!(
-            "it is listed with {}, but its body's name is {own:?}",
-            shown(name)
-        )),
-        (name, Some(Value::Null)) => Some(format!(
-            "it is listed with {}, but its body has no name",
-            shown(name)
-        )),
-        (name, Some(_)) => Some(format!(
-            "it is listed with {}, but its body's name is not a string",
-            shown(name)
-        )),
-    }
 }
 
 /// The endpoints a store holds (`store` names it), each with the smallest id stored
@@ -387,50 +321,6 @@ mod tests {
         let big = vec![b' '; MAX_FILED_BODY + 1];
         let why = ok("type", 5, None, &big).unwrap_err();
         assert!(why.contains("over the 64 MiB"), "{why}");
-    }
-
-    #[test]
-    fn a_list_shows_only_names_the_bodies_carry() {
-        let store = Store::open_in_memory().unwrap();
-        let body = |id: i32, name: &str| format!(r#"{{"id":{id},"name":"{name}"}}"#).into_bytes();
-        store
-            .put(&[
-                Row::new("type", 1, Some("normal".into()), body(1, "normal")),
-                Row::new("type", 2, Some("fighting".into()), body(2, "fighting")),
-                Row::new("type", 3, Some("flying".into()), b"not json".to_vec()),
-                Row::new("encounter", 4, None, br#"[{"a":1}]"#.to_vec()),
-            ])
-            .unwrap();
-        let names = |endpoint: &str| store.listed_at_most(endpoint, 10);
-        // Intact rows (and a body that is not JSON, a 5xx where it is served) are listed.
-        assert_eq!(names("type").unwrap().len(), 3);
-        assert_eq!(names("encounter").unwrap(), vec![(4, None)]);
-        for (name, says) in [
-            (
-                "'normal'",
-                r#"listed with "normal", but its body's name is "fighting""#,
-            ),
-            ("'../../etc'", r#"listed with "../../etc""#),
-            ("''", r#"listed with "", but"#),
-            (
-                "NULL",
-                "listed with no name, but its body's name is \"fighting\"",
-            ),
-        ] {
-            store
-                .with(|c| {
-                    c.execute(
-                        &format!("UPDATE resources SET name = {name} WHERE id = 2"),
-                        [],
-                    )
-                })
-                .unwrap();
-            let err = names("type").unwrap_err().to_string();
-            assert!(
-                err.contains("type/2 is damaged") && err.contains(says),
-                "{name}: {err}"
-            );
-        }
     }
 
     #[test]

@@ -27,7 +27,10 @@ mod cache_file;
 mod checked;
 #[cfg(feature = "postgres")]
 pub(crate) use checked::{named, verify};
+#[cfg(feature = "postgres")]
+pub(crate) use listed::{listed_as, BodyName};
 mod links;
+mod listed;
 mod offloaded;
 pub(crate) mod origin;
 mod reading;
