@@ -87,6 +87,7 @@ impl BodyName {
 
     /// Reads it from `body` as SQLite's check does: JSON, and its top-level `name` if it
     /// is an object.
+    #[cfg(any(feature = "postgres", test))]
     pub(crate) fn of(body: &[u8]) -> BodyName {
         #[derive(serde::Deserialize)]
         struct Named {
