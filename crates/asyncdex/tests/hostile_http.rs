@@ -93,6 +93,64 @@ async fn an_endless_error_body_is_its_status_on_every_backend() {
     }
 }
 
+/// A server answering `404` whose body comes a byte every 200 ms (for 30 s), or, with
+/// `drip` false, never comes after the headers.
+fn slow_error_body(drip: bool) -> String {
+    serve(16, move |_, stream| {
+        let head = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(200));
+            if drip && stream.write_all(b"1\r\ne\r\n").is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// An error body that drips, or stalls after its headers, is its status once its excerpt
+/// has been read for two seconds, not a call that waits out its deadline for words
+/// nothing acts on. The blocking client (ureq) cannot stop a read that gets no byte
+/// sooner than its deadline, so the stall is the async backends' alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_error_body_is_its_status_within_seconds() {
+    let options = HttpOptions {
+        timeout: Some(Duration::from_secs(60)),
+        ..HttpOptions::default()
+    };
+    let cases = [
+        (true, &BACKENDS[..]),
+        (
+            false,
+            &[common::Backend::Direct, common::Backend::Reqwest][..],
+        ),
+    ];
+    for (drip, backends) in cases {
+        let url = format!("{}/api/v2/pokemon/1/", slow_error_body(drip));
+        for &backend in backends {
+            let started = Instant::now();
+            let resp = fetch(backend, &options, &url)
+                .await
+                .unwrap_or_else(|e| panic!("{backend:?} drip {drip}: {e}"));
+            let took = started.elapsed();
+            assert!(
+                took < Duration::from_secs(15),
+                "{backend:?} drip {drip}: {took:?}"
+            );
+            assert_eq!(resp.status, 404, "{backend:?} drip {drip}");
+            if drip {
+                assert!(
+                    resp.body.starts_with(b"e"),
+                    "{backend:?}: what came is kept"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_declared_huge_body_is_refused_before_it_is_read() {
     let base = serve(8, |_, stream| {

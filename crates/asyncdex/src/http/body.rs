@@ -113,6 +113,8 @@ pub(super) struct Collect<'a> {
     /// reading stops there ([`Collect::full`]), never an error.
     excerpt: bool,
     full: bool,
+    /// When reading began: an excerpt is read for at most [`EXCERPT_PATIENCE`].
+    began: tokio::time::Instant,
 }
 
 /// Bytes kept of an answer that is not a success (a 404, a 429, a 503, a redirect's own
@@ -121,6 +123,11 @@ pub(super) struct Collect<'a> {
 /// status (a 503 retried after its Retry-After), not as "larger than --max-body"
 /// (hp11 A-F2).
 pub(super) const EXCERPT: u64 = 64 * 1024;
+
+/// Longest an excerpt is read: an error body dripped a byte at a time, or one that stops
+/// after its headers, is that status two seconds on (what has come is its excerpt), not a
+/// call that waits out `--timeout` for words nothing acts on.
+pub(super) const EXCERPT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl<'a> Collect<'a> {
     /// Starts reading the body of `url`, at most `max` bytes; `declared` is its
@@ -153,6 +160,7 @@ impl<'a> Collect<'a> {
             progress: None,
             excerpt: false,
             full: false,
+            began: tokio::time::Instant::now(),
         })
     }
 
@@ -173,9 +181,30 @@ impl<'a> Collect<'a> {
         Ok(excerpt)
     }
 
-    /// Whether an excerpt has all it keeps: the caller stops reading.
+    /// Whether an excerpt has all it keeps, or has been read for [`EXCERPT_PATIENCE`]:
+    /// the caller stops reading.
     pub(super) fn full(&self) -> bool {
-        self.full
+        self.full || (self.excerpt && self.began.elapsed() >= EXCERPT_PATIENCE)
+    }
+
+    /// `next` (the next piece of the body, `None` at its end), or `None` once an excerpt
+    /// has been read for [`EXCERPT_PATIENCE`]: then it is [`full`](Collect::full). A
+    /// success's body waits as long as `next` does (the call's deadline bounds it).
+    pub(super) async fn within<T>(
+        &mut self,
+        next: impl std::future::Future<Output = Option<T>>,
+    ) -> Option<T> {
+        if !self.excerpt {
+            return next.await;
+        }
+        let left = EXCERPT_PATIENCE.saturating_sub(self.began.elapsed());
+        match tokio::time::timeout(left, next).await {
+            Ok(next) => next,
+            Err(_) => {
+                self.full = true;
+                None
+            }
+        }
     }
 
     /// How many of `n` more bytes are kept: all of them, but for an excerpt only what

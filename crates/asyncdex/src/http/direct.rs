@@ -385,7 +385,7 @@ impl Direct {
         )?
         .watched(hops.progress());
         let mut stream = resp.into_body();
-        while let Some(chunk) = stream.data().await {
+        while let Some(chunk) = body.within(stream.data()).await {
             let chunk = chunk.map_err(|e| {
                 failure::broke_http2(url, &e).unwrap_or_else(|| failure::body_broke_off(url, e))
             })?;
@@ -397,6 +397,10 @@ impl Direct {
                 // suspect, and the next call dials a fresh one.
                 return Ok((head.with_body(body.finish()), head.location));
             }
+        }
+        if body.full() {
+            // An excerpt read for as long as one is: the stream is still open.
+            return Ok((head.with_body(body.finish()), head.location));
         }
         suspect.cleared = true;
         Ok((head.with_body(body.finish()), head.location))
@@ -443,7 +447,7 @@ async fn read(
     )?
     .watched(hops.progress());
     let mut incoming = resp.into_body();
-    while let Some(frame) = incoming.frame().await {
+    while let Some(frame) = body.within(incoming.frame()).await {
         let frame = frame.map_err(|e| {
             failure::refused_framing(url, &e).unwrap_or_else(|| failure::body_broke_off(url, e))
         })?;

@@ -130,13 +130,18 @@ impl Native {
             head.content_length,
         )?
         .watched(hops.progress());
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            let e = e.without_url();
-            if let Some(refused) = failure::refused_framing(url, &e) {
-                return refused.with_source(e);
-            }
-            failure::body_broke_off(url, failure::chain(&e)).with_source(e)
-        })? {
+        while let Some(chunk) = body
+            .within(async { resp.chunk().await.transpose() })
+            .await
+            .transpose()
+            .map_err(|e| {
+                let e = e.without_url();
+                if let Some(refused) = failure::refused_framing(url, &e) {
+                    return refused.with_source(e);
+                }
+                failure::body_broke_off(url, failure::chain(&e)).with_source(e)
+            })?
+        {
             body.push(chunk)?;
             if body.full() {
                 break;
