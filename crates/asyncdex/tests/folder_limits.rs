@@ -129,7 +129,7 @@ async fn held(
 #[tokio::test]
 async fn a_store_is_held_to_the_same_budget_as_a_folder() {
     let store = asyncdex::store::Store::open_in_memory().unwrap();
-    let body = format!(r#"{{"id":1,"pad":"{}"}}"#, "a".repeat(BIG));
+    let body = format!(r#"{{"id":1,"name":"cheri","pad":"{}"}}"#, "a".repeat(BIG));
     store
         .put(&[asyncdex::store::Row::new(
             "berry",
