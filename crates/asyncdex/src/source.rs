@@ -124,6 +124,17 @@ impl Target {
             Target::Embedded(_) => None,
         }
     }
+
+    /// The root a client of this target keeps its redirects under
+    /// ([`HttpOptions::redirects_within`](crate::http::HttpOptions::redirects_within)):
+    /// a remote's root, so its server cannot lead a call (or a crawl) to another; none
+    /// for the embedded mirror, which never redirects.
+    pub fn redirects_within(&self) -> Option<String> {
+        match self {
+            Target::Remote(remote) => Some(remote.root.clone()),
+            Target::Embedded(_) => None,
+        }
+    }
 }
 
 /// Whether `api` itself names a host between its `scheme://` and the path. The URL

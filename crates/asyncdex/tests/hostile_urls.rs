@@ -124,3 +124,58 @@ async fn a_redirect_loop_is_a_final_error_on_every_backend() {
         );
     }
 }
+
+/// A client kept on its API root follows redirects under it and is never led off it: a
+/// server cannot make it fetch another server's answers (and a crawl store them as its
+/// own). The other server is never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_off_the_api_root_is_refused_and_never_followed_on_every_backend() {
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let other = serve(64, {
+        let asked = asked.clone();
+        move |_, stream| {
+            asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            respond(stream, "200 OK", "", "{\"id\":1,\"from\":\"elsewhere\"}")
+        }
+    });
+    let base = serve(256, move |req, stream| {
+        let to = match req.path() {
+            "/api/v2/pokemon/1" => "/api/v2/pokemon/1/".to_owned(),
+            "/api/v2/pokemon/2/" => format!("{other}/api/v2/pokemon/2/"),
+            "/api/v2/pokemon/3/" => "/api/v3/pokemon/3/".to_owned(),
+            _ => return respond(stream, "200 OK", "", "{\"id\":1}"),
+        };
+        respond(stream, "302 Found", &format!("Location: {to}\r\n"), "")
+    });
+    let options = HttpOptions {
+        redirects_within: Some(format!("{base}/api/v2")),
+        ..HttpOptions::default()
+    };
+    for backend in BACKENDS {
+        let under = fetch(backend, &options, &format!("{base}/api/v2/pokemon/1"))
+            .await
+            .unwrap();
+        assert_eq!(under.status, 200, "{backend:?}: under the root, followed");
+        for n in [2, 3] {
+            let url = format!("{base}/api/v2/pokemon/{n}/");
+            let e = fetch(backend, &options, &url).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Status, "{backend:?}: {e}");
+            assert!(!e.is_transient(), "{backend:?}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("{url} redirects to http://127.0.0.1:")),
+                "{backend:?}: {e}"
+            );
+            assert!(
+                e.to_string()
+                    .ends_with(&format!("off the API root {base}/api/v2/: not followed")),
+                "{backend:?}: {e}"
+            );
+        }
+    }
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "never asked"
+    );
+}

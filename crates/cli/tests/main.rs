@@ -38,6 +38,7 @@ mod postgres_trust;
 mod process_limits;
 mod program;
 mod proxy_env;
+mod redirects;
 mod refused_up_front;
 mod replace;
 mod serve;

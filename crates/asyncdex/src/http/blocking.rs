@@ -19,7 +19,7 @@ use hyper::header::AUTHORIZATION;
 use super::body::{Budget, Collect, CLIENT_BODIES};
 use super::credentials::Credentials;
 use super::headers::Head;
-use super::redirect::Hops;
+use super::redirect::{self, Hops};
 use super::resolve::Resolve;
 use super::{failure, BlockingTransport, HttpOptions, Response, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
@@ -31,6 +31,8 @@ pub struct Blocking {
     timeout: Option<std::time::Duration>,
     max_body: u64,
     credentials: Option<Credentials>,
+    /// The root redirects stay under, as [`redirect::under_root`] writes it.
+    within: Option<String>,
     /// What every body it reads is charged to: [`CLIENT_BODIES`], shared with the async
     /// backends (a test gives a small one of its own).
     budget: &'static Budget,
@@ -64,6 +66,10 @@ impl Blocking {
             timeout,
             max_body: options.max_body,
             credentials: options.credentials.clone(),
+            within: options
+                .redirects_within
+                .as_deref()
+                .map(redirect::under_root),
             budget,
         }
     }
@@ -132,7 +138,7 @@ const READ_BUFFER: usize = 64 * 1024;
 impl BlockingTransport for Blocking {
     fn get(&self, url: &str) -> Result<Response> {
         let started = Instant::now();
-        let mut hops = Hops::new(url, self.credentials.as_ref())?;
+        let mut hops = Hops::new(url, self.credentials.as_ref())?.within(self.within.as_deref());
         loop {
             let (resp, head) = self.hop(&hops, started)?;
             if !hops.follow(resp.status, head.location.as_ref())? {

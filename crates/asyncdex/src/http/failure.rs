@@ -332,6 +332,20 @@ pub(super) fn too_many_redirects(url: &str, hops: usize) -> Error {
     .with_url(url)
 }
 
+/// A redirect from `url` to `to`, outside the API `root` the call must stay under
+/// ([`Hops::within`](super::redirect::Hops::within)).
+pub(super) fn redirected_off(url: &str, to: &str, root: &str) -> Error {
+    let url = redact_url(url);
+    Error::new(
+        ErrorKind::Status,
+        format!(
+            "{url} redirects to {}, off the API root {root}: not followed",
+            redact_url(to)
+        ),
+    )
+    .with_url(url)
+}
+
 /// The body broke off after the headers arrived.
 pub(super) fn body_broke_off(url: &str, detail: impl std::fmt::Display) -> Error {
     failed(

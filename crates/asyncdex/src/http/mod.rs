@@ -130,6 +130,13 @@ pub struct HttpOptions {
     /// (scheme, host and port) and to no other: how an API root's `user:pass@` is sent
     /// once it has been taken out of the root ([`Credentials::take`]). Default: none.
     pub credentials: Option<Credentials>,
+    /// An API root redirects must stay under: a redirect to any URL outside it (another
+    /// host, port or scheme, or a path outside the root) ends the call with a
+    /// [`ErrorKind::Status`](crate::ErrorKind::Status) error naming both, and nothing is
+    /// asked there. `https://pokeapi.co/api/v2` lets `…/pokemon/25` lead to
+    /// `…/pokemon/25/`, not to another server. Default: none (any http(s) URL is
+    /// followed).
+    pub redirects_within: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -140,6 +147,7 @@ impl Default for HttpOptions {
             max_idle_per_host: 64,
             http2: false,
             credentials: None,
+            redirects_within: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use super::body::{Collect, CLIENT_BODIES};
 use super::credentials::Credentials;
 use super::headers::Head;
 use super::progress::Progress;
-use super::redirect::Hops;
+use super::redirect::{self, Hops};
 use super::{failure, HttpOptions, Response, Transport, MAX_RESPONSE_HEADERS, USER_AGENT};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -32,6 +32,8 @@ pub struct Native {
     /// Plain http through reqwest too (see [`Native::through_reqwest`]).
     all_reqwest: bool,
     credentials: Option<Credentials>,
+    /// The root redirects stay under, as [`redirect::under_root`] writes it.
+    within: Option<String>,
 }
 
 impl Native {
@@ -70,6 +72,10 @@ impl Native {
             max_body: options.max_body,
             all_reqwest,
             credentials: options.credentials.clone(),
+            within: options
+                .redirects_within
+                .as_deref()
+                .map(redirect::under_root),
         })
     }
 }
@@ -78,12 +84,13 @@ impl Transport for Native {
     async fn get(&self, url: &str) -> Result<Response> {
         let Some(limit) = self.timeout else {
             return self
-                .follow(Hops::new(url, self.credentials.as_ref())?)
+                .follow(Hops::new(url, self.credentials.as_ref())?.within(self.within.as_deref()))
                 .await;
         };
         // Outside the timer, so that when it fires the error can say how far the call got.
         let progress = Progress::default();
-        let hops = Hops::watched(url, self.credentials.as_ref(), &progress)?;
+        let hops = Hops::watched(url, self.credentials.as_ref(), &progress)?
+            .within(self.within.as_deref());
         tokio::time::timeout(limit, self.follow(hops))
             .await
             .unwrap_or_else(|_| Err(progress.timed_out(url, limit)))

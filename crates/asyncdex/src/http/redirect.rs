@@ -11,7 +11,16 @@
 //!   stay the same (as reqwest does), so a redirect cannot hand a password to another
 //!   server;
 //! - a `Location` that is not http(s), or cannot be parsed, ends the chain: the 3xx is
-//!   the answer.
+//!   the answer;
+//! - a caller that works under one API root ([`HttpOptions::redirects_within`]) is never
+//!   led off it: a hop to another host, port, scheme or path outside the root ends the
+//!   call with an error naming both ([`failure::redirected_off`]), before anything is
+//!   asked there. A server that answers may say anything about its own resources; it
+//!   may not make its client fetch, and store as its own, another server's (a crawl's
+//!   promise to stay on its API, which its `next` and entry checks keep for the links it
+//!   reads).
+//!
+//! [`HttpOptions::redirects_within`]: super::HttpOptions::redirects_within
 
 use std::borrow::Cow;
 
@@ -34,6 +43,8 @@ pub(super) struct Hops<'a> {
     hops: usize,
     /// Where the hops' body readers say how far the call got, if its caller times it.
     progress: Option<&'a Progress>,
+    /// The root every hop must stay under, if any ([`within`](Hops::within)).
+    within: Option<&'a str>,
 }
 
 impl<'a> Hops<'a> {
@@ -51,7 +62,15 @@ impl<'a> Hops<'a> {
             auth,
             hops: 0,
             progress: None,
+            within: None,
         })
+    }
+
+    /// These hops, led only to URLs under `root` (a root as [`under_root`] makes it):
+    /// a redirect anywhere else ends the call.
+    pub(super) fn within(mut self, root: Option<&'a str>) -> Hops<'a> {
+        self.within = root;
+        self
     }
 
     /// [`Hops::new`], its body readers reporting to `progress` (see [`Progress`]).
@@ -106,6 +125,9 @@ impl<'a> Hops<'a> {
             return Err(failure::too_many_redirects(self.shown(), self.hops));
         }
         let (bare, auth) = Credentials::take(&next)?;
+        if let Some(root) = self.within.filter(|root| !bare.starts_with(root)) {
+            return Err(failure::redirected_off(self.shown(), &bare, root));
+        }
         let auth = match auth {
             Some(own) => Some(own.header()),
             None if same_host(&self.current, &bare) => self.auth.take(),
@@ -127,6 +149,18 @@ fn resolve(base: &str, location: &str) -> Option<String> {
     matches!(next.scheme(), "http" | "https").then(|| next.into())
 }
 
+/// `root` as [`Hops::within`] compares hops with it: parsed and written again (so
+/// `HTTP://H:80/a` is `http://h/a/`), ending in `/` (so `/api/v2` does not take in
+/// `/api/v2x`), without credentials.
+pub(super) fn under_root(root: &str) -> String {
+    let bare = Credentials::take(root).map_or_else(|_| root.to_owned(), |(b, _)| b.into_owned());
+    let mut root = reqwest::Url::parse(&bare).map_or(bare, String::from);
+    if !root.ends_with('/') {
+        root.push('/');
+    }
+    root
+}
+
 /// Whether `a` and `b` name the same host and port (the rule for keeping credentials).
 fn same_host(a: &str, b: &str) -> bool {
     let (Ok(a), Ok(b)) = (reqwest::Url::parse(a), reqwest::Url::parse(b)) else {
@@ -139,6 +173,19 @@ fn same_host(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    impl<'a> Hops<'a> {
+        fn clone_for_test(&self) -> Hops<'a> {
+            Hops {
+                asked: self.asked,
+                current: self.current.clone(),
+                auth: self.auth.clone(),
+                hops: self.hops,
+                progress: self.progress,
+                within: self.within,
+            }
+        }
+    }
 
     fn loc(s: &'static str) -> HeaderValue {
         HeaderValue::from_static(s)
@@ -175,6 +222,41 @@ mod tests {
         assert!(hops.auth().is_some(), "same host: kept");
         assert!(hops.follow(302, Some(&loc("http://other:1/"))).unwrap());
         assert!(hops.auth().is_none(), "another host: dropped");
+    }
+
+    #[test]
+    fn hops_within_a_root_are_followed_and_one_off_it_ends_the_call() {
+        let root = under_root("HTTP://u:p@H:80/api/v2");
+        assert_eq!(root, "http://h/api/v2/");
+        let mut hops = Hops::new("http://h/api/v2/pokemon/25", None)
+            .unwrap()
+            .within(Some(&root));
+        assert!(hops.follow(301, Some(&loc("/api/v2/pokemon/25/"))).unwrap());
+        assert!(hops
+            .follow(302, Some(&loc("http://h:80/api/v2/item/1/")))
+            .unwrap());
+        for off in [
+            "http://h:81/api/v2/pokemon/25/",
+            "http://127.0.0.1/api/v2/pokemon/25/",
+            "https://h/api/v2/pokemon/25/",
+            "/api/v2x/pokemon/",
+            "/api/v2/../v3/",
+            "/",
+        ] {
+            let e = hops
+                .clone_for_test()
+                .follow(302, Some(&HeaderValue::from_str(off).unwrap()))
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Status, "{off}");
+            assert!(!e.is_transient(), "{off}");
+            assert!(
+                e.to_string().contains("off the API root http://h/api/v2/"),
+                "{off}: {e}"
+            );
+        }
+        // With no root, anywhere http(s) is followed.
+        let mut free = Hops::new("http://h/api/v2/", None).unwrap();
+        assert!(free.follow(302, Some(&loc("http://other:1/"))).unwrap());
     }
 
     #[test]

@@ -176,13 +176,16 @@ impl SourceArgs {
     /// naming a flag that would lower them.
     pub fn http(&self, connections: &descriptors::Connections) -> asyncdex::Result<HttpOptions> {
         descriptors::check_descriptors(connections, self.api.is_none())?;
+        let target = api_target(self.api.as_deref(), MirrorConfig::default())?;
         Ok(HttpOptions {
             timeout: Some(self.timeout),
             max_body: self.max_body * 1024 * 1024,
             max_idle_per_host: connections.count.max(1),
             http2: self.http2,
             // `--api`'s user:pass@, split off its root where the root is parsed.
-            credentials: api_target(self.api.as_deref(), MirrorConfig::default())?.credentials(),
+            credentials: target.credentials(),
+            // A server at `--api` may not lead a call off its root.
+            redirects_within: target.redirects_within(),
         })
     }
 

@@ -34,9 +34,11 @@ pub async fn blocking(job: BlockingJob, io: Io<'_>) -> Result<Summary> {
     }
     let source = Source::open(job.target.clone()).await?;
     let url = format!("{}/pokemon/25/", source.base_url());
-    // The default client options, with `--api`'s credentials (the root has none).
+    // The default client options, with `--api`'s credentials (the root has none), kept
+    // on its root.
     let options = HttpOptions {
         credentials: job.target.credentials(),
+        redirects_within: job.target.redirects_within(),
         ..HttpOptions::default()
     };
     let mut runs = Vec::new();
