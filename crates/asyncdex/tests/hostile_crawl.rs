@@ -63,8 +63,16 @@ async fn a_next_link_that_loops_back_is_stopped_with_a_reason() {
         100,
     )
     .await;
-    let err = m.resources[0].list_error.as_deref().expect("a list error");
-    assert!(err.contains("already read (a loop)"), "{err}");
+    // What the first page named is crawled; the loop is named, and the crawl is not
+    // complete.
+    let r = &m.resources[0];
+    assert_eq!((r.list_error.as_deref(), r.expected), (None, 1), "{r:?}");
+    let err = &r.failures[0];
+    assert!(
+        err.starts_with("only 1 listed entries were read: ")
+            && err.contains("already read (a loop)"),
+        "{err}"
+    );
     assert!(!err.contains('\n'), "{err}");
     assert!(!m.complete());
 }
@@ -527,7 +535,7 @@ async fn a_root_name_past_the_length_bound_is_reported_and_the_rest_crawled() {
 }
 
 #[tokio::test]
-async fn a_claimed_count_is_shown_as_a_claim_not_expected() {
+async fn a_claimed_count_is_a_claim_not_expected_and_one_above_the_named_is_incomplete() {
     let base = typed_api(
         r#"{"count":1000000000000,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"},{"url":"http://HOST/api/v2/type/2/"}]}"#,
         "",
@@ -539,6 +547,21 @@ async fn a_claimed_count_is_shown_as_a_claim_not_expected() {
     assert_eq!(m.totals(), (2, 2));
     let json = serde_json::to_value(r).unwrap();
     assert_eq!(json["claimed"], 1_000_000_000_000u64);
+    // A list that counts more than it names was cut short, or lies: either way what it
+    // counts is not all stored, and the crawl is not complete (hp12 A-F3).
+    assert!(!m.complete(), "{r:?}");
+    assert!(
+        r.failures[0].contains("counts 1000000000000 entries but names 2"),
+        "{r:?}"
+    );
+    // One that counts fewer than it names: every named one is stored, complete.
+    let base = typed_api(
+        r#"{"count":1,"next":null,"results":[{"url":"http://HOST/api/v2/type/1/"},{"url":"http://HOST/api/v2/type/2/"}]}"#,
+        "",
+    );
+    let m = run(&base, Some(vec!["type".into()]), false, 100).await;
+    assert_eq!(m.resources[0].claimed, Some(1));
+    assert!(m.complete(), "{:?}", m.resources[0]);
 }
 
 #[tokio::test]
@@ -633,7 +656,12 @@ async fn a_next_link_to_another_endpoints_list_or_a_resource_is_not_followed() {
         let (base, asked) = two_endpoint_api(first);
         let (m, store) = run_kept(&base, &["pokemon"]).await;
         let r = &m.resources[0];
-        let err = r.list_error.as_deref().expect("a list error");
+        assert_eq!(r.list_error, None, "{r:?}");
+        let err = r
+            .failures
+            .iter()
+            .find(|f| f.starts_with("only 3 listed entries were read"))
+            .expect("the list's end is missing");
         assert!(err.contains("is not the pokemon list"), "{err}");
         assert!(err.contains(&next[next.find("/api").unwrap()..]), "{err}");
         assert!(!err.contains('\n'), "{err}");
@@ -648,6 +676,8 @@ async fn a_next_link_to_another_endpoints_list_or_a_resource_is_not_followed() {
             [4, 5, 6].iter().all(|id| !stored.contains(id)),
             "{stored:?}"
         );
+        // Nothing lost: the ids the first page named are stored.
+        assert!([1, 2, 3].iter().all(|id| stored.contains(id)), "{stored:?}");
     }
 }
 
@@ -684,4 +714,46 @@ async fn a_draw_takes_no_id_from_an_entry_under_another_endpoint() {
     let transport = Native::new(&HttpOptions::default()).unwrap();
     let ids = listed(&transport, &format!("{addr}/api/v2")).await.unwrap();
     assert_eq!(ids, vec![2]);
+}
+
+/// A list that never ends (each page's `next` one further, naming nothing more) stops at
+/// the page cap, and what its first page named is still crawled (hp12 A-F4: "0 of 0
+/// stored", the named resource thrown away with the list).
+#[tokio::test]
+async fn a_list_stopped_by_the_page_cap_keeps_what_its_pages_named() {
+    let pages = asyncdex::crawl::MAX_LIST_PAGES;
+    let addr = serve(pages + 10, |req, s| {
+        let path = req.path();
+        let body = match path.split_once("offset=") {
+            Some((_, offset)) => {
+                let at: usize = offset.split('&').next().unwrap().parse().unwrap();
+                let named = if at == 0 {
+                    format!(r#"{{"url":"http://{}/api/v2/type/1/"}}"#, host(req))
+                } else {
+                    String::new()
+                };
+                format!(
+                    r#"{{"count":2,"next":"http://{}/api/v2/type/?limit=1&offset={}","results":[{named}]}}"#,
+                    host(req),
+                    at + 1
+                )
+            }
+            None => r#"{"id":1,"name":"normal"}"#.to_owned(),
+        };
+        respond(s, "200 OK", JSON, &body);
+    });
+    let m = run(
+        &format!("{addr}/api/v2"),
+        Some(vec!["type".into()]),
+        false,
+        100,
+    )
+    .await;
+    let r = &m.resources[0];
+    assert_eq!((r.expected, r.stored), (1, 1), "{r:?}");
+    assert!(
+        r.failures[0].contains(&format!("runs past {pages} pages")),
+        "{r:?}"
+    );
+    assert!(!m.complete());
 }

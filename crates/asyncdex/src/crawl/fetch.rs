@@ -61,6 +61,9 @@ pub(super) struct Listing {
     /// The list's own `count`, when it differs from the entries it named (a list that
     /// claims 10^12 entries and names three).
     pub(super) claimed: Option<u64>,
+    /// Why the list was not read to its end (a page that failed, a loop, a cap), when
+    /// pages before it named entries: those are crawled, and the crawl is incomplete.
+    pub(super) cut: Option<String>,
 }
 
 impl Listing {
@@ -74,6 +77,15 @@ impl Listing {
     fn finish(mut self, claimed: u64) -> Listing {
         self.count = self.seen();
         self.claimed = (claimed != self.count).then_some(claimed);
+        self
+    }
+
+    /// The list as far as it was read before `why` stopped it (at most
+    /// [`MAX_LIST_IDS`] of its ids).
+    fn cut_short(mut self, why: Error) -> Listing {
+        self.ids.truncate(MAX_LIST_IDS);
+        self.count = self.seen();
+        self.cut = Some(why.to_string());
         self
     }
 }
@@ -128,8 +140,23 @@ pub(super) async fn read_list<T: Transport>(
         }
         other => other,
     };
-    let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
     let mut listing = Listing::default();
+    match read_pages(transport, base, endpoint, &mut listing).await {
+        Ok(claimed) => Ok(listing.finish(claimed)),
+        Err(e) if listing.seen() == 0 => Err(e),
+        // What the pages read so far named is crawled; the rest is said missing.
+        Err(e) => Ok(listing.cut_short(e)),
+    }
+}
+
+/// Reads `endpoint`'s list page by page into `listing`; its `count` once it ends.
+async fn read_pages<T: Transport>(
+    transport: &T,
+    base: &str,
+    endpoint: &str,
+    listing: &mut Listing,
+) -> Result<u64> {
+    let mut url = format!("{base}/{endpoint}/?limit={PAGE}&offset=0");
     let mut seen = std::collections::HashSet::new();
     let refuse = |why: String, url: &str| {
         Error::new(
@@ -176,7 +203,7 @@ pub(super) async fn read_list<T: Transport>(
         }
         let next = match page.next {
             Some(next) if listing.seen() < page.count => next,
-            _ => return Ok(listing.finish(page.count)),
+            _ => return Ok(page.count),
         };
         if !under(&next, base) {
             return Err(refuse(

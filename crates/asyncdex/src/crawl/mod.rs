@@ -169,6 +169,18 @@ pub async fn crawl<T: Transport>(
         let valid = store.run(move |s| s.valid_ids(&endpoint)).await?;
         report.expected = count;
         report.claimed = listing.claimed;
+        if let Some(why) = &listing.cut {
+            report
+                .failures
+                .push(format!("only {count} listed entries were read: {why}"));
+        }
+        if let Some(claimed) = listing.claimed.filter(|&claimed| claimed > count) {
+            // Not taken as expected (a claim of 10^12 is no plan), but not complete either:
+            // a list cut short names fewer than it counts, and nothing else says so.
+            report.failures.push(format!(
+                "its list counts {claimed} entries but names {count}: the rest cannot be fetched"
+            ));
+        }
         let bad_id = listing.unusable - listing.no_url;
         if bad_id > 0 {
             report.failures.push(format!(

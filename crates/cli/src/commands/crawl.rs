@@ -183,9 +183,10 @@ pub async fn crawl(mut job: CrawlJob, io: Io<'_>) -> Result<Summary> {
         let name = escape_display(&r.endpoint);
         writeln!(io.err, "  incomplete: {name}: {}", escape_display(&why)).map_err(io_error)?;
     }
-    // A list's count is the server's claim; what it named is what was expected.
+    // A list's count is the server's claim; what it named is what was expected. A count
+    // above what it named leaves the crawl incomplete (said above); one below, a note.
     for r in &manifest.resources {
-        if let Some(claimed) = r.claimed {
+        if let Some(claimed) = r.claimed.filter(|&claimed| claimed < r.expected) {
             let (name, named) = (escape_display(&r.endpoint), r.expected);
             writeln!(
                 io.err,
