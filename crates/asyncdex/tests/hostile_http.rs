@@ -386,15 +386,26 @@ async fn a_server_that_stalls_after_its_headers_times_out() {
     // An answer came: the line says so, and how much of its body.
     let detail = "the answer came, but its body did not finish within 0.3 s (1 byte read)";
     let options = times_out_on_every_backend(&url, detail).await;
-    // The blocking demo too: its calls are the client's, deadline included.
-    let demo_url = url.clone();
-    let e = tokio::task::spawn_blocking(move || {
-        run_with(Mode::Before, &demo_url, &Demo::default(), &options)
-    })
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    // The blocking demo too: its calls are the client's, deadline included, and a run
+    // whose every call timed out ends then, in every program (hp12 A-F5: `before` beat
+    // its heartbeat as long again after the failed call).
+    let options = HttpOptions {
+        timeout: Some(Duration::from_secs(2)),
+        ..options
+    };
+    for mode in [Mode::Before, Mode::Wrong, Mode::Correct] {
+        let (demo_url, options) = (url.clone(), options.clone());
+        let started = Instant::now();
+        let e = tokio::task::spawn_blocking(move || {
+            run_with(mode, &demo_url, &Demo::default(), &options)
+        })
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{mode:?}: {e}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(3_500), "{mode:?}: {took:?}");
+    }
 }
 
 /// A server that redirects with a body of its own (10 KB) to a hop that never answers.
